@@ -1,0 +1,63 @@
+"""The ``haven`` command: parse, call one service, turn errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from haven.cli import cards, demo, site, visits
+from haven.cli.base import fail
+from haven.errors import HavenError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--home", type=click.Path(file_okay=False), default=None, help="Site folder for every subcommand.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output for every subcommand.")
+@click.version_option(package_name="haven", prog_name="haven")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, as_json: bool) -> None:
+    """Haven: health records and certificates for people without papers.
+
+    A holder's card (its QR code or its 13 words) is the key to their records;
+    without it, the site's files reveal nothing about anyone.
+
+    \b
+    Example:
+      haven init
+      haven card new --json > card.json
+      haven visit add --card "$(jq -r '.words|join(" ")' card.json)" --first-visit --entries visit.json
+      haven history --card "$(jq -r .code card.json)"
+    """
+    ctx.obj = {"home": home, "json": as_json}
+
+
+for module in (site, cards, visits, demo):
+    module.register(cli)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: one line per error, a distinct exit code per error class, no traceback for mistakes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+    try:
+        result = cli.main(args=args, prog_name="haven", standalone_mode=False)
+    except HavenError as exc:
+        return fail(exc, as_json)
+    except click.exceptions.Abort:
+        click.echo("haven: stopped.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("haven: stopped.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""``haven demo``: a demo site with a few holders and their visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.rule import Rule
+
+from haven.cli.base import Context
+from haven.cli.visits import print_history
+from haven.core.card import Card, parse_card
+from haven.errors import CardError, NoRecordsError
+from haven.services import Clinic, utc_today
+from haven.site.folder import SiteFolder
+
+
+def demo_visits(today: dt.date) -> list[tuple[str, str | None, list[dict[str, Any]]]]:
+    """(words language, PIN, visit documents) for three demo holders."""
+
+    def day(n: int) -> str:
+        return (today - dt.timedelta(days=n)).isoformat()
+
+    return [
+        (
+            "en",
+            None,
+            [
+                {
+                    "holder": {"birth_year": 1988, "sex": "female"},
+                    "entries": [
+                        {"type": "test", "test": "antigen", "result": "negative", "date": day(35)},
+                        {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": day(35), "lot": "FJ8529"},
+                    ],
+                },
+                {
+                    "entries": [
+                        {"type": "vaccination", "product": "comirnaty", "dose": 2, "date": day(10), "lot": "FK0108"},
+                        {"type": "vaccination", "product": "td", "dose": 1, "date": day(10)},
+                    ]
+                },
+            ],
+        ),
+        (
+            "ko",
+            "4829",
+            [
+                {
+                    "holder": {"age_band": "40-49", "sex": "male"},
+                    "entries": [
+                        {
+                            "type": "consultation",
+                            "date": day(3),
+                            "symptoms": ["fever", "cough", "loss-of-taste-or-smell"],
+                            "severity": "mild",
+                            "medicines": ["paracetamol 500 mg"],
+                        },
+                        {"type": "test", "test": "antigen", "result": "positive", "date": day(3)},
+                    ],
+                }
+            ],
+        ),
+        (
+            "zh",
+            None,
+            [
+                {
+                    "holder": {"birth_year": 2001, "sex": "female", "pregnant": False},
+                    "entries": [
+                        {"type": "vaccination", "product": "mr", "dose": 1, "date": day(40)},
+                        {"type": "vaccination", "product": "hepb", "dose": 1, "date": day(40)},
+                    ],
+                }
+            ],
+        ),
+    ]
+
+
+@click.command()
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder for the demo site (default: a new temporary folder).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def demo(home: str | None, as_json: bool) -> None:
+    """Create a demo site, register three holders, record visits and print a history.
+
+    \b
+    Example:
+      haven demo
+    """
+    folder = SiteFolder(Path(home) if home else Path(tempfile.mkdtemp(prefix="haven-demo-")))
+    ctx = Context(home=folder.home, json=as_json)
+    store = folder.create()
+    today = utc_today()
+    clinic = Clinic(store, today=lambda: today)
+    holders: list[dict[str, Any]] = []
+    try:
+        for language, pin, visits in demo_visits(today):
+            card = Card.generate(secrets.token_bytes, language)
+            for n, visit in enumerate(visits):
+                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0)
+            holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
+        first = holders[0]
+        typed = " ".join(first["words"])
+        history = clinic.history(parse_card(typed))
+        wrong = list(first["words"])
+        wrong[4], wrong[5] = wrong[5], wrong[4]
+        try:
+            parse_card(" ".join(wrong))
+            refusal = "accepted (the two swapped words were equal)"
+        except CardError as exc:
+            refusal = exc.message
+        try:
+            clinic.history(parse_card(" ".join(holders[1]["words"])), pin="0000")
+            wrong_pin = "opened"
+        except NoRecordsError as exc:
+            wrong_pin = exc.message
+        tables = store.tables()
+    finally:
+        store.close()
+
+    doc: dict[str, Any] = {
+        "home": str(folder.home),
+        "holders": holders,
+        "history": history.to_doc(),
+        "swapped_words": refusal,
+        "wrong_pin": wrong_pin,
+        "stored_rows": {t.name: len(t.rows) for t in tables if t.name != "sqlite_master"},
+    }
+
+    def human(c: Console) -> None:
+        c.print(Rule("Haven demo site"))
+        c.print(f"Site folder: [bold]{folder.home}[/bold]  (try: haven --home {folder.home} seizure-view)")
+        c.print(
+            f"Registered {len(holders)} holders (words in English, Korean and Chinese) and recorded their visits.\n"
+        )
+        for h in holders:
+            pin = f"  PIN {h['pin']}" if h["pin"] else ""
+            c.print(f"[{h['language']}] {' '.join(h['words'])}{pin}")
+        c.print(Rule("The first holder comes back and types the 13 words"))
+        print_history(c, history)
+        c.print(Rule("Mistakes are caught before any lookup"))
+        c.print(f"Two neighbouring words swapped: {refusal}")
+        c.print(f"Second holder, wrong PIN: {wrong_pin}")
+        c.print(Rule("What a seized copy holds"))
+        for name, n in doc["stored_rows"].items():
+            c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
+        c.print(f"\nSee for yourself: haven --home {folder.home} seizure-view")
+        c.print(f'History from the command line: haven --home {folder.home} history --card "{first["qr"]}"')
+
+    ctx.emit(doc, human)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo)

@@ -1,0 +1,208 @@
+"""Visit commands: ``haven visit add``, ``haven visit import``, ``haven history``, ``haven catalogue``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table as RichTable
+
+from haven.cli.base import Context, card_arg, card_options, common, pin_arg, read_json_arg
+from haven.core.card import Card, parse_card
+from haven.core.catalogue import catalogue
+from haven.core.history import History
+from haven.errors import HavenError, InputError
+from haven.services import Clinic, iter_jsonl
+
+
+@click.group()
+def visit() -> None:
+    """Record visits: vaccinations, tests, treatments and notes."""
+
+
+@visit.command("add")
+@card_options
+@click.option(
+    "--entries",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON file of the visit's entries ('-' for standard input); see docs/entries.md.",
+)
+@click.option(
+    "--first-visit",
+    is_flag=True,
+    help="Start this card's history here: without it, a card with no records here is refused.",
+)
+@common
+def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, first_visit: bool) -> None:
+    """Record one visit for the card's holder, whole or not at all.
+
+    \b
+    Example:
+      echo '[{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]' \\
+        | haven visit add --card "$CARD" --entries -
+    """
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    doc = read_json_arg(entries, "entries")
+    with ctx.store() as store:
+        added = Clinic(store).add_visit(card, doc, pin=pin, first_visit=first_visit)
+    ctx.emit(
+        added.to_doc(),
+        lambda c: c.print(f"Recorded visit {added.index + 1} ({added.entries} entries)."),
+    )
+
+
+@visit.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--batch", default=2000, show_default=True, help="Visits per transaction.")
+@common
+def visit_import(ctx: Context, source: str, batch: int) -> None:
+    """Import many visits from a JSON Lines file, one visit per line.
+
+    Each line: {"card": WORDS-OR-CODE, "entries": [...], "holder": {...}, "pin": "..."}
+    ("holder" and "pin" optional). Cards without records start a history.
+
+    \b
+    Example:
+      haven visit import register-2026-11.jsonl
+    """
+    stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    lines: list[int] = []  # line number of every visit handed to the import, in order
+
+    def items() -> Iterator[tuple[Card, Any, str | None]]:
+        for number, doc in iter_jsonl(stream):
+            lines.append(number)
+            if not isinstance(doc, dict) or "card" not in doc:
+                raise InputError(f"Line {number}: each line is an object with 'card' and 'entries'.")
+            card = parse_card(str(doc["card"]))
+            pin = doc.get("pin")
+            if pin is not None and not isinstance(pin, str):
+                raise InputError(f"Line {number}: 'pin' must be text.")
+            visit_doc = {k: v for k, v in doc.items() if k in ("entries", "holder")}
+            yield card, visit_doc, pin
+
+    done = {"n": 0}
+    try:
+        with (
+            ctx.store() as store,
+            Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                disable=ctx.json or not sys.stderr.isatty(),
+                console=Console(stderr=True),
+            ) as bar,
+        ):
+            task = bar.add_task("import", total=None)
+
+            def progress(n: int) -> None:
+                done["n"] = n
+                bar.update(task, completed=n)
+
+            try:
+                total = Clinic(store).import_visits(items(), batch=batch, progress=progress)
+            except HavenError as exc:
+                resume = lines[done["n"]] if done["n"] < len(lines) else (lines[-1] if lines else 1)
+                exc.message = (
+                    f"Line {lines[-1] if lines else 1}: {exc.message} {done['n']} visits were imported; "
+                    f"after fixing it, import again from line {resume}."
+                )
+                exc.details.update(imported=done["n"], line=lines[-1] if lines else 1, resume_from_line=resume)
+                raise
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    ctx.emit({"imported": total}, lambda c: c.print(f"Imported {total} visits."))
+
+
+def print_history(c: Console, history: History) -> None:
+    facts = history.to_doc()["holder"]
+    if facts:
+        c.print("Holder: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in facts.items()))
+    grid = RichTable("visit", "recorded", "entry", "details", title="History")
+    for v in history.to_doc()["visits"]:
+        for n, entry in enumerate(v["entries"]):
+            details = ", ".join(f"{k}: {val}" for k, val in entry.items() if k not in ("type", "product"))
+            grid.add_row(
+                str(v["index"] + 1) if n == 0 else "", v["recorded_on"] if n == 0 else "", entry["type"], details
+            )
+    c.print(grid)
+    if history.next_due:
+        due = RichTable("vaccine", "dose", "earliest", "recommended by", "status", title="Next doses")
+        for d in history.next_due:
+            name = catalogue().product(d.product).name
+            note = f" ({d.applies_to})" if d.applies_to else ""
+            warn = f" [red]{d.caution}[/red]" if d.caution else ""
+            due.add_row(
+                name, f"{d.dose} {d.kind}{note}", d.earliest.isoformat(), d.recommended_by.isoformat(), d.status + warn
+            )
+        c.print(due)
+    else:
+        c.print("No dose due.")
+    if history.unreadable:
+        c.print(f"[yellow]{history.unreadable} record(s) under this card could not be opened (damaged).[/yellow]")
+
+
+@click.command()
+@card_options
+@common
+def history(ctx: Context, card_text: str, pin_file: str | None) -> None:
+    """Show the card holder's history and the next doses due.
+
+    \b
+    Example:
+      haven history --card "$CARD" --json
+    """
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    with ctx.store() as store:
+        result = Clinic(store).history(card, pin)
+    ctx.emit(result.to_doc(), lambda c: print_history(c, result))
+
+
+@click.command("catalogue")
+@common
+def catalogue_command(ctx: Context) -> None:
+    """List the vaccines, tests and results Haven knows, with their codes and schedules.
+
+    \b
+    Example:
+      haven catalogue --json
+    """
+    cat = catalogue()
+    doc = {
+        "products": [
+            {
+                "key": p.key,
+                "name": p.name,
+                "series": p.series,
+                "diseases": list(p.diseases),
+                "doses": p.schedule.doses,
+                "codes": p.codes,
+            }
+            for p in cat.products.values()
+        ],
+        "tests": sorted(cat.tests),
+        "results": sorted(cat.results),
+    }
+
+    def human(c: Console) -> None:
+        grid = RichTable("product", "name", "series", "doses", title="Vaccines")
+        for p in cat.products.values():
+            grid.add_row(p.key, p.name, p.series, str(p.schedule.doses))
+        c.print(grid)
+        c.print("Tests: " + ", ".join(sorted(cat.tests)) + "; results: " + ", ".join(sorted(cat.results)))
+
+    ctx.emit(doc, human)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(visit)
+    group.add_command(history)
+    group.add_command(catalogue_command)

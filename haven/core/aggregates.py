@@ -1,0 +1,84 @@
+"""Aggregate counts for reports, taken at write time.
+
+Each entry adds one to a counter keyed by ``(week, kind, code, detail,
+age_band)``: small integers only (no catalogue string, no date), no locator, no
+record id, so the table counts activity and links nothing to anyone. Entries
+imported from another issuer's certificate are not this site's activity and are
+not counted.
+
+>>> import datetime as dt
+>>> from haven.core.entries import Test, Visit
+>>> aggregate_keys(Visit((Test("antigen", "negative", dt.date(2026, 11, 2)),)))
+[AggregateKey(week=202645, kind=2, code=1, detail=2, age_band=0)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from haven.core.catalogue import catalogue
+from haven.core.entries import AGE_BANDS, SEVERITIES, Test, Treatment, Vaccination, Visit
+
+KIND_VACCINATION, KIND_TEST, KIND_TREATMENT, KIND_CONSULTATION = 1, 2, 3, 4
+KINDS = {
+    KIND_VACCINATION: "vaccination",
+    KIND_TEST: "test",
+    KIND_TREATMENT: "treatment",
+    KIND_CONSULTATION: "consultation",
+}
+
+
+@dataclass(frozen=True, order=True)
+class AggregateKey:
+    week: int  # ISO year * 100 + ISO week number
+    kind: int
+    code: int  # product id, test id or severity (1-4, 0 unknown)
+    detail: int  # dose number, result id, or referral (0/1)
+    age_band: int  # 1 + index in AGE_BANDS, 0 unknown
+
+
+def iso_week(day: dt.date) -> int:
+    year, week, _ = day.isocalendar()
+    return year * 100 + week
+
+
+def aggregate_keys(visit: Visit) -> list[AggregateKey]:
+    keys = []
+    for entry in visit.entries:
+        band = visit.holder.band_on(entry.date)
+        band_no = AGE_BANDS.index(band) + 1 if band else 0
+        week = iso_week(entry.date)
+        if isinstance(entry, Vaccination) and not entry.verified_external:
+            code = catalogue().product(entry.product).id
+            keys.append(AggregateKey(week, KIND_VACCINATION, code, entry.dose, band_no))
+        elif isinstance(entry, Test) and not entry.verified_external:
+            cat = catalogue()
+            keys.append(AggregateKey(week, KIND_TEST, cat.tests[entry.test].id, cat.results[entry.result].id, band_no))
+        elif isinstance(entry, Treatment):
+            kind = KIND_CONSULTATION if entry.kind == "consultation" else KIND_TREATMENT
+            severity = SEVERITIES.index(entry.severity) + 1 if entry.severity else 0
+            keys.append(AggregateKey(week, kind, severity, 1 if entry.referral else 0, band_no))
+    return keys
+
+
+def describe(key: AggregateKey) -> dict[str, Any]:
+    """The aggregate key in words, for reports."""
+    year, week = divmod(key.week, 100)
+    out: dict[str, Any] = {
+        "week": f"{year}-W{week:02d}",
+        "kind": KINDS.get(key.kind, "unknown"),
+        "age_band": AGE_BANDS[key.age_band - 1] if key.age_band else "unknown",
+    }
+    cat = catalogue()
+    if key.kind == KIND_VACCINATION:
+        out["product"] = cat.product_by_id(key.code).key
+        out["dose"] = key.detail
+    elif key.kind == KIND_TEST:
+        out["test"] = next(t.key for t in cat.tests.values() if t.id == key.code)
+        out["result"] = next(r.key for r in cat.results.values() if r.id == key.detail)
+    elif key.kind in (KIND_TREATMENT, KIND_CONSULTATION):
+        out["severity"] = SEVERITIES[key.code - 1] if key.code else "unknown"
+        out["referral"] = bool(key.detail)
+    return out

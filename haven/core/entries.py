@@ -1,0 +1,377 @@
+"""Visit entries: what a clinic records, validated field by field.
+
+A visit document is either a list of entries or an object
+``{"holder": {...}, "entries": [...]}``. Entry types: ``vaccination``, ``test``,
+``treatment`` (or ``consultation``) and ``note``; docs/entries.md lists every
+field. Validation is strict: an unknown field is an error (it is usually a
+typo), and every error names the field (``entries[1].result``) and the reason.
+
+>>> import datetime
+>>> visit = parse_visit([{"type": "test", "test": "antigen", "result": "negative",
+...                      "date": "2026-11-02"}], today=datetime.date(2026, 11, 2))
+>>> visit.entries[0].result
+'negative'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from haven.core.catalogue import catalogue
+from haven.errors import EntryError
+
+SEVERITIES = ("mild", "moderate", "severe", "critical")  # WHO COVID-19 clinical management
+SYMPTOMS = (
+    "fever",
+    "cough",
+    "shortness-of-breath",
+    "sore-throat",
+    "loss-of-taste-or-smell",
+    "fatigue",
+    "headache",
+    "muscle-pain",
+    "diarrhoea",
+    "vomiting",
+    "runny-nose",
+    "chest-pain",
+    "confusion",
+    "other",
+)
+SAMPLES = ("nasopharyngeal", "oropharyngeal", "nasal", "saliva", "blood")
+SEXES = ("female", "male", "other", "unknown")
+AGE_BANDS = ("0-4", "5-11", "12-17", "18-29", "30-39", "40-49", "50-59", "60-69", "70+")
+_AGE_BAND_LOW = (0, 5, 12, 18, 30, 40, 50, 60, 70)
+MAX_ENTRIES = 50
+MAX_DOSE = 10
+MAX_TEXT = 2000
+MAX_SHORT = 80
+EXTERNAL_FORMATS = ("haven", "eu-dcc", "shc")
+
+
+@dataclass(frozen=True)
+class Vaccination:
+    product: str
+    dose: int
+    date: dt.date
+    lot: str | None = None
+    note: str | None = None
+    verified_external: str | None = None  # format of the certificate it was imported from
+    type: str = field(default="vaccination", init=False)
+
+
+@dataclass(frozen=True)
+class Test:
+    test: str
+    result: str
+    date: dt.date
+    sample: str | None = None
+    note: str | None = None
+    verified_external: str | None = None
+    type: str = field(default="test", init=False)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    date: dt.date
+    kind: str = "treatment"  # or "consultation"
+    symptoms: tuple[str, ...] = ()
+    severity: str | None = None
+    medicines: tuple[str, ...] = ()
+    referral: str | None = None
+    note: str | None = None
+    type: str = field(default="treatment", init=False)
+
+
+@dataclass(frozen=True)
+class Note:
+    date: dt.date
+    text: str
+    type: str = field(default="note", init=False)
+
+
+Entry = Vaccination | Test | Treatment | Note
+
+
+@dataclass(frozen=True)
+class HolderFacts:
+    """Coarse facts care needs. They live only inside the sealed record."""
+
+    birth_year: int | None = None
+    age_band: str | None = None
+    sex: str | None = None
+    pregnant: bool | None = None
+
+    def band_on(self, day: dt.date) -> str | None:
+        """Age band on ``day`` (from the birth year when known)."""
+        if self.birth_year is not None:
+            age = max(0, day.year - self.birth_year)
+            return age_band(age)
+        return self.age_band
+
+
+@dataclass(frozen=True)
+class Visit:
+    entries: tuple[Entry, ...]
+    holder: HolderFacts = HolderFacts()
+
+    @property
+    def day(self) -> dt.date:
+        """The visit's reference day: its latest entry date."""
+        return max(e.date for e in self.entries)
+
+
+def age_band(age: int) -> str:
+    band = AGE_BANDS[0]
+    for low, name in zip(_AGE_BAND_LOW, AGE_BANDS, strict=True):
+        if age >= low:
+            band = name
+    return band
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class _Fields:
+    """Reads the fields of one JSON object, remembering which were used."""
+
+    def __init__(self, doc: Any, path: str, trusted: bool = False) -> None:
+        if not isinstance(doc, Mapping):
+            raise EntryError(path, "must be an object")
+        self.doc = doc
+        self.path = path
+        self.trusted = trusted
+        self.used: set[str] = set()
+
+    def at(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, required: bool = False) -> Any:
+        self.used.add(name)
+        value = self.doc.get(name)
+        if value is None and required:
+            raise EntryError(self.at(name), "is required")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...] | Mapping[str, Any], required: bool = False) -> str | None:
+        value = self.get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in options:
+            shown = ", ".join(sorted(options))
+            raise EntryError(self.at(name), f"must be one of: {shown}")
+        return value
+
+    def text(self, name: str, limit: int = MAX_SHORT) -> str | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise EntryError(self.at(name), "must be text")
+        value = value.strip()
+        if not value:
+            return None
+        if len(value) > limit:
+            raise EntryError(self.at(name), f"must be at most {limit} characters")
+        return value
+
+    def integer(self, name: str, low: int, high: int, required: bool = False) -> int | None:
+        value = self.get(name, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise EntryError(self.at(name), "must be a whole number")
+        if not low <= value <= high:
+            raise EntryError(self.at(name), f"must be between {low} and {high}")
+        return value
+
+    def date(self, name: str, today: dt.date) -> dt.date:
+        value = self.get(name, required=True)
+        if not isinstance(value, str):
+            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD") from None
+        if len(value) != 10:
+            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
+        if day > today:
+            raise EntryError(self.at(name), f"is in the future (today is {today.isoformat()})")
+        if day.year < 1900:
+            raise EntryError(self.at(name), "is before 1900")
+        return day
+
+    def text_list(self, name: str, options: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        value = self.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise EntryError(self.at(name), "must be a list")
+        out = []
+        for i, item in enumerate(value):
+            where = f"{self.at(name)}[{i}]"
+            if not isinstance(item, str) or not item.strip():
+                raise EntryError(where, "must be text")
+            if options is not None and item not in options:
+                raise EntryError(where, "must be one of: " + ", ".join(options))
+            if len(item) > MAX_SHORT:
+                raise EntryError(where, f"must be at most {MAX_SHORT} characters")
+            out.append(item.strip())
+        return tuple(out)
+
+    def external(self) -> str | None:
+        """``verified_external`` is set by certificate import only, never typed in."""
+        value = self.choice("verified_external", EXTERNAL_FORMATS)
+        if value is not None and not self.trusted:
+            raise EntryError(self.at("verified_external"), "is set only by importing a verified certificate")
+        return value
+
+    def done(self) -> None:
+        extra = sorted(set(self.doc) - self.used)
+        if extra:
+            raise EntryError(self.at(extra[0]), "is not a known field (see docs/entries.md)")
+
+
+def _vaccination(f: _Fields, today: dt.date) -> Vaccination:
+    product = f.choice("product", catalogue().products, required=True)
+    assert product is not None
+    # Extra campaign and booster doses are real, so only the range is checked.
+    dose = f.integer("dose", 1, MAX_DOSE, required=True)
+    assert dose is not None
+    return Vaccination(
+        product=product,
+        dose=dose,
+        date=f.date("date", today),
+        lot=f.text("lot", 40),
+        note=f.text("note", MAX_TEXT),
+        verified_external=f.external(),
+    )
+
+
+def _test(f: _Fields, today: dt.date) -> Test:
+    test = f.choice("test", catalogue().tests, required=True)
+    result = f.choice("result", catalogue().results, required=True)
+    assert test is not None and result is not None
+    return Test(
+        test=test,
+        result=result,
+        date=f.date("date", today),
+        sample=f.choice("sample", SAMPLES),
+        note=f.text("note", MAX_TEXT),
+        verified_external=f.external(),
+    )
+
+
+def _treatment(f: _Fields, today: dt.date, kind: str) -> Treatment:
+    return Treatment(
+        date=f.date("date", today),
+        kind=kind,
+        symptoms=f.text_list("symptoms", SYMPTOMS),
+        severity=f.choice("severity", SEVERITIES),
+        medicines=f.text_list("medicines"),
+        referral=f.text("referral"),
+        note=f.text("note", MAX_TEXT),
+    )
+
+
+def _note(f: _Fields, today: dt.date) -> Note:
+    text = f.text("text", MAX_TEXT)
+    if text is None:
+        raise EntryError(f.at("text"), "is required")
+    return Note(date=f.date("date", today), text=text)
+
+
+_PARSERS: dict[str, Callable[[_Fields, dt.date], Entry]] = {
+    "vaccination": _vaccination,
+    "test": _test,
+    "treatment": lambda f, today: _treatment(f, today, "treatment"),
+    "consultation": lambda f, today: _treatment(f, today, "consultation"),
+    "note": _note,
+}
+
+
+def parse_entry(doc: Any, path: str, today: dt.date, trusted: bool = False) -> Entry:
+    f = _Fields(doc, path, trusted)
+    kind = f.choice("type", _PARSERS, required=True)
+    assert kind is not None
+    entry = _PARSERS[kind](f, today)
+    f.done()
+    return entry
+
+
+def parse_holder(doc: Any, today: dt.date) -> HolderFacts:
+    if doc is None:
+        return HolderFacts()
+    f = _Fields(doc, "holder")
+    facts = HolderFacts(
+        birth_year=f.integer("birth_year", 1900, today.year),
+        age_band=f.choice("age_band", AGE_BANDS),
+        sex=f.choice("sex", SEXES),
+        pregnant=_bool(f, "pregnant"),
+    )
+    f.done()
+    if facts.birth_year is not None and facts.age_band is not None:
+        raise EntryError("holder.age_band", "give a birth year or an age band, not both")
+    return facts
+
+
+def _bool(f: _Fields, name: str) -> bool | None:
+    value = f.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise EntryError(f.at(name), "must be true or false")
+
+
+def parse_visit(doc: Any, today: dt.date, trusted: bool = False) -> Visit:
+    """Validate a visit document; raise :class:`EntryError` naming the first bad field.
+
+    ``trusted`` admits ``verified_external`` (set by certificate import only).
+    """
+    holder_doc = None
+    if isinstance(doc, Mapping):
+        top = _Fields(doc, "")
+        holder_doc = top.get("holder")
+        doc = top.get("entries", required=True)
+        top.done()
+    if not isinstance(doc, list):
+        raise EntryError("entries", "must be a list of entries")
+    if not doc:
+        raise EntryError("entries", "must hold at least one entry")
+    if len(doc) > MAX_ENTRIES:
+        raise EntryError("entries", f"must hold at most {MAX_ENTRIES} entries")
+    entries = tuple(parse_entry(item, f"entries[{i}]", today, trusted) for i, item in enumerate(doc))
+    return Visit(entries=entries, holder=parse_holder(holder_doc, today))
+
+
+# ---------------------------------------------------------------- documents
+
+
+def entry_to_doc(entry: Entry) -> dict[str, Any]:
+    """The documented JSON form of an entry (what ``parse_entry`` accepts)."""
+    out: dict[str, Any] = {"type": entry.type}
+    for name, value in vars(entry).items():
+        if name == "type" or value is None or value == ():
+            continue
+        if name == "kind":
+            out["type"] = value
+            continue
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def holder_to_doc(facts: HolderFacts) -> dict[str, Any]:
+    return {k: v for k, v in vars(facts).items() if v is not None}
+
+
+def visit_to_doc(visit: Visit) -> dict[str, Any]:
+    doc: dict[str, Any] = {"entries": [entry_to_doc(e) for e in visit.entries]}
+    holder = holder_to_doc(visit.holder)
+    if holder:
+        doc["holder"] = holder
+    return doc

@@ -1,0 +1,119 @@
+"""Haven's one exception tree.
+
+Every error a user can cause is a ``HavenError``. Each class knows its stable
+machine code (used in ``--json`` output and the web API), its CLI exit code and
+its HTTP status, so the edges render all of them with one handler::
+
+    HavenError                         exit 1   500
+    ├── InputError                     exit 2   400
+    │   ├── CardError                  exit 3   400  a card code or word list that does not check out
+    │   ├── EntryError                 exit 4   422  a malformed visit entry (names field and reason)
+    │   └── PinError                   exit 2   400  a PIN that breaks the PIN rules
+    ├── NoRecordsError                 exit 5   404  unknown card, or wrong PIN (indistinguishable)
+    ├── SiteError                      exit 6   409  no site here, or a site already here
+    ├── StoreError                     exit 7   503  the database cannot be read or written
+    │   ├── StoreFullError             exit 7   507  the disk is full
+    │   └── StoreCorruptError          exit 7   500  the database file is damaged
+    └── ...                            (later issues add their branches here)
+
+Messages are complete sentences meant for the person at the keyboard; they never
+contain a card secret, a key or a clinical value from storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HavenError(Exception):
+    """Base of every error Haven raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class InputError(HavenError):
+    """Input from a person or a file that Haven cannot accept."""
+
+    code = "bad-input"
+    exit_code = 2
+    http_status = 400
+
+
+class CardError(InputError):
+    """A card code or word list that does not check out; refused before any lookup."""
+
+    code = "invalid-card"
+    exit_code = 3
+
+
+class EntryError(InputError):
+    """A malformed visit entry. ``field`` names where, the message says why."""
+
+    code = "invalid-entry"
+    exit_code = 4
+    http_status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", field=field, reason=reason)
+        self.field = field
+        self.reason = reason
+
+
+class PinError(InputError):
+    """A holder PIN that breaks the PIN rules (length, characters)."""
+
+    code = "invalid-pin"
+
+
+class NoRecordsError(HavenError):
+    """No records for this card here: an unknown card and a wrong PIN look the same."""
+
+    code = "no-records"
+    exit_code = 5
+    http_status = 404
+
+    def __init__(self, message: str = "No records for this card.") -> None:
+        super().__init__(message)
+
+
+class SiteError(HavenError):
+    """The site folder is missing, not initialised, or already initialised."""
+
+    code = "site"
+    exit_code = 6
+    http_status = 409
+
+
+class StoreError(HavenError):
+    """The site database cannot be read or written."""
+
+    code = "store"
+    exit_code = 7
+    http_status = 503
+
+
+class StoreFullError(StoreError):
+    """The disk is full: nothing of the failed write was kept."""
+
+    code = "store-full"
+    http_status = 507
+
+
+class StoreCorruptError(StoreError):
+    """The database file is damaged (or is not a Haven database)."""
+
+    code = "store-corrupt"
+    http_status = 500

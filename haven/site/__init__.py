@@ -1,0 +1,1 @@
+"""A site: one installation in one folder (its database and, later, its key slots)."""

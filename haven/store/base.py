@@ -1,0 +1,46 @@
+"""The one small interface every storage adapter implements.
+
+A store keeps two things: sealed visit records (an append-only set keyed by
+``(locator, id)``, merged by union) and aggregate counters. It never sees a
+card, a key or a clinical value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from haven.core.aggregates import AggregateKey
+from haven.core.records import SealedRecord
+
+
+@dataclass(frozen=True)
+class Table:
+    """A raw table as someone holding the files would read it."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+class Store(Protocol):
+    def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
+        """Store the records and bump the counters, all or nothing, durably before returning."""
+
+    def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
+        """Every record stored under any of ``locators`` (several may share one)."""
+
+    def merge(self, records: Iterable[SealedRecord]) -> int:
+        """Union with records from elsewhere; returns how many were new. Idempotent."""
+
+    def records(self) -> Iterator[SealedRecord]:
+        """Every record, in storage order (which follows the random locators)."""
+
+    def aggregates(self) -> dict[AggregateKey, int]:
+        """Current counter values."""
+
+    def tables(self) -> list[Table]:
+        """Every table and row, raw: what a seized copy shows."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,189 @@
+"""The default store: one SQLite database file per site.
+
+Durability: WAL journal with ``synchronous=FULL``. In WAL mode FULL syncs the
+WAL on every commit, so a visit whose ``add`` returned survives a killed
+process *and* a power cut (NORMAL would survive a killed process but may lose
+the last commits on power loss). ``temp_store=MEMORY`` keeps SQLite from
+writing temporary files beside the database, and ``secure_delete`` overwrites
+freed pages with zeros.
+
+Threads: every thread gets its own connection; writes are serialised by a lock
+and ``BEGIN IMMEDIATE``. The driver is ``sqlcipher3`` (SQLite with SQLCipher
+built in; without a key it reads and writes plain SQLite).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlcipher3 import dbapi2 as sqlite
+
+from haven.core.aggregates import AggregateKey
+from haven.core.records import SealedRecord
+from haven.errors import StoreCorruptError, StoreError, StoreFullError
+from haven.store.base import Table
+from haven.store.migrations import migrate
+
+_FIND_CHUNK = 256
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver errors into Haven's store errors, with a sentence a person can act on."""
+    try:
+        yield
+    except sqlite.OperationalError as exc:
+        text = str(exc).lower()
+        if "full" in text:
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        if "locked" in text or "busy" in text:
+            raise StoreError("The site database is busy; try again.") from None
+        if "malformed" in text or "not a database" in text:
+            raise StoreCorruptError("The site database is damaged or cannot be read with this key.") from None
+        raise StoreError(f"The site database could not be used: {exc}.") from None
+    except sqlite.DatabaseError as exc:
+        text = str(exc).lower()
+        if "full" in text:
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise StoreCorruptError(f"The site database is damaged or cannot be read with this key ({exc}).") from None
+
+
+class SQLiteStore:
+    """A site's records and counters in one SQLite file."""
+
+    def __init__(self, path: Path, key: bytes | None = None, cache_mib: int = 32) -> None:
+        self.path = Path(path)
+        self._key = key
+        self._cache_mib = cache_mib
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._guard = threading.Lock()
+        self._write_lock = threading.Lock()
+        with translate_errors():
+            migrate(self._conn())
+
+    # ------------------------------------------------------------ connections
+
+    def _connect(self) -> Any:
+        conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
+        if self._key is not None:
+            conn.execute(f"PRAGMA key = \"x'{self._key.hex()}'\"")
+        conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA cache_size = -{self._cache_mib * 1024}")
+        # The first read touches the file: a wrong key or a damaged file fails here.
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Any]:
+        with translate_errors(), self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------ Store
+
+    def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
+        tally = Counter(counts)
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO records (locator, id, sealed) VALUES (?, ?, ?)",
+                [(r.locator, r.id, r.sealed) for r in records],
+            )
+            conn.executemany(
+                """INSERT INTO aggregates (week, kind, code, detail, age_band, count) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (week, kind, code, detail, age_band) DO UPDATE SET count = count + excluded.count""",
+                [(k.week, k.kind, k.code, k.detail, k.age_band, n) for k, n in tally.items()],
+            )
+
+    def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
+        out: list[SealedRecord] = []
+        with translate_errors():
+            conn = self._conn()
+            for start in range(0, len(locators), _FIND_CHUNK):
+                chunk = locators[start : start + _FIND_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT locator, id, sealed FROM records WHERE locator IN ({marks})", chunk)
+                out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+        return out
+
+    def merge(self, records: Iterable[SealedRecord]) -> int:
+        with self._write() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)",
+                ((r.locator, r.id, r.sealed) for r in records),
+            )
+            return int(conn.total_changes - before)
+
+    def records(self) -> Iterator[SealedRecord]:
+        with translate_errors():
+            rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
+        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+
+    def count(self) -> int:
+        with translate_errors():
+            return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def aggregates(self) -> dict[AggregateKey, int]:
+        with translate_errors():
+            rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
+        return {AggregateKey(*row[:5]): row[5] for row in rows}
+
+    def tables(self) -> list[Table]:
+        out = []
+        with translate_errors():
+            conn = self._conn()
+            names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            out.append(
+                Table(
+                    "sqlite_master",
+                    ("type", "name", "sql"),
+                    conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                )
+            )
+            for name in names:
+                cursor = conn.execute(f'SELECT * FROM "{name}"')
+                columns = tuple(d[0] for d in cursor.description)
+                out.append(Table(name, columns, cursor.fetchall()))
+        return out
+
+    def integrity_check(self) -> str:
+        with translate_errors():
+            return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (used before copying or erasing a site)."""
+        with translate_errors():
+            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+    def close(self) -> None:
+        with self._guard:
+            for conn in self._connections:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# One entry point that sets up everything Haven needs on a fresh Debian machine
+# with Python 3.11, then runs the demo clinic or the whole test suite.
+#
+#   scripts/run.sh demo    set up, then run the demo site
+#   scripts/run.sh test    set up (with test tools), then lint, type-check and run every test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+task="${1:-demo}"
+shift || true
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  say "installing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Debian ships venv separately from python3.
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+  apt_install python3-venv
+fi
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"Haven needs Python 3.11 or newer; {sys.executable} is {sys.version.split()[0]}")
+PY
+
+extras=""
+[ "$task" = "test" ] && extras="[dev]"
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.haven-installed${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Haven${extras} into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".${extras}"
+  touch "$stamp"
+fi
+
+case "$task" in
+  demo)
+    exec .venv/bin/haven demo "$@"
+    ;;
+  test)
+    say "ruff"
+    .venv/bin/ruff check haven tests bench
+    .venv/bin/ruff format --check haven tests bench
+    say "mypy"
+    .venv/bin/mypy
+    say "pytest"
+    exec .venv/bin/pytest -n "${HAVEN_TEST_WORKERS:-2}" "$@"
+    ;;
+  *)
+    echo "usage: scripts/run.sh demo|test [args...]" >&2
+    exit 2
+    ;;
+esac
