@@ -1,8 +1,8 @@
 """The one small interface every storage adapter implements.
 
-A store keeps two things: sealed visit records (an append-only set keyed by
-``(locator, id)``, merged by union) and aggregate counters. It never sees a
-card, a key or a clinical value.
+A store keeps sealed visit records (an append-only set keyed by
+``(locator, id)``, merged by union), aggregate counters, and named site
+settings. It never sees a card, a holder key or a clinical value.
 """
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ class Store(Protocol):
 
     def aggregates(self) -> dict[AggregateKey, int]:
         """Current counter values."""
+
+    def get_setting(self, name: str) -> bytes | None:
+        """A site setting (trust list, keys, configuration), or None."""
+
+    def put_setting(self, name: str, value: bytes) -> None:
+        """Store a site setting durably, replacing any earlier value."""
 
     def tables(self) -> list[Table]:
         """Every table and row, raw: what a seized copy shows."""

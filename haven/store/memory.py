@@ -16,6 +16,7 @@ class MemoryStore:
         self._records: dict[tuple[bytes, bytes], SealedRecord] = {}
         self._by_locator: dict[bytes, list[SealedRecord]] = {}
         self._counts: Counter[AggregateKey] = Counter()
+        self._settings: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def _put(self, record: SealedRecord) -> bool:
@@ -49,10 +50,21 @@ class MemoryStore:
         with self._lock:
             return dict(self._counts)
 
+    def get_setting(self, name: str) -> bytes | None:
+        with self._lock:
+            return self._settings.get(name)
+
+    def put_setting(self, name: str, value: bytes) -> None:
+        with self._lock:
+            self._settings[name] = bytes(value)
+
     def tables(self) -> list[Table]:
         rows = [(r.locator, r.id, r.sealed) for r in self.records()]
         counts = [(k.week, k.kind, k.code, k.detail, k.age_band, n) for k, n in sorted(self.aggregates().items())]
+        with self._lock:
+            settings = sorted(self._settings.items())
         return [
+            Table("settings", ("name", "value"), settings),
             Table("records", ("locator", "id", "sealed"), rows),
             Table("aggregates", ("week", "kind", "code", "detail", "age_band", "count"), counts),
         ]

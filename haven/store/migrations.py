@@ -22,6 +22,7 @@ class Migration:
 
 
 def _v1(conn: Any) -> None:
+    conn.execute("CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
     conn.execute(
         """CREATE TABLE records (
                locator BLOB NOT NULL,
@@ -43,7 +44,7 @@ def _v1(conn: Any) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "records and aggregates", _v1),)
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "settings, records and aggregates", _v1),)
 
 LATEST = MIGRATIONS[-1].version
 

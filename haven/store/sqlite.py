@@ -153,6 +153,19 @@ class SQLiteStore:
             rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
         return {AggregateKey(*row[:5]): row[5] for row in rows}
 
+    def get_setting(self, name: str) -> bytes | None:
+        with translate_errors():
+            row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_setting(self, name: str, value: bytes) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
     def tables(self) -> list[Table]:
         out = []
         with translate_errors():
