@@ -37,11 +37,24 @@ class HavenError(Exception):
         self.message = message
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (bulk import workers): rebuild without calling __init__.
+        return (_rebuild, (type(self), self.message, self.details))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             out["details"] = self.details
         return out
+
+
+def _rebuild(cls: type[HavenError], message: str, details: dict[str, Any]) -> HavenError:
+    error = cls.__new__(cls)
+    HavenError.__init__(error, message, **details)
+    for name, value in details.items():
+        if name in ("field", "reason"):
+            setattr(error, name, value)
+    return error
 
 
 class InputError(HavenError):

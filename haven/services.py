@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker
 from haven.core.aggregates import AggregateKey, aggregate_keys
 from haven.core.card import Card
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
-from haven.errors import NoRecordsError
+from haven.errors import HavenError, NoRecordsError
 from haven.store.base import Store
 
 # Reading walks locators in batches and stops after GAP empty indices in a row,
@@ -108,51 +110,130 @@ class Clinic:
     ) -> tuple[SealedRecord, list[AggregateKey]]:
         return seal_visit(keys, index, visit, today, self.random_bytes), aggregate_keys(visit)
 
+    def _next_index(self, keys: HolderKeys) -> int:
+        """The index the next visit of this holder gets (presence only: nothing is opened).
+
+        Probes the first GAP indices first: for a card new to this site (most
+        cards in an import) that one small query is all it takes.
+        """
+        start, count, last_hit = 0, GAP, -1
+        while True:
+            locators = keys.locators(start, count)
+            where = {loc: start + i for i, loc in enumerate(locators)}
+            for record in self.store.find(locators):
+                last_hit = max(last_hit, where[record.locator])
+            start += count
+            if start - 1 - last_hit >= GAP:
+                return last_hit + 1
+            count = READ_BATCH
+
     def import_visits(
         self,
         items: Iterable[tuple[Card, Any, str | None]],
         batch: int = 2000,
         progress: Callable[[int], None] | None = None,
+        workers: int = 0,
     ) -> int:
         """Bulk-record visits (card, visit document, PIN), committing every ``batch`` visits.
 
         Cards without records start a history (an import is a first visit).
-        Every visit is validated before its batch is written; a bad one stops
-        the import with nothing of its batch kept, and earlier batches kept.
+        Batches are written in input order. A bad visit stops the import: the
+        batches before its own are kept, nothing of its batch is. The error's
+        ``details`` then carry ``item`` (0-based position in ``items``) and
+        ``imported``. With ``workers`` > 0, validation and sealing run on that
+        many worker processes while this one reads ahead and writes.
         """
         today = self.today()
-        next_index: dict[tuple[bytes, str | None], tuple[HolderKeys, int]] = {}
-        records: list[SealedRecord] = []
-        counts: list[AggregateKey] = []
+        holders: dict[tuple[bytes, str | None], list[Any]] = {}  # -> [keys, next index]
         done = 0
-        for card, doc, pin in items:
-            visit = parse_visit(doc, today)
-            slot = (card.secret, pin)
-            if slot not in next_index:
-                keys = HolderKeys.derive(card, pin)
-                opened, _ = self._read(keys)
-                next_index[slot] = (keys, max((o.index for o in opened), default=-1) + 1)
-            keys, index = next_index[slot]
-            next_index[slot] = (keys, index + 1)
-            record, keys_counts = self._seal(keys, index, visit, today)
-            records.append(record)
-            counts.extend(keys_counts)
-            if len(records) >= batch:
-                self.store.add(records, counts)
-                done += len(records)
-                records, counts = [], []
-                if progress:
-                    progress(done)
-        if records:
-            self.store.add(records, counts)
-            done += len(records)
+        consumed = 0
+
+        def batches() -> Iterator[list[Job]]:
+            nonlocal consumed
+            jobs: list[Job] = []
+            for card, doc, pin in items:
+                slot = (card.secret, pin)
+                state = holders.get(slot)
+                if state is None:
+                    keys = HolderKeys.derive(card, pin)
+                    state = holders[slot] = [keys, self._next_index(keys)]
+                jobs.append((state[0].locator_key, state[0].record_key, state[1], doc))
+                state[1] += 1
+                consumed += 1
+                if len(jobs) >= batch:
+                    yield jobs
+                    jobs = []
+            if jobs:
+                yield jobs
+
+        def write(result: SealedBatch) -> None:
+            nonlocal done
+            self.store.add(result.records, result.counts)
+            done += len(result.records)
             if progress:
                 progress(done)
+
+        try:
+            if workers <= 0:
+                for jobs in batches():
+                    _write_checked(seal_batch(jobs, today, self.random_bytes), write)
+            else:
+                self._import_parallel(batches(), today, workers, write)
+        except _BatchFailure as failure:
+            # Batches are written in order, so the failed batch starts at item ``done``.
+            failure.cause.details.update(item=done + failure.error_at, imported=done)
+            raise failure.cause from None
+        except HavenError as exc:
+            # Raised while reading the input: the item after the last one read is the bad one.
+            exc.details.update(item=consumed, imported=done)
+            raise
         return done
 
+    @staticmethod
+    def _import_parallel(
+        batches: Iterator[list[Job]],
+        today: dt.date,
+        workers: int,
+        write: Callable[[SealedBatch], None],
+    ) -> None:
+        import multiprocessing
+        from concurrent.futures import Future, ProcessPoolExecutor
 
-def iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
-    """Number and parse the non-blank lines of a JSON Lines file."""
+        pending: deque[Future[SealedBatch]] = deque()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                for jobs in batches:
+                    pending.append(pool.submit(seal_batch_in_worker, jobs, today))
+                    while len(pending) > workers * 2:
+                        _write_checked(pending.popleft().result(), write)
+                while pending:
+                    _write_checked(pending.popleft().result(), write)
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+class _BatchFailure(HavenError):
+    """Carries a worker's validation error and where in its batch it happened."""
+
+    def __init__(self, cause: HavenError, error_at: int) -> None:
+        super().__init__(cause.message)
+        self.cause = cause
+        self.error_at = error_at
+
+
+def _write_checked(result: SealedBatch, write: Callable[[SealedBatch], None]) -> None:
+    if result.error is not None:
+        raise _BatchFailure(result.error, result.error_at)
+    write(result)
+
+
+def iter_jsonl(lines: Iterable[str], numbers: list[int] | None = None) -> Iterator[tuple[int, Any]]:
+    """Number and parse the non-blank lines of a JSON Lines file.
+
+    ``numbers``, when given, receives the line number of every object before it
+    is parsed, so a caller can map an item's position back to its line.
+    """
     import json
 
     from haven.errors import InputError
@@ -160,7 +241,9 @@ def iter_jsonl(lines: Iterable[str]) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if numbers is not None:
+            numbers.append(number)
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"Line {number} is not valid JSON: {exc.msg}.", line=number) from None
+            raise InputError(f"not valid JSON: {exc.msg}.") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -59,9 +60,15 @@ def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, 
 
 @visit.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--batch", default=2000, show_default=True, help="Visits per transaction.")
+@click.option("--batch", default=20000, show_default=True, help="Visits per transaction.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker processes that validate and seal (default: one fewer than the CPUs; 0: none).",
+)
 @common
-def visit_import(ctx: Context, source: str, batch: int) -> None:
+def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> None:
     """Import many visits from a JSON Lines file, one visit per line.
 
     Each line: {"card": WORDS-OR-CODE, "entries": [...], "holder": {...}, "pin": "..."}
@@ -75,14 +82,15 @@ def visit_import(ctx: Context, source: str, batch: int) -> None:
     lines: list[int] = []  # line number of every visit handed to the import, in order
 
     def items() -> Iterator[tuple[Card, Any, str | None]]:
-        for number, doc in iter_jsonl(stream):
-            lines.append(number)
+        cards: dict[str, Card] = {}  # an import file names each card many times; parse each once
+        for _, doc in iter_jsonl(stream, lines):
             if not isinstance(doc, dict) or "card" not in doc:
-                raise InputError(f"Line {number}: each line is an object with 'card' and 'entries'.")
-            card = parse_card(str(doc["card"]))
+                raise InputError("Each line is an object with 'card' and 'entries'.")
+            text = str(doc["card"])
+            card = cards.get(text) or cards.setdefault(text, parse_card(text))
             pin = doc.get("pin")
             if pin is not None and not isinstance(pin, str):
-                raise InputError(f"Line {number}: 'pin' must be text.")
+                raise InputError("'pin' must be text.")
             visit_doc = {k: v for k, v in doc.items() if k in ("entries", "holder")}
             yield card, visit_doc, pin
 
@@ -106,14 +114,20 @@ def visit_import(ctx: Context, source: str, batch: int) -> None:
                 bar.update(task, completed=n)
 
             try:
-                total = Clinic(store).import_visits(items(), batch=batch, progress=progress)
+                if workers is None:
+                    workers = max(0, (os.cpu_count() or 1) - 1)
+                store.tune_for_bulk()
+                total = Clinic(store).import_visits(items(), batch=batch, progress=progress, workers=workers)
             except HavenError as exc:
-                resume = lines[done["n"]] if done["n"] < len(lines) else (lines[-1] if lines else 1)
+                item, imported = exc.details.get("item", len(lines)), exc.details.get("imported", done["n"])
+                failed = lines[item] if item < len(lines) else (lines[-1] + 1 if lines else 1)
+                resume = lines[imported] if imported < len(lines) else failed
                 exc.message = (
-                    f"Line {lines[-1] if lines else 1}: {exc.message} {done['n']} visits were imported; "
+                    f"Line {failed}: {exc.message} {imported} visits were imported; "
                     f"after fixing it, import again from line {resume}."
                 )
-                exc.details.update(imported=done["n"], line=lines[-1] if lines else 1, resume_from_line=resume)
+                exc.details.update(line=failed, resume_from_line=resume)
+                exc.details.pop("item", None)
                 raise
     finally:
         if stream is not sys.stdin:

@@ -15,8 +15,7 @@ not counted.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SEVERITIES, Test, Treatment, Vaccination, Visit
@@ -30,8 +29,9 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True, order=True)
-class AggregateKey:
+class AggregateKey(NamedTuple):
+    """A counter's key (a tuple: hashed in C, which bulk imports count millions of times)."""
+
     week: int  # ISO year * 100 + ISO week number
     kind: int
     code: int  # product id, test id or severity (1-4, 0 unknown)

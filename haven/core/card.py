@@ -43,7 +43,9 @@ _CRC_DOMAIN = b"haven/v1/card"
 LANGUAGES: dict[str, str] = {"en": "english", "ko": "korean", "zh": "chinese_simplified"}
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "ko": "Korean", "zh": "Simplified Chinese"}
 
-_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_CODE_CHARS = frozenset(_BASE32)
+_TO_INT_DIGITS = str.maketrans(_BASE32, "0123456789abcdefghijklmnopqrstuv")
 _LOOKS_LIKE_CODE = re.compile(r"^[\x21-\x7e]{16,}$")
 
 
@@ -84,12 +86,13 @@ def parse_card(text: str) -> Card:
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         raise CardError("Enter the card's 13 words or its card code.")
-    if not any(ch.isspace() for ch in text):
+    parts = text.split()
+    if len(parts) == 1:
         if _LOOKS_LIKE_CODE.match(text):
             return parse_code(text)
         if all(_is_han(ch) for ch in text):
             return parse_words(list(text))
-    return parse_words(text.split())
+    return parse_words(parts)
 
 
 def parse_code(code: str) -> Card:
@@ -99,14 +102,15 @@ def parse_code(code: str) -> Card:
             f"A card code has {CODE_LENGTH} characters; this one has {len(code)}.",
             problem="length",
         )
-    for position, ch in enumerate(code, start=1):
-        if ch not in _CODE_CHARS:
-            raise CardError(
-                f"Character {position} ({ch!r}) cannot be in a card code (only A-Z and 2-7).",
-                problem="character",
-                position=position,
-            )
-    raw = base64.b32decode(code)
+    if not _CODE_CHARS.issuperset(code):
+        position, ch = next((i, c) for i, c in enumerate(code, start=1) if c not in _CODE_CHARS)
+        raise CardError(
+            f"Character {position} ({ch!r}) cannot be in a card code (only A-Z and 2-7).",
+            problem="character",
+            position=position,
+        )
+    # RFC 4648 Base32 without padding is a base-32 numeral: int() decodes it in C.
+    raw = int(code.translate(_TO_INT_DIGITS), 32).to_bytes(SECRET_BYTES + 4, "big")
     secret, crc = raw[:SECRET_BYTES], raw[SECRET_BYTES:]
     if binascii.crc32(_CRC_DOMAIN + secret).to_bytes(4, "big") != crc:
         raise CardError(

@@ -14,13 +14,14 @@ records, exactly as an unknown card does.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from haven.core.card import Card
@@ -78,7 +79,12 @@ class HolderKeys:
 
     def locator(self, index: int) -> bytes:
         """Where visit ``index`` of this holder is stored: HMAC(locator_key, index)."""
-        return hmac.new(self.locator_key, index.to_bytes(8, "big"), hashlib.sha256).digest()[:LOCATOR_BYTES]
+        return hmac.digest(self.locator_key, index.to_bytes(8, "big"), "sha256")[:LOCATOR_BYTES]
 
     def locators(self, start: int, count: int) -> list[bytes]:
         return [self.locator(i) for i in range(start, start + count)]
+
+    @cached_property
+    def aead(self) -> AESGCM:
+        """The record cipher, built once per holder (an import seals many visits per holder)."""
+        return AESGCM(self.record_key)

@@ -20,7 +20,6 @@ from typing import Any
 
 import cbor2
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from haven.core.entries import Visit, parse_visit, visit_to_doc
 from haven.core.keys import HolderKeys
@@ -81,9 +80,9 @@ def seal_visit(
     locator = keys.locator(index)
     record_id = random_bytes(RECORD_ID_BYTES)
     doc = {"v": RECORD_VERSION, "i": index, "on": recorded_on.isoformat(), **visit_to_doc(visit)}
-    plaintext = pad(cbor2.dumps(doc, canonical=True))
+    plaintext = pad(cbor2.dumps(doc))
     nonce = random_bytes(NONCE_BYTES)
-    ciphertext = AESGCM(keys.record_key).encrypt(nonce, plaintext, _AAD_LABEL + locator + record_id)
+    ciphertext = keys.aead.encrypt(nonce, plaintext, _AAD_LABEL + locator + record_id)
     return SealedRecord(locator, record_id, bytes([RECORD_VERSION]) + nonce + ciphertext)
 
 
@@ -94,7 +93,7 @@ def open_record(keys: HolderKeys, record: SealedRecord, index: int) -> OpenedRec
         raise UnreadableRecord("unknown record version")
     nonce, ciphertext = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
     try:
-        plaintext = AESGCM(keys.record_key).decrypt(nonce, ciphertext, _AAD_LABEL + record.locator + record.id)
+        plaintext = keys.aead.decrypt(nonce, ciphertext, _AAD_LABEL + record.locator + record.id)
         doc: Any = cbor2.loads(unpad(plaintext))
         if doc.get("i") != index:
             raise ValueError("index mismatch")

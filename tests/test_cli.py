@@ -1,0 +1,187 @@
+"""The CLI: JSON shapes, --home and HAVEN_HOME, one line per error and a distinct exit code per class."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from haven import errors
+
+VAX1 = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])
+MIXED = json.dumps(
+    [
+        {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"},
+        {"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-02"},
+    ]
+)
+
+
+@pytest.fixture
+def site(run_cli):  # type: ignore[no-untyped-def]
+    assert run_cli("init").code == 0
+    return run_cli
+
+
+def new_card(run, *extra: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    result = run("card", "new", "--json", "--no-show-qr", *extra)
+    assert result.code == 0, result.err
+    return result.json()  # type: ignore[no-any-return]
+
+
+def test_card_new_json_shape(run_cli) -> None:  # type: ignore[no-untyped-def]
+    for language in ("en", "ko", "zh"):
+        doc = new_card(run_cli, "--words-language", language)
+        assert set(doc) == {"words", "language", "qr", "pin"}
+        assert len(doc["words"]) == 13 and doc["language"] == language and len(doc["qr"]) == 32
+
+
+def test_card_new_writes_qr_images(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = new_card(run_cli, "--qr-svg", str(tmp_path / "c.svg"), "--qr-png", str(tmp_path / "c.png"))
+    assert (tmp_path / "c.svg").read_text().startswith("<svg")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import zxingcpp
+    from PIL import Image
+
+    (decoded,) = zxingcpp.read_barcodes(Image.open(tmp_path / "c.png"))
+    assert decoded.text == doc["qr"]
+
+
+def test_full_flow_with_words_and_code(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    words = " ".join(card["words"])
+    added = site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", "--json", stdin=MIXED)
+    assert added.code == 0 and added.json() == {"index": 0, "entries": 2, "first_visit": True, "stored": True}
+    again = site(
+        "visit", "add", "--card", words, "--entries", "-", "--json", stdin=VAX1.replace('"dose": 1', '"dose": 2')
+    )
+    assert again.json()["index"] == 1
+    hist = site("history", "--card", words, "--json").json()
+    assert set(hist) == {"visits", "next_due", "holder", "unreadable"}
+    assert [v["index"] for v in hist["visits"]] == [0, 1]
+    assert hist["next_due"][0]["kind"] == "booster"
+    human = site("history", "--card", card["qr"])
+    assert human.code == 0 and "History" in human.out
+
+
+def test_card_from_stdin(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=VAX1)
+    assert site("history", "--card", "-", "--json", stdin=" ".join(card["words"]) + "\n").code == 0
+
+
+def test_card_new_can_record_the_first_visit_with_a_pin(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "pin").write_text("4829\n")
+    (tmp_path / "v.json").write_text(VAX1)
+    card = new_card(site, "--pin-file", str(tmp_path / "pin"), "--entries", str(tmp_path / "v.json"))
+    assert card["pin"] is True and card["visit"]["index"] == 0
+    assert site("history", "--card", card["qr"]).code == errors.NoRecordsError.exit_code
+    ok = site("history", "--card", card["qr"], "--pin-file", str(tmp_path / "pin"), "--json")
+    assert ok.code == 0 and len(ok.json()["visits"]) == 1
+
+
+def test_home_option_env_and_group_level(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = tmp_path / "other"
+    assert run_cli("init", "--home", str(other)).code == 0
+    assert (other / "site.db").exists()
+    assert run_cli("--home", str(other), "seizure-view", "--json").json()["home"] == str(other)
+    assert run_cli("--json", "--home", str(other), "catalogue").json()["products"]
+
+
+def error_case(run, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    result = run(*args, stdin=stdin)
+    assert "Traceback" not in result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert result.err.startswith("haven: ")
+    return result
+
+
+def test_each_error_class_has_its_exit_code(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    words = card["words"]
+    swapped = [*words[:4], words[5], words[4], *words[6:]]
+    r = error_case(site, "history", "--card", " ".join(swapped))
+    assert r.code == errors.CardError.exit_code == 3
+    r = error_case(site, "visit", "add", "--card", card["qr"], "--entries", "-", stdin='[{"type": "test"}]')
+    assert r.code == errors.EntryError.exit_code == 4
+    r = error_case(site, "history", "--card", card["qr"])
+    assert r.code == errors.NoRecordsError.exit_code == 5
+    r = error_case(site, "init")
+    assert r.code == errors.SiteError.exit_code == 6
+    r = error_case(site, "visit", "add", "--card", card["qr"], "--entries", "-", stdin="{not json")
+    assert r.code == errors.InputError.exit_code == 2
+
+
+def test_card_is_checked_before_the_site_is_touched(run_cli) -> None:  # type: ignore[no-untyped-def]
+    # No site exists: a bad card must still be reported as a bad card, not as a missing site.
+    r = error_case(run_cli, "history", "--card", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    assert r.code == errors.CardError.exit_code
+    r = error_case(run_cli, "history", "--card", " ".join(["abandon"] * 13))
+    assert r.code == errors.CardError.exit_code
+
+
+def test_json_errors_are_json(site) -> None:  # type: ignore[no-untyped-def]
+    r = site("history", "--card", "nonsense words", "--json")
+    assert r.code == 3
+    assert r.json() == {
+        "error": {
+            "code": "invalid-card",
+            "message": "A card has 13 words; this has 2.",
+            "details": {"problem": "count"},
+        }
+    }
+
+
+def test_a_bad_visit_changes_nothing(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=VAX1)
+    before = site("seizure-view", "--json").json()["tables"]
+    bad = json.dumps([json.loads(VAX1)[0], {"type": "test", "test": "antigen", "result": "?", "date": "2026-11-02"}])
+    assert site("visit", "add", "--card", card["qr"], "--entries", "-", stdin=bad).code == 4
+    assert site("seizure-view", "--json").json()["tables"] == before
+
+
+def test_import_jsonl_with_progress_and_a_bad_line(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cards = [new_card(site)["qr"] for _ in range(3)]
+    lines = [json.dumps({"card": c, "entries": json.loads(VAX1)}) for c in cards * 2]
+    (tmp_path / "ok.jsonl").write_text("\n".join(lines) + "\n\n")
+    r = site("visit", "import", str(tmp_path / "ok.jsonl"), "--json")
+    assert r.code == 0 and r.json() == {"imported": 6}
+    bad = [*lines[:3], f'{{"card": "{cards[0]}", "entries": [{{"type": "x"}}]}}', *lines[:1]]
+    (tmp_path / "bad.jsonl").write_text("\n".join(bad))
+    r = error_case(site, "visit", "import", str(tmp_path / "bad.jsonl"), "--batch", "2")
+    assert r.code == 4 and "Line 4" in r.err and "2 visits were imported" in r.err and "from line 3" in r.err
+
+
+def test_seizure_view_shows_only_opaque_rows(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=MIXED)
+    doc = site("seizure-view", "--json").json()
+    tables = {t["name"]: t for t in doc["tables"]}
+    assert tables["records"]["columns"] == ["locator", "id", "sealed"]
+    assert len(tables["records"]["rows"]) == 1
+    assert all(set(cell) == {"hex"} for cell in tables["records"]["rows"][0])
+    assert {f["path"] for f in doc["files"]} >= {"site.db"}
+    text = json.dumps(doc)
+    assert "comirnaty" not in text and "2026-10-01" not in text and card["qr"] not in text
+    human = site("seizure-view")
+    assert human.code == 0 and "Table records" in human.out
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "haven", "demo", "--home", str(home), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert len(doc["holders"]) == 3
+    assert doc["history"]["visits"] and doc["history"]["next_due"]
+    assert "do not check out" in doc["swapped_words"] and doc["wrong_pin"] == "No records for this card."
+    assert (home / "site.db").exists()

@@ -1,0 +1,117 @@
+"""Visit documents: every field validated, every error naming the field and the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from haven.core.entries import Note, Test, Treatment, Vaccination, parse_visit, visit_to_doc
+from haven.errors import EntryError
+
+TODAY = dt.date(2026, 11, 29)
+
+
+def test_the_minimal_document_from_the_docs() -> None:
+    visit = parse_visit(
+        [
+            {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"},
+            {"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-02"},
+        ],
+        TODAY,
+    )
+    assert visit.entries == (
+        Vaccination("comirnaty", 1, dt.date(2026, 10, 1)),
+        Test("antigen", "negative", dt.date(2026, 11, 2)),
+    )
+
+
+def test_full_document_round_trips() -> None:
+    doc = {
+        "holder": {"birth_year": 1975, "sex": "male", "pregnant": False},
+        "entries": [
+            {"type": "vaccination", "product": "td", "dose": 2, "date": "2026-11-01", "lot": "A12", "note": "left arm"},
+            {"type": "test", "test": "pcr", "result": "positive", "date": "2026-11-02", "sample": "nasopharyngeal"},
+            {
+                "type": "consultation",
+                "date": "2026-11-02",
+                "symptoms": ["fever", "cough"],
+                "severity": "moderate",
+                "medicines": ["paracetamol 500 mg"],
+                "referral": "district hospital",
+                "note": "oxygen saturation 93%",
+            },
+            {"type": "note", "date": "2026-11-02", "text": "came with a relative"},
+        ],
+    }
+    visit = parse_visit(doc, TODAY)
+    assert isinstance(visit.entries[2], Treatment) and visit.entries[2].kind == "consultation"
+    assert isinstance(visit.entries[3], Note)
+    assert visit_to_doc(visit) == doc
+    assert parse_visit(visit_to_doc(visit), TODAY) == visit
+
+
+def entry(**fields: Any) -> list[dict[str, Any]]:
+    base = {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}
+    base.update(fields)
+    return [{k: v for k, v in base.items() if v is not None}]
+
+
+@pytest.mark.parametrize(
+    ("doc", "field", "reason"),
+    [
+        ({}, "entries", "is required"),
+        ([], "entries", "at least one"),
+        ("x", "entries", "must be a list"),
+        (["x"], "entries[0]", "must be an object"),
+        ([{"type": "x-ray", "date": "2026-10-01"}], "entries[0].type", "must be one of"),
+        (entry(product="sputnik"), "entries[0].product", "must be one of"),
+        (entry(product=None), "entries[0].product", "is required"),
+        (entry(dose=0), "entries[0].dose", "between 1 and"),
+        (entry(dose="1"), "entries[0].dose", "whole number"),
+        (entry(dose=True), "entries[0].dose", "whole number"),
+        (entry(date="01/10/2026"), "entries[0].date", "YYYY-MM-DD"),
+        (entry(date="2026-02-30"), "entries[0].date", "YYYY-MM-DD"),
+        (entry(date="2027-01-01"), "entries[0].date", "future"),
+        (entry(date="1850-01-01"), "entries[0].date", "before 1900"),
+        (entry(lot="x" * 41), "entries[0].lot", "at most 40"),
+        (entry(name="Kim"), "entries[0].name", "not a known field"),
+        (entry(verified_external="eu-dcc"), "entries[0].verified_external", "importing a verified certificate"),
+        ([{"type": "test", "test": "antigen", "result": "maybe", "date": "2026-10-01"}], "entries[0].result", "one of"),
+        ([{"type": "treatment", "date": "2026-10-01", "severity": "bad"}], "entries[0].severity", "one of"),
+        ([{"type": "treatment", "date": "2026-10-01", "symptoms": "fever"}], "entries[0].symptoms", "a list"),
+        ([{"type": "treatment", "date": "2026-10-01", "symptoms": ["itchy"]}], "entries[0].symptoms[0]", "one of"),
+        ([{"type": "note", "date": "2026-10-01"}], "entries[0].text", "is required"),
+        ({"entries": entry(), "holder": {"name": "Kim"}}, "holder.name", "not a known field"),
+        ({"entries": entry(), "holder": {"birth_year": 2030}}, "holder.birth_year", "between"),
+        ({"entries": entry(), "holder": {"birth_year": 1990, "age_band": "30-39"}}, "holder.age_band", "not both"),
+        ({"entries": entry(), "holder": {"pregnant": "yes"}}, "holder.pregnant", "true or false"),
+        ({"entries": entry(), "patient": {}}, "patient", "not a known field"),
+    ],
+)
+def test_errors_name_field_and_reason(doc: Any, field: str, reason: str) -> None:
+    with pytest.raises(EntryError) as err:
+        parse_visit(doc, TODAY)
+    assert err.value.field == field
+    assert reason in err.value.reason
+    assert err.value.message.startswith(field + ":")
+
+
+def test_there_is_no_field_for_identity() -> None:
+    for name in ("name", "given_name", "family_name", "id_number", "passport", "phone", "photo", "fingerprint",
+                 "birth_date", "birthDate", "address"):  # fmt: skip
+        with pytest.raises(EntryError, match="not a known field"):
+            parse_visit({"entries": entry(), "holder": {name: "x"}}, TODAY)
+
+
+def test_trusted_import_may_mark_external_entries() -> None:
+    visit = parse_visit(entry(verified_external="eu-dcc"), TODAY, trusted=True)
+    assert isinstance(visit.entries[0], Vaccination)
+    assert visit.entries[0].verified_external == "eu-dcc"
+
+
+def test_age_band_from_birth_year() -> None:
+    visit = parse_visit({"holder": {"birth_year": 1996}, "entries": entry()}, TODAY)
+    assert visit.holder.band_on(dt.date(2026, 10, 1)) == "30-39"
+    assert visit.holder.band_on(dt.date(2025, 10, 1)) == "18-29"
