@@ -122,7 +122,8 @@ def verify_signature(alg: Any, key: PublicKey, message: bytes, signature: bytes,
             return
     except InvalidSignature:
         raise ForgedCertificate("The signature does not match the certificate's content.", format=fmt) from None
+    name = ALG_NAMES.get(alg, str(alg)[:20]) if isinstance(alg, int) else type(alg).__name__
     raise ForgedCertificate(
-        f"The certificate names algorithm {ALG_NAMES.get(alg, alg)!s}, which its signer's key does not use.",
+        f"The certificate names algorithm {name}, which its signer's key does not use.",
         format=fmt,
     )

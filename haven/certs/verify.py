@@ -133,7 +133,8 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
     signed = cose.decode_sign1(base45.decode(text), canonical=True)
     if signed.unprotected or set(signed.protected) - {cose.HEADER_ALG, cose.HEADER_KID}:
         raise MalformedCertificate("The certificate has headers Haven does not write.", format=fmt)
-    if cose.HEADER_ALG not in signed.protected:
+    alg = signed.protected.get(cose.HEADER_ALG)
+    if isinstance(alg, bool) or not isinstance(alg, int):
         raise MalformedCertificate("The certificate names no signature algorithm.", format=fmt)
     kid = signed.protected.get(cose.HEADER_KID)
     if not isinstance(kid, bytes):
@@ -145,9 +146,7 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
     key = trust.key(kid)
     if key is None:
         raise UnknownIssuer(f"No key {kid.hex()} in trust list {trust.sequence} of {trust.network}.", format=fmt)
-    cose.verify_signature(
-        signed.protected[cose.HEADER_ALG], key.public_key(), signed.to_be_signed(), signed.signature, fmt
-    )
+    cose.verify_signature(alg, key.public_key(), signed.to_be_signed(), signed.signature, fmt)
     try:
         claims = decode_claims(signed.payload)
     except CertificateError as exc:
