@@ -26,7 +26,12 @@ def _facts(doc: dict[str, Any]) -> Facts:
     return Facts(
         tuple(
             VaccinationFact(
-                tuple(v["diseases"]), v["vaccine_type"], v["product"], v["dose"], v["of"], dt.date.fromisoformat(v["date"])
+                tuple(v["diseases"]),
+                v["vaccine_type"],
+                v["product"],
+                v["dose"],
+                v["of"],
+                dt.date.fromisoformat(v["date"]),
             )
             for v in doc["vaccinations"]
         ),
@@ -48,7 +53,9 @@ def _trust() -> Trust:
 def test_issuing_the_vector_again_gives_the_same_bytes(vector: dict[str, Any]) -> None:
     signer = _signer()
     assert signer.kid.hex() == VECTORS["signer_kid"]
-    [text] = issue_batch(_facts(vector["facts"]), signer, int(NOW.timestamp()), 1, lambda n: bytes.fromhex(vector["cti"]))
+    [text] = issue_batch(
+        _facts(vector["facts"]), signer, int(NOW.timestamp()), 1, lambda n: bytes.fromhex(vector["cti"])
+    )
     assert text == vector["text"]
     signed = cose.decode_sign1(base45.decode(text), canonical=True)
     assert base45.decode(text).hex() == vector["cose"]
