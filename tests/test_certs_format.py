@@ -139,3 +139,20 @@ def test_a_key_outside_its_epoch_does_not_sign() -> None:
             1,
             site.certs.random_bytes,
         )
+
+
+def test_the_fast_json_line_is_the_documented_result() -> None:
+    import json
+
+    from haven.certs.verify import verify
+
+    site = network()
+    stub = site.certs.issue(site.holder(), count=1)[0]
+    result = verify(stub, site.certs.trust(), NOW)
+    assert json.loads(result.to_json()) == result.to_doc()
+
+
+def test_hand_written_cbor_matches_the_encoder() -> None:
+    for n in (0, 23, 24, 255, 256, 70000):
+        body = bytes(n)
+        assert cose.sig_structure(body, body[:7]) == cbor.dumps(["Signature1", body, b"", body[:7]])

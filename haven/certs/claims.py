@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from haven.certs import cbor
@@ -260,5 +261,27 @@ def decode_claims(payload: bytes) -> Claims:
         exp=_uint(value[CLAIM_EXP], "expiry"),
         iat=_uint(value[CLAIM_IAT], "issue time"),
         cti=cti,
-        facts=decode_facts(value[CLAIM_FACTS]),
+        facts=_facts_of(payload[_facts_offset(value[CLAIM_EXP], value[CLAIM_IAT]) :]),
     )
+
+
+def _head_length(n: int) -> int:
+    """Bytes a canonical CBOR unsigned integer ``n`` takes."""
+    return 1 if n < 24 else 2 if n < 0x100 else 3 if n < 0x10000 else 5 if n < 0x100000000 else 9
+
+
+def _facts_offset(exp: int, iat: int) -> int:
+    # The payload is canonical (checked), so its layout is fixed: map head, exp, iat, cti, then the facts key.
+    return 1 + 1 + _head_length(exp) + 1 + _head_length(iat) + 1 + 1 + CTI_BYTES + 5
+
+
+@lru_cache(maxsize=4096)
+def _facts_of(encoded: bytes) -> Facts:
+    # Stubs of a batch, and holders with the same history, share their facts: decode each once.
+    return decode_facts(cbor.loads(encoded, "certificate's facts", canonical=True))
+
+
+@lru_cache(maxsize=4096)
+def facts_doc(facts: Facts) -> dict[str, Any]:
+    """``facts.to_doc()``, shared between equal facts: treat the result as read-only."""
+    return facts.to_doc()

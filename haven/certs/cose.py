@@ -55,9 +55,67 @@ class Sign1:
         return sig_structure(self.protected_bytes, self.payload)
 
 
+def _bstr_head(n: int) -> bytes:
+    """The canonical CBOR head of a byte string of length ``n``."""
+    if n < 24:
+        return bytes([0x40 + n])
+    if n < 0x100:
+        return bytes([0x58, n])
+    if n < 0x10000:
+        return b"\x59" + n.to_bytes(2, "big")
+    return b"\x5a" + n.to_bytes(4, "big")
+
+
+_SIG1_HEAD = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+
+
 def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
-    """The bytes a COSE_Sign1 signature covers (``Sig_structure`` with empty external AAD)."""
-    return cbor.dumps(["Signature1", protected_bytes, b"", payload])
+    """The bytes a COSE_Sign1 signature covers (``Sig_structure`` with empty external AAD).
+
+    Written out by hand (it is on every verification's path); the tests check
+    it against a CBOR encoder.
+    """
+    return b"".join(
+        (_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes, b"\x40", _bstr_head(len(payload)), payload)
+    )
+
+
+def _read_bstr(raw: bytes, at: int) -> tuple[bytes, int]:
+    """A canonically encoded byte string at ``raw[at]``: its value and where the next item starts."""
+    if at >= len(raw):
+        raise MalformedCertificate("The certificate ends too early.")
+    head = raw[at]
+    if 0x40 <= head < 0x58:
+        n, at = head - 0x40, at + 1
+    elif head == 0x58 and at + 1 < len(raw) and raw[at + 1] >= 24:
+        n, at = raw[at + 1], at + 2
+    elif head == 0x59 and at + 2 < len(raw) and int.from_bytes(raw[at + 1 : at + 3], "big") >= 0x100:
+        n, at = int.from_bytes(raw[at + 1 : at + 3], "big"), at + 3
+    else:
+        raise MalformedCertificate("The certificate is not a canonical COSE_Sign1 (a byte string).")
+    if at + n > len(raw):
+        raise MalformedCertificate("The certificate ends too early.")
+    return raw[at : at + n], at + n
+
+
+def split_canonical_sign1(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """Protected header bytes, payload and signature of Haven's exact COSE_Sign1 layout.
+
+    Haven writes one layout only: an untagged array of four, the protected
+    header, an empty unprotected map, the payload and the signature, each in
+    its shortest form. This reads exactly that and refuses anything else, which
+    is what a small decoder in a verifier page does too.
+    """
+    if raw[:1] != b"\x84":
+        raise MalformedCertificate("The certificate is not an untagged COSE_Sign1 array.")
+    protected, at = _read_bstr(raw, 1)
+    if raw[at : at + 1] != b"\xa0":
+        raise MalformedCertificate("The certificate's unprotected header is not empty.")
+    payload, at = _read_bstr(raw, at + 1)
+    signature, at = _read_bstr(raw, at)
+    if at != len(raw):
+        raise MalformedCertificate("The certificate has bytes after its end.")
+    return protected, payload, signature
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:

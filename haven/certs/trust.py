@@ -24,6 +24,7 @@ Verifiers fetch the list whole and verify offline; nothing is asked per certific
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -75,8 +76,13 @@ class TrustedKey:
     def kid(self) -> bytes:
         return kid_of(self.public)
 
-    def public_key(self) -> ec.EllipticCurvePublicKey:
+    @functools.cached_property
+    def public_key_object(self) -> ec.EllipticCurvePublicKey:
+        # Parsed once per key: a bulk verification would otherwise parse it for every certificate.
         return load_public(self.public)
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self.public_key_object
 
     def signs_at(self, moment: int) -> bool:
         return self.not_before <= moment <= self.not_after

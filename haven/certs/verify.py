@@ -11,12 +11,15 @@ reason, and returns a :class:`Verified` only when the certificate is valid at
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from haven.certs import base45, cose
+from haven.certs import base45, cbor, cose
 from haven.certs.batch import week_start
-from haven.certs.claims import decode_claims
+from haven.certs.claims import Facts, decode_claims, facts_doc
 from haven.certs.trust import TrustList, iso, timestamp
 from haven.errors import (
     CertificateError,
@@ -38,6 +41,15 @@ class Verified:
     format: str
     facts: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    facts_json: str | None = field(default=None, compare=False)  # precomputed compact JSON of ``facts``
+
+    def to_json(self) -> str:
+        """``to_doc()`` as compact JSON (one line), reusing the facts' JSON where it is known."""
+        if self.facts_json is None or self.warnings:
+            return _compact(self.to_doc())
+        return (
+            f'{{"valid":true,"signature_valid":true,"reason":null,"format":"{self.format}","facts":{self.facts_json}}}'
+        )
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -50,6 +62,19 @@ class Verified:
         if self.warnings:
             doc["warnings"] = list(self.warnings)
         return doc
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts_json(facts: Facts) -> str:
+    return _compact(facts_doc(facts))[1:-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso(seconds: int) -> str:
+    return iso(seconds)
 
 
 def refusal_doc(exc: CertificateError) -> dict[str, Any]:
@@ -79,8 +104,8 @@ def detect_format(text: str) -> str | None:
         return "eu-dcc"
     if text.startswith(("shc:/", "{")) or (text.startswith("eyJ") and text.count(".") == 2):
         return "shc"
-    if text and set(text) <= _BASE45:
-        return "haven"
+    if text and text[0] in _BASE45:
+        return "haven"  # Base45 decoding checks the rest
     return None
 
 
@@ -122,6 +147,20 @@ def check_times(fmt: str, now: int, not_before: float | None, expires: float | N
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _protected_header(data: bytes) -> tuple[int, bytes]:
+    """``(alg, kid)`` from a Haven protected header (a few distinct headers per network: cached)."""
+    header = cbor.loads(data, "certificate's protected header", canonical=True)
+    if not isinstance(header, Mapping) or set(header) - {cose.HEADER_ALG, cose.HEADER_KID}:
+        raise MalformedCertificate("The certificate has headers Haven does not write.")
+    alg, kid = header.get(cose.HEADER_ALG), header.get(cose.HEADER_KID)
+    if isinstance(alg, bool) or not isinstance(alg, int):
+        raise MalformedCertificate("The certificate names no signature algorithm.")
+    if not isinstance(kid, bytes):
+        raise MalformedCertificate("The certificate names no signing key.")
+    return alg, kid
+
+
 def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verified:
     """Verify a Haven certificate against the cached trust list.
 
@@ -130,15 +169,8 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
     claims, so any change to signed bytes reads as forged, never as malformed.
     """
     fmt = "haven"
-    signed = cose.decode_sign1(base45.decode(text), canonical=True)
-    if signed.unprotected or set(signed.protected) - {cose.HEADER_ALG, cose.HEADER_KID}:
-        raise MalformedCertificate("The certificate has headers Haven does not write.", format=fmt)
-    alg = signed.protected.get(cose.HEADER_ALG)
-    if isinstance(alg, bool) or not isinstance(alg, int):
-        raise MalformedCertificate("The certificate names no signature algorithm.", format=fmt)
-    kid = signed.protected.get(cose.HEADER_KID)
-    if not isinstance(kid, bytes):
-        raise MalformedCertificate("The certificate names no signing key.", format=fmt)
+    protected_bytes, payload, signature = cose.split_canonical_sign1(base45.decode(text))
+    alg, kid = _protected_header(protected_bytes)
     if trust is None:
         raise UnknownIssuer("This site has no trust list: import your network's ('haven trust join').", format=fmt)
     if kid in trust.revoked_kids:
@@ -146,17 +178,18 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
     key = trust.key(kid)
     if key is None:
         raise UnknownIssuer(f"No key {kid.hex()} in trust list {trust.sequence} of {trust.network}.", format=fmt)
-    cose.verify_signature(alg, key.public_key(), signed.to_be_signed(), signed.signature, fmt)
+    cose.verify_signature(alg, key.public_key(), cose.sig_structure(protected_bytes, payload), signature, fmt)
     try:
-        claims = decode_claims(signed.payload)
+        claims = decode_claims(payload)
     except CertificateError as exc:
         exc.signature_valid = True
         raise
+    issuer = {"kid": kid.hex(), "label": key.label, "network": trust.network}
     facts = {
-        **claims.facts.to_doc(),
-        "issued_at": iso(claims.iat),
-        "expires_at": iso(claims.exp),
-        "issuer": {"kid": kid.hex(), "label": key.label, "network": trust.network},
+        **facts_doc(claims.facts),
+        "issued_at": _iso(claims.iat),
+        "expires_at": _iso(claims.exp),
+        "issuer": issuer,
     }
     if claims.cti in trust.revoked_ctis:
         raise RevokedCertificate("This certificate is revoked.", format=fmt, signature_valid=True, facts=facts)
@@ -168,4 +201,5 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
             facts=facts,
         )
     check_times(fmt, timestamp(now), claims.iat, claims.exp, facts)
-    return Verified(fmt, facts)
+    tail = _compact({"issued_at": facts["issued_at"], "expires_at": facts["expires_at"], "issuer": issuer})[1:]
+    return Verified(fmt, facts, facts_json=f"{{{_facts_json(claims.facts)},{tail}")

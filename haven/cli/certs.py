@@ -205,11 +205,11 @@ def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
         if not text:
             continue
         try:
-            doc = verify(text, trust, moment).to_doc()
+            result = verify(text, trust, moment).to_json()
         except CertificateError as exc:
-            doc = refusal_doc(exc)
+            result = dumps(refusal_doc(exc))
             first_failure = first_failure or exc.exit_code
-        out.write(dumps(doc))
+        out.write(result)
         out.write("\n")
     out.flush()
     return first_failure
