@@ -33,6 +33,8 @@ TAG_CWT = 61
 P256_SIGNATURE_BYTES = 64
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -167,12 +169,12 @@ def verify_signature(alg: Any, key: PublicKey, message: bytes, signature: bytes,
         if alg == ES256 and isinstance(key, ec.EllipticCurvePublicKey):
             # ES256 is ECDSA with SHA-256; COSE ties it to no curve, and EU DCC signers use P-384 too.
             # Haven's own keys and SHC keys are P-256 by construction.
-            size = (key.curve.key_size + 7) // 8
+            size = _P256_SIZE if isinstance(key.curve, ec.SECP256R1) else (key.curve.key_size + 7) // 8
             if len(signature) != 2 * size:
                 raise ForgedCertificate("The signature has the wrong length for its key.", format=fmt)
             r = int.from_bytes(signature[:size], "big")
             s = int.from_bytes(signature[size:], "big")
-            key.verify(encode_dss_signature(r, s), message, ec.ECDSA(hashes.SHA256()))
+            key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
             return
         if alg == PS256 and isinstance(key, rsa.RSAPublicKey):
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
