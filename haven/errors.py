@@ -14,6 +14,14 @@ its HTTP status, so the edges render all of them with one handler::
     ├── StoreError                     exit 7   503  the database cannot be read or written
     │   ├── StoreFullError             exit 7   507  the disk is full
     │   └── StoreCorruptError          exit 7   500  the database file is damaged
+    ├── CertificateError               exit 20  422  a certificate that does not verify (one class per reason)
+    │   ├── MalformedCertificate       exit 20  400  unreadable: not any format Haven knows, or broken inside
+    │   ├── ForgedCertificate          exit 21  422  the signature does not match the content (or alg mismatch)
+    │   ├── UnknownIssuer              exit 22  422  no trusted key/issuer for it (or not allowed for this kind)
+    │   ├── ExpiredCertificate         exit 23  422  past its expiry at the time of checking
+    │   ├── NotYetValidCertificate     exit 24  422  issued after the time of checking
+    │   └── RevokedCertificate         exit 25  422  its key or its one-time id is on the revocation list
+    ├── TrustError                     exit 26  409  trust list or signing keys cannot do what was asked
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -130,3 +138,81 @@ class StoreCorruptError(StoreError):
 
     code = "store-corrupt"
     http_status = 500
+
+
+class CertificateError(HavenError):
+    """A certificate that does not verify. ``code`` is the reason verifiers print.
+
+    Verification raises one subclass per reason and never returns a bool. The
+    error carries what was learnt before it failed: the ``format`` (``haven``,
+    ``eu-dcc`` or ``shc``), whether the signature itself checked out, and the
+    facts when they could be read (an expired certificate still says what it said).
+    """
+
+    code = "invalid-certificate"
+    exit_code = 20
+    http_status = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        format: str | None = None,
+        signature_valid: bool = False,
+        facts: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.format = format
+        self.signature_valid = signature_valid
+        self.facts = facts
+
+
+class MalformedCertificate(CertificateError):
+    """Not a certificate in any format Haven reads, or broken at some layer."""
+
+    code = "malformed"
+    exit_code = 20
+    http_status = 400
+
+
+class ForgedCertificate(CertificateError):
+    """The signature does not match the signed content (or claims another algorithm than its key's)."""
+
+    code = "forged"
+    exit_code = 21
+
+
+class UnknownIssuer(CertificateError):
+    """No trusted key or issuer for it, or the signer is not allowed to sign this kind."""
+
+    code = "unknown-issuer"
+    exit_code = 22
+
+
+class ExpiredCertificate(CertificateError):
+    """Past its expiry at the time of checking."""
+
+    code = "expired"
+    exit_code = 23
+
+
+class NotYetValidCertificate(CertificateError):
+    """Issued (or valid from) later than the time of checking."""
+
+    code = "not-yet-valid"
+    exit_code = 24
+
+
+class RevokedCertificate(CertificateError):
+    """Its signing key or its one-time id is on the revocation list."""
+
+    code = "revoked"
+    exit_code = 25
+
+
+class TrustError(HavenError):
+    """The trust list or the signing keys cannot do what was asked (no root here, rollback, no current key...)."""
+
+    code = "trust"
+    exit_code = 26
+    http_status = 409

@@ -86,14 +86,17 @@ class Clinic:
 
     # ------------------------------------------------------------ writing
 
-    def add_visit(self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False) -> AddedVisit:
+    def add_visit(
+        self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False, trusted: bool = False
+    ) -> AddedVisit:
         """Validate and record one visit, whole or not at all.
 
         A card with no records here is refused (an unknown card and a wrong PIN
         look alike) unless ``first_visit`` says staff are starting its history.
+        ``trusted`` admits ``verified_external`` (certificate import only).
         """
         today = self.today()
-        visit = parse_visit(doc, today)
+        visit = parse_visit(doc, today, trusted=trusted)
         keys = HolderKeys.derive(card, pin)
         opened, unreadable = self._read(keys)
         if not opened and not unreadable and not first_visit:

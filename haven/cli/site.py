@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from haven.cert_services import bootstrap_trust
 from haven.cli.base import Context, common
 from haven.store.base import Table
 
@@ -22,6 +24,7 @@ def init(ctx: Context) -> None:
       haven init --home /srv/haven
     """
     store = ctx.folder.create()
+    bootstrap_trust(store, dt.datetime.now(dt.UTC))  # a network of one: can issue and verify at once
     store.close()
     doc = {"home": str(ctx.home), "database": str(ctx.folder.db_path)}
     ctx.emit(doc, lambda c: c.print(f"Created a Haven site in [bold]{ctx.home}[/bold]."))

@@ -1,0 +1,189 @@
+"""COSE_Sign1 (RFC 9052) with ES256 and PS256: build, take apart, check.
+
+Only what certificates need. ECDSA signatures are COSE's raw ``r || s``
+(64 bytes for P-256), never DER: fixed length, so every stub of a batch has
+the same length, and it is what WebCrypto's ``verify`` takes as is.
+Signing is deterministic (RFC 6979): the same key and message always give the
+same signature, so test vectors replay byte for byte and a weak random number
+generator cannot leak the key. Every message differs anyway (random ``cti``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from haven.certs import cbor
+from haven.errors import ForgedCertificate, MalformedCertificate
+
+ES256 = -7
+PS256 = -37
+ALG_NAMES = {ES256: "ES256", PS256: "PS256"}
+HEADER_ALG = 1
+HEADER_KID = 4
+TAG_SIGN1 = 18
+TAG_CWT = 61
+P256_SIGNATURE_BYTES = 64
+
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_P256_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Sign1:
+    """A decoded COSE_Sign1: the raw protected header bytes (what was signed) and the rest."""
+
+    protected_bytes: bytes
+    protected: dict[Any, Any]
+    unprotected: dict[Any, Any]
+    payload: bytes
+    signature: bytes
+
+    def header(self, label: int) -> Any:
+        """A header value, protected first (a protected value always wins)."""
+        if label in self.protected:
+            return self.protected[label]
+        return self.unprotected.get(label)
+
+    def to_be_signed(self) -> bytes:
+        return sig_structure(self.protected_bytes, self.payload)
+
+
+def _bstr_head(n: int) -> bytes:
+    """The canonical CBOR head of a byte string of length ``n``."""
+    if n < 24:
+        return bytes([0x40 + n])
+    if n < 0x100:
+        return bytes([0x58, n])
+    if n < 0x10000:
+        return b"\x59" + n.to_bytes(2, "big")
+    return b"\x5a" + n.to_bytes(4, "big")
+
+
+_SIG1_HEAD = b"\x84\x6aSignature1"  # array(4), text(10) "Signature1"
+
+
+def sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
+    """The bytes a COSE_Sign1 signature covers (``Sig_structure`` with empty external AAD).
+
+    Written out by hand (it is on every verification's path); the tests check
+    it against a CBOR encoder.
+    """
+    return b"".join(
+        (_SIG1_HEAD, _bstr_head(len(protected_bytes)), protected_bytes, b"\x40", _bstr_head(len(payload)), payload)
+    )
+
+
+def _read_bstr(raw: bytes, at: int) -> tuple[bytes, int]:
+    """A canonically encoded byte string at ``raw[at]``: its value and where the next item starts."""
+    if at >= len(raw):
+        raise MalformedCertificate("The certificate ends too early.")
+    head = raw[at]
+    if 0x40 <= head < 0x58:
+        n, at = head - 0x40, at + 1
+    elif head == 0x58 and at + 1 < len(raw) and raw[at + 1] >= 24:
+        n, at = raw[at + 1], at + 2
+    elif head == 0x59 and at + 2 < len(raw) and int.from_bytes(raw[at + 1 : at + 3], "big") >= 0x100:
+        n, at = int.from_bytes(raw[at + 1 : at + 3], "big"), at + 3
+    else:
+        raise MalformedCertificate("The certificate is not a canonical COSE_Sign1 (a byte string).")
+    if at + n > len(raw):
+        raise MalformedCertificate("The certificate ends too early.")
+    return raw[at : at + n], at + n
+
+
+def split_canonical_sign1(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """Protected header bytes, payload and signature of Haven's exact COSE_Sign1 layout.
+
+    Haven writes one layout only: an untagged array of four, the protected
+    header, an empty unprotected map, the payload and the signature, each in
+    its shortest form. This reads exactly that and refuses anything else, which
+    is what a small decoder in a verifier page does too.
+    """
+    if raw[:1] != b"\x84":
+        raise MalformedCertificate("The certificate is not an untagged COSE_Sign1 array.")
+    protected, at = _read_bstr(raw, 1)
+    if raw[at : at + 1] != b"\xa0":
+        raise MalformedCertificate("The certificate's unprotected header is not empty.")
+    payload, at = _read_bstr(raw, at + 1)
+    signature, at = _read_bstr(raw, at)
+    if at != len(raw):
+        raise MalformedCertificate("The certificate has bytes after its end.")
+    return protected, payload, signature
+
+
+def sign_es256(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
+    der = key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def encode_sign1(
+    key: ec.EllipticCurvePrivateKey, protected: dict[int, Any], payload: bytes, tagged: bool = False
+) -> bytes:
+    """A COSE_Sign1 over ``payload`` with an ES256 signature (``protected`` must name alg ES256)."""
+    protected_bytes = cbor.dumps(protected)
+    signature = sign_es256(key, sig_structure(protected_bytes, payload))
+    body = [protected_bytes, {}, payload, signature]
+    return cbor2.dumps(cbor2.CBORTag(TAG_SIGN1, body), canonical=True) if tagged else cbor.dumps(body)
+
+
+def decode_sign1(data: bytes, canonical: bool, what: str = "certificate") -> Sign1:
+    """Take a COSE_Sign1 apart (tag 18 optional; a CWT tag 61 around it is allowed when not canonical)."""
+    item = cbor.loads(data, what, canonical=canonical)
+    if not canonical:
+        if isinstance(item, cbor2.CBORTag) and item.tag == TAG_CWT:
+            item = item.value
+        if isinstance(item, cbor2.CBORTag) and item.tag == TAG_SIGN1:
+            item = item.value
+    if not cbor.is_array(item, 4):
+        raise MalformedCertificate(f"The {what} is not a COSE_Sign1 structure.")
+    protected_bytes, unprotected, payload, signature = item
+    if not isinstance(protected_bytes, bytes) or not isinstance(unprotected, Mapping):
+        raise MalformedCertificate(f"The {what} has malformed COSE headers.")
+    if not isinstance(payload, bytes) or not isinstance(signature, bytes):
+        raise MalformedCertificate(f"The {what} has no payload or no signature.")
+    protected: Any = {}
+    if protected_bytes:
+        protected = cbor.loads(protected_bytes, f"{what}'s protected header", canonical=canonical)
+        if not isinstance(protected, Mapping):
+            raise MalformedCertificate(f"The {what}'s protected header is not a map.")
+    return Sign1(protected_bytes, dict(protected), dict(unprotected), payload, signature)
+
+
+def verify_signature(alg: Any, key: PublicKey, message: bytes, signature: bytes, fmt: str) -> None:
+    """Check a COSE signature; :class:`ForgedCertificate` if it does not match.
+
+    The algorithm must fit the key: ES256 only with an EC key, PS256 only
+    with an RSA key. Anything else is treated as an algorithm-confusion attempt.
+    """
+    try:
+        if alg == ES256 and isinstance(key, ec.EllipticCurvePublicKey):
+            # ES256 is ECDSA with SHA-256; COSE ties it to no curve, and EU DCC signers use P-384 too.
+            # Haven's own keys and SHC keys are P-256 by construction.
+            size = _P256_SIZE if isinstance(key.curve, ec.SECP256R1) else (key.curve.key_size + 7) // 8
+            if len(signature) != 2 * size:
+                raise ForgedCertificate("The signature has the wrong length for its key.", format=fmt)
+            r = int.from_bytes(signature[:size], "big")
+            s = int.from_bytes(signature[size:], "big")
+            key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
+            return
+        if alg == PS256 and isinstance(key, rsa.RSAPublicKey):
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+            key.verify(signature, message, pss, hashes.SHA256())
+            return
+    except InvalidSignature:
+        raise ForgedCertificate("The signature does not match the certificate's content.", format=fmt) from None
+    name = ALG_NAMES.get(alg, str(alg)[:20]) if isinstance(alg, int) else type(alg).__name__
+    raise ForgedCertificate(
+        f"The certificate names algorithm {name}, which its signer's key does not use.",
+        format=fmt,
+    )

@@ -1,0 +1,266 @@
+"""Certificate commands: ``haven cert issue``, ``haven cert verify``, ``haven cert import``."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from haven.cert_services import WHAT, Certificates, add_issuer_files
+from haven.certs import sheet
+from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
+from haven.certs.verify import Trust, refusal_doc, verify
+from haven.cli.base import Context, card_arg, card_options, common
+from haven.errors import CertificateError, InputError, MalformedCertificate
+from haven.store.base import Store
+
+
+def parse_at(value: str | None) -> dt.datetime | None:
+    """``--at``: an ISO 8601 time (a date means its midnight UTC; no zone means UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--at {value!r} is not an ISO 8601 time (2026-11-29 or 2026-11-29T10:00:00Z).") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@contextlib.contextmanager
+def optional_store(ctx: Context) -> Iterator[Store | None]:
+    """The site's store where there is a site: verifying works without one (external issuers only)."""
+    if not ctx.folder.exists():
+        yield None
+        return
+    with ctx.store() as store:
+        yield store
+
+
+def issuer_options(func: Any) -> Any:
+    func = click.option(
+        "--issuer-cert",
+        "issuer_certs",
+        multiple=True,
+        metavar="FILE",
+        help="Also trust this EU DCC signer (X.509, DER or PEM) or SMART Health Card issuer JWKS "
+        "([ISSUER_URL=]FILE; a crl/<kid>.json beside it is its revocation list). Repeatable.",
+    )(func)
+    return click.option(
+        "--at", "at", default=None, metavar="ISO_TIME", help="Check validity at this time instead of now."
+    )(func)
+
+
+@click.group()
+def cert() -> None:
+    """Certificates: issue one-time certificates, verify any (Haven, EU DCC, SMART Health Card), import."""
+
+
+@cert.command("issue")
+@card_options
+@click.option("--count", default=10, show_default=True, help=f"How many one-time certificates (1-{MAX_BATCH}).")
+@click.option("--what", type=click.Choice(WHAT), default="vaccination", show_default=True, help="What they state.")
+@click.option(
+    "--valid-days", default=VACCINATION_VALIDITY_DAYS, show_default=True, help="Validity (a test shortens it)."
+)
+@click.option(
+    "--sheet",
+    "sheet_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a printable sheet: .html, .png or .pdf (by its extension).",
+)
+@common
+def cert_issue(
+    ctx: Context,
+    card_text: str,
+    pin_file: str | None,
+    count: int,
+    what: str,
+    valid_days: int,
+    sheet_path: str | None,
+) -> None:
+    """Issue a batch of one-time certificates of the holder's vaccinations and/or latest test.
+
+    Each certificate has its own random id and signature: show each one once.
+    They state facts only (no name, birth date, clinic or place). This site
+    keeps no record of what it issued.
+
+    \b
+    Example:
+      haven cert issue --card "$CARD" --count 10 --sheet sheet.html
+    """
+    from haven.cli.base import pin_arg
+
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    kind = Path(sheet_path).suffix.lower().lstrip(".") if sheet_path else None
+    if kind is not None and kind not in sheet.FORMATS:
+        raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
+    with ctx.store() as store:
+        stubs = Certificates(store).issue(card, pin, count=count, what=what, valid_days=valid_days)
+    doc: dict[str, Any] = {"certificates": stubs}
+    if sheet_path and kind:
+        Path(sheet_path).write_bytes(sheet.render(stubs, kind))
+        doc["sheet"] = sheet_path
+
+    def human(c: Console) -> None:
+        for i, s in enumerate(stubs, start=1):
+            c.print(f"{i:>3}. {s}")
+        if sheet_path:
+            c.print(f"Printable sheet: {sheet_path}")
+
+    ctx.emit(doc, human)
+
+
+def _result(text: str, trust: Trust, at: dt.datetime) -> tuple[dict[str, Any], int]:
+    try:
+        return verify(text, trust, at).to_doc(), 0
+    except CertificateError as exc:
+        return refusal_doc(exc), exc.exit_code
+
+
+def _print_result(c: Console, doc: dict[str, Any]) -> None:
+    fmt = {"haven": "Haven", "eu-dcc": "EU DCC", "shc": "SMART Health Card"}.get(doc["format"] or "", "unknown")
+    if doc["valid"]:
+        c.print(f"[green bold]VALID[/green bold] {fmt} certificate")
+    else:
+        c.print(f"[red bold]NOT VALID[/red bold] ({doc['reason']}) {fmt} certificate: {doc.get('message', '')}")
+    facts = doc.get("facts") or {}
+    for v in facts.get("vaccinations", []):
+        c.print(
+            f"  vaccination: {v.get('disease')} {v.get('product') or v.get('product_code')} "
+            f"dose {v.get('dose')} of {v.get('of')} on {v.get('date')}"
+        )
+    for t in facts.get("tests", []):
+        c.print(f"  test: {t.get('disease')} {t.get('test')} {t.get('result')} on {t.get('date')}")
+    for r in facts.get("recoveries", []):
+        c.print(f"  recovery: {r.get('disease')} valid {r.get('valid_from')} to {r.get('valid_until')}")
+    if facts.get("expires_at"):
+        c.print(f"  issued {facts.get('issued_at')}, expires {facts.get('expires_at')}")
+    for w in doc.get("warnings", []):
+        c.print(f"  [yellow]{w}[/yellow]")
+
+
+def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
+    with optional_store(ctx) as store:
+        if store is None:
+            trust = Trust()
+            add_issuer_files(trust, extra)
+            return trust
+        return Certificates(store).trust(extra)
+
+
+@cert.command("verify")
+@issuer_options
+@click.option(
+    "--image", type=click.Path(dir_okay=False, exists=True), default=None, help="Read the QR code in a photo."
+)
+@click.argument("text", required=False)
+@common
+def cert_verify(
+    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, text: str | None
+) -> int:
+    """Verify a certificate offline: Haven's, an EU DCC (HC1:) or a SMART Health Card (shc:/).
+
+    TEXT is the QR code's text (a multi-part SMART Health Card: its chunks on
+    one line, separated by spaces). With '-', one certificate per line is read
+    from standard input and one JSON result per line is printed. Exit status 0
+    only when every certificate is valid; otherwise the reason's exit code.
+
+    \b
+    Example:
+      haven cert verify --json "$STUB"
+      haven cert verify --issuer-cert dsc.pem --at 2021-06-01 "HC1:..."
+      haven cert verify - < scanned.txt
+    """
+    moment = parse_at(at) or dt.datetime.now(dt.UTC)
+    trust = load_trust(ctx, issuer_certs)
+    if image is not None:
+        from haven.certs.image import decode_image
+
+        text = decode_image(Path(image).read_bytes())
+    if text is None:
+        raise InputError("Give the certificate's text, '-' to read lines from standard input, or --image FILE.")
+    if text == "-":
+        return _verify_lines(trust, moment)
+    doc, code = _result(text.rstrip("\r\n"), trust, moment)
+    ctx.emit(doc, lambda c: _print_result(c, doc))
+    return code
+
+
+def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
+    """Bulk mode: one JSON result per input line, written as they come."""
+    first_failure = 0
+    out = sys.stdout
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        if not text:
+            continue
+        try:
+            result = verify(text, trust, moment).to_json()
+        except CertificateError as exc:
+            result = dumps(refusal_doc(exc))
+            first_failure = first_failure or exc.exit_code
+        out.write(result)
+        out.write("\n")
+    out.flush()
+    return first_failure
+
+
+@cert.command("import")
+@card_options
+@issuer_options
+@click.option("--first-visit", is_flag=True, help="Start this card's history with the imported vaccinations.")
+@click.argument("text")
+@common
+def cert_import(
+    ctx: Context,
+    card_text: str,
+    pin_file: str | None,
+    at: str | None,
+    issuer_certs: tuple[str, ...],
+    first_visit: bool,
+    text: str,
+) -> None:
+    """Verify a certificate, then add its vaccinations to the holder's history as verified-external.
+
+    A certificate that does not verify is refused whole. TEXT may be '-' to read it from standard input.
+
+    \b
+    Example:
+      haven cert import --card "$CARD" --issuer-cert dsc.pem "HC1:..."
+    """
+    from haven.cli.base import pin_arg
+
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    if text == "-":
+        text = sys.stdin.readline()
+    text = text.rstrip("\r\n")
+    if not text:
+        raise MalformedCertificate("No certificate was given.")
+    with ctx.store() as store:
+        result = Certificates(store).import_certificate(
+            card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
+        )
+
+    def human(c: Console) -> None:
+        c.print(f"Imported {result['imported']} vaccination(s) from a verified {result['format']} certificate.")
+        for s in result["skipped"]:
+            c.print(
+                f"  skipped {s['vaccination'].get('product_code') or s['vaccination'].get('product')}: {s['reason']}"
+            )
+
+    ctx.emit(result, human)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(cert)

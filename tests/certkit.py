@@ -1,0 +1,64 @@
+"""Helpers shared by the certificate tests: a network on a MemoryStore, a holder with doses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from haven.cert_services import Certificates
+from haven.core.card import Card
+from haven.services import Clinic
+from haven.store.memory import MemoryStore
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+EU_DCC = SHARED / "testdata" / "eu-dcc"
+SHC = SHARED / "testdata" / "shc"
+SHC_JWKS = SHC / "issuer" / ".well-known" / "jwks.json"
+THREE_DOSES = [
+    {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"},
+    {"type": "vaccination", "product": "comirnaty", "dose": 2, "date": "2025-02-07"},
+    {"type": "vaccination", "product": "comirnaty", "dose": 3, "date": "2025-09-15"},
+]
+
+
+def seeded(seed: int) -> Callable[[int], bytes]:
+    rng = random.Random(seed)
+    return lambda n: rng.randbytes(n)
+
+
+class Clock:
+    """A clock tests can move."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Site:
+    store: MemoryStore
+    clock: Clock
+    certs: Certificates
+
+    def clinic(self) -> Clinic:
+        return Clinic(self.store, today=lambda: self.clock().date(), random_bytes=self.certs.random_bytes)
+
+    def holder(self, entries: list[dict[str, object]] | None = None, secret: int = 1) -> Card:
+        card = Card(bytes([secret]) * 16)
+        self.clinic().add_visit(card, entries or THREE_DOSES, first_visit=True)
+        return card
+
+
+def network(seed: int = 1, now: dt.datetime = NOW) -> Site:
+    """A network of one, as 'haven init' makes it, with a deterministic clock and randomness."""
+    store = MemoryStore()
+    clock = Clock(now)
+    certs = Certificates(store, clock, seeded(seed))
+    certs.bootstrap()
+    return Site(store, clock, certs)
