@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certkit import EU_DCC, SHC, SHC_JWKS, THREE_DOSES
 
 from haven import qr
+from tests.certkit import EU_DCC, SHC, SHC_JWKS, THREE_DOSES
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from certkit import EU_DCC
 
 from haven.certs import eudcc
 from haven.certs.verify import Trust, refusal_doc, verify
 from haven.errors import CertificateError, InputError
+from tests.certkit import EU_DCC
 
 FILES = sorted(EU_DCC.rglob("*.json"))
 

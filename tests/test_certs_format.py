@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from certkit import NOW, network
 
 from haven import qr
 from haven.certs import base45, cbor, cose
@@ -13,6 +12,7 @@ from haven.certs.batch import issue_batch, week_start
 from haven.certs.claims import CLAIM_FACTS, Claims, Facts, TestFact, VaccinationFact, decode_claims, encode_claims
 from haven.certs.trust import timestamp
 from haven.errors import InputError, MalformedCertificate, TrustError
+from tests.certkit import NOW, network
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_what_selects_vaccinations_the_latest_test_or_both() -> None:
 
 
 def site_entries() -> list[dict[str, object]]:
-    from certkit import THREE_DOSES
+    from tests.certkit import THREE_DOSES
 
     return list(THREE_DOSES)
 

@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from certkit import SHC, SHC_JWKS
 
 from haven.certs import shc
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError, InputError
+from tests.certkit import SHC, SHC_JWKS
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 IN_2023 = dt.datetime(2023, 7, 1, tzinfo=dt.UTC)

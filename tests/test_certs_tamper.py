@@ -7,7 +7,6 @@ import datetime as dt
 
 import cbor2
 import pytest
-from certkit import NOW, network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +15,7 @@ from haven.certs.keys import kid_of, new_private_key, public_bytes
 from haven.certs.trust import SigningKey, TrustList
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError, HavenError
+from tests.certkit import NOW, network
 
 SITE = network()
 STUB = SITE.certs.issue(SITE.holder(), count=1)[0]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-from pathlib import Path
 
 import pytest
-from certkit import NOW, network, seeded
 
 from haven.certs.keys import public_bytes
 from haven.certs.trust import TrustList, make_signing_key, parse_trust_list, timestamp
-from haven.cli import cli
 from haven.errors import InputError, TrustError
+from tests.certkit import NOW, network, seeded
 
 
 def test_the_signed_list_round_trips_and_any_change_is_refused() -> None:
@@ -91,14 +88,3 @@ def test_key_export_needs_a_long_passphrase() -> None:
     site = network()
     with pytest.raises(InputError):
         site.certs.export_key(site.certs.current_key().kid, "short")
-
-
-def test_every_cert_and_trust_command_is_documented() -> None:
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli-certs.md").read_text("utf-8")
-    for group in ("cert", "trust"):
-        command = cli.commands[group]
-        for name in command.commands:  # type: ignore[attr-defined]
-            if group == "cert":
-                assert f"haven cert {name}" in doc, name
-            else:
-                assert re.search(rf"\| `{re.escape(name)}[ `]", doc), name

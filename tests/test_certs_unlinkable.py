@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from certkit import network
-
 from haven.certs import base45, cbor, cose
+from tests.certkit import network
 
 
 def leaves(value: Any, path: str = "") -> set[tuple[str, Any]]:
