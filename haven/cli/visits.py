@@ -135,26 +135,48 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
     ctx.emit({"imported": total}, lambda c: c.print(f"Imported {total} visits."))
 
 
+def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
+    """(what, details) of an entry document, in words for the terminal."""
+    kind = entry["type"]
+    extra = [f"lot {entry['lot']}"] if entry.get("lot") else []
+    if entry.get("verified_external"):
+        extra.append(f"from a verified {entry['verified_external']} certificate")
+    if kind == "vaccination":
+        what = f"{catalogue().product(entry['product']).name}, dose {entry['dose']}"
+    elif kind == "test":
+        what = f"{entry['test']} test: {entry['result']}"
+        extra += [f"{entry['sample']} sample"] if entry.get("sample") else []
+    elif kind in ("treatment", "consultation"):
+        what = kind + (f", {entry['severity']}" if entry.get("severity") else "")
+        extra += [", ".join(entry.get("symptoms", []))] if entry.get("symptoms") else []
+        extra += ["given " + ", ".join(entry["medicines"])] if entry.get("medicines") else []
+        extra += [f"referred to {entry['referral']}"] if entry.get("referral") else []
+    else:
+        what = "note"
+        extra.append(entry.get("text", ""))
+    if entry.get("note"):
+        extra.append(entry["note"])
+    return what, "; ".join(x for x in extra if x)
+
+
 def print_history(c: Console, history: History) -> None:
-    facts = history.to_doc()["holder"]
-    if facts:
-        c.print("Holder: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in facts.items()))
-    grid = RichTable("visit", "recorded", "entry", "details", title="History")
-    for v in history.to_doc()["visits"]:
+    doc = history.to_doc()
+    if doc["holder"]:
+        c.print("Holder: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in doc["holder"].items()))
+    grid = RichTable("visit", "date", "what", "details", title="History")
+    for v in doc["visits"]:
         for n, entry in enumerate(v["entries"]):
-            details = ", ".join(f"{k}: {val}" for k, val in entry.items() if k not in ("type", "product"))
-            grid.add_row(
-                str(v["index"] + 1) if n == 0 else "", v["recorded_on"] if n == 0 else "", entry["type"], details
-            )
+            what, details = describe_entry(entry)
+            grid.add_row(str(v["index"] + 1) if n == 0 else "", entry["date"], what, details)
     c.print(grid)
     if history.next_due:
         due = RichTable("vaccine", "dose", "earliest", "recommended by", "status", title="Next doses")
         for d in history.next_due:
             name = catalogue().product(d.product).name
-            note = f" ({d.applies_to})" if d.applies_to else ""
+            kind = "booster, for high-priority groups" if d.kind == "booster" else d.kind
             warn = f" [red]{d.caution}[/red]" if d.caution else ""
             due.add_row(
-                name, f"{d.dose} {d.kind}{note}", d.earliest.isoformat(), d.recommended_by.isoformat(), d.status + warn
+                name, f"{d.dose} ({kind})", d.earliest.isoformat(), d.recommended_by.isoformat(), d.status + warn
             )
         c.print(due)
     else:
