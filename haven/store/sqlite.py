@@ -72,6 +72,8 @@ class SQLiteStore:
     def _connect(self) -> Any:
         conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
         if self._key is not None:
+            # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
+            conn.execute("PRAGMA cipher_log_level = NONE")
             conn.execute(f"PRAGMA key = \"x'{self._key.hex()}'\"")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -103,6 +105,18 @@ class SQLiteStore:
                 with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction on this thread's connection, for tables kept beside the Store protocol
+        (staff, audit). Commits when the block ends, rolls back if it raises."""
+        with self._write() as conn:
+            yield conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement (for tables kept beside the Store protocol)."""
+        with translate_errors():
+            return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
     # ------------------------------------------------------------ Store
 
