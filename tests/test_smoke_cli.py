@@ -6,7 +6,7 @@ import json
 
 
 def test_card_visit_history_round_trip(run_cli) -> None:
-    assert run_cli("init", "--json").code == 0
+    assert run_cli("init", "--admin", "Ana", "--json").code == 0
     card = run_cli("card", "new", "--json", "--no-show-qr").json()
     assert len(card["words"]) == 13
     entries = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haven.errors import SiteError
+from haven.site.keyslots import fsync_dir
 from haven.store.sqlite import SQLiteStore
 
 DB_NAME = "site.db"
@@ -72,18 +73,15 @@ class SiteFolder:
         return SQLiteStore(self.db_path, key=key)
 
     def drop_db(self) -> None:
-        """Empty the database file in place (keeping its inode) and remove its side files.
+        """Remove the database and its side files (instant, whatever the database's size).
 
-        The file's old pages are useless once the key that encrypted them is
-        gone; truncating is instant, whatever the database's size.
+        The files' old pages are useless once the key that encrypted them is
+        gone, so they are not overwritten. The files are unlinked, not emptied
+        in place: a process that still has the old database open (a server, a
+        second terminal) keeps its now-dead copy and cannot block the erase.
         """
-        if self.db_path.exists():
-            fd = os.open(self.db_path, os.O_WRONLY)
-            try:
-                os.ftruncate(fd, 0)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for side in self.db_files()[1:]:
+        for path in self.db_files():
             with contextlib.suppress(FileNotFoundError):
-                side.unlink()
+                path.unlink()
+        if self.home.exists():
+            fsync_dir(self.home)

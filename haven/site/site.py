@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import os
 import secrets
@@ -36,7 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from haven.errors import InputError, LockedOutError, SiteError, WrongPassphraseError
+from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site import passphrase as pp
 from haven.site.attempts import AttemptCounter, delay_for
@@ -61,6 +62,17 @@ from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in
 from haven.store.sqlite import SQLiteStore
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
+
+
+@contextlib.contextmanager
+def file_errors() -> Iterator[None]:
+    """Turn a failing write of the key slot or attempts file into Haven's errors."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise SiteError(f"The site's files cannot be used: {exc.strerror} ({exc.filename}).") from None
 
 
 def utc_now() -> dt.datetime:
@@ -140,6 +152,12 @@ class Site:
             slots[other_index] = duress_key.seal(
                 header, other_index, SlotContent(SlotKind.DURESS, roles, member.id, name=name), self.random_bytes
             )
+        with file_errors():
+            return self._write_new(header, slots, member, key_index, master, now)
+
+    def _write_new(
+        self, header: Header, slots: list[bytes], member: StaffMember, key_index: int, master: bytes, now: dt.datetime
+    ) -> Session:
         made_home = self.folder.make_home()
         store: SQLiteStore | None = None
         try:
@@ -185,7 +203,7 @@ class Site:
         """Open the site with a staff passphrase (see the module docstring for every path)."""
         self.check_present()
         secret = pp.to_bytes(passphrase)
-        with self.attempts.locked():
+        with file_errors(), self.attempts.locked():
             failures = self.attempts.read()
             delay = delay_for(failures)
             if delay and not wait:
@@ -317,7 +335,8 @@ class Site:
             header, _ = self.slots_file.read()
         except SiteError:
             header = None  # damaged or missing: overwrite it anyway
-        self._erase(header)
+        with file_errors():
+            self._erase(header)
 
 
 def _split(pair: tuple[int, int]) -> tuple[int, int]:
@@ -375,7 +394,7 @@ class Session:
     @contextlib.contextmanager
     def _writing_slots(self) -> Iterator[list[bytes]]:
         """Hold the slot lock; refuse if the site was erased or changed since this session unlocked it."""
-        with self.site._slots_lock():
+        with file_errors(), self.site._slots_lock():
             header, slots = self.site.slots_file.read()
             if header.salt != self.header.salt or slots[self.own_slot] != self.own_slot_bytes:
                 raise SiteError(
