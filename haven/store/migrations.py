@@ -7,6 +7,7 @@ rather than guessed at. Never edit a shipped migration: add the next one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +108,9 @@ def migrate(conn: Any) -> list[int]:
             conn.execute(f"PRAGMA user_version = {migration.version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does that): never hide the real error.
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
             raise
         applied.append(migration.version)
     return applied
