@@ -111,7 +111,7 @@ def test_site_files_are_private_to_their_owner(tmp_path: Path) -> None:
         assert (os.stat(site.folder.home / name).st_mode & 0o077) == 0
 
 
-def test_seizure_view_shows_what_a_passphrase_holder_sees_and_raw_shows_random_bytes(run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_seizure_view_shows_what_a_passphrase_holder_sees_and_raw_shows_random_bytes(run_cli) -> None:
     assert run_cli("init", "--admin", ADMIN_NAME, "--json").code == 0
     seen = run_cli("seizure-view", "--json").json()
     names = {t["name"]: t for t in seen["tables"]}

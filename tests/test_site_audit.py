@@ -160,7 +160,7 @@ def test_audit_times_are_hours_in_utc() -> None:
         hour(dt.datetime(2026, 11, 30, 1, 5))
 
 
-def test_cli_audit_verify_fails_with_exit_12_after_tampering(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_audit_verify_fails_with_exit_12_after_tampering(run_cli, tmp_path: Path) -> None:
     from haven.site.folder import SiteFolder
     from haven.site.site import Site
 

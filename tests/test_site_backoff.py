@@ -17,7 +17,7 @@ from haven.site.attempts import FAILURES_IF_MISSING, FILE_BYTES, AttemptCounter,
 from haven.site.kdf import Calibration, KdfParams
 
 
-def _wrong(site, times: int) -> None:  # type: ignore[no-untyped-def]
+def _wrong(site, times: int) -> None:
     for _ in range(times):
         with pytest.raises(WrongPassphraseError):
             site.unlock(WRONG)

@@ -102,7 +102,7 @@ def test_duress_works_wherever_a_passphrase_is_asked(tmp_path: Path) -> None:
         site.unlock(CLINICIAN)
 
 
-def _timed_unlock(site_factory, passphrase: str) -> float:  # type: ignore[no-untyped-def]
+def _timed_unlock(site_factory, passphrase: str) -> float:
     site = site_factory()
     start = time.perf_counter()
     with contextlib.suppress(WrongPassphraseError):
@@ -110,10 +110,10 @@ def _timed_unlock(site_factory, passphrase: str) -> float:  # type: ignore[no-un
     return time.perf_counter() - start
 
 
-def _timings(tmp_path: Path, settle: float, calibration=CHEAP, runs: int = 5) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def _timings(tmp_path: Path, settle: float, calibration=CHEAP, runs: int = 5) -> dict[str, list[float]]:
     counter = iter(range(10_000))
 
-    def fresh():  # type: ignore[no-untyped-def]
+    def fresh():
         return new_site(tmp_path / f"site{next(counter)}", calibration=calibration, settle=settle)
 
     shared = fresh()

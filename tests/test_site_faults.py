@@ -82,7 +82,7 @@ def test_disk_full_during_visits_loses_no_acknowledged_visit(small_disk: Path) -
         Clinic(session.store, today=lambda: NOW.date()).add_visit(refused, VISIT, first_visit=True)
 
 
-def test_disk_full_from_the_command_line_is_one_clear_line(small_disk: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_disk_full_from_the_command_line_is_one_clear_line(small_disk: Path, run_cli) -> None:
     home = str(small_disk / "site")
     assert run_cli("--home", home, "init", "--admin", "Ana").code == 0
     _fill(small_disk, 0)
@@ -197,7 +197,7 @@ def _damage(path: Path, pages: range, page_size: int = 4096) -> None:
 
 
 @pytest.mark.parametrize("where", ["first page", "every other page"])
-def test_a_damaged_database_page_is_a_clear_error(tmp_path: Path, where: str, run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_database_page_is_a_clear_error(tmp_path: Path, where: str, run_cli) -> None:
     home = tmp_path / "site"
     assert run_cli("--home", str(home), "init", "--admin", "Ana").code == 0
     site = make_site(home)

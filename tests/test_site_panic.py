@@ -87,7 +87,7 @@ def test_panic_does_not_wait_for_an_open_session(tmp_path: Path) -> None:
         site.unlock(ADMIN)
 
 
-def test_cli_panic_asks_unless_yes(run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_cli_panic_asks_unless_yes(run_cli) -> None:
     assert run_cli("init", "--admin", "Ana").code == 0
     refused = run_cli("panic")
     assert refused.code == 2 and "--yes" in refused.err
