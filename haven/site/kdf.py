@@ -2,7 +2,8 @@
 
 A site calibrates once, at ``haven init``: memory is fixed at 256 MiB (the
 floor), lanes follow the machine's cores (up to 4), and passes are added until
-one derivation takes at least 0.5 s here. The parameters are stored in the key
+one derivation takes at least 0.5 s here (CPU time per lane: other programs
+busy during calibration cannot make it pick weaker parameters). The parameters are stored in the key
 slot file's header, so every later attempt, right or wrong, costs the same.
 
 >>> TEST_PARAMS.meets_floor()
@@ -85,14 +86,23 @@ def calibrate(
     target_seconds: float = MIN_SECONDS,
     memory_kib: int = MIN_MEMORY_KIB,
     parallelism: int | None = None,
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] | None = None,
 ) -> Calibration:
     """Parameters whose derivation takes at least ``target_seconds`` on this machine.
 
-    The final choice is checked twice and both runs must reach the target, so a
-    lucky fast run cannot leave the site below the floor.
+    Time is measured as CPU time per lane (``process_time() / lanes``): what one
+    derivation takes on this machine when it is idle. Wall-clock time would
+    pick weaker parameters whenever other programs happen to be busy during
+    ``haven init``; CPU time does not shrink under load (a loaded machine only
+    makes the real wait longer). The final choice is checked twice and both runs
+    must reach the target, so a lucky fast run cannot leave the site below the floor.
     """
     lanes = parallelism or default_parallelism()
+    if clock is None:
+
+        def clock() -> float:
+            return time.process_time() / lanes
+
     time_derive(KdfParams(1, memory_kib, lanes), clock)  # warm up: the first run also pays for page faults
     time_cost = 1
     while True:
