@@ -8,22 +8,30 @@ from haven.core.entries import Visit, parse_visit
 from haven.core.history import History
 from haven.core.keys import HolderKeys
 from haven.errors import (
+    AuditTamperedError,
+    AuthError,
     CardError,
     EntryError,
     HavenError,
     InputError,
+    LockedOutError,
     NoRecordsError,
+    PermissionDeniedError,
     PinError,
     SiteError,
     StoreCorruptError,
     StoreError,
     StoreFullError,
+    WeakPassphraseError,
+    WrongPassphraseError,
 )
 from haven.services import Clinic
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AuditTamperedError",
+    "AuthError",
     "Card",
     "CardError",
     "Clinic",
@@ -32,8 +40,10 @@ __all__ = [
     "History",
     "HolderKeys",
     "InputError",
+    "LockedOutError",
     "MemoryStore",
     "NoRecordsError",
+    "PermissionDeniedError",
     "PinError",
     "SQLiteStore",
     "SiteError",
@@ -41,6 +51,8 @@ __all__ = [
     "StoreError",
     "StoreFullError",
     "Visit",
+    "WeakPassphraseError",
+    "WrongPassphraseError",
     "parse_card",
     "parse_visit",
 ]

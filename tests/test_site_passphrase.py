@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+from conftest import ADMIN_PASSPHRASE
 
 from haven.errors import InputError, WeakPassphraseError
 from haven.site import passphrase as pp
@@ -54,8 +56,8 @@ def test_suggestions_are_five_random_words_from_the_list() -> None:
             assert len(words.split(" ")) == pp.SUGGESTED_WORDS
             assert all(w in pp.word_list(language) for w in words.split(" "))
             assert pp.estimate_bits(words) <= pp.SUGGESTED_WORDS * pp.BITS_PER_LIST_WORD
-            if len(set(words.split(" "))) == pp.SUGGESTED_WORDS:  # (a repeated word, rarely, costs 11 bits)
-                pp.check(words)
+            assert len(set(words.split(" "))) == pp.SUGGESTED_WORDS  # five different words
+            pp.check(words)  # a suggestion is always accepted
             seen.add(words)
     assert len(seen) == 60
     with pytest.raises(InputError):
@@ -118,3 +120,36 @@ def test_calibration_adds_passes_until_the_target_is_reached() -> None:
         KdfParams.derive = original  # type: ignore[method-assign]
     assert result.params.time_cost >= 5
     assert result.seconds >= 0.5
+
+
+@pytest.mark.slow
+def test_a_real_site_costs_at_least_half_a_second_per_attempt(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`haven init` without the test profile: calibrated keys, and every kind of attempt pays for them."""
+    from helpers_site import ADMIN_DURESS
+
+    from haven.errors import WrongPassphraseError
+    from haven.site.folder import SiteFolder
+    from haven.site.site import Site
+
+    monkeypatch.delenv("HAVEN_KDF_PROFILE")
+    duress = tmp_path / "duress"
+    duress.write_text(ADMIN_DURESS + "\n")
+    made = run_cli("init", "--admin", "Ana", "--duress-passphrase-file", str(duress), "--json")
+    assert made.code == 0, made.err
+    kdf = made.json()["kdf"]
+    assert kdf["memory_kib"] >= MIN_MEMORY_KIB and kdf["seconds"] >= MIN_SECONDS
+    site = Site(SiteFolder(tmp_path / "site"), SecuritySettings.from_env())
+    assert site.settle_seconds == 0.25
+    for passphrase, fails in ((ADMIN_PASSPHRASE, False), ("carbon annual frown question three side", True)):
+        start = time.perf_counter()
+        try:
+            site.unlock(passphrase).close()
+        except WrongPassphraseError:
+            assert fails
+        assert time.perf_counter() - start >= MIN_SECONDS
+    start = time.perf_counter()
+    site.unlock(ADMIN_DURESS).close()
+    assert time.perf_counter() - start >= MIN_SECONDS
+    assert run_cli("staff", "list").code == 8  # after duress, the real passphrase opens nothing

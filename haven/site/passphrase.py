@@ -30,7 +30,6 @@ import math
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
 
 from mnemonic import Mnemonic
 from zxcvbn import zxcvbn
@@ -89,16 +88,26 @@ def estimate_bits(passphrase: str) -> float:
     return bits if listed is None else min(bits, listed[1])
 
 
-def suggest(
-    words: int = SUGGESTED_WORDS, language: str = "en", choice: Callable[[tuple[str, ...]], str] | None = None
-) -> str:
-    """``words`` random words from a BIP39 list (11 bits each)."""
+def suggest(words: int = SUGGESTED_WORDS, language: str = "en") -> str:
+    """``words`` different random words from a BIP39 list (just under 11 bits each).
+
+    A draw that :func:`check` would refuse (zxcvbn can rate a few runs of very
+    common English words low) is drawn again, so a suggestion is always accepted.
+    """
     if language not in WORD_LISTS:
         raise InputError(f"Passphrase words come in {', '.join(sorted(WORD_LISTS))}, not {language!r}.")
     if words < SUGGESTED_WORDS:
         raise InputError(f"A suggested passphrase has at least {SUGGESTED_WORDS} words.")
-    pick = choice or secrets.choice
-    return " ".join(pick(word_list(language)) for _ in range(words))
+    pool = word_list(language)
+    while True:
+        picked: list[str] = []
+        while len(picked) < words:
+            word = secrets.choice(pool)
+            if word not in picked:
+                picked.append(word)
+        text = " ".join(picked)
+        if estimate_bits(text) >= MIN_BITS:
+            return text
 
 
 def check(passphrase: str) -> str:

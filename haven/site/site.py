@@ -381,7 +381,12 @@ class Session:
         return StaffTable(self.store).active()
 
     def close(self) -> None:
+        """Close the database and drop this object's reference to the master key.
+
+        (Python cannot zero the bytes themselves: see docs/threat-model.md.)
+        """
         self.store.close()
+        self._master_key = b""
 
     def __enter__(self) -> Session:
         return self
