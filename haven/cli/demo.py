@@ -162,9 +162,15 @@ def demo(home: str | None, as_json: bool) -> None:
         c.print(f"Two neighbouring words swapped: {refusal}")
         c.print(f"Second holder, wrong PIN: {wrong_pin}")
         c.print(Rule("What a seized copy holds"))
-        for name, n in doc["stored_rows"].items():
-            c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
-        c.print("(staff names and the audit log are inside it too, encrypted with the rest by SQLCipher)")
+        rows = doc["stored_rows"]
+        for name, n in rows.items():
+            if name not in ("staff", "audit"):
+                c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
+        c.print(
+            f"table staff: {rows.get('staff', 0)} staff account, table audit: {rows.get('audit', 0)} entries "
+            "(who did what, never to whom). A staff passphrase shows these; without one, the whole file is "
+            "random bytes (SQLCipher)."
+        )
         c.print(Rule("Staff"))
         c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
         c.print(f"Without a passphrase, see for yourself: haven --home {folder.home} seizure-view --raw")

@@ -23,7 +23,7 @@ from haven.site.staff import StaffTable
 def panic(ctx: Context, yes: bool) -> None:
     """Erase the site's keys now, without a passphrase: nothing here can be opened again.
 
-    Every key slot is overwritten in place and synced, the database emptied, and
+    Every key slot is overwritten in place and synced, the database removed, and
     the folder left looking like a fresh, locked site. It takes well under 2 s
     (no key derivation). Records come back only from other sites.
 

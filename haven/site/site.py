@@ -11,7 +11,7 @@ Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
    * a key slot opened: reset the counter, open the database with the master
      key, find the staff member;
    * a duress slot opened: overwrite every slot with random bytes (fsync),
-     empty the database file, build a new empty site for the same staff member
+     remove the database files, build a new empty site for the same staff member
      under a new master key, and open that: the person at the keyboard sees a
      working, empty site, and no passphrase opens the old data again;
    * nothing opened: keep the failure counted (and erase the site if the
