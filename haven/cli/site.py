@@ -107,7 +107,7 @@ def init(
         k = calibration.params
         c.print(
             f"Each passphrase attempt costs Argon2id {k.memory_kib // 1024} MiB x {k.time_cost} passes "
-            f"x {k.parallelism} lanes ({calibration.seconds:.2f} s here)."
+            f"x {k.parallelism} lanes (about {calibration.seconds:.2f} s on this machine when idle)."
         )
         if generate_passphrase:
             c.print(f"Passphrase for {session.staff.name} (shown once; learn it, then destroy any copy):")
