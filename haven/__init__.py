@@ -8,6 +8,8 @@ from haven.core.entries import Visit, parse_visit
 from haven.core.history import History
 from haven.core.keys import HolderKeys
 from haven.errors import (
+    AuditTamperedError,
+    AuthError,
     CardError,
     CertificateError,
     EntryError,
@@ -15,9 +17,11 @@ from haven.errors import (
     ForgedCertificate,
     HavenError,
     InputError,
+    LockedOutError,
     MalformedCertificate,
     NoRecordsError,
     NotYetValidCertificate,
+    PermissionDeniedError,
     PinError,
     RevokedCertificate,
     SiteError,
@@ -26,12 +30,16 @@ from haven.errors import (
     StoreFullError,
     TrustError,
     UnknownIssuer,
+    WeakPassphraseError,
+    WrongPassphraseError,
 )
 from haven.services import Clinic
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AuditTamperedError",
+    "AuthError",
     "Card",
     "CardError",
     "CertificateError",
@@ -43,10 +51,12 @@ __all__ = [
     "History",
     "HolderKeys",
     "InputError",
+    "LockedOutError",
     "MalformedCertificate",
     "MemoryStore",
     "NoRecordsError",
     "NotYetValidCertificate",
+    "PermissionDeniedError",
     "PinError",
     "RevokedCertificate",
     "SQLiteStore",
@@ -57,6 +67,8 @@ __all__ = [
     "TrustError",
     "UnknownIssuer",
     "Visit",
+    "WeakPassphraseError",
+    "WrongPassphraseError",
     "parse_card",
     "parse_visit",
 ]

@@ -8,7 +8,8 @@ its HTTP status, so the edges render all of them with one handler::
     ├── InputError                     exit 2   400
     │   ├── CardError                  exit 3   400  a card code or word list that does not check out
     │   ├── EntryError                 exit 4   422  a malformed visit entry (names field and reason)
-    │   └── PinError                   exit 2   400  a PIN that breaks the PIN rules
+    │   ├── PinError                   exit 2   400  a PIN that breaks the PIN rules
+    │   └── WeakPassphraseError        exit 11  422  a staff passphrase too easy to guess (refused)
     ├── NoRecordsError                 exit 5   404  unknown card, or wrong PIN (indistinguishable)
     ├── SiteError                      exit 6   409  no site here, or a site already here
     ├── StoreError                     exit 7   503  the database cannot be read or written
@@ -22,6 +23,11 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── NotYetValidCertificate     exit 24  422  issued after the time of checking
     │   └── RevokedCertificate         exit 25  422  its key or its one-time id is on the revocation list
     ├── TrustError                     exit 26  409  trust list or signing keys cannot do what was asked
+    ├── AuthError                      exit 8   401  the site stays locked
+    │   ├── WrongPassphraseError       exit 8   401  no key slot opens with this passphrase
+    │   ├── LockedOutError             exit 9   429  too many wrong passphrases in a row: wait first
+    │   └── PermissionDeniedError      exit 10  403  this staff member's roles do not allow the action
+    ├── AuditTamperedError             exit 12  409  the audit log was edited, cut or reordered
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -216,3 +222,65 @@ class TrustError(HavenError):
     code = "trust"
     exit_code = 26
     http_status = 409
+
+
+class WeakPassphraseError(InputError):
+    """A new staff passphrase that is too easy to guess; ``suggestion`` holds a strong one."""
+
+    code = "weak-passphrase"
+    exit_code = 11
+    http_status = 422
+
+
+class AuthError(HavenError):
+    """The site stays locked: the person at the keyboard is not (or not yet) let in."""
+
+    code = "auth"
+    exit_code = 8
+    http_status = 401
+
+
+class WrongPassphraseError(AuthError):
+    """No key slot opens with this passphrase (a wrong, removed or erased one look the same)."""
+
+    code = "wrong-passphrase"
+
+    def __init__(self, message: str = "This passphrase does not open this site.") -> None:
+        super().__init__(message)
+
+
+class LockedOutError(AuthError):
+    """Too many wrong passphrases in a row: the next attempt must wait ``wait_seconds``."""
+
+    code = "locked-out"
+    exit_code = 9
+    http_status = 429
+
+    def __init__(self, wait_seconds: float, failures: int) -> None:
+        super().__init__(
+            f"{failures} wrong passphrases in a row: the next attempt waits {wait_seconds:g} s.",
+            wait_seconds=wait_seconds,
+            failures=failures,
+        )
+        self.wait_seconds = wait_seconds
+        self.failures = failures
+
+
+class PermissionDeniedError(AuthError):
+    """The staff member's roles do not allow this action."""
+
+    code = "permission-denied"
+    exit_code = 10
+    http_status = 403
+
+
+class AuditTamperedError(HavenError):
+    """The audit log does not check out: an entry was edited, removed, inserted or moved."""
+
+    code = "audit-tampered"
+    exit_code = 12
+    http_status = 409
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message, **({} if seq is None else {"seq": seq}))
+        self.seq = seq

@@ -59,7 +59,9 @@ case "$task" in
     say "mypy"
     .venv/bin/mypy
     say "pytest"
-    exec .venv/bin/pytest -n "${HAVEN_TEST_WORKERS:-2}" "$@"
+    .venv/bin/pytest -n "${HAVEN_TEST_WORKERS:-2}" -m "not timing" "$@"
+    say "pytest: timing comparisons, alone on the machine"
+    exec .venv/bin/pytest -m timing "$@"
     ;;
   *)
     echo "usage: scripts/run.sh demo|test [args...]" >&2

@@ -20,6 +20,18 @@ from haven.store.sqlite import SQLiteStore
 
 TODAY = dt.date(2026, 11, 29)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The passphrase run_cli unlocks with (five random BIP39 words: strong enough to be accepted).
+ADMIN_PASSPHRASE = "grain twenty head airport swarm"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_site_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sites made by tests use cheap Argon2id parameters (HAVEN_KDF_PROFILE=test, see haven/site/config.py).
+
+    Tests that check the real calibration delete the variable themselves.
+    """
+    monkeypatch.setenv("HAVEN_KDF_PROFILE", "test")
+    monkeypatch.delenv("HAVEN_PASSPHRASE", raising=False)
 
 
 def seeded_bytes(seed: int) -> Callable[[int], bytes]:
@@ -64,8 +76,9 @@ class Result:
 def run_cli(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
-    """Run ``haven ARGS`` in-process with HAVEN_HOME in a temporary folder."""
+    """Run ``haven ARGS`` in-process with HAVEN_HOME in a temporary folder, unlocking with ADMIN_PASSPHRASE."""
     monkeypatch.setenv("HAVEN_HOME", str(tmp_path / "site"))
+    monkeypatch.setenv("HAVEN_PASSPHRASE", ADMIN_PASSPHRASE)
 
     def run(*args: str, stdin: str | None = None) -> Result:
         if stdin is not None:

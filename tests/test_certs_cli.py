@@ -14,7 +14,7 @@ from tests.certkit import EU_DCC, SHC, SHC_JWKS, THREE_DOSES
 
 @pytest.fixture
 def site(run_cli: Any) -> dict[str, str]:
-    assert run_cli("init").code == 0
+    assert run_cli("init", "--admin", "amal").code == 0
     card = run_cli("card", "new", "--json", "--no-show-qr").json()
     added = run_cli(
         "visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=json.dumps(THREE_DOSES)
@@ -112,7 +112,7 @@ def test_shc_with_jwks_and_chunks(run_cli: Any) -> None:
 
 
 def test_import_eu_dcc_and_shc_vaccinations_into_a_history(run_cli: Any, tmp_path: Path) -> None:
-    assert run_cli("init").code == 0
+    assert run_cli("init", "--admin", "amal").code == 0
     card = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
     doc = json.loads((EU_DCC / "common" / "2DCode" / "raw" / "CO1.json").read_text())
     dsc = tmp_path / "dsc.b64"
@@ -160,7 +160,7 @@ def test_trust_show_rotate_revoke_and_export(run_cli: Any, site: dict[str, str],
 
 def test_joining_a_network_with_a_key_from_its_root(run_cli: Any, tmp_path: Path) -> None:
     root_home, member_home = str(tmp_path / "root"), str(tmp_path / "member")
-    assert run_cli("init", "--home", root_home).code == 0
+    assert run_cli("init", "--admin", "amal", "--home", root_home).code == 0
     assert (
         run_cli("trust", "root", "--home", root_home, "--network", "North", "--label", "north", "--replace").code == 0
     )
@@ -168,10 +168,10 @@ def test_joining_a_network_with_a_key_from_its_root(run_cli: Any, tmp_path: Path
     kid, fp = shown["keys"][0]["kid"], shown["root_fingerprint"]
     (tmp_path / "pass").write_text("correct horse battery staple\n")
     assert run_cli("trust", "export", "--home", root_home, "--out", str(tmp_path / "v2.cose")).code == 0
-    key_args = ["--kid", kid, "--passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / "k.key")]
+    key_args = ["--kid", kid, "--key-passphrase-file", str(tmp_path / "pass"), "--out", str(tmp_path / "k.key")]
     assert run_cli("trust", "export-key", "--home", root_home, *key_args).code == 0
 
-    assert run_cli("init", "--home", member_home).code == 0
+    assert run_cli("init", "--admin", "amal", "--home", member_home).code == 0
     wrong = run_cli("trust", "join", "--home", member_home, str(tmp_path / "v2.cose"), "--root-fingerprint", "00" * 16)
     assert wrong.code == 26
     joined = run_cli(
@@ -182,7 +182,13 @@ def test_joining_a_network_with_a_key_from_its_root(run_cli: Any, tmp_path: Path
     bad_pass.write_text("wrong passphrase here")
     assert (
         run_cli(
-            "trust", "import-key", "--home", member_home, str(tmp_path / "k.key"), "--passphrase-file", str(bad_pass)
+            "trust",
+            "import-key",
+            "--home",
+            member_home,
+            str(tmp_path / "k.key"),
+            "--key-passphrase-file",
+            str(bad_pass),
         ).code
         == 26
     )
@@ -193,7 +199,7 @@ def test_joining_a_network_with_a_key_from_its_root(run_cli: Any, tmp_path: Path
             "--home",
             member_home,
             str(tmp_path / "k.key"),
-            "--passphrase-file",
+            "--key-passphrase-file",
             str(tmp_path / "pass"),
         ).code
         == 0
@@ -225,3 +231,43 @@ def test_joining_a_network_with_a_key_from_its_root(run_cli: Any, tmp_path: Path
     assert run_cli("cert", "verify", "--home", member_home, "--json", stub).json()["reason"] == "revoked"
     rollback = run_cli("trust", "import", "--home", member_home, str(tmp_path / "v2.cose"))
     assert rollback.code == 26 and "older" in rollback.err
+
+
+def test_issuing_keeps_no_record_of_what_was_issued(run_cli: Any, site: dict[str, str]) -> None:
+    """Issuers keep no issuance log: a batch changes nothing in the database but one audit line (who, not whom)."""
+
+    def tables() -> dict[str, Any]:
+        doc = run_cli("seizure-view", "--json", "--full").json()
+        return {t["name"]: t["rows"] for t in doc["tables"]}
+
+    before = tables()
+    issued = run_cli("cert", "issue", "--card", site["card"], "--count", "5", "--json")
+    assert issued.code == 0, issued.err
+    after = tables()
+    assert set(before) == set(after)
+    for name in before:
+        if name == "settings":  # only the audit chain's head moved
+            assert [r for r in after[name] if r[0] != "audit.head"] == [r for r in before[name] if r[0] != "audit.head"]
+        elif name != "audit":
+            assert after[name] == before[name], f"issuing changed table {name}"
+    new_audit = after["audit"][len(before["audit"]) :]
+    assert [(row[3], row[4]) for row in new_audit] == [("seizure.view", 1), ("certificate.issue", 5)]
+    dumped = json.dumps(after)
+    from haven.certs import base45
+    from haven.cli.trust import _cti_of
+
+    for stub in issued.json()["certificates"]:
+        assert base45.decode(stub)[-64:].hex() not in dumped  # no signature kept
+        assert _cti_of(stub).hex() not in dumped  # no one-time id kept
+
+
+def test_roles_guard_certificates_and_trust(run_cli: Any, site: dict[str, str], tmp_path: Path) -> None:
+    secret = tmp_path / "reg"
+    secret.write_text("mosquito velvet harbor eleven drastic\n")
+    added = run_cli("staff", "add", "rina", "--role", "registrar", "--passphrase-file", str(secret))
+    assert added.code == 0, added.err
+    as_registrar = ["--passphrase-file", str(secret)]
+    issue = run_cli("cert", "issue", "--card", site["card"], "--count", "1", *as_registrar)
+    assert issue.code == 10 and "clinician" in issue.err
+    assert run_cli("trust", "rotate", *as_registrar).code == 10
+    assert run_cli("trust", "show", "--json", *as_registrar).code == 0  # the trust list is public anyway

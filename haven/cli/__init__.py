@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from haven.cli import cards, certs, demo, site, trust, visits
+from haven.cli import cards, certs, demo, security, site, staff, trust, visits
 from haven.cli.base import fail
 from haven.errors import HavenError
 
@@ -15,9 +15,15 @@ from haven.errors import HavenError
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--home", type=click.Path(file_okay=False), default=None, help="Site folder for every subcommand.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output for every subcommand.")
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default=None,
+    help="File holding the staff passphrase that unlocks the site, for every subcommand (scripts, tests).",
+)
 @click.version_option(package_name="haven", prog_name="haven")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: str | None) -> None:
     """Haven: health records and certificates for people without papers.
 
     A holder's card (its QR code or its 13 words) is the key to their records;
@@ -25,15 +31,15 @@ def cli(ctx: click.Context, home: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      haven init
+      haven init --admin Ana
       haven card new --json > card.json
       haven visit add --card "$(jq -r '.words|join(" ")' card.json)" --first-visit --entries visit.json
       haven history --card "$(jq -r .code card.json)"
     """
-    ctx.obj = {"home": home, "json": as_json}
+    ctx.obj = {"home": home, "json": as_json, "passphrase_file": passphrase_file}
 
 
-for module in (site, cards, visits, certs, trust, demo):
+for module in (site, cards, visits, certs, trust, staff, security, demo):
     module.register(cli)
 
 

@@ -1,4 +1,10 @@
-"""What every command shares: ``--json`` and ``--home``, output, and error handling."""
+"""What every command shares: ``--json``, ``--home``, unlocking the site, output, and error handling.
+
+Every command reaches site data through :meth:`Context.session` (or its thin
+form :meth:`Context.store`): that is the one place where the staff passphrase
+is read (``--passphrase-file``, else ``$HAVEN_PASSPHRASE``, else a hidden
+prompt on a terminal), the site unlocked, and the staff member's role checked.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,10 @@ from rich.console import Console
 
 from haven.core.card import Card, parse_card
 from haven.errors import HavenError, InputError
+from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
+from haven.site.roles import Permission
+from haven.site.site import Session, Site
 from haven.store.sqlite import SQLiteStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,23 +36,57 @@ DEFAULT_HOME = Path.home() / ".haven"
 
 @dataclass
 class Context:
-    """Settings for one command: where the site is and how to speak."""
+    """Settings for one command: where the site is, how to speak, where the passphrase comes from."""
 
     home: Path
     json: bool
+    passphrase_file: str | None = None
 
     @property
     def folder(self) -> SiteFolder:
         return SiteFolder(self.home)
 
+    def site(self) -> Site:
+        return Site(self.folder, SecuritySettings.from_env())
+
+    def unlock_passphrase(self, settings: SecuritySettings) -> str:
+        """The staff passphrase that unlocks the site: file, environment, or a hidden prompt."""
+        if self.passphrase_file is not None:
+            return read_secret_file(self.passphrase_file, "passphrase")
+        if settings.passphrase is not None:
+            return settings.passphrase.reveal()
+        if sys.stdin.isatty():
+            return str(click.prompt("Staff passphrase", hide_input=True, err=True))
+        raise InputError(
+            "This command unlocks the site and needs a staff passphrase: run it in a terminal to be asked, "
+            "or give --passphrase-file (or HAVEN_PASSPHRASE) in scripts."
+        )
+
     @contextlib.contextmanager
-    def store(self) -> Iterator[SQLiteStore]:
-        """This site's store, open for one command: the one place commands get at site data."""
-        store = self.folder.open()
+    def session(self, permission: Permission | None = None) -> Iterator[Session]:
+        """The site unlocked by a staff passphrase, for one command; ``permission`` is checked first."""
+        site = self.site()
+        site.check_present()
+        secret = self.unlock_passphrase(site.settings)
+        session = site.unlock(secret, on_wait=say_wait)
         try:
-            yield store
+            if session.weak_kdf:
+                click.echo(
+                    "haven: warning: this site's passphrase keys were made with test parameters and are cheap "
+                    "to guess; make a new site for real use.",
+                    err=True,
+                )
+            if permission is not None:
+                session.require(permission)
+            yield session
         finally:
-            store.close()
+            session.close()
+
+    @contextlib.contextmanager
+    def store(self, permission: Permission | None = None) -> Iterator[SQLiteStore]:
+        """This site's store, unlocked for one command (see :meth:`session`)."""
+        with self.session(permission) as session:
+            yield session.store
 
     def emit(self, doc: Any, human: Callable[[Console], None]) -> None:
         """Print ``doc`` as JSON with ``--json``, else the human rendering."""
@@ -64,9 +107,37 @@ def resolve_home(option: str | None) -> Path:
     return Path(env).expanduser() if env else DEFAULT_HOME
 
 
-def common(func: F) -> F:
-    """Add ``--json`` and ``--home`` to a command and pass a :class:`Context`."""
+def say_wait(seconds: float, failures: int) -> None:
+    click.echo(f"haven: {failures} wrong passphrases in a row; waiting {seconds:g} s before trying.", err=True)
 
+
+def read_secret_file(path: str, what: str) -> str:
+    """A passphrase from a file (or '-' for standard input): its first line, without the line break."""
+    text = read_text_arg(path, what)
+    return text.splitlines()[0] if text.strip() else ""
+
+
+def read_new_passphrase(path: str | None, who: str, env: str | None = None) -> str:
+    """A new passphrase: from ``path``, else ``env`` (if the command allows it), else asked twice."""
+    if path is not None:
+        return read_secret_file(path, "passphrase")
+    if env is not None:
+        return env
+    if sys.stdin.isatty():
+        return str(click.prompt(f"New passphrase for {who}", hide_input=True, confirmation_prompt=True, err=True))
+    raise InputError(
+        f"A passphrase for {who} is needed: run this in a terminal to be asked, give --passphrase-file, "
+        "or --generate-passphrase."
+    )
+
+
+PASSPHRASE_FILE_HELP = (
+    "File holding your staff passphrase (for scripts and tests; people should let Haven ask). "
+    "Default: $HAVEN_PASSPHRASE, else a hidden prompt."
+)
+
+
+def _common(func: F, unlock: bool) -> F:
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (shapes in docs/cli.md).")
     @click.option(
         "--home",
@@ -78,13 +149,35 @@ def common(func: F) -> F:
     @functools.wraps(func)
     def wrapper(click_ctx: click.Context, *args: Any, as_json: bool, home: str | None, **kwargs: Any) -> Any:
         parent = click_ctx.find_root().obj or {}
+        own = kwargs.pop("unlock_passphrase_file", None) if unlock else None
         ctx = Context(
             home=resolve_home(home or parent.get("home")),
             json=as_json or bool(parent.get("json")),
+            passphrase_file=own or parent.get("passphrase_file"),
         )
         return func(ctx, *args, **kwargs)
 
+    if unlock:
+        wrapper = click.option(
+            "--passphrase-file",
+            "unlock_passphrase_file",
+            type=click.Path(dir_okay=False, allow_dash=True),
+            default=None,
+            help=PASSPHRASE_FILE_HELP,
+        )(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def common(func: F) -> F:
+    """Add ``--json``, ``--home`` and ``--passphrase-file`` to a command and pass a :class:`Context`."""
+    return _common(func, unlock=True)
+
+
+def common_no_unlock(func: F) -> F:
+    """Like :func:`common` without ``--passphrase-file``: for commands that never unlock the site, or
+    whose own ``--passphrase-file`` sets a new passphrase (the unlock one then comes from
+    ``haven --passphrase-file``, ``$HAVEN_PASSPHRASE`` or the prompt)."""
+    return _common(func, unlock=False)
 
 
 def read_text_arg(value: str, what: str) -> str:

@@ -10,10 +10,11 @@ import click
 from rich.console import Console
 
 from haven import qr
-from haven.cli.base import Context, card_arg, card_option, common, pin_arg, read_json_arg
+from haven.cli.base import Context, card_arg, card_option, common, common_no_unlock, pin_arg, read_json_arg
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
 from haven.services import Clinic
+from haven.site.roles import Permission
 
 
 def card_doc(card: Card, language: str) -> dict[str, Any]:
@@ -101,8 +102,9 @@ def card_new(
     doc["pin"] = pin is not None
     if entries is not None:
         visit_doc = read_json_arg(entries, "entries")
-        with ctx.store() as store:
-            doc["visit"] = Clinic(store).add_visit(new, visit_doc, pin=pin, first_visit=True).to_doc()
+        with ctx.session(Permission.VISIT_ADD) as session:
+            doc["visit"] = Clinic(session.store).add_visit(new, visit_doc, pin=pin, first_visit=True).to_doc()
+            session.record("visit.add")
     _write_images(new, qr_svg, qr_png, doc)
 
     def human(c: Console) -> None:
@@ -123,7 +125,7 @@ def card_new(
     default=None,
     help="Show the words in this language (the same card, other words).",
 )
-@common
+@common_no_unlock
 def card_qr(
     ctx: Context,
     card_text: str,

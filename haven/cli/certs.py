@@ -19,6 +19,7 @@ from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import Trust, refusal_doc, verify
 from haven.cli.base import Context, card_arg, card_options, common
 from haven.errors import CertificateError, InputError, MalformedCertificate
+from haven.site.roles import Permission
 from haven.store.base import Store
 
 
@@ -39,7 +40,7 @@ def optional_store(ctx: Context) -> Iterator[Store | None]:
     if not ctx.folder.exists():
         yield None
         return
-    with ctx.store() as store:
+    with ctx.store(Permission.CERTIFICATE_VERIFY) as store:
         yield store
 
 
@@ -103,8 +104,9 @@ def cert_issue(
     kind = Path(sheet_path).suffix.lower().lstrip(".") if sheet_path else None
     if kind is not None and kind not in sheet.FORMATS:
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
-    with ctx.store() as store:
-        stubs = Certificates(store).issue(card, pin, count=count, what=what, valid_days=valid_days)
+    with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
+        stubs = Certificates(session.store).issue(card, pin, count=count, what=what, valid_days=valid_days)
+        session.record("certificate.issue", len(stubs))
     doc: dict[str, Any] = {"certificates": stubs}
     if sheet_path and kind:
         Path(sheet_path).write_bytes(sheet.render(stubs, kind))
@@ -247,10 +249,11 @@ def cert_import(
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")
-    with ctx.store() as store:
-        result = Certificates(store).import_certificate(
+    with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
+        result = Certificates(session.store).import_certificate(
             card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
         )
+        session.record("certificate.import", result["imported"])
 
     def human(c: Console) -> None:
         c.print(f"Imported {result['imported']} vaccination(s) from a verified {result['format']} certificate.")

@@ -17,7 +17,11 @@ from haven.cli.visits import print_history
 from haven.core.card import Card, parse_card
 from haven.errors import CardError, NoRecordsError
 from haven.services import Clinic, utc_today
+from haven.site import passphrase
 from haven.site.folder import SiteFolder
+from haven.site.site import Site
+
+DEMO_STAFF = "demo coordinator"
 
 
 def demo_visits(today: dt.date) -> list[tuple[str, str | None, list[dict[str, Any]]]]:
@@ -98,7 +102,12 @@ def demo(home: str | None, as_json: bool) -> None:
     """
     folder = SiteFolder(Path(home) if home else Path(tempfile.mkdtemp(prefix="haven-demo-")))
     ctx = Context(home=folder.home, json=as_json)
-    store = folder.create()
+    site = Site(folder)
+    if site.settings.kdf_profile == "calibrated" and not as_json:
+        click.echo("Calibrating passphrase keys on this machine (a few seconds)...", err=True)
+    secret = passphrase.suggest()
+    session = site.create(DEMO_STAFF, secret)
+    store = session.store
     today = utc_today()
     clinic = Clinic(store, today=lambda: today)
     holders: list[dict[str, Any]] = []
@@ -123,12 +132,14 @@ def demo(home: str | None, as_json: bool) -> None:
             wrong_pin = "opened"
         except NoRecordsError as exc:
             wrong_pin = exc.message
+        session.record("visit.add", sum(len(v) for _, _, v in demo_visits(today)))
         tables = store.tables()
     finally:
-        store.close()
+        session.close()
 
     doc: dict[str, Any] = {
         "home": str(folder.home),
+        "staff": {"name": DEMO_STAFF, "passphrase": secret},
         "holders": holders,
         "history": history.to_doc(),
         "swapped_words": refusal,
@@ -151,9 +162,19 @@ def demo(home: str | None, as_json: bool) -> None:
         c.print(f"Two neighbouring words swapped: {refusal}")
         c.print(f"Second holder, wrong PIN: {wrong_pin}")
         c.print(Rule("What a seized copy holds"))
-        for name, n in doc["stored_rows"].items():
-            c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
-        c.print(f"\nSee for yourself: haven --home {folder.home} seizure-view")
+        rows = doc["stored_rows"]
+        for name, n in rows.items():
+            if name not in ("staff", "audit"):
+                c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
+        c.print(
+            f"table staff: {rows.get('staff', 0)} staff account, table audit: {rows.get('audit', 0)} entries "
+            "(who did what, never to whom). A staff passphrase shows these; without one, the whole file is "
+            "random bytes (SQLCipher)."
+        )
+        c.print(Rule("Staff"))
+        c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
+        c.print(f"Without a passphrase, see for yourself: haven --home {folder.home} seizure-view --raw")
+        c.print(f"With it: HAVEN_PASSPHRASE='{secret}' haven --home {folder.home} seizure-view")
         c.print(f'History from the command line: haven --home {folder.home} history --card "{first["qr"]}"')
 
     ctx.emit(doc, human)

@@ -15,6 +15,7 @@ from haven.certs.trust import EPOCH_MAX_DAYS, TrustList
 from haven.cli.base import Context, common, read_text_arg
 from haven.cli.certs import parse_at
 from haven.errors import HavenError, InputError, TrustError
+from haven.site.roles import Permission
 
 
 def _show(c: Console, doc: dict[str, Any]) -> None:
@@ -56,7 +57,8 @@ def trust_show(ctx: Context) -> None:
     Example:
       haven trust show --json
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_VIEW) as session:
+        store = session.store
         certs = Certificates(store)
         current = certs.trust_list()
         if current is None:
@@ -80,10 +82,12 @@ def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
     Example:
       haven trust root --network "North clinics" --label north --replace
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         certs = Certificates(store)
         current = certs.create_root(network, label, replace=replace)
         doc = _doc(certs, current)
+        session.record("trust.root")
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -99,8 +103,10 @@ def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> Non
     Example:
       haven trust new-key --label north --start 2026-12-01
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         key = Certificates(store).new_key(label, days, parse_at(start))
+        session.record("trust.new-key")
     doc = key.trusted().to_doc()
     ctx.emit(
         doc, lambda c: c.print(f"New signing key {doc['kid']} for {label}: {doc['not_before']} to {doc['not_after']}.")
@@ -117,8 +123,10 @@ def trust_rotate(ctx: Context, label: str) -> None:
     Example:
       haven trust rotate --label north
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         key = Certificates(store).new_key(label, end_current=True)
+        session.record("trust.rotate")
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"Signing with key {doc['kid']} from now to {doc['not_after']}."))
 
@@ -137,7 +145,8 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
     """
     if (kid is None) == (certificate is None):
         raise InputError("Give exactly one of --kid and --certificate.")
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         certs = Certificates(store)
         if kid is not None:
             try:
@@ -149,6 +158,7 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
             assert certificate is not None
             new = certs.revoke(cti=_cti_of(certificate))
             what = "the certificate"
+        session.record("trust.revoke")
     ctx.emit(
         {"revoked": what, "sequence": new.sequence},
         lambda c: c.print(f"Revoked {what}; trust list is now version {new.sequence}. Export it to the network."),
@@ -175,8 +185,10 @@ def trust_export(ctx: Context, out: str) -> None:
     Example:
       haven trust export --out trust-list.cose
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_VIEW) as session:
+        store = session.store
         data = Certificates(store).export_list()
+        session.record("trust.export")
     Path(out).write_bytes(data)
     ctx.emit({"trust_list": out, "bytes": len(data)}, lambda c: c.print(f"Wrote {out} ({len(data)} bytes)."))
 
@@ -191,10 +203,12 @@ def trust_import(ctx: Context, file: str) -> None:
     Example:
       haven trust import trust-list.cose
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         certs = Certificates(store)
         current = certs.update_list(Path(file).read_bytes())
         doc = _doc(certs, current)
+        session.record("trust.import")
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -213,48 +227,66 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     Example:
       haven trust join trust-list.cose --root-fingerprint "3f2a 91c0 ..."
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         certs = Certificates(store)
         current = certs.join(Path(file).read_bytes(), root_fingerprint)
         doc = _doc(certs, current)
+        session.record("trust.join")
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
 @trust.command("export-key")
 @click.option("--kid", required=True, help="The signing key to export (hex id).")
-@click.option("--passphrase-file", required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--key-passphrase-file",
+    "key_passphrase_file",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="File holding the passphrase that encrypts the exported key (at least 12 characters).",
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @common
-def trust_export_key(ctx: Context, kid: str, passphrase_file: str, out: str) -> None:
+def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str) -> None:
     """Write an epoch signing key for another site of the network, encrypted under a passphrase.
 
     \b
     Example:
-      haven trust export-key --kid 0c4b15512be91401 --passphrase-file pass.txt --out north-dec.key
+      haven trust export-key --kid 0c4b15512be91401 --key-passphrase-file pass.txt --out north-dec.key
     """
     try:
         kid_bytes = bytes.fromhex(kid)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
-    with ctx.store() as store:
-        data = Certificates(store).export_key(kid_bytes, _passphrase(passphrase_file))
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
+        data = Certificates(store).export_key(kid_bytes, _passphrase(key_passphrase_file))
+        session.record("trust.export-key")
     Path(out).write_bytes(data)
     ctx.emit({"key_file": out, "kid": kid}, lambda c: c.print(f"Wrote signing key {kid} to {out}."))
 
 
 @trust.command("import-key")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--passphrase-file", required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--key-passphrase-file",
+    "key_passphrase_file",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="File holding the passphrase that encrypts the exported key (at least 12 characters).",
+)
 @common
-def trust_import_key(ctx: Context, file: str, passphrase_file: str) -> None:
+def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     """Take an epoch signing key from the network (it must be in this site's trust list).
 
     \b
     Example:
-      haven trust import-key north-dec.key --passphrase-file pass.txt
+      haven trust import-key north-dec.key --key-passphrase-file pass.txt
     """
-    with ctx.store() as store:
-        key = Certificates(store).import_key(Path(file).read_bytes(), _passphrase(passphrase_file))
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
+        key = Certificates(store).import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
+        session.record("trust.import-key")
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"This site can now sign with key {doc['kid']} ({doc['label']})."))
 
@@ -274,8 +306,10 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
-    with ctx.store() as store:
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        store = session.store
         doc = Certificates(store).add_issuer(Path(file), iss)
+        session.record("trust.add-issuer")
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))
 
 

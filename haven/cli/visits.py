@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
-from haven.cli.base import Context, card_arg, card_options, common, pin_arg, read_json_arg
+from haven.cli.base import Context, card_arg, card_options, common, common_no_unlock, pin_arg, read_json_arg
 from haven.core.card import Card, parse_card
 from haven.core.catalogue import catalogue
 from haven.core.history import History
 from haven.errors import HavenError, InputError
 from haven.services import Clinic, iter_jsonl
+from haven.site.roles import Permission
 
 
 @click.group()
@@ -50,8 +52,9 @@ def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, 
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     doc = read_json_arg(entries, "entries")
-    with ctx.store() as store:
-        added = Clinic(store).add_visit(card, doc, pin=pin, first_visit=first_visit)
+    with ctx.session(Permission.VISIT_ADD) as session:
+        added = Clinic(session.store).add_visit(card, doc, pin=pin, first_visit=first_visit)
+        session.record("visit.add")
     ctx.emit(
         added.to_doc(),
         lambda c: c.print(f"Recorded visit {added.index + 1} ({added.entries} entries)."),
@@ -97,7 +100,7 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
     done = {"n": 0}
     try:
         with (
-            ctx.store() as store,
+            ctx.session(Permission.VISIT_IMPORT) as session,
             Progress(
                 TextColumn("importing"),
                 BarColumn(),
@@ -116,10 +119,14 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
             try:
                 if workers is None:
                     workers = max(0, (os.cpu_count() or 1) - 1)
-                store.tune_for_bulk()
-                total = Clinic(store).import_visits(items(), batch=batch, progress=progress, workers=workers)
+                session.store.tune_for_bulk()
+                total = Clinic(session.store).import_visits(items(), batch=batch, progress=progress, workers=workers)
+                session.record("visit.import", total)
             except HavenError as exc:
                 item, imported = exc.details.get("item", len(lines)), exc.details.get("imported", done["n"])
+                if imported:
+                    with contextlib.suppress(HavenError):  # never hide the error that stopped the import
+                        session.record("visit.import", imported)
                 failed = lines[item] if item < len(lines) else (lines[-1] + 1 if lines else 1)
                 resume = lines[imported] if imported < len(lines) else failed
                 exc.message = (
@@ -197,13 +204,14 @@ def history(ctx: Context, card_text: str, pin_file: str | None) -> None:
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
-    with ctx.store() as store:
-        result = Clinic(store).history(card, pin)
+    with ctx.session(Permission.HISTORY_VIEW) as session:
+        result = Clinic(session.store).history(card, pin)
+        session.record("history.view")
     ctx.emit(result.to_doc(), lambda c: print_history(c, result))
 
 
 @click.command("catalogue")
-@common
+@common_no_unlock
 def catalogue_command(ctx: Context) -> None:
     """List the vaccines, tests and results Haven knows, with their codes and schedules.
 

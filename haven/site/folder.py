@@ -1,15 +1,26 @@
-"""The site folder: where a site's files live, created private to its owner."""
+"""The site folder: where a site's files live, created private to its owner.
+
+A site is three files (plus SQLite's ``-wal`` and ``-shm`` while it is open):
+``keyslots`` (the master key, wrapped per staff passphrase), ``attempts`` (the
+wrong-passphrase counter) and ``site.db`` (everything else, encrypted whole by
+SQLCipher under the master key). :class:`haven.site.site.Site` is what opens it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from haven.errors import SiteError
+from haven.site.keyslots import fsync_dir
 from haven.store.sqlite import SQLiteStore
 
 DB_NAME = "site.db"
+KEYSLOTS_NAME = "keyslots"
+ATTEMPTS_NAME = "attempts"
+DB_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 @dataclass(frozen=True)
@@ -20,23 +31,57 @@ class SiteFolder:
     def db_path(self) -> Path:
         return self.home / DB_NAME
 
+    @property
+    def keyslots_path(self) -> Path:
+        return self.home / KEYSLOTS_NAME
+
+    @property
+    def attempts_path(self) -> Path:
+        return self.home / ATTEMPTS_NAME
+
+    def db_files(self) -> list[Path]:
+        """The database and every file SQLite may keep beside it."""
+        return [self.db_path] + [self.home / (DB_NAME + suffix) for suffix in DB_SIDE_FILES]
+
     def exists(self) -> bool:
-        return self.db_path.exists()
+        return self.keyslots_path.exists() or self.db_path.exists()
 
     def files(self) -> list[Path]:
-        """Every file in the folder (database, -wal, -shm and anything else), sorted."""
+        """Every file in the folder (database, -wal, -shm, key slots and anything else), sorted."""
         if not self.home.exists():
             return []
         return sorted(p for p in self.home.rglob("*") if p.is_file())
 
-    def create(self) -> SQLiteStore:
-        if self.exists():
-            raise SiteError(f"A Haven site already exists in {self.home}.")
+    def make_home(self) -> bool:
+        """Create the folder private to its owner; True if it did not exist before."""
+        existed = self.home.exists()
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.home, 0o700)
-        return SQLiteStore(self.db_path)
+        return not existed
 
-    def open(self) -> SQLiteStore:
-        if not self.exists():
+    def create(self, key: bytes | None = None) -> SQLiteStore:
+        """A new database (under ``key``, the site master key) in a new or empty site folder."""
+        if self.exists():
+            raise SiteError(f"A Haven site already exists in {self.home}.")
+        self.make_home()
+        return SQLiteStore(self.db_path, key=key)
+
+    def open(self, key: bytes | None = None) -> SQLiteStore:
+        """The existing database, opened with ``key``."""
+        if not self.db_path.exists():
             raise SiteError(f"There is no Haven site in {self.home}. Run 'haven init' first (or set --home).")
-        return SQLiteStore(self.db_path)
+        return SQLiteStore(self.db_path, key=key)
+
+    def drop_db(self) -> None:
+        """Remove the database and its side files (instant, whatever the database's size).
+
+        The files' old pages are useless once the key that encrypted them is
+        gone, so they are not overwritten. The files are unlinked, not emptied
+        in place: a process that still has the old database open (a server, a
+        second terminal) keeps its now-dead copy and cannot block the erase.
+        """
+        for path in self.db_files():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if self.home.exists():
+            fsync_dir(self.home)

@@ -7,6 +7,7 @@ rather than guessed at. Never edit a shipped migration: add the next one.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,44 @@ def _v1(conn: Any) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "settings, records and aggregates", _v1),)
+def _v2(conn: Any) -> None:
+    """Reserved for the certificates work (merged separately); nothing to do here."""
+
+
+def _v3(conn: Any) -> None:
+    # Staff accounts: names and roles live only here, inside the encrypted database.
+    # Every account owns two key slots (its passphrase's, and a duress or random one):
+    # nothing here says which is which, or whether a duress passphrase exists.
+    conn.execute(
+        """CREATE TABLE staff (
+               id      BLOB PRIMARY KEY,
+               name    TEXT,
+               roles   INTEGER NOT NULL,
+               slot_a  INTEGER,
+               slot_b  INTEGER,
+               added   TEXT NOT NULL,
+               removed TEXT
+           ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE UNIQUE INDEX staff_name ON staff (name) WHERE removed IS NULL")
+    # Who did what, never to whom: hash-chained (see haven/site/audit.py).
+    conn.execute(
+        """CREATE TABLE audit (
+               seq    INTEGER PRIMARY KEY,
+               at     TEXT NOT NULL,
+               staff  BLOB NOT NULL,
+               action TEXT NOT NULL,
+               count  INTEGER NOT NULL,
+               hash   BLOB NOT NULL
+           )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "settings, records and aggregates", _v1),
+    Migration(2, "reserved: certificates", _v2),
+    Migration(3, "staff accounts and the audit log", _v3),
+)
 
 LATEST = MIGRATIONS[-1].version
 
@@ -70,7 +108,9 @@ def migrate(conn: Any) -> list[int]:
             conn.execute(f"PRAGMA user_version = {migration.version}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (a full disk does that): never hide the real error.
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
             raise
         applied.append(migration.version)
     return applied

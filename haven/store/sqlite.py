@@ -15,6 +15,7 @@ built in; without a key it reads and writes plain SQLite).
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,14 +33,33 @@ from haven.store.migrations import migrate
 _FIND_CHUNK = 256
 
 
+# SQLite reports a write that failed for lack of space as a plain I/O error when it
+# happens while growing the -shm or -wal file; with less than this much space left,
+# such an error is reported as a full disk.
+NEARLY_FULL_BYTES = 256 * 1024
+
+
+def _nearly_full(path: Path | None) -> bool:
+    if path is None:
+        return False
+    try:
+        stat = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < NEARLY_FULL_BYTES
+
+
 @contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn driver errors into Haven's store errors, with a sentence a person can act on."""
+def translate_errors(path: Path | None = None) -> Iterator[None]:
+    """Turn driver errors into Haven's store errors, with a sentence a person can act on.
+
+    ``path`` (the database file) lets an I/O error on a nearly full disk be reported as a full disk.
+    """
     try:
         yield
     except sqlite.OperationalError as exc:
         text = str(exc).lower()
-        if "full" in text:
+        if "full" in text or ("disk i/o error" in text and _nearly_full(path)):
             raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
         if "locked" in text or "busy" in text:
             raise StoreError("The site database is busy; try again.") from None
@@ -64,7 +84,7 @@ class SQLiteStore:
         self._connections: list[Any] = []
         self._guard = threading.Lock()
         self._write_lock = threading.Lock()
-        with translate_errors():
+        with translate_errors(self.path):
             migrate(self._conn())
 
     # ------------------------------------------------------------ connections
@@ -72,6 +92,8 @@ class SQLiteStore:
     def _connect(self) -> Any:
         conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
         if self._key is not None:
+            # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
+            conn.execute("PRAGMA cipher_log_level = NONE")
             conn.execute(f"PRAGMA key = \"x'{self._key.hex()}'\"")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
@@ -93,7 +115,7 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
-        with translate_errors(), self._write_lock:
+        with translate_errors(self.path), self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -103,6 +125,18 @@ class SQLiteStore:
                 with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction on this thread's connection, for tables kept beside the Store protocol
+        (staff, audit). Commits when the block ends, rolls back if it raises."""
+        with self._write() as conn:
+            yield conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only statement (for tables kept beside the Store protocol)."""
+        with translate_errors(self.path):
+            return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
     # ------------------------------------------------------------ Store
 
@@ -122,7 +156,7 @@ class SQLiteStore:
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
-        with translate_errors():
+        with translate_errors(self.path):
             conn = self._conn()
             for start in range(0, len(locators), _FIND_CHUNK):
                 chunk = locators[start : start + _FIND_CHUNK]
@@ -141,21 +175,21 @@ class SQLiteStore:
             return int(conn.total_changes - before)
 
     def records(self) -> Iterator[SealedRecord]:
-        with translate_errors():
+        with translate_errors(self.path):
             rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
         return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
 
     def count(self) -> int:
-        with translate_errors():
+        with translate_errors(self.path):
             return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
 
     def aggregates(self) -> dict[AggregateKey, int]:
-        with translate_errors():
+        with translate_errors(self.path):
             rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
         return {AggregateKey(*row[:5]): row[5] for row in rows}
 
     def get_setting(self, name: str) -> bytes | None:
-        with translate_errors():
+        with translate_errors(self.path):
             row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -169,7 +203,7 @@ class SQLiteStore:
 
     def tables(self) -> list[Table]:
         out = []
-        with translate_errors():
+        with translate_errors(self.path):
             conn = self._conn()
             names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             out.append(
@@ -193,12 +227,12 @@ class SQLiteStore:
             self._conn().execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
     def integrity_check(self) -> str:
-        with translate_errors():
+        with translate_errors(self.path):
             return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (used before copying or erasing a site)."""
-        with translate_errors():
+        with translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def close(self) -> None:

@@ -1,0 +1,532 @@
+"""Creating, unlocking, erasing a site; and what an unlocked session may do.
+
+Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
+
+1. under the attempts lock, count the attempt as failed before trying and wait
+   out the backoff (:mod:`haven.site.attempts`);
+2. one Argon2id derivation with the site's parameters, then trial-decrypt
+   every key slot (:mod:`haven.site.keyslots`);
+3. then one of three endings:
+
+   * a key slot opened: reset the counter, open the database with the master
+     key, find the staff member;
+   * a duress slot opened: overwrite every slot with random bytes (fsync),
+     remove the database files, build a new empty site for the same staff member
+     under a new master key, and open that: the person at the keyboard sees a
+     working, empty site, and no passphrase opens the old data again;
+   * nothing opened: keep the failure counted (and erase the site if the
+     configured limit is reached), then raise :class:`WrongPassphraseError`;
+
+4. every ending is padded to end :attr:`SecuritySettings.settle_seconds`
+   after the derivation finished, so the three cannot be told apart by time.
+
+:meth:`Site.panic` erases like a duress passphrase but needs none and does no
+key derivation: a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
+from haven.services import Clinic
+from haven.site import passphrase as pp
+from haven.site.attempts import AttemptCounter, delay_for
+from haven.site.audit import AuditLog, append_in
+from haven.site.config import SecuritySettings
+from haven.site.folder import SiteFolder
+from haven.site.kdf import MIN_MEMORY_KIB, Calibration, KdfParams, default_parallelism, params_for_new_site
+from haven.site.keyslots import (
+    MASTER_KEY_BYTES,
+    SLOTS,
+    STAFF_ID_BYTES,
+    Header,
+    KeySlotFile,
+    SlotContent,
+    SlotKey,
+    SlotKind,
+    new_salt,
+    random_slots,
+)
+from haven.site.roles import ALL_ROLES, Permission, Role, require
+from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in, remove_in
+from haven.store.sqlite import SQLiteStore
+
+PANIC_LOCK_WAIT_SECONDS = 0.5
+
+
+@contextlib.contextmanager
+def file_errors() -> Iterator[None]:
+    """Turn a failing write of the key slot or attempts file into Haven's errors."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise SiteError(f"The site's files cannot be used: {exc.strerror} ({exc.filename}).") from None
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Site:
+    """One site folder and the policy for opening it. Clock, sleep and randomness are injected."""
+
+    folder: SiteFolder
+    settings: SecuritySettings = field(default_factory=SecuritySettings.from_env)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], dt.datetime] = utc_now
+    random_bytes: Callable[[int], bytes] = secrets.token_bytes
+    settle: float | None = None  # default: the profile's settle time
+
+    @property
+    def slots_file(self) -> KeySlotFile:
+        return KeySlotFile(self.folder.keyslots_path)
+
+    @property
+    def attempts(self) -> AttemptCounter:
+        return AttemptCounter(self.folder.attempts_path)
+
+    @property
+    def settle_seconds(self) -> float:
+        return self.settings.settle_seconds if self.settle is None else self.settle
+
+    def _random_pair(self, free: list[int]) -> tuple[int, int]:
+        first = free[secrets.randbelow(len(free))]
+        rest = [i for i in free if i != first]
+        second = rest[secrets.randbelow(len(rest))]
+        return (min(first, second), max(first, second))
+
+    # ------------------------------------------------------------ create
+
+    def create(
+        self,
+        admin: str,
+        passphrase: str,
+        *,
+        roles: Role = ALL_ROLES,
+        duress: str | None = None,
+        calibration: Calibration | None = None,
+        erase_after: int = 0,
+    ) -> Session:
+        """A new site with one staff member (``admin``), unlocked for them.
+
+        Either everything is written or nothing is left behind.
+        """
+        if self.folder.exists():
+            raise SiteError(f"A Haven site already exists in {self.folder.home}.")
+        name = check_name(admin)
+        text = pp.check(passphrase)
+        duress_text = None if duress is None else pp.check(duress)
+        if duress_text is not None and duress_text == text:
+            raise InputError("The duress passphrase must differ from the passphrase.")
+        if erase_after < 0:
+            raise InputError("--erase-after is a number of wrong passphrases (0 for never).")
+        calibration = calibration or params_for_new_site(self.settings.kdf_profile)
+        header = Header(calibration.params, new_salt(self.random_bytes), erase_after)
+        master = self.random_bytes(MASTER_KEY_BYTES)
+        key = SlotKey(header.params.derive(text.encode(), header.salt))
+        duress_key = None if duress_text is None else SlotKey(header.params.derive(duress_text.encode(), header.salt))
+        now = self.now()
+        member = StaffMember(
+            self.random_bytes(STAFF_ID_BYTES), name, roles, self._random_pair(list(range(SLOTS))), day(now)
+        )
+        key_index, other_index = _split(member.slots)
+        slots = random_slots(self.random_bytes)
+        slots[key_index] = key.seal(
+            header, key_index, SlotContent(SlotKind.KEY, roles, member.id, master), self.random_bytes
+        )
+        if duress_key is not None:
+            slots[other_index] = duress_key.seal(
+                header, other_index, SlotContent(SlotKind.DURESS, roles, member.id, name=name), self.random_bytes
+            )
+        with file_errors():
+            return self._write_new(header, slots, member, key_index, master, now)
+
+    def _write_new(
+        self, header: Header, slots: list[bytes], member: StaffMember, key_index: int, master: bytes, now: dt.datetime
+    ) -> Session:
+        made_home = self.folder.make_home()
+        store: SQLiteStore | None = None
+        try:
+            store = self.folder.create(master)
+            with store.transaction() as conn:
+                insert_in(conn, member)
+                append_in(conn, member.id, "site.init", 1, now)
+            self.slots_file.create(header, slots)
+            self.attempts.create()
+        except BaseException:
+            if store is not None:
+                store.close()
+            for path in [*self.folder.db_files(), self.folder.keyslots_path, self.folder.attempts_path]:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            if made_home:
+                with contextlib.suppress(OSError):
+                    self.folder.home.rmdir()
+            raise
+        return Session(self, store, member, header, key_index, slots[key_index], master)
+
+    # ------------------------------------------------------------ unlock
+
+    def check_present(self) -> None:
+        if not self.folder.keyslots_path.exists():
+            if self.folder.db_path.exists():
+                raise SiteError(
+                    f"The site in {self.folder.home} has a database but no key slot file: it was made by an "
+                    "older Haven, or its key slots were deleted. Its data cannot be opened."
+                )
+            raise SiteError(f"There is no Haven site in {self.folder.home}. Run 'haven init' first (or set --home).")
+
+    def failures(self) -> int:
+        return self.attempts.read()
+
+    def unlock(
+        self,
+        passphrase: str,
+        *,
+        wait: bool = True,
+        on_wait: Callable[[float, int], None] | None = None,
+    ) -> Session:
+        """Open the site with a staff passphrase (see the module docstring for every path)."""
+        self.check_present()
+        secret = pp.to_bytes(passphrase)
+        with file_errors(), self.attempts.locked():
+            failures = self.attempts.read()
+            delay = delay_for(failures)
+            if delay and not wait:
+                raise LockedOutError(delay, failures)
+            self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
+            if delay:
+                if on_wait is not None:
+                    on_wait(delay, failures)
+                self.sleep(delay)
+            with self._slots_lock(shared=True):
+                header, slots = self.slots_file.read()
+            key = SlotKey(header.params.derive(secret, header.salt))
+            derived_at = self.clock()
+            try:
+                opened = key.open_all(header, slots)
+                found = next((o for o in opened if o[1].kind == SlotKind.KEY), None)
+                duress = next((o for o in opened if o[1].kind == SlotKind.DURESS), None)
+                if found is not None:
+                    return self._open(header, found[0], slots[found[0]], found[1])
+                if duress is not None:
+                    return self._duress(header, key, duress[1])
+                self._wrong(header, failures + 1)
+                raise WrongPassphraseError()
+            finally:
+                self.sleep(max(0.0, derived_at + self.settle_seconds - self.clock()))
+
+    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent) -> Session:
+        self.attempts.write(0)
+        self.attempts.write(0)  # the other endings write twice as well
+        if not self.folder.db_path.exists():
+            raise SiteError(f"The database of the site in {self.folder.home} is missing.")
+        store = self.folder.open(content.master_key)
+        try:
+            member = StaffTable(store).by_id(content.staff_id)
+        except BaseException:
+            store.close()
+            raise
+        if member is None:  # a slot left behind by an interrupted removal
+            store.close()
+            raise WrongPassphraseError()
+        return Session(self, store, member, header, index, slot, content.master_key)
+
+    def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
+        """Erase everything, then build an empty site in which this passphrase works."""
+        self.attempts.write(0)
+        with self._slots_lock():
+            self.slots_file.write(header, random_slots(self.random_bytes))  # crypto-erase: every slot, fsync
+            self.folder.drop_db()
+            master = self.random_bytes(MASTER_KEY_BYTES)
+            now = self.now()
+            member = StaffMember(
+                content.staff_id, content.name, Role(content.roles), self._random_pair(list(range(SLOTS))), day(now)
+            )
+            key_index, _ = _split(member.slots)
+            store = SQLiteStore(self.folder.db_path, key=master)
+            try:
+                with store.transaction() as conn:
+                    insert_in(conn, member)
+                    append_in(conn, member.id, "site.init", 1, now)
+                slots = random_slots(self.random_bytes)
+                slots[key_index] = key.seal(
+                    header, key_index, SlotContent(SlotKind.KEY, member.roles, member.id, master), self.random_bytes
+                )
+                self.slots_file.write(header, slots)
+            except BaseException:
+                store.close()
+                raise
+        self.attempts.write(0)
+        return Session(self, store, member, header, key_index, slots[key_index], master)
+
+    def _wrong(self, header: Header, failures: int) -> None:
+        self.attempts.write(failures)
+        self.attempts.write(failures)
+        if header.erase_after and failures >= header.erase_after:
+            self._erase(header)
+
+    # ------------------------------------------------------------ erase
+
+    @contextlib.contextmanager
+    def _slots_lock(self, shared: bool = False, wait_seconds: float | None = None) -> Iterator[bool]:
+        """The key slot file's lock, held briefly by every reader and writer.
+
+        With ``wait_seconds``, give up waiting after that long and go on without
+        it (yielding False): panic does not wait for anyone.
+        """
+        fd = os.open(self.folder.keyslots_path, os.O_RDONLY)
+        try:
+            mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+            if wait_seconds is None:
+                fcntl.flock(fd, mode)
+                yield True
+                return
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    got = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        got = False
+                        break
+                    time.sleep(0.01)
+            yield got
+        finally:
+            os.close(fd)
+
+    def _erase(self, header: Header | None) -> None:
+        """Overwrite every slot and a new salt in place, then leave a fresh, locked-looking site."""
+        params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
+        fresh = Header(params, new_salt(self.random_bytes), header.erase_after if header else 0)
+        if self.folder.keyslots_path.exists():
+            with self._slots_lock(wait_seconds=PANIC_LOCK_WAIT_SECONDS):
+                self.slots_file.write(fresh, random_slots(self.random_bytes))
+        else:
+            self.folder.make_home()
+            self.slots_file.create(fresh, random_slots(self.random_bytes))
+        self.folder.drop_db()
+        # A database under a key nobody holds: the folder looks like any locked site.
+        SQLiteStore(self.folder.db_path, key=self.random_bytes(MASTER_KEY_BYTES)).close()
+        self.attempts.write(0)
+
+    def panic(self) -> None:
+        """Crypto-erase the site now: no passphrase, no key derivation."""
+        if not self.folder.exists():
+            raise SiteError(f"There is no Haven site in {self.folder.home}.")
+        header: Header | None
+        try:
+            header, _ = self.slots_file.read()
+        except SiteError:
+            header = None  # damaged or missing: overwrite it anyway
+        with file_errors():
+            self._erase(header)
+
+
+def _split(pair: tuple[int, int]) -> tuple[int, int]:
+    """Which slot of an account's pair holds its passphrase: chosen at random, recorded nowhere."""
+    a, b = pair
+    return (a, b) if secrets.randbelow(2) else (b, a)
+
+
+@dataclass
+class Session:
+    """A site unlocked by one staff member: the store, who they are, and what they may do."""
+
+    site: Site
+    store: SQLiteStore
+    staff: StaffMember
+    header: Header
+    own_slot: int
+    own_slot_bytes: bytes = field(repr=False)
+    _master_key: bytes = field(repr=False)
+
+    @property
+    def weak_kdf(self) -> bool:
+        """This site's passphrase keys are below the floor and the test profile is not set."""
+        return not self.header.params.meets_floor() and self.site.settings.kdf_profile != "test"
+
+    def require(self, permission: Permission) -> None:
+        require(self.staff.roles, permission)
+
+    def record(self, action: str, count: int = 1) -> None:
+        """Write an audit entry for something this staff member just did."""
+        AuditLog(self.store).append(self.staff.id, action, count, self.site.now())
+
+    def clinic(self, **kwargs: Any) -> Clinic:
+        return Clinic(self.store, **kwargs)
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.store)
+
+    def staff_list(self) -> list[StaffMember]:
+        self.require(Permission.STAFF_MANAGE)
+        return StaffTable(self.store).active()
+
+    def close(self) -> None:
+        """Close the database and drop this object's reference to the master key.
+
+        (Python cannot zero the bytes themselves: see docs/threat-model.md.)
+        """
+        self.store.close()
+        self._master_key = b""
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ slots
+
+    @contextlib.contextmanager
+    def _writing_slots(self) -> Iterator[list[bytes]]:
+        """Hold the slot lock; refuse if the site was erased or changed since this session unlocked it."""
+        with file_errors(), self.site._slots_lock():
+            header, slots = self.site.slots_file.read()
+            if header.salt != self.header.salt or slots[self.own_slot] != self.own_slot_bytes:
+                raise SiteError(
+                    "The site's key slots changed since you unlocked it (erased, or your passphrase changed)."
+                )
+            yield slots
+
+    def _new_keys(self, passphrase: str, duress: str | None) -> tuple[str, SlotKey, SlotKey | None]:
+        text = pp.check(passphrase)
+        duress_text = None if duress is None else pp.check(duress)
+        if duress_text is not None and duress_text == text:
+            raise InputError("The duress passphrase must differ from the passphrase.")
+        p, salt = self.header.params, self.header.salt
+        key = SlotKey(p.derive(text.encode(), salt))
+        return text, key, None if duress_text is None else SlotKey(p.derive(duress_text.encode(), salt))
+
+    def _refuse_taken(self, slots: list[bytes], keys: list[SlotKey | None], allowed: tuple[int, ...] = ()) -> None:
+        for key in keys:
+            if key is not None and any(i not in allowed for i, _ in key.open_all(self.header, slots)):
+                raise InputError(
+                    "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
+                )
+
+    def add_staff(self, name: str, roles: Role, passphrase: str, duress: str | None = None) -> StaffMember:
+        """A new account with its passphrase (and, if given, its duress passphrase)."""
+        self.require(Permission.STAFF_MANAGE)
+        name = check_name(name)
+        _, key, duress_key = self._new_keys(passphrase, duress)  # the slow part, outside the lock
+        now = self.site.now()
+        table = StaffTable(self.store)
+        with self._writing_slots() as slots:
+            self._refuse_taken(slots, [key, duress_key])
+            free = [i for i in range(SLOTS) if i not in table.used_slots()]
+            if len(free) < 2:
+                raise SiteError(f"This site has room for {SLOTS // 2} staff accounts; remove one first.")
+            member = StaffMember(
+                self.site.random_bytes(STAFF_ID_BYTES), name, roles, self.site._random_pair(free), day(now)
+            )
+            with self.store.transaction() as conn:
+                insert_in(conn, member)
+                append_in(conn, self.staff.id, "staff.add", 1, now)
+            key_index, other = _split(member.slots)
+            content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key)
+            self.site.slots_file.write_slot(
+                key_index, key.seal(self.header, key_index, content, self.site.random_bytes)
+            )
+            if duress_key is not None:
+                decoy = SlotContent(SlotKind.DURESS, roles, member.id, name=name)
+                self.site.slots_file.write_slot(
+                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
+                )
+        return member
+
+    def remove_staff(self, name: str) -> None:
+        """Overwrite the account's slots (its passphrases stop working at once) and forget its name."""
+        self.require(Permission.STAFF_MANAGE)
+        table = StaffTable(self.store)
+        member = table.by_name(name)
+        if member.id == self.staff.id:
+            raise InputError("You cannot remove your own account; another coordinator can.")
+        coordinators = [m for m in table.active() if Role.COORDINATOR in m.roles]
+        if Role.COORDINATOR in member.roles and len(coordinators) <= 1:
+            raise InputError("This is the site's last coordinator; add another before removing it.")
+        now = self.site.now()
+        with self._writing_slots():
+            for index in member.slots:
+                self.site.slots_file.write_slot(index, self.site.random_bytes(len(self.own_slot_bytes)))
+            with self.store.transaction() as conn:
+                remove_in(conn, member.id, now)
+                append_in(conn, self.staff.id, "staff.remove", 1, now)
+
+    def change_passphrase(
+        self,
+        new: str,
+        *,
+        name: str | None = None,
+        duress: str | None = None,
+        clear_duress: bool = False,
+    ) -> StaffMember:
+        """Replace a passphrase in place (the old one stops working).
+
+        Without ``name``: your own; your duress passphrase is kept unless you
+        give a new one or ``clear_duress``. With another staff member's ``name``
+        (coordinators only): both of their slots are rewritten, so their duress
+        passphrase is replaced by ``duress`` or dropped.
+        """
+        own = name is None or check_name(name) == self.staff.name
+        if own:
+            self.require(Permission.OWN_PASSPHRASE)
+            target = self.staff
+        else:
+            self.require(Permission.STAFF_MANAGE)
+            target = StaffTable(self.store).by_name(name or "")
+        _, key, duress_key = self._new_keys(new, duress)
+        now = self.site.now()
+        with self._writing_slots() as slots:
+            self._refuse_taken(slots, [key, duress_key], allowed=target.slots)
+            if own:
+                key_index = self.own_slot
+                other = target.slots[1] if target.slots[0] == key_index else target.slots[0]
+            else:
+                key_index, other = _split(target.slots)
+            with self.store.transaction() as conn:
+                append_in(conn, self.staff.id, "staff.passwd", 1, now)
+            content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key)
+            sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
+            self.site.slots_file.write_slot(key_index, sealed)
+            if duress_key is not None:
+                decoy = SlotContent(SlotKind.DURESS, target.roles, target.id, name=target.name)
+                self.site.slots_file.write_slot(
+                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
+                )
+            elif clear_duress or not own:
+                self.site.slots_file.write_slot(other, self.site.random_bytes(len(sealed)))
+            if own:
+                self.own_slot, self.own_slot_bytes = key_index, sealed
+        return target
+
+    def set_erase_after(self, failures: int) -> None:
+        """Erase the site after this many wrong passphrases in a row (0: never)."""
+        self.require(Permission.SITE_CONFIGURE)
+        if failures < 0 or failures > 10_000:
+            raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
+        if 0 < failures < 3:
+            raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
+        with self._writing_slots():
+            header, _ = self.site.slots_file.read()
+            self.header = Header(header.params, header.salt, failures)
+            self.site.slots_file.write_header(self.header)
+            self.record("site.set")

@@ -1,0 +1,92 @@
+"""Helpers for the site-security tests: sites with cheap keys, passphrases, file searches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from haven.site.config import SecuritySettings
+from haven.site.folder import SiteFolder
+from haven.site.kdf import TEST_PARAMS, Calibration
+from haven.site.roles import ALL_ROLES, Role
+from haven.site.site import Session, Site
+
+# Five random BIP39 words each (55 bits): accepted by the strength check.
+ADMIN = "grain twenty head airport swarm"
+ADMIN_DURESS = "inquiry current useless three smoke"
+CLINICIAN = "census unable gallery jump essay happy"
+CLINICIAN_DURESS = "crane found canal crucial divide visa"
+WRONG = "carbon annual frown question three side"
+NOW = dt.datetime(2026, 11, 29, 14, 37, tzinfo=dt.UTC)
+CHEAP = Calibration(TEST_PARAMS, 0.0)
+
+
+class FakeSleep:
+    """Records requested sleeps; sleeps for real only when ``real`` is set."""
+
+    def __init__(self, real: bool = False) -> None:
+        self.calls: list[float] = []
+        self.real = real
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if self.real:
+            time.sleep(seconds)
+
+    @property
+    def waits(self) -> list[float]:
+        """Backoff waits (the settle padding after the derivation is a sleep too; it is always < 1 s)."""
+        return [s for s in self.calls if s >= 1.0]
+
+
+def make_site(
+    home: Path,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    settle: float | None = 0.0,
+    now: Callable[[], dt.datetime] = lambda: NOW,
+) -> Site:
+    return Site(
+        SiteFolder(home),
+        SecuritySettings(kdf_profile="test"),
+        sleep=sleep or time.sleep,
+        now=now,
+        settle=settle,
+    )
+
+
+def new_site(
+    home: Path,
+    *,
+    admin: str = "Ana",
+    duress: str | None = ADMIN_DURESS,
+    clinician: bool = True,
+    erase_after: int = 0,
+    calibration: Calibration = CHEAP,
+    **site_kwargs: object,
+) -> Site:
+    """A site with admin Ana (and clinician Min unless ``clinician`` is False); sessions closed."""
+    site = make_site(home, **site_kwargs)  # type: ignore[arg-type]
+    with site.create(admin, ADMIN, duress=duress, calibration=calibration, erase_after=erase_after) as session:
+        if clinician:
+            session.add_staff("Min", Role.CLINICIAN, CLINICIAN, CLINICIAN_DURESS if duress else None)
+    return site
+
+
+def open_as(site: Site, passphrase: str = ADMIN) -> Session:
+    return site.unlock(passphrase)
+
+
+def folder_bytes(home: Path) -> dict[str, bytes]:
+    """Every file under ``home`` (the database, -wal, -shm, key slots, anything else), by relative path."""
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file()}
+
+
+def find_in_files(files: dict[str, bytes], needles: dict[str, bytes]) -> list[tuple[str, str]]:
+    """(needle label, file) for every needle found in any file."""
+    return [(label, name) for label, needle in needles.items() for name, data in files.items() if needle in data]
+
+
+__all__ = ["ALL_ROLES", "FakeSleep", "find_in_files", "folder_bytes", "make_site", "new_site", "open_as"]

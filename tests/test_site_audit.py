@@ -1,0 +1,177 @@
+"""The audit log: who did what, never to whom; every kind of tampering is detected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from haven.errors import AuditTamperedError
+from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, hour
+from haven.site.site import Session
+from tests.helpers_site import ADMIN, CLINICIAN, new_site
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    site = new_site(tmp_path / "s")
+    with site.unlock(CLINICIAN) as clinician:
+        for action in ("visit.add", "visit.add", "history.view"):
+            clinician.record(action)
+        clinician.record("visit.import", 40)
+    with site.unlock(ADMIN) as admin:
+        yield admin
+
+
+def _sql(session: Session, sql: str, *params: object) -> None:
+    with session.store.transaction() as conn:
+        conn.execute(sql, params)
+
+
+def test_entries_say_who_did_what_never_to_whom(session: Session) -> None:
+    rows = session.audit.rows()
+    assert [e.action for e, _ in rows] == [
+        "site.init",
+        "staff.add",
+        "visit.add",
+        "visit.add",
+        "history.view",
+        "visit.import",
+    ]
+    assert rows[-1][0].count == 40
+    assert {e.at for e, _ in rows} == {"2026-11-29T14Z"}  # the hour only
+    columns = session.store.tables()
+    audit = next(t for t in columns if t.name == "audit")
+    assert audit.columns == ("seq", "at", "staff", "action", "count", "hash")
+    assert session.audit.verify().seq == 6
+
+
+def test_audit_detects_an_edited_entry(session: Session) -> None:
+    for column, value in (("action", "history.view"), ("count", 2), ("at", "2026-11-28T09Z"), ("staff", b"x" * 16)):
+        _sql(session, f"UPDATE audit SET {column} = ? WHERE seq = 3", value)
+        with pytest.raises(AuditTamperedError) as caught:
+            session.audit.verify()
+        assert caught.value.seq == 3
+
+
+def test_audit_detects_a_deleted_entry_in_the_middle(session: Session) -> None:
+    _sql(session, "DELETE FROM audit WHERE seq = 3")
+    with pytest.raises(AuditTamperedError, match="missing or out of place") as caught:
+        session.audit.verify()
+    assert caught.value.seq == 3
+
+
+def test_audit_detects_entries_cut_from_the_end(session: Session) -> None:
+    _sql(session, "DELETE FROM audit WHERE seq >= 5")
+    with pytest.raises(AuditTamperedError, match="cut from the end"):
+        session.audit.verify()
+
+
+def test_audit_detects_reordered_entries(session: Session) -> None:
+    rows = {e.seq: (e, h) for e, h in session.audit.rows()}
+    (e4, h4), (e5, h5) = rows[4], rows[5]
+    # Swap the contents of entries 4 and 5 (hashes moved with them).
+    _sql(session, "UPDATE audit SET action = ?, hash = ? WHERE seq = 4", e5.action, h5)
+    _sql(session, "UPDATE audit SET action = ?, hash = ? WHERE seq = 5", e4.action, h4)
+    with pytest.raises(AuditTamperedError) as caught:
+        session.audit.verify()
+    assert caught.value.seq == 4
+
+
+def test_audit_detects_swapped_sequence_numbers(session: Session) -> None:
+    _sql(session, "UPDATE audit SET seq = 100 WHERE seq = 2")
+    _sql(session, "UPDATE audit SET seq = 2 WHERE seq = 3")
+    _sql(session, "UPDATE audit SET seq = 3 WHERE seq = 100")
+    with pytest.raises(AuditTamperedError):
+        session.audit.verify()
+
+
+def test_audit_detects_an_inserted_entry(session: Session) -> None:
+    # In the middle: renumber to make room, then insert a made-up entry.
+    rows = session.audit.rows()
+    _sql(session, "UPDATE audit SET seq = seq + 100 WHERE seq >= 3")
+    _sql(session, "UPDATE audit SET seq = seq - 99 WHERE seq >= 103")
+    fake = AuditEntry(3, rows[1][0].at, rows[1][0].staff, "visit.add", 1)
+    _sql(session, "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)", 3, fake.at, fake.staff, fake.action, 1, b"\0" * 32)
+    with pytest.raises(AuditTamperedError) as caught:
+        session.audit.verify()
+    assert caught.value.seq == 3
+
+
+def test_audit_detects_an_entry_appended_behind_the_heads_back(session: Session) -> None:
+    last, digest = session.audit.rows()[-1]
+    extra = AuditEntry(last.seq + 1, last.at, last.staff, "visit.add", 1)
+    _sql(
+        session,
+        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
+        extra.seq,
+        extra.at,
+        extra.staff,
+        "visit.add",
+        1,
+        extra.chain(digest),
+    )
+    with pytest.raises(AuditTamperedError, match="head"):
+        session.audit.verify()
+
+
+def test_audit_detects_a_missing_head(session: Session) -> None:
+    _sql(session, "DELETE FROM settings WHERE name = ?", HEAD_SETTING)
+    with pytest.raises(AuditTamperedError, match="head"):
+        session.audit.verify()
+
+
+def test_a_rewritten_chain_is_caught_by_a_witnessed_head(session: Session) -> None:
+    """Someone holding the key can recompute every hash; a head written down earlier still catches it."""
+    witness = session.audit.verify()
+    rows = session.audit.rows()
+    # Rewrite history: entry 3 becomes something else, and every hash after it is recomputed.
+    _sql(session, "UPDATE audit SET action = 'history.view' WHERE seq = 3")
+    previous = GENESIS
+    for entry, _ in rows:
+        if entry.seq == 3:
+            entry = AuditEntry(3, entry.at, entry.staff, "history.view", entry.count)
+        previous = entry.chain(previous)
+        _sql(session, "UPDATE audit SET hash = ? WHERE seq = ?", previous, entry.seq)
+    _sql(session, "UPDATE settings SET value = ? WHERE name = ?", Head(len(rows), previous).pack(), HEAD_SETTING)
+    assert session.audit.verify().seq == len(rows)  # consistent on its own ...
+    with pytest.raises(AuditTamperedError, match="witnessed"):
+        session.audit.verify((witness,))  # ... but not with what was seen before
+    earlier = Head(2, rows[1][1])
+    assert session.audit.verify((earlier,)).seq == len(rows)  # the untouched prefix still checks out
+
+
+def test_witness_heads_parse_and_print() -> None:
+    head = Head(7, bytes(range(32)))
+    assert Head.parse(str(head)) == head
+    from haven.errors import InputError
+
+    for bad in ("7", "x:00", "7:abcd"):
+        with pytest.raises(InputError):
+            Head.parse(bad)
+
+
+def test_audit_times_are_hours_in_utc() -> None:
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    assert hour(dt.datetime(2026, 11, 30, 1, 5, tzinfo=seoul)) == "2026-11-29T16Z"
+    with pytest.raises(ValueError):
+        hour(dt.datetime(2026, 11, 30, 1, 5))
+
+
+def test_cli_audit_verify_fails_with_exit_12_after_tampering(run_cli, tmp_path: Path) -> None:
+    from haven.site.folder import SiteFolder
+    from haven.site.site import Site
+
+    assert run_cli("init", "--admin", "Ana").code == 0
+    assert run_cli("audit", "verify").code == 0
+    head = run_cli("audit", "head", "--json").json()["head"]
+    shown = run_cli("audit", "show", "--json").json()["entries"]
+    assert (shown[0]["action"], shown[0]["staff"]) == ("site.init", "Ana")
+    assert "hash" in shown[0] and set(shown[0]) == {"seq", "at", "staff", "action", "count", "hash"}
+    with Site(SiteFolder(tmp_path / "site")).unlock(ADMIN) as session:
+        _sql(session, "UPDATE audit SET action = 'x' WHERE seq = 1")
+    result = run_cli("audit", "verify", "--witness", head)
+    assert result.code == 12
+    assert result.err.startswith("haven: Audit entry 1") and "Traceback" not in result.err
