@@ -163,9 +163,14 @@ def demo(home: str | None, as_json: bool) -> None:
         c.print(f"Second holder, wrong PIN: {wrong_pin}")
         c.print(Rule("What a seized copy holds"))
         rows = doc["stored_rows"]
+        what = {
+            "records": "sealed visits: a random locator, a random id and ciphertext each",
+            "aggregates": "anonymous counters by week, product or test and age band, as small numbers",
+            "settings": "the trust list and signing keys",
+        }
         for name, n in rows.items():
-            if name not in ("staff", "audit"):
-                c.print(f"table {name}: {n} rows of random-looking bytes and counters; no name, no date, no product")
+            if name in what:
+                c.print(f"table {name}: {n} rows, {what[name]}; no name, and nothing that links two visits")
         c.print(
             f"table staff: {rows.get('staff', 0)} staff account, table audit: {rows.get('audit', 0)} entries "
             "(who did what, never to whom). A staff passphrase shows these; without one, the whole file is "
