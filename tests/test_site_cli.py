@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import ADMIN_PASSPHRASE
 
+from tests.conftest import ADMIN_PASSPHRASE
 from tests.helpers_site import ADMIN_DURESS, CLINICIAN, CLINICIAN_DURESS, WRONG
 
 VISIT = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import ADMIN_PASSPHRASE
 
 from haven.errors import InputError, WeakPassphraseError
 from haven.site import passphrase as pp
 from haven.site.config import SecuritySettings
 from haven.site.kdf import MIN_MEMORY_KIB, MIN_SECONDS, TEST_PARAMS, KdfParams, calibrate, params_for_new_site
+from tests.conftest import ADMIN_PASSPHRASE
 
 
 @pytest.mark.parametrize(
@@ -127,11 +127,10 @@ def test_a_real_site_costs_at_least_half_a_second_per_attempt(
     run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`haven init` without the test profile: calibrated keys, and every kind of attempt pays for them."""
-    from tests.helpers_site import ADMIN_DURESS
-
     from haven.errors import WrongPassphraseError
     from haven.site.folder import SiteFolder
     from haven.site.site import Site
+    from tests.helpers_site import ADMIN_DURESS
 
     monkeypatch.delenv("HAVEN_KDF_PROFILE")
     duress = tmp_path / "duress"

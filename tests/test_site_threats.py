@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 import pytest
-from tests.conftest import ADMIN_PASSPHRASE
 
 from haven.cli import cli
 from haven.store.sqlite import SQLiteStore
+from tests.conftest import ADMIN_PASSPHRASE
 
 VISIT = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])
 
