@@ -14,6 +14,13 @@ its HTTP status, so the edges render all of them with one handler::
     ├── StoreError                     exit 7   503  the database cannot be read or written
     │   ├── StoreFullError             exit 7   507  the disk is full
     │   └── StoreCorruptError          exit 7   500  the database file is damaged
+    ├── WebError                       exit 13  400  a request the web app refuses (never raised by the CLI)
+    │   ├── AuthError                  exit 13  401  not signed in, or a wrong staff name or passphrase
+    │   ├── PermissionDeniedError      exit 13  403  signed in, but this role may not do this
+    │   ├── CsrfError                  exit 13  403  a state change without the session's CSRF token
+    │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
+    │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
+    │   └── UnavailableError           exit 13  503  a feature this site is not set up for (certificates)
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -130,3 +137,76 @@ class StoreCorruptError(StoreError):
 
     code = "store-corrupt"
     http_status = 500
+
+
+# ---------------------------------------------------------------- web
+# The web app's refusals live in one place so the site-security branch (staff
+# key slots, exit codes 8-12) can be reconciled with them in one edit.
+
+
+class WebError(HavenError):
+    """A request the web app refuses. Raised by the web edge only, never by the CLI."""
+
+    code = "refused"
+    exit_code = 13
+    http_status = 400
+
+
+class AuthError(WebError):
+    """Not signed in, or a staff name and passphrase that do not match."""
+
+    code = "auth"
+    http_status = 401
+
+    def __init__(self, message: str = "Sign in to continue.", **details: Any) -> None:
+        super().__init__(message, **details)
+
+
+class PermissionDeniedError(WebError):
+    """Signed in, but the staff member's role may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+    def __init__(self, message: str = "Your role may not do this.", **details: Any) -> None:
+        super().__init__(message, **details)
+
+
+class CsrfError(WebError):
+    """A state-changing request without the session's CSRF token (or with a wrong one)."""
+
+    code = "csrf"
+    http_status = 403
+
+    def __init__(self, message: str = "This form has expired. Reload the page and try again.") -> None:
+        super().__init__(message)
+
+
+class RateLimitError(WebError):
+    """Too many attempts (card opens, PINs, sign-ins) from one session or address."""
+
+    code = "rate-limited"
+    http_status = 429
+
+    def __init__(self, retry_after: int, what: str = "attempts") -> None:
+        super().__init__(
+            f"Too many {what}. Wait {retry_after} seconds and try again.", retry_after=retry_after, what=what
+        )
+        self.retry_after = retry_after
+
+
+class NoOpenCardError(WebError):
+    """The page or operation needs an open card, and none is open in this session (or it timed out)."""
+
+    code = "no-open-card"
+    http_status = 409
+
+    def __init__(self, message: str = "No card is open. Open a card first.") -> None:
+        super().__init__(message)
+
+
+class UnavailableError(WebError):
+    """A feature this site is not set up for (certificates before a signing key is connected)."""
+
+    code = "unavailable"
+    http_status = 503
