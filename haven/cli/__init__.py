@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from haven.cli import cards, demo, site, visits
+from haven.cli import cards, demo, serve, site, visits
 from haven.cli.base import fail
 from haven.errors import HavenError
 
@@ -33,7 +33,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool) -> None:
     ctx.obj = {"home": home, "json": as_json}
 
 
-for module in (site, cards, visits, demo):
+for module in (site, cards, visits, demo, serve):
     module.register(cli)
 
 

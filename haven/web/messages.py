@@ -21,6 +21,7 @@ CARD_PROBLEMS = {
     "mixed-language": N_("Word %(position)s (“%(word)s”) is in another language: a card's words are all in one language."),
     "length": N_("A card code has 32 characters; this one has %(n)s."),
     "character": N_("Character %(position)s cannot be in a card code (only A-Z and 2-7)."),
+    "no-qr": N_("No QR code was found in this photo. Take it closer, flat and in good light."),
     "checksum": N_("These words or this code do not check out: a word or character is wrong, or two words are swapped. Read them again from the card."),
 }
 DID_YOU_MEAN = N_("Did you mean “%(word)s”?")
@@ -58,11 +59,15 @@ NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 NO_CERTIFICATES = N_("Certificates cannot be issued at this site yet.")
+BY_CODE["unavailable"] = NO_CERTIFICATES
+BAD_IMAGE = N_("This file is not a photo that can be read.")
 
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
     """A card error in the page's language, naming the bad word from ``typed`` where there is one."""
     problem = exc.details.get("problem")
+    if problem == "no-qr":
+        return _(CARD_PROBLEMS["no-qr"])
     if not typed.strip():
         return _(EMPTY_CARD)
     template = CARD_PROBLEMS.get(str(problem))
@@ -96,6 +101,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
     """Any Haven error as one sentence in the page's language."""
     if isinstance(exc, CardError):
         return card_error(exc, typed, _)
+    if exc.details.get("problem") == "image":
+        return _(BAD_IMAGE)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
     if isinstance(exc, RateLimitError):

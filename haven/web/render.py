@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from haven.web.deps import app_state, current_session
 from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, negotiate, translations
+from haven.web.vocab import product_name, word
 
 
 def environment() -> Environment:
@@ -22,6 +23,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals.update(word=word, product_name=product_name)
     return env
 
 

@@ -10,6 +10,10 @@ from haven.core.catalogue import catalogue
 from haven.web.i18n import N_
 
 WORDS: dict[str, str] = {
+    # staff roles
+    "registrar": N_("Registrar"),
+    "clinician": N_("Clinician"),
+    "coordinator": N_("Coordinator"),
     # entry types and kinds of count
     "vaccination": N_("Vaccination"),
     "test": N_("Test"),

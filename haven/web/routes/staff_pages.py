@@ -34,15 +34,15 @@ from haven.web.deps import (
     set_session,
     staff_session,
 )
-from haven.web.i18n import LANG_COOKIE, LOCALES
+from haven.web.i18n import LANG_COOKIE, LOCALES, N_
 from haven.web.messages import error_message
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.vocab import product_name, word
 
 router = APIRouter(include_in_schema=False)
 
-RECORDED = "Visit recorded."
-CLOSED = "Card closed."
+RECORDED = N_("Visit recorded.")
+CLOSED = N_("Card closed.")
 
 
 def see_other(url: str) -> RedirectResponse:
