@@ -21,7 +21,9 @@ from haven.store.sqlite import SQLiteStore
 DEMO_STAFF = (("registrar", "registrar"), ("clinician", "clinician"), ("coordinator", "coordinator"))
 
 
-def demo_site(folder: SiteFolder, today: dt.date) -> tuple[SQLiteStore, Any, list[dict[str, str]], list[dict[str, Any]]]:
+def demo_site(
+    folder: SiteFolder, today: dt.date
+) -> tuple[SQLiteStore, Any, list[dict[str, str]], list[dict[str, Any]]]:
     """A new demo site: the ``haven demo`` holders and visits, and one staff account per role."""
     from haven.cli.demo import demo_visits
     from haven.core.card import Card

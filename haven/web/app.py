@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -116,10 +117,26 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
     return app
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, including those of included routers."""
+    out: list[APIRoute] = []
+    stack: list[Any] = list(reversed(app.router.routes))
+    while stack:
+        route = stack.pop()
+        if isinstance(route, APIRoute):
+            out.append(route)
+        elif hasattr(route, "original_router"):  # an included router (FastAPI keeps them nested)
+            stack.extend(reversed(route.original_router.routes))
+    return out
+
+
 def _check_every_state_change_is_protected(app: FastAPI) -> None:
     """Refuse to build an app with a POST/PUT/PATCH/DELETE route that skips the CSRF check."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not (route.methods & UNSAFE):
+    routes = api_routes(app)
+    if not routes:
+        raise RuntimeError("no API routes found: the CSRF check cannot see the routes")
+    for route in routes:
+        if not (set(route.methods or ()) & UNSAFE):
             continue
         stack = list(route.dependant.dependencies)
         found = False
@@ -130,7 +147,7 @@ def _check_every_state_change_is_protected(app: FastAPI) -> None:
                 break
             stack.extend(dep.dependencies)
         if not found:
-            raise RuntimeError(f"{sorted(route.methods)} {route.path} has no CSRF check")
+            raise RuntimeError(f"{sorted(route.methods or ())} {route.path} has no CSRF check")
 
 
 def _version() -> str:

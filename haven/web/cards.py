@@ -53,7 +53,8 @@ def decode_photo(data: bytes) -> str:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.thumbnail((2000, 2000))
-            found = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
+            qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            found = zxingcpp.read_barcodes(image.convert("L"), formats=qr_only)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise InputError("This file is not a photo Haven can read.", problem="image") from None
     if not found:

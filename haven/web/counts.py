@@ -41,7 +41,12 @@ class Row:
         return f"<{SUPPRESS_BELOW}" if self.suppressed else str(self.count)
 
     def to_doc(self) -> dict[str, Any]:
-        return {"kind": self.kind, "key": self.key, "count": None if self.suppressed else self.count, "shown": self.shown}
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "count": None if self.suppressed else self.count,
+            "shown": self.shown,
+        }
 
 
 def parse_week(text: str | None, today: dt.date) -> int:
@@ -85,5 +90,6 @@ def week_rows(aggregates: dict[AggregateKey, int], week: int) -> list[Row]:
         totals[(kind, label)] += n
     order = {name: i for i, name in enumerate(KINDS.values())}
     return [
-        Row(kind, label, label, n) for (kind, label), n in sorted(totals.items(), key=lambda t: (order.get(t[0][0], 9), t[0][1]))
+        Row(kind, label, label, n)
+        for (kind, label), n in sorted(totals.items(), key=lambda t: (order.get(t[0][0], 9), t[0][1]))
     ]

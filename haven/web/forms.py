@@ -20,7 +20,13 @@ from typing import Any
 SECTION_KEYS = {"vac": "vac_product", "test": "test_test", "care": "care_kind", "note": "note_text"}
 FIELD_NAMES = {
     "vac": {"product": "vac_product", "dose": "vac_dose", "lot": "vac_lot", "note": "vac_note", "date": "date"},
-    "test": {"test": "test_test", "result": "test_result", "sample": "test_sample", "note": "test_note", "date": "date"},
+    "test": {
+        "test": "test_test",
+        "result": "test_result",
+        "sample": "test_sample",
+        "note": "test_note",
+        "date": "date",
+    },
     "care": {
         "type": "care_kind",
         "symptoms": "care_symptoms",

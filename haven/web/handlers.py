@@ -28,7 +28,9 @@ def wants_json(request: Request) -> bool:
     return path.startswith("/api/") or path == "/openapi.json"
 
 
-def error_response(request: Request, error: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    request: Request, error: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> Response:
     if wants_json(request):
         return JSONResponse({"error": error}, status_code=status, headers=headers)
     response = render(request, "error.html", status=status, message=error["message"], code=error["code"])
@@ -68,7 +70,11 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     ]
     return error_response(
         request,
-        {"code": "bad-input", "message": "The request does not have the expected form.", "details": {"problems": problems}},
+        {
+            "code": "bad-input",
+            "message": "The request does not have the expected form.",
+            "details": {"problems": problems},
+        },
         422,
     )
 

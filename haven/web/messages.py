@@ -18,11 +18,16 @@ Gettext = Callable[[str], str]
 CARD_PROBLEMS = {
     "count": N_("A card has 13 words (the last one is the check word); this has %(n)s."),
     "unknown-word": N_("Word %(position)s (“%(word)s”) is not a card word."),
-    "mixed-language": N_("Word %(position)s (“%(word)s”) is in another language: a card's words are all in one language."),
+    "mixed-language": N_(
+        "Word %(position)s (“%(word)s”) is in another language: a card's words are all in one language."
+    ),
     "length": N_("A card code has 32 characters; this one has %(n)s."),
     "character": N_("Character %(position)s cannot be in a card code (only A-Z and 2-7)."),
     "no-qr": N_("No QR code was found in this photo. Take it closer, flat and in good light."),
-    "checksum": N_("These words or this code do not check out: a word or character is wrong, or two words are swapped. Read them again from the card."),
+    "checksum": N_(
+        "These words or this code do not check out: a word or character is wrong, or two words are swapped. "
+        "Read them again from the card."
+    ),
 }
 DID_YOU_MEAN = N_("Did you mean “%(word)s”?")
 EMPTY_CARD = N_("Enter the card's 13 words, or scan its QR code.")
@@ -33,11 +38,17 @@ ENTRY_REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^must be a whole number$"), N_("Enter a whole number.")),
     (re.compile(r"^must be between (?P<low>\d+) and (?P<high>\d+)$"), N_("Enter a number from %(low)s to %(high)s.")),
     (re.compile(r"^must be a date written YYYY-MM-DD$"), N_("Enter a date as YYYY-MM-DD.")),
-    (re.compile(r"^is in the future \(today is (?P<today>[\d-]+)\)$"), N_("This date is in the future (today is %(today)s).")),
+    (
+        re.compile(r"^is in the future \(today is (?P<today>[\d-]+)\)$"),
+        N_("This date is in the future (today is %(today)s)."),
+    ),
     (re.compile(r"^is before 1900$"), N_("This date is before 1900.")),
     (re.compile(r"^must be at most (?P<limit>\d+) characters$"), N_("Write at most %(limit)s characters.")),
     (re.compile(r"^must be text$"), N_("Enter text.")),
-    (re.compile(r"^must hold at least one entry$"), N_("Fill in at least one section: a vaccination, a test, care given or a note.")),
+    (
+        re.compile(r"^must hold at least one entry$"),
+        N_("Fill in at least one section: a vaccination, a test, care given or a note."),
+    ),
     (re.compile(r"^give a birth year or an age band, not both$"), N_("Give a birth year or an age band, not both.")),
 ]
 
@@ -113,5 +124,3 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BY_CODE["invalid-pin"])
     template = BY_CODE.get(exc.code)
     return _(template) if template else exc.message
-
-

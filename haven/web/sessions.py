@@ -139,7 +139,9 @@ class SessionStore:
         open_card.last_used = now
         return open_card
 
-    def open_card(self, session: Session, card: Card, pin: str | None, has_records: bool, new: bool = False) -> OpenCard:
+    def open_card(
+        self, session: Session, card: Card, pin: str | None, has_records: bool, new: bool = False
+    ) -> OpenCard:
         session._card = OpenCard(card, pin, has_records, new, self.clock())
         return session._card
 

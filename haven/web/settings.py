@@ -50,7 +50,7 @@ class WebSettings:
     card_limit_address: Limit = field(default_factory=lambda: Limit(60, 300))  # card opens per client address
     pin_limit: Limit = field(default_factory=lambda: Limit(5, 900))  # attempts with a PIN per session
     pin_limit_address: Limit = field(default_factory=lambda: Limit(20, 900))  # ... per client address
-    sign_in_limit: Limit = field(default_factory=lambda: Limit(10, 900))  # sign-ins per client address
+    sign_in_limit: Limit = field(default_factory=lambda: Limit(10, 900))  # failed sign-ins per client address
     upload_max_bytes: int = 8 * 1024 * 1024  # largest QR photo accepted
 
     @classmethod

@@ -33,6 +33,7 @@ from haven.web.deps import (
     set_session,
     staff_session,
 )
+from haven.web.sessions import OpenCard
 
 PUBLIC = "public"
 STAFF = "staff"
@@ -184,8 +185,7 @@ def get_session(request: Request) -> SessionInfo:
 def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
     """Sign in with a staff name and passphrase (rate-limited per client address)."""
     session = ensure_session(request)
-    state.limiter.hit("sign-in", client_address(request), state.settings.sign_in_limit, "sign-in attempts")
-    staff = state.site.staff.sign_in(body.name, body.passphrase)
+    staff = state.sign_in(client_address(request), body.name, body.passphrase)
     fresh = state.sessions.rotate(session)
     fresh.staff = staff
     set_session(request, fresh)
@@ -203,7 +203,7 @@ def sign_out(request: Request, state: State, staff: AnyStaff) -> Response:
 # ---------------------------------------------------------------- cards
 
 
-def card_state(card: cards.OpenCard) -> CardState:
+def card_state(card: OpenCard) -> CardState:
     return CardState(has_records=card.has_records, new=card.new, words_language=card.card.language)
 
 
@@ -292,5 +292,3 @@ def counts(
         weeks=[week_label(w) for w in weeks(aggregates, today)],
         rows=[CountRow(**r.to_doc()) for r in week_rows(aggregates, chosen)],
     )
-
-

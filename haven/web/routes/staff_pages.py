@@ -6,7 +6,7 @@ camera). Every route here depends on one role dependency from ``deps``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -73,12 +73,14 @@ def sign_in_page(request: Request) -> Response:
 
 @router.post("/sign-in", dependencies=[Depends(csrf_protect)])
 def sign_in(
-    request: Request, state: State, name: Annotated[str, Form(max_length=200)], passphrase: Annotated[str, Form(max_length=1000)]
+    request: Request,
+    state: State,
+    name: Annotated[str, Form(max_length=200)],
+    passphrase: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     session = ensure_session(request)
     try:
-        state.limiter.hit("sign-in", client_address(request), state.settings.sign_in_limit, "sign-in attempts")
-        staff = state.site.staff.sign_in(name, passphrase)
+        staff = state.sign_in(client_address(request), name, passphrase)
     except HavenError as exc:
         return render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
     fresh = state.sessions.rotate(session)
@@ -110,7 +112,9 @@ def choose_language(
 # ---------------------------------------------------------------- opening and making cards
 
 
-def _home(request: Request, status: int = 200, error: str | None = None, typed: str = "", tab: str = "words") -> Response:
+def _home(
+    request: Request, status: int = 200, error: str | None = None, typed: str = "", tab: str = "words"
+) -> Response:
     session = staff_session(request)
     return render(
         request,
@@ -185,9 +189,20 @@ def new_card(
             raise PinError("The two PINs differ.", problem="mismatch")
         clean = cards.clean_pin(pin)
     except (InputError, PinError) as exc:
-        error = _("The two PINs are not the same.") if exc.details.get("problem") == "mismatch" else message(request, exc)
-        return render(request, "home.html", status=400, error=None, new_error=error, typed="", tab="new",
-                      flash=None, card_languages=list(LANGUAGES))
+        error = (
+            _("The two PINs are not the same.") if exc.details.get("problem") == "mismatch" else message(request, exc)
+        )
+        return render(
+            request,
+            "home.html",
+            status=400,
+            error=None,
+            new_error=error,
+            typed="",
+            tab="new",
+            flash=None,
+            card_languages=list(LANGUAGES),
+        )
     card = state.site.clinic().new_card(language)
     state.sessions.open_card(staff_session(request), card, clean, has_records=False, new=True)
     return see_other("/card/print")
@@ -198,7 +213,13 @@ def new_card(
 
 @router.get("/card")
 def card_page(request: Request, staff: CardsStaff, card: TheOpenCard) -> Response:
-    return render(request, "card.html", card=card, flash=staff_session(request).take_flash(), may_read=staff.role == Role.CLINICIAN)
+    return render(
+        request,
+        "card.html",
+        card=card,
+        flash=staff_session(request).take_flash(),
+        may_read=staff.role == Role.CLINICIAN,
+    )
 
 
 @router.post("/card/start-history")
@@ -241,7 +262,7 @@ def qr_markup(text: str) -> str:
 # ---------------------------------------------------------------- visits
 
 
-def visit_context(state: State) -> dict[str, object]:
+def visit_context(state: State) -> dict[str, Any]:
     cat = catalogue()
     return {
         "products": [(p.key, product_name(p.key)) for p in cat.products.values()],
@@ -261,7 +282,14 @@ def visit_context(state: State) -> dict[str, object]:
 def visit_form(request: Request, state: State, staff: CardsStaff, card: TheOpenCard) -> Response:
     if not card.has_records and not card.new:
         return see_other("/card")
-    return render(request, "visit.html", card=card, form={"date": state.site.today().isoformat()}, errors={}, **visit_context(state))
+    return render(
+        request,
+        "visit.html",
+        card=card,
+        form={"date": state.site.today().isoformat()},
+        errors={},
+        **visit_context(state),
+    )
 
 
 @router.post("/card/visit")
@@ -271,9 +299,7 @@ async def add_visit(request: Request, state: State, staff: CardsStaff, card: The
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     doc, sections = forms.visit_doc(form, symptoms)
     try:
-        added = await run_in_threadpool(
-            state.site.clinic().add_visit, card.card, doc, card.pin, card.new
-        )
+        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new)
     except EntryError as exc:
         errors = {forms.field_name(sections, exc.field): message(request, exc)}
         form["care_symptoms"] = ",".join(symptoms)
@@ -374,4 +400,3 @@ def counts_page(request: Request, state: State, staff: CountsStaff, week: str | 
         product_name=product_name,
         catalogue_products=set(catalogue().products),
     )
-
