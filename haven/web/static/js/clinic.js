@@ -2,8 +2,9 @@
 (function () {
   "use strict";
 
+  // After DOMContentLoaded: every deferred script (the QR decoder, the scanner) has run by then.
   function ready(fn) {
-    if (document.readyState !== "loading") fn();
+    if (document.readyState === "complete") fn();
     else document.addEventListener("DOMContentLoaded", fn);
   }
 
