@@ -20,7 +20,7 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── CsrfError                  exit 13  403  a state change without the session's CSRF token
     │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
     │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
-    │   └── UnavailableError           exit 13  503  a feature this site is not set up for (certificates)
+    │   └── UnavailableError           exit 13  404  a feature this site is not set up for (certificates)
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -209,4 +209,4 @@ class UnavailableError(WebError):
     """A feature this site is not set up for (certificates before a signing key is connected)."""
 
     code = "unavailable"
-    http_status = 503
+    http_status = 404

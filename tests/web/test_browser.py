@@ -150,7 +150,9 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
     ctx.close()
 
     # The verifier chooses its language in the browser.
-    vctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, locale="ko-KR" if locale == "ko" else "zh-CN")
+    vctx = browser.new_context(
+        base_url=live.url, viewport={"width": 360, "height": 740}, locale="ko-KR" if locale == "ko" else "zh-CN"
+    )
     vctx.on("request", log.record)
     vpage = vctx.new_page()
     page = vpage

@@ -268,10 +268,10 @@ class Sheet(BaseModel):
 
 
 @router.post(
-    "/certificates", tags=[STAFF], responses={503: {"model": ErrorDoc, "description": "No certificate issuer here."}}
+    "/certificates", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No certificate issuer here."}}
 )
 def issue_certificates(state: State, staff: RecordsStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
-    """Issue a sheet of one-time certificates for entries of the open card's history (503 without an issuer)."""
+    """Issue one-time certificates for entries of the open card's history (404 'unavailable' without an issuer)."""
     if state.site.certificates is None:
         raise UnavailableError("Certificates cannot be issued at this site yet.")
     history = state.site.clinic().history(card.card, card.pin)
