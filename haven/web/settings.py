@@ -51,6 +51,7 @@ class WebSettings:
     pin_limit: Limit = field(default_factory=lambda: Limit(5, 900))  # attempts with a PIN per session
     pin_limit_address: Limit = field(default_factory=lambda: Limit(20, 900))  # ... per client address
     sign_in_limit: Limit = field(default_factory=lambda: Limit(10, 900))  # failed sign-ins per client address
+    sign_in_concurrency: int = 2  # passphrase checks (memory-hard) running at once; the rest wait
     upload_max_bytes: int = 8 * 1024 * 1024  # largest QR photo accepted
 
     @classmethod

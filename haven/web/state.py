@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from jinja2 import Environment
@@ -23,12 +24,20 @@ class AppState:
     templates: Environment
     static_version: str
 
+    def __post_init__(self) -> None:
+        self._sign_ins = threading.BoundedSemaphore(max(1, self.settings.sign_in_concurrency))
+
     def sign_in(self, address: str, name: str, passphrase: str) -> Staff:
-        """Check a staff sign-in; failed ones count against the per-address limit."""
+        """Check a staff sign-in; failed ones count against the per-address limit.
+
+        Passphrase checks are memory-hard (Argon2id): at most ``sign_in_concurrency`` run at
+        once, so a burst of sign-ins queues instead of exhausting memory.
+        """
         limit = self.settings.sign_in_limit
         self.limiter.check("sign-in", address, limit, "sign-in attempts")
         try:
-            return self.site.staff.sign_in(name, passphrase)
+            with self._sign_ins:
+                return self.site.staff.sign_in(name, passphrase)
         except AuthError:
             self.limiter.hit("sign-in", address, limit, "sign-in attempts")
             raise

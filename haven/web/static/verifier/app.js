@@ -1,5 +1,7 @@
 /* The verifier page: scan or paste, verify in the browser, show the verdict in the page's language. */
-import { verify } from "./verify.js";
+// Asset URLs carry the assets' hash (html[data-v]): the service worker caches exactly these.
+const V = document.documentElement.dataset.v || "";
+let verify = null;
 
 const LANGS = ["en", "ko", "zh"];
 const HTML_LANG = { en: "en", ko: "ko", zh: "zh-Hans" };
@@ -89,7 +91,8 @@ async function registerWorker() {
 }
 
 async function main() {
-  strings = await (await fetch("/static/verifier/strings.json")).json();
+  ({ verify } = await import("./verify.js?v=" + V));
+  strings = await (await fetch("/static/verifier/strings.json?v=" + V)).json();
   applyLanguage(pickLanguage());
   for (const b of document.querySelectorAll(".lang-button")) {
     b.addEventListener("click", () => {

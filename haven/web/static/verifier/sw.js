@@ -1,9 +1,11 @@
 /* The verifier's service worker: keeps the verifier and everything it needs for offline use.
    Pages and assets: cache first (refreshed when the app's assets change: the cache is named
    after their hash). The trust list: network first, the cached copy when offline. */
-const CACHE = "haven-verify-__VERSION__";
+const VERSION = "__VERSION__";
+const CACHE = "haven-verify-" + VERSION;
+// Versioned URLs never change content, so the install may take them from the HTTP cache the page
+// just filled (no second download); the page itself is revalidated.
 const ASSETS = [
-  "/verify",
   "/static/css/haven.css",
   "/static/icon.svg",
   "/static/vendor/jsQR.min.js",
@@ -11,17 +13,16 @@ const ASSETS = [
   "/static/verifier/app.js",
   "/static/verifier/verify.js",
   "/static/verifier/strings.json",
-];
+].map((path) => path + "?v=" + VERSION);
+const PAGE = "/verify";
+const OFFLINE = [PAGE, ...ASSETS];
 const TRUST_LIST = "/api/trust-list";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => Promise.all(ASSETS.map((url) => fetch(url, { cache: "reload" }).then((r) => {
-        if (!r.ok) throw new Error(url + " " + r.status);
-        return cache.put(url, r);
-      }))))
+      .then((cache) => cache.addAll(OFFLINE))
       .then(() => self.skipWaiting())
   );
 });
@@ -52,7 +53,21 @@ self.addEventListener("fetch", (event) => {
     );
     return;
   }
-  if (ASSETS.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname).then((hit) => hit || fetch(event.request)));
+  const key = url.pathname + url.search;
+  if (key === PAGE) {
+    // The page: the network when there is one (a new version shows at once), else the cached copy.
+    event.respondWith(
+      fetch(event.request)
+        .then((response) => {
+          if (response.ok) {
+            const copy = response.clone();
+            caches.open(CACHE).then((cache) => cache.put(PAGE, copy));
+          }
+          return response;
+        })
+        .catch(() => caches.match(PAGE))
+    );
+  } else if (ASSETS.includes(key)) {
+    event.respondWith(caches.match(key).then((hit) => hit || fetch(event.request)));
   }
 });
