@@ -82,8 +82,7 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             # Every open card and session ends with the server.
-            for session in list(sessions._sessions.values()):
-                sessions.drop(session)
+            sessions.clear()
 
     app = FastAPI(
         title="Haven",
@@ -93,6 +92,8 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
         docs_url=None,  # Swagger UI and ReDoc load from CDNs: not served
         redoc_url=None,
         lifespan=lifespan,
+        # Bodies beyond the largest photo (plus the form around it) are refused with 413 while streaming.
+        max_body_size=settings.upload_max_bytes + 64 * 1024,
         openapi_tags=[
             {"name": "public", "description": "Anyone may call these; no sign-in."},
             {"name": "staff", "description": "Signed-in staff; session cookie and X-CSRF-Token."},

@@ -35,10 +35,14 @@ def clean_pin(pin: str | None) -> str | None:
     return pin
 
 
-def open_card(state: AppState, session: Session, address: str, text: str, pin: str | None) -> OpenCard:
-    """Parse the card, check the PIN's form, and open it in ``session`` (counted and limited)."""
+def open_card(
+    state: AppState, session: Session, address: str, text: str, pin: str | None, counted: bool = False
+) -> OpenCard:
+    """Parse the card, check the PIN's form, and open it in ``session`` (counted and limited,
+    unless the caller ``counted`` the attempt already)."""
     pin = pin if pin and pin.strip() else None
-    count_attempt(state, session, address, pin is not None)
+    if not counted:
+        count_attempt(state, session, address, pin is not None)
     card = parse_card(text)
     pin = clean_pin(pin)
     has_records = state.site.clinic().has_records(card, pin)

@@ -54,7 +54,7 @@ async def haven_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http")
     if wants_json(request):
         message = str(exc.detail)
     else:

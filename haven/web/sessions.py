@@ -84,8 +84,16 @@ class SessionStore:
         with self._lock:
             self._sessions[session.id] = session
             while len(self._sessions) > self.max_sessions:
-                self._sessions.popitem(last=False)
+                self._evict_one()
         return session
+
+    def _evict_one(self) -> None:
+        # The least recently used signed-out session goes first, so a flood of anonymous
+        # visits cannot push signed-in staff out; failing that, the least recently used one.
+        victim = next((sid for sid, s in self._sessions.items() if s.staff is None), None)
+        if victim is None:
+            victim = next(iter(self._sessions))
+        self._sessions.pop(victim)._card = None
 
     def get(self, session_id: str | None) -> Session | None:
         if not session_id:
@@ -114,6 +122,14 @@ class SessionStore:
             self._sessions.pop(session.id, None)
         session._card = None
         session.staff = None
+
+    def clear(self) -> None:
+        """End every session (the server is stopping)."""
+        with self._lock:
+            for session in self._sessions.values():
+                session._card = None
+                session.staff = None
+            self._sessions.clear()
 
     def sweep(self) -> int:
         """Drop every idle session now; returns how many."""

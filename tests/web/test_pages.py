@@ -286,3 +286,21 @@ def test_language_switch_is_a_protected_post_with_a_local_redirect(client: TestC
 def test_accept_language_picks_the_page_language(client: TestClient) -> None:
     assert "로그인" in client.get("/sign-in", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).text
     assert "登录" in client.get("/sign-in", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_photo_attempts_count_and_huge_bodies_are_refused(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "registrar")
+    for _ in range(20):
+        r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"x", "image/png")})
+        assert r.status_code == 400
+    r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"x", "image/png")})
+    assert r.status_code == 429
+    big = b"\0" * (site_settings_limit() + 100 * 1024)
+    r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", big, "image/png")})
+    assert r.status_code == 413
+
+
+def site_settings_limit() -> int:
+    from haven.web import WebSettings
+
+    return WebSettings().upload_max_bytes

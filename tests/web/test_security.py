@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from haven.web import Site, WebSettings, create_app
 from haven.web.app import api_routes
 from haven.web.auth import ROLE_PERMISSIONS, Permission, Role
 from haven.web.deps import UNSAFE
@@ -267,3 +268,12 @@ def test_wrong_name_and_wrong_passphrase_read_the_same(client: TestClient, signe
     b = client.post("/api/session", json={"name": "clinician", "passphrase": "x"}, headers={"X-CSRF-Token": token})
     assert a.status_code == b.status_code == 401
     assert a.json() == b.json()
+
+
+def test_anonymous_sessions_cannot_push_out_signed_in_staff(site: Site) -> None:
+    app = create_app(WebSettings(max_sessions=3), site)
+    with TestClient(app, base_url="http://127.0.0.1") as staff_client:
+        sign_in(staff_client, "clinician")
+        for _ in range(10):  # (not entered: entering runs the lifespan, whose end closes every session)
+            TestClient(app, base_url="http://127.0.0.1").get("/sign-in")
+        assert staff_client.get("/api/session").json()["signed_in"] is True

@@ -163,10 +163,12 @@ async def open_card_photo(
     data = await photo.read(state.settings.upload_max_bytes + 1)
     session = staff_session(request)
     try:
+        address = client_address(request)
+        cards.count_attempt(state, session, address, bool(pin.strip()))  # before the (costly) decoding
         if len(data) > state.settings.upload_max_bytes:
             raise InputError("This photo is too large.", problem="image")
         text = await run_in_threadpool(cards.decode_photo, data)
-        await run_in_threadpool(cards.open_card, state, session, client_address(request), text, pin)
+        await run_in_threadpool(cards.open_card, state, session, address, text, pin, True)
     except (CardError, PinError, InputError) as exc:
         return _home(request, 400, message(request, exc), tab="photo")
     return see_other("/card")
