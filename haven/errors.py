@@ -28,6 +28,11 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── LockedOutError             exit 9   429  too many wrong passphrases in a row: wait first
     │   └── PermissionDeniedError      exit 10  403  this staff member's roles do not allow the action
     ├── AuditTamperedError             exit 12  409  the audit log was edited, cut or reordered
+    ├── WebError                       exit 13  400  a request the web app refuses (never raised by the CLI)
+    │   ├── CsrfError                  exit 13  403  a state change without the session's CSRF token
+    │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
+    │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
+    │   └── UnavailableError           exit 13  404  a feature this site is not set up for
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -239,6 +244,9 @@ class AuthError(HavenError):
     exit_code = 8
     http_status = 401
 
+    def __init__(self, message: str = "Sign in to continue.", **details: Any) -> None:
+        super().__init__(message, **details)
+
 
 class WrongPassphraseError(AuthError):
     """No key slot opens with this passphrase (a wrong, removed or erased one look the same)."""
@@ -273,6 +281,9 @@ class PermissionDeniedError(AuthError):
     exit_code = 10
     http_status = 403
 
+    def __init__(self, message: str = "Your role may not do this.", **details: Any) -> None:
+        super().__init__(message, **details)
+
 
 class AuditTamperedError(HavenError):
     """The audit log does not check out: an entry was edited, removed, inserted or moved."""
@@ -284,3 +295,56 @@ class AuditTamperedError(HavenError):
     def __init__(self, message: str, seq: int | None = None) -> None:
         super().__init__(message, **({} if seq is None else {"seq": seq}))
         self.seq = seq
+
+# ---------------------------------------------------------------- web
+# The web app's own refusals; signing in and roles use AuthError and
+# PermissionDeniedError above, as the CLI does.
+
+
+class WebError(HavenError):
+    """A request the web app refuses. Raised by the web edge only, never by the CLI."""
+
+    code = "refused"
+    exit_code = 13
+    http_status = 400
+
+
+
+class CsrfError(WebError):
+    """A state-changing request without the session's CSRF token (or with a wrong one)."""
+
+    code = "csrf"
+    http_status = 403
+
+    def __init__(self, message: str = "This form has expired. Reload the page and try again.") -> None:
+        super().__init__(message)
+
+
+class RateLimitError(WebError):
+    """Too many attempts (card opens, PINs, sign-ins) from one session or address."""
+
+    code = "rate-limited"
+    http_status = 429
+
+    def __init__(self, retry_after: int, what: str = "attempts") -> None:
+        super().__init__(
+            f"Too many {what}. Wait {retry_after} seconds and try again.", retry_after=retry_after, what=what
+        )
+        self.retry_after = retry_after
+
+
+class NoOpenCardError(WebError):
+    """The page or operation needs an open card, and none is open in this session (or it timed out)."""
+
+    code = "no-open-card"
+    http_status = 409
+
+    def __init__(self, message: str = "No card is open. Open a card first.") -> None:
+        super().__init__(message)
+
+
+class UnavailableError(WebError):
+    """A feature this site is not set up for (certificates before a signing key is connected)."""
+
+    code = "unavailable"
+    http_status = 404

@@ -84,6 +84,10 @@ class Clinic:
             raise NoRecordsError()
         return build_history(opened, self.today(), unreadable)
 
+    def has_records(self, card: Card, pin: str | None = None) -> bool:
+        """Whether this card (with this PIN) has any record here; nothing is opened."""
+        return self._next_index(HolderKeys.derive(card, pin)) > 0
+
     # ------------------------------------------------------------ writing
 
     def add_visit(

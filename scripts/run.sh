@@ -2,8 +2,9 @@
 # One entry point that sets up everything Haven needs on a fresh Debian machine
 # with Python 3.11, then runs the demo clinic or the whole test suite.
 #
-#   scripts/run.sh demo    set up, then run the demo site
-#   scripts/run.sh test    set up (with test tools), then lint, type-check and run every test
+#   scripts/run.sh demo        set up, then run the demo site
+#   scripts/run.sh serve-demo  set up, then serve a demo clinic in the browser (haven serve --demo)
+#   scripts/run.sh test        set up (with test tools and Chromium), then lint, type-check and run every test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +53,15 @@ case "$task" in
   demo)
     exec .venv/bin/haven demo "$@"
     ;;
+  serve-demo)
+    exec .venv/bin/haven serve --demo "$@"
+    ;;
   test)
+    # The browser tests drive Debian's Chromium (Playwright's own browser downloads are not used);
+    # the CJK fonts make the Korean and Chinese screenshots readable.
+    if ! command -v chromium >/dev/null; then
+      apt_install chromium fonts-noto-cjk
+    fi
     say "ruff"
     .venv/bin/ruff check haven tests bench
     .venv/bin/ruff format --check haven tests bench
@@ -64,7 +73,7 @@ case "$task" in
     exec .venv/bin/pytest -m timing "$@"
     ;;
   *)
-    echo "usage: scripts/run.sh demo|test [args...]" >&2
+    echo "usage: scripts/run.sh demo|serve-demo|test [args...]" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,118 @@
+"""Benchmark: the offline verifier's first-load weight and its time from decoded QR to verdict.
+
+    .venv/bin/python bench/bench_verifier.py
+
+Runs the app in this process behind a byte-counting ASGI wrapper, so "transferred" is every byte
+the server sent (status line and headers estimated as sent, bodies as compressed on the wire) for
+one first visit of /verify in a fresh headless Chromium: the page, its assets and everything the
+service worker fetches to work offline. Goal (issue 5): <= 150 KB.
+
+Then the verdict time: a QR code fed through Chromium's fake camera, timed in the page from the
+moment jsQR returns the text to the verdict on screen (the page records it in
+body[data-verdict-ms]). Goal: <= 100 ms. Note: this phase's verify() checks the Base45 form only;
+the signature check (WebCrypto ES256) comes with the certificate format, and this figure must be
+taken again then.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from haven import qr  # noqa: E402
+from haven.store.memory import MemoryStore  # noqa: E402
+from haven.web import MemoryStaffDirectory, Site, WebSettings, create_app  # noqa: E402
+from tests.web.conftest import CHROMIUM_ARGS, ensure_chromium, free_port  # noqa: E402
+from tests.web.fakecam import y4m_from_png  # noqa: E402
+
+SAMPLE = "%69 VD92EX0" * 30  # Base45 text about as long as a certificate's
+
+
+class ByteCounter:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.sent: list[tuple[str, int]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        total = 0
+
+        async def counting(message: Any) -> None:
+            nonlocal total
+            if message["type"] == "http.response.start":
+                total += 17 + sum(len(k) + len(v) + 4 for k, v in message.get("headers", [])) + 2
+            elif message["type"] == "http.response.body":
+                total += len(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.sent.append((scope["path"], total))
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
+def main() -> int:
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    app = create_app(WebSettings(), Site(store=MemoryStore(), staff=MemoryStaffDirectory(fast=True)))
+    counter = ByteCounter(app)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(counter, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    report: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        video = y4m_from_png(qr.png(SAMPLE), Path(tmp) / "qr.y4m")
+        browser = p.chromium.launch(
+            executable_path=ensure_chromium(),
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        ctx = browser.new_context()
+        ctx.grant_permissions(["camera"], origin=base)
+        page = ctx.new_page()
+        page.goto(base + "/verify")
+        page.wait_for_selector("body[data-offline-ready=true]", timeout=20000)
+        page.wait_for_timeout(500)  # let the service worker finish its precache
+        report["first_load_requests"] = len(counter.sent)
+        report["first_load_bytes"] = sum(n for _, n in counter.sent)
+        report["first_load_kb"] = round(report["first_load_bytes"] / 1000, 1)
+        report["by_path"] = {}
+        for path, n in counter.sent:
+            report["by_path"][path] = report["by_path"].get(path, 0) + n
+        times = []
+        for _ in range(10):
+            page.click("#scan-button")
+            page.wait_for_selector("#result:not([hidden])", timeout=20000)
+            times.append(float(page.get_attribute("body", "data-verdict-ms") or "nan"))
+            page.click("#again")
+        report["decoded_to_verdict_ms"] = {
+            "runs": len(times),
+            "median": round(statistics.median(times), 2),
+            "max": round(max(times), 2),
+        }
+        browser.close()
+    server.should_exit = True
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Benchmark: 50 concurrent clients on loopback for 60 s against the main routes of `haven serve`.
+
+    .venv/bin/python bench/bench_web_load.py                       # 50 clients, 60 s
+    .venv/bin/python bench/bench_web_load.py --clients 10 --seconds 10
+
+Starts `haven serve --demo` in its own process on a free loopback port. Each client signs in as the
+demo clinician, makes its own card and records a first visit, then loops over a mix of the routes
+staff use: its history (API), the open-card page, the history page, the catalogue, the health check,
+and now and then another visit (a write). Goal (issue 5): zero errors. Reports p50/p99 latency per
+route and overall, requests/s, and the server's memory (resident now and peak, from /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+VISIT = [{"type": "test", "test": "antigen", "result": "negative", "date": None}]
+MIX = [
+    ("GET /api/history", 40),
+    ("GET /card", 15),
+    ("GET /card/history", 15),
+    ("GET /api/catalogue", 15),
+    ("GET /api/health", 10),
+    ("POST /api/visits", 5),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0])
+    return out
+
+
+async def client_loop(
+    base: str, staff: dict[str, str], today: str, until: float, timings: dict[str, list[float]], errors: list[str]
+) -> None:
+    rng = random.Random()
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        token = (await c.get("/api/session")).json()["csrf_token"]
+        r = await c.post(
+            "/api/session",
+            json={"name": staff["name"], "passphrase": staff["passphrase"]},
+            headers={"X-CSRF-Token": token},
+        )
+        token = r.json()["csrf_token"]
+        h = {"X-CSRF-Token": token}
+        await c.post("/api/cards", json={"language": rng.choice(["en", "ko", "zh"])}, headers=h)
+        visit = [dict(VISIT[0], date=today)]
+        r = await c.post("/api/visits", json={"visit": visit}, headers=h)
+        if r.status_code != 200:
+            errors.append(f"first visit: {r.status_code} {r.text[:100]}")
+            return
+        names = [n for n, _ in MIX]
+        weights = [w for _, w in MIX]
+        while time.monotonic() < until:
+            name = rng.choices(names, weights)[0]
+            method, path = name.split(" ")
+            started = time.perf_counter()
+            try:
+                if method == "GET":
+                    r = await c.get(path)
+                else:
+                    r = await c.post(path, json={"visit": visit}, headers=h)
+            except httpx.HTTPError as exc:
+                errors.append(f"{name}: {type(exc).__name__}")
+                continue
+            timings[name].append(time.perf_counter() - started)
+            if r.status_code != 200:
+                errors.append(f"{name}: {r.status_code} {r.text[:100]}")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def run(
+    base: str, staff: dict[str, str], today: str, clients: int, seconds: float
+) -> tuple[dict[str, list[float]], list[str], float]:
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    started = time.monotonic()
+    until = started + seconds
+    await asyncio.gather(*(client_loop(base, staff, today, until, timings, errors) for _ in range(clients)))
+    return timings, errors, time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    port = free_port()
+    haven = Path(sys.executable).parent / "haven"
+    env = {**os.environ, "HAVEN_WEB_MAX_SESSIONS": "5000"}
+    with subprocess.Popen(
+        [str(haven), "serve", "--demo", "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as server:
+        assert server.stdout is not None
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if line.rstrip() == "}":
+                break
+        doc = json.loads("".join(lines))
+        base = doc["url"].rstrip("/")
+        for _ in range(200):
+            try:
+                if httpx.get(base + "/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        clinician = next(a for a in doc["staff"] if a["role"] == "clinician")
+        before = memory_kib(server.pid)
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        timings, errors, elapsed = asyncio.run(run(base, clinician, today, args.clients, args.seconds))
+        after = memory_kib(server.pid)
+        server.send_signal(signal.SIGINT)
+        server.wait(15)
+    every = [t for values in timings.values() for t in values]
+    report = {
+        "clients": args.clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(every),
+        "requests_per_s": round(len(every) / elapsed, 1),
+        "errors": len(errors),
+        "p50_ms": round(pct(every, 0.50), 1),
+        "p99_ms": round(pct(every, 0.99), 1),
+        "routes": {
+            name: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p99_ms": round(pct(v, 0.99), 1)}
+            for name, v in sorted(timings.items())
+        },
+        "server_rss_mib_before": round(before["VmRSS"] / 1024, 1),
+        "server_rss_mib_after": round(after["VmRSS"] / 1024, 1),
+        "server_peak_rss_mib": round(after["VmHWM"] / 1024, 1),
+        "first_errors": errors[:5],
+    }
+    print(json.dumps(report, indent=2))
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

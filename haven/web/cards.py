@@ -1,0 +1,66 @@
+"""Opening cards from words, a code or a photo of the QR, under the rate limits.
+
+Shared by the pages and the JSON API, so both count attempts the same way.
+Nothing here logs or returns the card's secret.
+"""
+
+from __future__ import annotations
+
+import io
+
+from haven.core.card import parse_card
+from haven.core.keys import normalise_pin
+from haven.errors import CardError, InputError
+from haven.web.sessions import OpenCard, Session
+from haven.web.state import AppState
+
+
+def count_attempt(state: AppState, session: Session, address: str, with_pin: bool) -> None:
+    """Count one card-open attempt (and one PIN attempt); refuse it past the limits."""
+    s, limiter = state.settings, state.limiter
+    if with_pin:
+        limiter.check("pin", session.id, s.pin_limit, "PIN attempts")
+        limiter.check("pin-address", address, s.pin_limit_address, "PIN attempts")
+    limiter.hit("card", session.id, s.card_limit, "card attempts")
+    limiter.hit("card-address", address, s.card_limit_address, "card attempts")
+    if with_pin:
+        limiter.hit("pin", session.id, s.pin_limit, "PIN attempts")
+        limiter.hit("pin-address", address, s.pin_limit_address, "PIN attempts")
+
+
+def clean_pin(pin: str | None) -> str | None:
+    if pin is None or not pin.strip():
+        return None
+    normalise_pin(pin)
+    return pin
+
+
+def open_card(
+    state: AppState, session: Session, address: str, text: str, pin: str | None, counted: bool = False
+) -> OpenCard:
+    """Parse the card, check the PIN's form, and open it in ``session`` (counted and limited,
+    unless the caller ``counted`` the attempt already)."""
+    pin = pin if pin and pin.strip() else None
+    if not counted:
+        count_attempt(state, session, address, pin is not None)
+    card = parse_card(text)
+    pin = clean_pin(pin)
+    has_records = state.site.clinic().has_records(card, pin)
+    return state.sessions.open_card(session, card, pin, has_records)
+
+
+def decode_photo(data: bytes) -> str:
+    """The text of the first QR code in a photo (any format Pillow reads); :class:`CardError` if none."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail((2000, 2000))
+            qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            found = zxingcpp.read_barcodes(image.convert("L"), formats=qr_only)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise InputError("This file is not a photo Haven can read.", problem="image") from None
+    if not found:
+        raise CardError("No QR code was found in this photo. Take it closer, flat and in good light.", problem="no-qr")
+    return str(found[0].text)

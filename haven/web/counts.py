@@ -1,0 +1,95 @@
+"""The coordinator's counts for one week, with small cells suppressed, and a bar chart.
+
+Counts come from the anonymous counters taken at write time
+(:meth:`~haven.store.base.Store.aggregates`). Any count from 1 to 4 is shown
+as ``"<5"``: a small count in a small place can point at a person.
+
+>>> from haven.core.aggregates import AggregateKey
+>>> rows = week_rows({AggregateKey(202648, 2, 1, 2, 0): 7, AggregateKey(202648, 2, 1, 1, 0): 2}, 202648)
+>>> [(r.label, r.shown) for r in rows]
+[('antigen negative', '7'), ('antigen positive', '<5')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from haven.core.aggregates import KINDS, AggregateKey, describe, iso_week
+from haven.errors import InputError
+
+SUPPRESS_BELOW = 5
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    key: str  # product key, "test result", or severity
+    label: str
+    count: int
+
+    @property
+    def suppressed(self) -> bool:
+        return 0 < self.count < SUPPRESS_BELOW
+
+    @property
+    def shown(self) -> str:
+        return f"<{SUPPRESS_BELOW}" if self.suppressed else str(self.count)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "key": self.key,
+            "count": None if self.suppressed else self.count,
+            "shown": self.shown,
+        }
+
+
+def parse_week(text: str | None, today: dt.date) -> int:
+    """``2026-W48`` to 202648; None means this week."""
+    if not text:
+        return iso_week(today)
+    match = _WEEK.match(text.strip())
+    if not match:
+        raise InputError("A week is written like 2026-W48.", field="week")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise InputError("There is no such week.", field="week") from None
+    return year * 100 + week
+
+
+def week_label(week: int) -> str:
+    return f"{week // 100}-W{week % 100:02d}"
+
+
+def weeks(aggregates: dict[AggregateKey, int], today: dt.date) -> list[int]:
+    """Weeks with counts, and this week, newest first."""
+    return sorted({k.week for k in aggregates} | {iso_week(today)}, reverse=True)
+
+
+def week_rows(aggregates: dict[AggregateKey, int], week: int) -> list[Row]:
+    """One row per kind and product / test result / severity (doses and age bands summed)."""
+    totals: Counter[tuple[str, str]] = Counter()
+    for key, n in aggregates.items():
+        if key.week != week:
+            continue
+        words = describe(key)
+        kind = KINDS.get(key.kind, "unknown")
+        if kind == "vaccination":
+            label = words["product"]
+        elif kind == "test":
+            label = f"{words['test']} {words['result']}"
+        else:
+            label = words.get("severity", "unknown")
+        totals[(kind, label)] += n
+    order = {name: i for i, name in enumerate(KINDS.values())}
+    return [
+        Row(kind, label, label, n)
+        for (kind, label), n in sorted(totals.items(), key=lambda t: (order.get(t[0][0], 9), t[0][1]))
+    ]

@@ -1,0 +1,145 @@
+"""Dependencies shared by the routes (``Annotated`` aliases, as in FastAPI's own template).
+
+Every staff route depends on exactly one of :data:`CardsStaff`,
+:data:`RecordsStaff` or :data:`CountsStaff` (or :data:`AnyStaff`): each
+refuses a signed-out request (401), a role without the permission (403) and,
+for POST/PUT/PATCH/DELETE, a request without the session's CSRF token (403).
+Public state changes (sign-in, language) depend on :func:`csrf_protect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader
+
+from haven.errors import AuthError, CsrfError, NoOpenCardError, PermissionDeniedError
+from haven.web.auth import Permission, Staff
+from haven.web.middleware import SESSION_COOKIE
+from haven.web.sessions import OpenCard, Session
+from haven.web.state import AppState
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+# Declared for the OpenAPI description (security schemes); checks are done below.
+session_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="Server-side session id.")
+csrf_scheme = APIKeyHeader(
+    name=CSRF_HEADER,
+    auto_error=False,
+    description="The session's CSRF token (GET /api/session), required on every POST, PUT, PATCH and DELETE.",
+)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.haven
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def current_session(request: Request) -> Session | None:
+    session: Session | None = request.scope.setdefault("state", {}).get("session")
+    return session
+
+
+def ensure_session(request: Request) -> Session:
+    """The request's session, creating an anonymous one (and its cookie) if there is none."""
+    session = current_session(request)
+    if session is None:
+        session = app_state(request).sessions.create()
+        set_session(request, session)
+    return session
+
+
+def set_session(request: Request, session: Session | None) -> None:
+    """Make ``session`` the request's session and write (or clear) the cookie with the response."""
+    state = request.scope.setdefault("state", {})
+    state["session"] = session
+    state["session_cookie"] = "set" if session is not None else "clear"
+
+
+async def _check_csrf(request: Request, session: Session | None) -> None:
+    if request.method not in UNSAFE:
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+    if session is None or not session.check_csrf(token):
+        raise CsrfError()
+
+
+async def csrf_protect(
+    request: Request,
+    _session: Annotated[str | None, Depends(session_scheme)],
+    _csrf: Annotated[str | None, Depends(csrf_scheme)],
+) -> None:
+    """Refuse a state change without the session's CSRF token (public routes: sign-in, language)."""
+    await _check_csrf(request, current_session(request))
+
+
+csrf_protect.checks_csrf = True  # type: ignore[attr-defined]
+
+
+def require(permission: Permission | None) -> Callable[..., Awaitable[Staff]]:
+    """A dependency: the signed-in staff member, if their role has ``permission`` (None: any role)."""
+
+    async def dependency(
+        request: Request,
+        _session: Annotated[str | None, Depends(session_scheme)],
+        _csrf: Annotated[str | None, Depends(csrf_scheme)],
+    ) -> Staff:
+        session = current_session(request)
+        if session is None or session.staff is None:
+            raise AuthError()
+        if permission is not None and not session.staff.may(permission):
+            raise PermissionDeniedError(permission=permission.value)
+        await _check_csrf(request, session)
+        return session.staff
+
+    dependency.checks_csrf = True  # type: ignore[attr-defined]
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{permission.value if permission else 'staff'}".replace("-", "_")
+    return dependency
+
+
+AnyStaff = Annotated[Staff, Depends(require(None))]
+CardsStaff = Annotated[Staff, Depends(require(Permission.CARDS))]
+RecordsStaff = Annotated[Staff, Depends(require(Permission.HOLDER_RECORDS))]
+CountsStaff = Annotated[Staff, Depends(require(Permission.COUNTS))]
+
+
+def open_card(request: Request) -> OpenCard:
+    session = current_session(request)
+    if session is None or session.staff is None:
+        raise AuthError()
+    card = app_state(request).sessions.card(session)
+    if card is None:
+        raise NoOpenCardError()
+    return card
+
+
+TheOpenCard = Annotated[OpenCard, Depends(open_card)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def staff_session(request: Request) -> Session:
+    """The session of a request that a staff dependency already let through."""
+    session = current_session(request)
+    assert session is not None
+    return session
+
+
+def checks_csrf(call: Any) -> bool:
+    return bool(getattr(call, "checks_csrf", False))

@@ -1,0 +1,138 @@
+"""The add-visit form: form fields to a visit document, and entry errors back to form fields.
+
+The form has one section per kind of entry; a section counts when its key
+field is filled (a vaccine chosen, a test chosen, a kind of care chosen, a
+note written). All entries share the visit's date.
+
+>>> doc, sections = visit_doc({"date": "2026-11-02", "vac_product": "td", "vac_dose": "1"})
+>>> doc["entries"][0]["product"], sections
+('td', ['vac'])
+>>> field_name(sections, "entries[0].dose")
+'vac_dose'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+SECTION_KEYS = {"vac": "vac_product", "test": "test_test", "care": "care_kind", "note": "note_text"}
+FIELD_NAMES = {
+    "vac": {"product": "vac_product", "dose": "vac_dose", "lot": "vac_lot", "note": "vac_note", "date": "date"},
+    "test": {
+        "test": "test_test",
+        "result": "test_result",
+        "sample": "test_sample",
+        "note": "test_note",
+        "date": "date",
+    },
+    "care": {
+        "type": "care_kind",
+        "symptoms": "care_symptoms",
+        "severity": "care_severity",
+        "medicines": "care_medicines",
+        "referral": "care_referral",
+        "note": "care_note",
+        "date": "date",
+    },
+    "note": {"text": "note_text", "date": "date"},
+}
+_ENTRY_FIELD = re.compile(r"^entries\[(\d+)\]\.(\w+)")
+
+
+def _text(form: Mapping[str, Any], name: str) -> str | None:
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _number(form: Mapping[str, Any], name: str) -> int | str | None:
+    value = _text(form, name)
+    if value is None:
+        return None
+    return int(value) if value.isdigit() and len(value) < 6 else value
+
+
+def _lines(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return [part.strip() for part in re.split(r"[\n,;]", value) if part.strip()]
+
+
+def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[dict[str, Any], list[str]]:
+    """The visit document for a submitted form, and the sections it used, in entry order."""
+    date = _text(form, "date")
+    entries: list[dict[str, Any]] = []
+    sections: list[str] = []
+
+    def add(section: str, entry: dict[str, Any]) -> None:
+        entries.append({k: v for k, v in entry.items() if v not in (None, [], "")})
+        sections.append(section)
+
+    if _text(form, "vac_product"):
+        add(
+            "vac",
+            {
+                "type": "vaccination",
+                "product": _text(form, "vac_product"),
+                "dose": _number(form, "vac_dose"),
+                "date": date,
+                "lot": _text(form, "vac_lot"),
+            },
+        )
+    if _text(form, "test_test"):
+        add(
+            "test",
+            {
+                "type": "test",
+                "test": _text(form, "test_test"),
+                "result": _text(form, "test_result"),
+                "date": date,
+                "sample": _text(form, "test_sample"),
+            },
+        )
+    if _text(form, "care_kind"):
+        add(
+            "care",
+            {
+                "type": _text(form, "care_kind"),
+                "date": date,
+                "symptoms": list(symptoms),
+                "severity": _text(form, "care_severity"),
+                "medicines": _lines(_text(form, "care_medicines")),
+                "referral": _text(form, "care_referral"),
+                "note": _text(form, "care_note"),
+            },
+        )
+    if _text(form, "note_text"):
+        add("note", {"type": "note", "date": date, "text": _text(form, "note_text")})
+    holder: dict[str, Any] = {}
+    birth_year = _number(form, "holder_birth_year")
+    if birth_year is not None:
+        holder["birth_year"] = birth_year
+    for name in ("age_band", "sex"):
+        value = _text(form, f"holder_{name}")
+        if value:
+            holder[name] = value
+    pregnant = _text(form, "holder_pregnant")
+    if pregnant in ("yes", "no"):
+        holder["pregnant"] = pregnant == "yes"
+    doc: dict[str, Any] = {"entries": entries}
+    if holder:
+        doc["holder"] = holder
+    return doc, sections
+
+
+def field_name(sections: Sequence[str], field: str) -> str:
+    """The form field an :class:`~haven.errors.EntryError` field path points at."""
+    if field.startswith("holder."):
+        return "holder_" + field.split(".", 1)[1]
+    match = _ENTRY_FIELD.match(field)
+    if match:
+        index, name = int(match.group(1)), match.group(2)
+        if index < len(sections):
+            return FIELD_NAMES[sections[index]].get(name, SECTION_KEYS[sections[index]])
+    return "form"

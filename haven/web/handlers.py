@@ -1,0 +1,96 @@
+"""One handler renders every error: JSON under /api, a page elsewhere (datasette's habit).
+
+Each :class:`~haven.errors.HavenError` already knows its HTTP status. Pages
+that need a sign-in send a signed-out browser to the sign-in page instead.
+Unexpected exceptions are logged (type and place only: never a request body)
+and answered with a plain 500 that reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from haven.errors import AuthError, HavenError, LockedOutError, RateLimitError
+from haven.web.messages import NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
+from haven.web.render import gettext_for, render, request_locale
+
+log = logging.getLogger("haven.web")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path == "/openapi.json"
+
+
+def error_response(
+    request: Request, error: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": error}, status_code=status, headers=headers)
+    response = render(request, "error.html", status=status, message=error["message"], code=error["code"])
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def haven_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HavenError)
+    headers = {}
+    if isinstance(exc, RateLimitError | LockedOutError):
+        headers["Retry-After"] = str(round(exc.details.get("retry_after") or exc.details.get("wait_seconds") or 60))
+    # Not signed in (401, not a refused sign-in): a page sends the person to the sign-in form.
+    signed_out = isinstance(exc, AuthError) and exc.http_status == 401 and exc.details.get("reason") != "credentials"
+    if signed_out and not wants_json(request):
+        return RedirectResponse("/sign-in", status_code=303)
+    doc = exc.to_dict()
+    if not wants_json(request):
+        doc["message"] = error_message(exc, gettext_for(request_locale(request)))
+    return error_response(request, doc, exc.http_status, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http")
+    if wants_json(request):
+        message = str(exc.detail)
+    else:
+        _ = gettext_for(request_locale(request))
+        message = _(NOT_FOUND) if exc.status_code == 404 else _(NOT_THIS_WAY)
+    return error_response(request, {"code": code, "message": message}, exc.status_code, dict(exc.headers or {}))
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in exc.errors()
+    ]
+    return error_response(
+        request,
+        {
+            "code": "bad-input",
+            "message": "The request does not have the expected form.",
+            "details": {"problems": problems},
+        },
+        422,
+    )
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected %s in %s %s", type(exc).__name__, request.method, request.url.path)
+    message = UNEXPECTED
+    if not wants_json(request):
+        message = gettext_for(request_locale(request))(message)
+    return error_response(request, {"code": "error", "message": message}, 500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(HavenError, haven_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,126 @@
+"""Error messages in the page's language.
+
+Haven's errors carry English sentences for the CLI plus a stable ``code`` and
+``details``; pages rebuild the sentence in their own language from those.
+Anything not covered here falls back to the English message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from haven.errors import CardError, EntryError, HavenError, PinError, RateLimitError
+from haven.web.i18n import N_
+
+Gettext = Callable[[str], str]
+
+CARD_PROBLEMS = {
+    "count": N_("A card has 13 words (the last one is the check word); this has %(n)s."),
+    "unknown-word": N_("Word %(position)s (“%(word)s”) is not a card word."),
+    "mixed-language": N_(
+        "Word %(position)s (“%(word)s”) is in another language: a card's words are all in one language."
+    ),
+    "length": N_("A card code has 32 characters; this one has %(n)s."),
+    "character": N_("Character %(position)s cannot be in a card code (only A-Z and 2-7)."),
+    "no-qr": N_("No QR code was found in this photo. Take it closer, flat and in good light."),
+    "checksum": N_(
+        "These words or this code do not check out: a word or character is wrong, or two words are swapped. "
+        "Read them again from the card."
+    ),
+}
+DID_YOU_MEAN = N_("Did you mean “%(word)s”?")
+EMPTY_CARD = N_("Enter the card's 13 words, or scan its QR code.")
+
+ENTRY_REASONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^is required$"), N_("This is required.")),
+    (re.compile(r"^must be one of: (?P<options>.*)$"), N_("Choose one of the options.")),
+    (re.compile(r"^must be a whole number$"), N_("Enter a whole number.")),
+    (re.compile(r"^must be between (?P<low>\d+) and (?P<high>\d+)$"), N_("Enter a number from %(low)s to %(high)s.")),
+    (re.compile(r"^must be a date written YYYY-MM-DD$"), N_("Enter a date as YYYY-MM-DD.")),
+    (
+        re.compile(r"^is in the future \(today is (?P<today>[\d-]+)\)$"),
+        N_("This date is in the future (today is %(today)s)."),
+    ),
+    (re.compile(r"^is before 1900$"), N_("This date is before 1900.")),
+    (re.compile(r"^must be at most (?P<limit>\d+) characters$"), N_("Write at most %(limit)s characters.")),
+    (re.compile(r"^must be text$"), N_("Enter text.")),
+    (
+        re.compile(r"^must hold at least one entry$"),
+        N_("Fill in at least one section: a vaccination, a test, care given or a note."),
+    ),
+    (re.compile(r"^give a birth year or an age band, not both$"), N_("Give a birth year or an age band, not both.")),
+]
+
+BY_CODE = {
+    "no-records": N_("No records for this card at this site (or the PIN is wrong)."),
+    "invalid-pin": N_("A PIN has 4 to 64 characters."),
+    "auth": N_("Sign in to continue."),
+    "permission-denied": N_("Your role may not do this."),
+    "csrf": N_("This form has expired. Reload the page and try again."),
+    "rate-limited": N_("Too many attempts. Wait %(retry_after)s seconds and try again."),
+    "no-open-card": N_("No card is open (cards close after a few minutes unused). Open the card again."),
+    "store": N_("The site database cannot be used right now. Try again; if it goes on, tell the site's coordinator."),
+    "store-full": N_("The disk is full: nothing was saved. Tell the site's coordinator."),
+    "store-corrupt": N_("The site database is damaged. Tell the site's coordinator."),
+    "error": N_("Something went wrong. Nothing was saved."),
+}
+NOT_FOUND = N_("There is no such page.")
+NOT_THIS_WAY = N_("This page cannot be used that way.")
+UNEXPECTED = BY_CODE["error"]
+BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
+NO_CERTIFICATES = N_("Certificates cannot be issued at this site yet.")
+BY_CODE["unavailable"] = NO_CERTIFICATES
+BAD_IMAGE = N_("This file is not a photo that can be read.")
+
+
+def card_error(exc: CardError, typed: str, _: Gettext) -> str:
+    """A card error in the page's language, naming the bad word from ``typed`` where there is one."""
+    problem = exc.details.get("problem")
+    if problem == "no-qr":
+        return _(CARD_PROBLEMS["no-qr"])
+    if not typed.strip():
+        return _(EMPTY_CARD)
+    template = CARD_PROBLEMS.get(str(problem))
+    if template is None:
+        return exc.message
+    parts = typed.split()
+    position = exc.details.get("position")
+    word = ""
+    if isinstance(position, int):
+        if len(parts) == 1 and problem != "character":
+            parts = list(parts[0])
+        if 0 < position <= len(parts):
+            word = parts[position - 1]
+    n = len(typed.strip()) if problem == "length" else len(parts)
+    text = _(template) % {"n": n, "position": position, "word": word}
+    suggestion = re.search(r"Did you mean '(.+)'\?", exc.message)
+    if suggestion:
+        text += " " + _(DID_YOU_MEAN) % {"word": suggestion.group(1)}
+    return text
+
+
+def entry_reason(exc: EntryError, _: Gettext) -> str:
+    for pattern, template in ENTRY_REASONS:
+        match = pattern.match(exc.reason)
+        if match:
+            return _(template) % match.groupdict()
+    return exc.message
+
+
+def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
+    """Any Haven error as one sentence in the page's language."""
+    if isinstance(exc, CardError):
+        return card_error(exc, typed, _)
+    if exc.details.get("problem") == "image":
+        return _(BAD_IMAGE)
+    if isinstance(exc, EntryError):
+        return entry_reason(exc, _)
+    if isinstance(exc, RateLimitError):
+        return _(BY_CODE["rate-limited"]) % {"retry_after": exc.details.get("retry_after", 60)}
+    if exc.code == "auth" and exc.details.get("reason") == "credentials":
+        return _(BAD_CREDENTIALS)
+    if isinstance(exc, PinError):
+        return _(BY_CODE["invalid-pin"])
+    template = BY_CODE.get(exc.code)
+    return _(template) if template else exc.message

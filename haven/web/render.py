@@ -1,0 +1,77 @@
+"""Server-rendered pages: Jinja2 templates with the page's language bound in."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from haven.web.deps import app_state, current_session
+from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, negotiate, translations
+from haven.web.vocab import product_name, word
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("haven.web", "templates"),
+        autoescape=select_autoescape(["html", "svg"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(word=word, product_name=product_name)
+    return env
+
+
+def static_version() -> str:
+    """A short hash of every static file: asset URLs change when any asset does."""
+    digest = hashlib.sha256()
+    root = resources.files("haven.web").joinpath("static")
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                stack.append(child)
+            else:
+                digest.update(child.name.encode())
+                digest.update(child.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def request_locale(request: Request) -> str:
+    session = current_session(request)
+    chosen = request.cookies.get(LANG_COOKIE) or (session.language if session else None)
+    return negotiate(chosen, request.headers.get("accept-language"))
+
+
+def gettext_for(locale: str) -> Callable[..., str]:
+    t = translations(locale)
+
+    def _(message: str, **values: Any) -> str:
+        text = t.gettext(message)
+        return text % values if values else text
+
+    return _
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    state = app_state(request)
+    locale = request_locale(request)
+    session = current_session(request)
+    html = state.templates.get_template(template).render(
+        _=gettext_for(locale),
+        locale=locale,
+        html_lang=HTML_LANG[locale],
+        locales=LOCALES,
+        staff=session.staff if session else None,
+        csrf=session.csrf if session else "",
+        path=request.url.path,
+        v=state.static_version,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)

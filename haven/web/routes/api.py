@@ -1,0 +1,294 @@
+"""The JSON API (described at /openapi.json). Operations anyone may call are tagged ``public``.
+
+Staff operations use the session cookie and, on every POST, PUT, PATCH and
+DELETE, the ``X-CSRF-Token`` header; ``GET /api/session`` gives both.
+Errors are ``{"error": {"code", "message", "details"}}`` with the error's HTTP
+status (docs/errors.md).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from haven.core.card import LANGUAGES
+from haven.core.catalogue import catalogue
+from haven.errors import NoRecordsError, UnavailableError
+from haven.web import cards, certificates
+from haven.web.counts import parse_week, week_label, week_rows, weeks
+from haven.web.deps import (
+    AnyStaff,
+    CardsStaff,
+    CountsStaff,
+    RecordsStaff,
+    State,
+    TheOpenCard,
+    client_address,
+    csrf_protect,
+    ensure_session,
+    set_session,
+    staff_session,
+)
+from haven.web.sessions import OpenCard
+
+PUBLIC = "public"
+STAFF = "staff"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorDoc(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorDoc, "description": text}
+    for status, text in {
+        400: "Bad input (a card that does not check out, a bad PIN).",
+        401: "Not signed in.",
+        403: "The role may not do this, or the CSRF token is missing.",
+        409: "No card is open.",
+        422: "The request or the visit does not have the expected form.",
+        429: "Too many attempts; see Retry-After.",
+    }.items()
+}
+
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class StaffInfo(BaseModel):
+    name: str
+    role: str
+
+
+class SessionInfo(BaseModel):
+    signed_in: bool
+    staff: StaffInfo | None = None
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every POST, PUT, PATCH and DELETE.")
+
+
+class SignIn(BaseModel):
+    name: str = Field(max_length=200)
+    passphrase: str = Field(max_length=1000)
+
+
+class CardOpen(BaseModel):
+    card: str = Field(max_length=1000, description="The 13 words (space-separated) or the 32-character card code.")
+    pin: str | None = Field(default=None, max_length=100)
+
+
+class CardNew(BaseModel):
+    language: Literal["en", "ko", "zh"] = "en"
+    pin: str | None = Field(default=None, max_length=100)
+
+
+class CardState(BaseModel):
+    has_records: bool = Field(description="False: nothing here for this card (or the PIN is wrong).")
+    new: bool = Field(description="True: a first visit will start this card's history.")
+    words_language: str
+
+
+class NewCard(BaseModel):
+    words: list[str]
+    qr: str = Field(description="The card code: the QR payload.")
+    language: str
+
+
+class VisitAdd(BaseModel):
+    visit: list[Any] | dict[str, Any] = Field(description="A visit document (docs/entries.md).")
+    first_visit: bool = Field(default=False, description="Start this card's history here if it has none.")
+
+
+class VisitAdded(BaseModel):
+    index: int
+    entries: int
+    first_visit: bool
+    stored: bool
+
+
+class CountRow(BaseModel):
+    kind: str
+    key: str
+    count: int | None = Field(description="None when the count is below 5 (suppressed).")
+    shown: str
+
+
+class Counts(BaseModel):
+    week: str
+    weeks: list[str]
+    rows: list[CountRow]
+
+
+def session_info(request: Request) -> SessionInfo:
+    session = ensure_session(request)
+    staff = StaffInfo(name=session.staff.name, role=session.staff.role.value) if session.staff else None
+    return SessionInfo(signed_in=staff is not None, staff=staff, csrf_token=session.csrf)
+
+
+# ---------------------------------------------------------------- public
+
+
+@router.get("/health", tags=[PUBLIC])
+def health() -> Health:
+    """Whether the server is up."""
+    return Health(status="ok", version=version("haven"))
+
+
+@router.get("/catalogue", tags=[PUBLIC])
+def catalogue_doc() -> dict[str, Any]:
+    """The vaccines (with schedules' dose counts), tests and results the forms offer."""
+    cat = catalogue()
+    return {
+        "version": cat.version,
+        "products": [
+            {"key": p.key, "name": p.name, "series": p.series, "doses": p.schedule.doses, "diseases": list(p.diseases)}
+            for p in cat.products.values()
+        ],
+        "tests": list(cat.tests),
+        "results": list(cat.results),
+        "card_languages": list(LANGUAGES),
+    }
+
+
+@router.get("/trust-list", tags=[PUBLIC], responses={404: {"model": ErrorDoc, "description": "No trust list yet."}})
+def trust_list(state: State) -> Response:
+    """The signed trust list the offline verifier caches (CBOR), once this site publishes one."""
+    source = state.site.trust_list
+    body = source() if source else None
+    if body is None:
+        return JSONResponse(
+            {"error": {"code": "not-found", "message": "This site publishes no trust list yet."}}, status_code=404
+        )
+    return Response(body, media_type="application/cbor", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/session", tags=[PUBLIC])
+def get_session(request: Request) -> SessionInfo:
+    """This browser's session: who is signed in, and the CSRF token (a session is started if there is none)."""
+    return session_info(request)
+
+
+@router.post("/session", tags=[PUBLIC], dependencies=[Depends(csrf_protect)])
+def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
+    """Sign in with a staff name and passphrase (rate-limited per client address)."""
+    session = ensure_session(request)
+    staff = state.sign_in(client_address(request), body.name, body.passphrase)
+    fresh = state.sessions.rotate(session)
+    fresh.staff = staff
+    set_session(request, fresh)
+    return session_info(request)
+
+
+@router.delete("/session", tags=[STAFF], status_code=204)
+def sign_out(request: Request, state: State, staff: AnyStaff) -> Response:
+    """Sign out: the session, and any card open in it, end now."""
+    state.sessions.drop(staff_session(request))
+    set_session(request, None)
+    return Response(status_code=204)
+
+
+# ---------------------------------------------------------------- cards
+
+
+def card_state(card: OpenCard) -> CardState:
+    return CardState(has_records=card.has_records, new=card.new, words_language=card.card.language)
+
+
+@router.post("/cards/open", tags=[STAFF])
+def open_card(request: Request, state: State, staff: CardsStaff, body: CardOpen) -> CardState:
+    """Open a card in this session (rate-limited; a PIN attempt counts against the PIN limit too)."""
+    opened = cards.open_card(state, staff_session(request), client_address(request), body.card, body.pin)
+    return card_state(opened)
+
+
+@router.get("/cards/open", tags=[STAFF])
+def open_card_state(staff: CardsStaff, card: TheOpenCard) -> CardState:
+    """The open card's state."""
+    return card_state(card)
+
+
+@router.delete("/cards/open", tags=[STAFF], status_code=204)
+def close_card(request: Request, state: State, staff: CardsStaff) -> Response:
+    """Close the open card (cards also close after the idle timeout)."""
+    state.sessions.close_card(staff_session(request))
+    return Response(status_code=204)
+
+
+@router.post("/cards", tags=[STAFF])
+def new_card(request: Request, state: State, staff: CardsStaff, body: CardNew) -> NewCard:
+    """Make a new card and open it. Nothing is stored until its first visit is recorded."""
+    pin = cards.clean_pin(body.pin)
+    card = state.site.clinic().new_card(body.language)
+    state.sessions.open_card(staff_session(request), card, pin, has_records=False, new=True)
+    return NewCard(words=card.words(), qr=card.code, language=body.language)
+
+
+# ---------------------------------------------------------------- visits, history, counts
+
+
+@router.post("/visits", tags=[STAFF])
+def add_visit(state: State, staff: CardsStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
+    """Record one visit for the open card, whole or not at all (docs/entries.md)."""
+    try:
+        added = state.site.clinic().add_visit(card.card, body.visit, card.pin, first_visit=card.new or body.first_visit)
+    except NoRecordsError:
+        card.has_records = False
+        raise
+    card.has_records, card.new = True, False
+    return VisitAdded(**added.to_doc())
+
+
+@router.get("/history", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No records."}})
+def history(state: State, staff: RecordsStaff, card: TheOpenCard) -> dict[str, Any]:
+    """The open card's history and next doses due (the shape of ``haven history --json``)."""
+    return state.site.clinic().history(card.card, card.pin).to_doc()
+
+
+class CertificatesWanted(BaseModel):
+    entries: list[str] = Field(max_length=200, description='Entry ids "<visit index>.<entry number>" from the history.')
+    count: int = Field(ge=1, le=certificates.MAX_PER_SHEET, description="How many one-time certificates.")
+
+
+class Sheet(BaseModel):
+    texts: list[str]
+    expires: str
+
+
+@router.post(
+    "/certificates", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No certificate issuer here."}}
+)
+def issue_certificates(state: State, staff: RecordsStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
+    """Issue one-time certificates for entries of the open card's history (404 'unavailable' without an issuer)."""
+    if state.site.certificates is None:
+        raise UnavailableError("Certificates cannot be issued at this site yet.")
+    history = state.site.clinic().history(card.card, card.pin)
+    sheet = certificates.issue(state.site, history, body.entries, body.count)
+    return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat())
+
+
+@router.get("/counts", tags=[STAFF])
+def counts(
+    state: State, staff: CountsStaff, week: Annotated[str | None, Query(max_length=10, examples=["2026-W48"])] = None
+) -> Counts:
+    """Anonymous counts for one ISO week (this week by default); counts below 5 are suppressed."""
+    today = state.site.today()
+    aggregates = state.site.store.aggregates()
+    chosen = parse_week(week, today)
+    return Counts(
+        week=week_label(chosen),
+        weeks=[week_label(w) for w in weeks(aggregates, today)],
+        rows=[CountRow(**r.to_doc()) for r in week_rows(aggregates, chosen)],
+    )

@@ -1,0 +1,404 @@
+"""Staff pages: sign-in, opening and making cards, visits, history, counts.
+
+Pages post ordinary forms (they work without JavaScript; scripts add the
+camera). Every route here depends on one role dependency from ``deps``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from haven import qr
+from haven.core.card import LANGUAGES
+from haven.core.catalogue import catalogue
+from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS
+from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError
+from haven.web import cards, certificates, forms
+from haven.web.auth import Role
+from haven.web.counts import parse_week, week_label, week_rows, weeks
+from haven.web.deps import (
+    AnyStaff,
+    CardsStaff,
+    CountsStaff,
+    RecordsStaff,
+    State,
+    TheOpenCard,
+    client_address,
+    csrf_protect,
+    current_session,
+    ensure_session,
+    set_session,
+    staff_session,
+)
+from haven.web.i18n import LANG_COOKIE, LOCALES, N_
+from haven.web.messages import error_message
+from haven.web.render import gettext_for, render, request_locale
+from haven.web.vocab import product_name, word
+
+router = APIRouter(include_in_schema=False)
+
+RECORDED = N_("Visit recorded.")
+CLOSED = N_("Card closed.")
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def local_path(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host): never an open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def message(request: Request, exc: HavenError, typed: str = "") -> str:
+    return error_message(exc, gettext_for(request_locale(request)), typed)
+
+
+# ---------------------------------------------------------------- signing in
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> Response:
+    session = ensure_session(request)
+    if session.staff is not None:
+        return see_other("/")
+    return render(request, "sign_in.html", error=None, name="")
+
+
+@router.post("/sign-in", dependencies=[Depends(csrf_protect)])
+def sign_in(
+    request: Request,
+    state: State,
+    name: Annotated[str, Form(max_length=200)],
+    passphrase: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    session = ensure_session(request)
+    try:
+        staff = state.sign_in(client_address(request), name, passphrase)
+    except HavenError as exc:
+        return render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
+    fresh = state.sessions.rotate(session)
+    fresh.staff = staff
+    set_session(request, fresh)
+    return see_other("/")
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, state: State, staff: AnyStaff) -> Response:
+    state.sessions.drop(staff_session(request))
+    set_session(request, None)
+    return see_other("/sign-in")
+
+
+@router.post("/language", dependencies=[Depends(csrf_protect)])
+def choose_language(
+    request: Request, lang: Annotated[str, Form(max_length=10)], next: Annotated[str, Form(max_length=500)] = "/"
+) -> Response:
+    response = see_other(local_path(next))
+    if lang in LOCALES:
+        session = current_session(request)
+        if session is not None:
+            session.language = lang
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/", samesite="strict", httponly=True)
+    return response
+
+
+# ---------------------------------------------------------------- opening and making cards
+
+
+def _home(
+    request: Request, status: int = 200, error: str | None = None, typed: str = "", tab: str = "words"
+) -> Response:
+    session = staff_session(request)
+    return render(
+        request,
+        "home.html",
+        status=status,
+        error=error,
+        typed=typed,
+        tab=tab,
+        flash=session.take_flash(),
+        card_languages=list(LANGUAGES),
+    )
+
+
+@router.get("/")
+def home(request: Request, state: State, staff: AnyStaff) -> Response:
+    if staff.role == Role.COORDINATOR:
+        return see_other("/counts")
+    if state.sessions.card(staff_session(request)) is not None:
+        return see_other("/card")
+    return _home(request)
+
+
+@router.post("/cards/open")
+def open_card(
+    request: Request,
+    state: State,
+    staff: CardsStaff,
+    card: Annotated[str, Form(max_length=1000)] = "",
+    pin: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    try:
+        cards.open_card(state, staff_session(request), client_address(request), card, pin)
+    except (CardError, PinError, InputError) as exc:
+        return _home(request, 400, message(request, exc, card), typed=card)
+    return see_other("/card")
+
+
+@router.post("/cards/open-photo")
+async def open_card_photo(
+    request: Request,
+    state: State,
+    staff: CardsStaff,
+    photo: Annotated[UploadFile, File()],
+    pin: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    data = await photo.read(state.settings.upload_max_bytes + 1)
+    session = staff_session(request)
+    try:
+        address = client_address(request)
+        cards.count_attempt(state, session, address, bool(pin.strip()))  # before the (costly) decoding
+        if len(data) > state.settings.upload_max_bytes:
+            raise InputError("This photo is too large.", problem="image")
+        text = await run_in_threadpool(cards.decode_photo, data)
+        await run_in_threadpool(cards.open_card, state, session, address, text, pin, True)
+    except (CardError, PinError, InputError) as exc:
+        return _home(request, 400, message(request, exc), tab="photo")
+    return see_other("/card")
+
+
+@router.post("/cards/new")
+def new_card(
+    request: Request,
+    state: State,
+    staff: CardsStaff,
+    language: Annotated[str, Form(max_length=5)] = "en",
+    pin: Annotated[str, Form(max_length=100)] = "",
+    pin_again: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    _ = gettext_for(request_locale(request))
+    try:
+        if language not in LANGUAGES:
+            raise InputError("Choose a language for the words.")
+        if pin != pin_again:
+            raise PinError("The two PINs differ.", problem="mismatch")
+        clean = cards.clean_pin(pin)
+    except (InputError, PinError) as exc:
+        error = (
+            _("The two PINs are not the same.") if exc.details.get("problem") == "mismatch" else message(request, exc)
+        )
+        return render(
+            request,
+            "home.html",
+            status=400,
+            error=None,
+            new_error=error,
+            typed="",
+            tab="new",
+            flash=None,
+            card_languages=list(LANGUAGES),
+        )
+    card = state.site.clinic().new_card(language)
+    state.sessions.open_card(staff_session(request), card, clean, has_records=False, new=True)
+    return see_other("/card/print")
+
+
+# ---------------------------------------------------------------- the open card
+
+
+@router.get("/card")
+def card_page(request: Request, staff: CardsStaff, card: TheOpenCard) -> Response:
+    return render(
+        request,
+        "card.html",
+        card=card,
+        flash=staff_session(request).take_flash(),
+        may_read=staff.role == Role.CLINICIAN,
+    )
+
+
+@router.post("/card/start-history")
+def start_history(staff: CardsStaff, card: TheOpenCard) -> Response:
+    card.new = True
+    return see_other("/card/visit")
+
+
+@router.post("/card/close")
+def close_card(request: Request, state: State, staff: CardsStaff) -> Response:
+    session = staff_session(request)
+    state.sessions.close_card(session)
+    session.flash = CLOSED
+    return see_other("/")
+
+
+@router.get("/card/print")
+def print_card(request: Request, staff: CardsStaff, card: TheOpenCard, words: str | None = None) -> Response:
+    language = words if words in LANGUAGES else card.card.language
+    return render(
+        request,
+        "card_print.html",
+        card=card,
+        words=card.card.words(language),
+        words_language=language,
+        card_languages=list(LANGUAGES),
+        qr_svg=qr_markup(card.card.code),
+    )
+
+
+def qr_markup(text: str) -> str:
+    """An inline SVG of the QR code that scales with its box (no width/height, a viewBox)."""
+    import io
+
+    out = io.BytesIO()
+    qr.make(text).save(out, kind="svg", scale=1, border=4, xmldecl=False, svgns=True, omitsize=True, svgclass="qr")
+    return out.getvalue().decode("utf-8")
+
+
+# ---------------------------------------------------------------- visits
+
+
+def visit_context(state: State) -> dict[str, Any]:
+    cat = catalogue()
+    return {
+        "products": [(p.key, product_name(p.key)) for p in cat.products.values()],
+        "tests": list(cat.tests),
+        "results": list(cat.results),
+        "samples": SAMPLES,
+        "severities": SEVERITIES,
+        "symptoms": SYMPTOMS,
+        "sexes": SEXES,
+        "age_bands": AGE_BANDS,
+        "today": state.site.today().isoformat(),
+        "word": word,
+    }
+
+
+@router.get("/card/visit")
+def visit_form(request: Request, state: State, staff: CardsStaff, card: TheOpenCard) -> Response:
+    if not card.has_records and not card.new:
+        return see_other("/card")
+    return render(
+        request,
+        "visit.html",
+        card=card,
+        form={"date": state.site.today().isoformat()},
+        errors={},
+        **visit_context(state),
+    )
+
+
+@router.post("/card/visit")
+async def add_visit(request: Request, state: State, staff: CardsStaff, card: TheOpenCard) -> Response:
+    submitted = await request.form()
+    form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
+    symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
+    doc, sections = forms.visit_doc(form, symptoms)
+    try:
+        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new)
+    except EntryError as exc:
+        errors = {forms.field_name(sections, exc.field): message(request, exc)}
+        form["care_symptoms"] = ",".join(symptoms)
+        return render(request, "visit.html", status=422, card=card, form=form, errors=errors, **visit_context(state))
+    except NoRecordsError:
+        card.has_records = False
+        return see_other("/card")
+    card.has_records, card.new = True, False
+    session = staff_session(request)
+    session.flash = RECORDED
+    return see_other("/card/history" if staff.role == Role.CLINICIAN else "/card")
+
+
+# ---------------------------------------------------------------- history and certificates
+
+
+@router.get("/card/history")
+def history_page(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
+    try:
+        history = state.site.clinic().history(card.card, card.pin)
+    except NoRecordsError:
+        return see_other("/card")
+    return render(
+        request,
+        "history.html",
+        card=card,
+        history=history.to_doc(),
+        flash=staff_session(request).take_flash(),
+        word=word,
+        product_name=product_name,
+        certificates=state.site.certificates is not None,
+    )
+
+
+@router.get("/card/certificates")
+def certificates_page(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
+    if state.site.certificates is None:
+        return render(request, "certificates.html", available=False, entries=[], error=None)
+    try:
+        history = state.site.clinic().history(card.card, card.pin)
+    except NoRecordsError:
+        return see_other("/card")
+    return render(
+        request,
+        "certificates.html",
+        available=True,
+        entries=certificates.certifiable(history),
+        error=None,
+        word=word,
+        product_name=product_name,
+    )
+
+
+@router.post("/card/certificates")
+async def issue_certificates(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
+    submitted = await request.form()
+    chosen = [v for v in submitted.getlist("entry") if isinstance(v, str)]
+    raw_count = submitted.get("count")
+    count = int(raw_count) if isinstance(raw_count, str) and raw_count.isdigit() and len(raw_count) < 4 else 0
+    history = await run_in_threadpool(state.site.clinic().history, card.card, card.pin)
+    try:
+        sheet = await run_in_threadpool(certificates.issue, state.site, history, chosen, count)
+    except InputError:
+        _ = gettext_for(request_locale(request))
+        return render(
+            request,
+            "certificates.html",
+            status=400,
+            available=True,
+            entries=certificates.certifiable(history),
+            error=_("Choose at least one entry, and 1 to 12 certificates."),
+            word=word,
+            product_name=product_name,
+        )
+    return render(request, "sheet_print.html", sheet=sheet, codes=[qr_markup(t) for t in sheet.texts])
+
+
+# ---------------------------------------------------------------- counts
+
+
+@router.get("/counts")
+def counts_page(request: Request, state: State, staff: CountsStaff, week: str | None = None) -> Response:
+    today = state.site.today()
+    aggregates = state.site.store.aggregates()
+    try:
+        chosen = parse_week(week, today)
+    except InputError:
+        chosen = parse_week(None, today)
+    rows = week_rows(aggregates, chosen)
+    return render(
+        request,
+        "counts.html",
+        week=week_label(chosen),
+        weeks=[week_label(w) for w in weeks(aggregates, today)],
+        rows=rows,
+        top=max((r.count for r in rows), default=1),
+        word=word,
+        product_name=product_name,
+        catalogue_products=set(catalogue().products),
+    )

@@ -1,0 +1,165 @@
+"""Server-side sessions: a random id in a cookie, everything else in this process's memory.
+
+A session holds the CSRF token, the signed-in staff member, the language and
+at most one open card. The open card (its secret and the PIN, if any) lives
+here only: never in a cookie, a URL or a log line. It closes itself after
+``card_idle_s`` unused, the session after ``session_idle_s``; restarting the
+server ends every session and closes every card.
+
+>>> now = [0.0]
+>>> store = SessionStore(idle_s=60, card_idle_s=10, max_sessions=10, clock=lambda: now[0])
+>>> s = store.create()
+>>> store.get(s.id) is s
+True
+>>> now[0] = 61.0
+>>> store.get(s.id) is None
+True
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from haven.core.card import Card
+from haven.web.auth import Staff
+
+
+@dataclass
+class OpenCard:
+    """A card open in a session: what staff may act on until it is closed."""
+
+    card: Card = field(repr=False)
+    pin: str | None = field(repr=False)
+    has_records: bool
+    new: bool  # made in this session: its first visit starts its history without asking
+    last_used: float
+
+
+@dataclass
+class Session:
+    id: str = field(repr=False)
+    csrf: str = field(repr=False)
+    last_seen: float
+    staff: Staff | None = None
+    language: str | None = None
+    flash: str | None = None  # a msgid shown once on the next page (e.g. "Visit recorded.")
+    _card: OpenCard | None = field(default=None, repr=False)
+
+    def take_flash(self) -> str | None:
+        message, self.flash = self.flash, None
+        return message
+
+    def check_csrf(self, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
+
+
+class SessionStore:
+    """Sessions by id, dropped after ``idle_s`` unused (oldest first beyond ``max_sessions``)."""
+
+    def __init__(
+        self,
+        idle_s: int,
+        card_idle_s: int,
+        max_sessions: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self.idle_s = idle_s
+        self.card_idle_s = card_idle_s
+        self.max_sessions = max_sessions
+        self.clock = clock
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def create(self) -> Session:
+        now = self.clock()
+        session = Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=now)
+        with self._lock:
+            self._sessions[session.id] = session
+            while len(self._sessions) > self.max_sessions:
+                self._evict_one()
+        return session
+
+    def _evict_one(self) -> None:
+        # The least recently used signed-out session goes first, so a flood of anonymous
+        # visits cannot push signed-in staff out; failing that, the least recently used one.
+        victim = next((sid for sid, s in self._sessions.items() if s.staff is None), None)
+        if victim is None:
+            victim = next(iter(self._sessions))
+        self._sessions.pop(victim)._card = None
+
+    def get(self, session_id: str | None) -> Session | None:
+        if not session_id:
+            return None
+        now = self.clock()
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if now - session.last_seen > self.idle_s:
+                del self._sessions[session_id]
+                return None
+            session.last_seen = now
+            self._sessions.move_to_end(session_id)
+            return session
+
+    def rotate(self, session: Session) -> Session:
+        """A fresh id and CSRF token for ``session`` (on sign-in: no fixation), keeping its language."""
+        fresh = self.create()
+        fresh.language = session.language
+        self.drop(session)
+        return fresh
+
+    def drop(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.pop(session.id, None)
+        session._card = None
+        session.staff = None
+
+    def clear(self) -> None:
+        """End every session (the server is stopping)."""
+        with self._lock:
+            for session in self._sessions.values():
+                session._card = None
+                session.staff = None
+            self._sessions.clear()
+
+    def sweep(self) -> int:
+        """Drop every idle session now; returns how many."""
+        now = self.clock()
+        with self._lock:
+            stale = [sid for sid, s in self._sessions.items() if now - s.last_seen > self.idle_s]
+            for sid in stale:
+                session = self._sessions.pop(sid)
+                session._card = None
+        return len(stale)
+
+    # ------------------------------------------------------------ the open card
+
+    def card(self, session: Session) -> OpenCard | None:
+        """The session's open card, or None (closing it if it sat unused past ``card_idle_s``)."""
+        open_card = session._card
+        if open_card is None:
+            return None
+        now = self.clock()
+        if now - open_card.last_used > self.card_idle_s:
+            session._card = None
+            return None
+        open_card.last_used = now
+        return open_card
+
+    def open_card(
+        self, session: Session, card: Card, pin: str | None, has_records: bool, new: bool = False
+    ) -> OpenCard:
+        session._card = OpenCard(card, pin, has_records, new, self.clock())
+        return session._card
+
+    def close_card(self, session: Session) -> None:
+        session._card = None

@@ -1,0 +1,306 @@
+"""Clinic pages through the test client: opening cards, first visits, visit forms, history, counts, certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from fastapi.testclient import TestClient
+
+from haven import qr
+from haven.core.card import Card
+from haven.core.entries import Test, Vaccination
+from haven.web.site import CertificateSheet, Site
+from tests.web.conftest import csrf_of, sign_in
+
+
+def page_sign_in(client: TestClient, role: str) -> str:
+    sign_in(client, role)
+    return csrf_of(client.get("/").text if role != "coordinator" else client.get("/counts").text)
+
+
+def record(site: Site, card: Card, doc: object, first: bool = False) -> None:
+    site.clinic().add_visit(card, doc, first_visit=first)
+
+
+def open_typed(client: TestClient, token: str, text: str, pin: str = "") -> tuple[int, str]:
+    r = client.post("/cards/open", data={"card": text, "pin": pin, "csrf_token": token}, follow_redirects=True)
+    return r.status_code, r.text
+
+
+def test_sign_in_page_and_a_wrong_passphrase(client: TestClient) -> None:
+    page = client.get("/sign-in")
+    assert page.status_code == 200 and "Staff name" in page.text
+    r = client.post("/sign-in", data={"name": "clinician", "passphrase": "nope", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 401
+    assert "That staff name and passphrase do not match." in r.text
+    assert 'value="clinician"' in r.text  # the name is kept, never the passphrase
+    assert "nope" not in r.text
+
+
+def test_signed_out_pages_send_you_to_sign_in(client: TestClient) -> None:
+    r = client.get("/card/history", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+
+
+def test_a_mistyped_word_is_named_beside_the_field(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "registrar")
+    words = Card(bytes(range(16))).words("en")
+    words[3] = "abandom"
+    status, html = open_typed(client, token, " ".join(words))
+    assert status == 400
+    assert "Word 4 (“abandom”) is not a card word. Did you mean “abandon”?" in html
+    assert 'id="card-error"' in html and 'aria-describedby="card-hint card-error"' in html
+    # The typed words come back for correcting: in the page body, never in a URL or a cookie.
+    assert "abandom" in html
+
+
+def test_twelve_words_are_explained(client: TestClient) -> None:
+    token = page_sign_in(client, "registrar")
+    words = Card(bytes(range(16))).words("en")[:12]
+    status, html = open_typed(client, token, " ".join(words))
+    assert status == 400 and "A card has 13 words (the last one is the check word); this has 12." in html
+
+
+def test_errors_are_in_the_page_language(client: TestClient) -> None:
+    token = page_sign_in(client, "registrar")
+    client.cookies.set("haven_lang", "ko")
+    words = Card(bytes(range(16))).words("en")
+    words[4], words[5] = words[5], words[4]
+    status, html = open_typed(client, token, " ".join(words))
+    assert status == 400 and "단어나 코드가 맞지 않습니다" in html
+    assert '<html lang="ko">' in html
+
+
+def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "clinician")
+    card = Card(bytes(range(16)))
+    status, html = open_typed(client, token, card.code)
+    assert status == 200
+    assert "No records for this card at this site. Start a new history?" in html
+    assert client.get("/card/visit", follow_redirects=False).headers["location"] == "/card"
+    r = client.post("/card/start-history", data={"csrf_token": token}, follow_redirects=False)
+    assert r.headers["location"] == "/card/visit"
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "test_test": "pcr", "test_result": "negative"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/card/history"
+    assert site.clinic().history(card).to_doc()["visits"][0]["entries"][0]["test"] == "pcr"
+
+
+def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "registrar")
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"},
+    )
+    assert r.status_code == 422
+    assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', r.text)
+    assert '<p class="error field-error" role="alert" id="vac_dose-error">Enter a number from 1 to 10.</p>' in r.text
+    assert 'value="11"' in r.text  # what was typed stays
+    r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "note_text": "x"})
+    assert 'id="date-error">This date is in the future (today is 2026-11-29).' in r.text
+    r = client.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20"})
+    assert 'id="form-error">Fill in at least one section' in r.text
+    r = client.post(
+        "/card/visit",
+        data={
+            "csrf_token": token,
+            "date": "2026-11-20",
+            "note_text": "ok",
+            "holder_birth_year": "1990",
+            "holder_age_band": "18-29",
+        },
+    )
+    assert 'id="holder_age_band-error">Give a birth year or an age band, not both.' in r.text
+    assert site.store.aggregates() == {}  # nothing was stored by any of these
+
+
+def test_new_card_print_then_first_visit_and_history(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "clinician")
+    r = client.post("/cards/new", data={"language": "zh", "pin": "2468", "pin_again": "2468", "csrf_token": token})
+    assert r.url.path == "/card/print"
+    words = re.findall(r"<li>([^<]+)</li>", r.text.split('id="card-words"')[1].split("</ol>")[0])
+    assert len(words) == 13 and all(len(w) == 1 for w in words)  # Chinese words are single characters
+    assert re.search(r'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \d+ \d+" class="qr">', r.text)
+    r = client.post(
+        "/card/visit",
+        data={
+            "csrf_token": token,
+            "date": "2026-11-01",
+            "vac_product": "comirnaty",
+            "vac_dose": "1",
+            "vac_lot": "FJ8529",
+            "test_test": "antigen",
+            "test_result": "negative",
+            "care_kind": "consultation",
+            "care_symptoms": ["fever", "cough"],
+            "care_medicines": "paracetamol 500 mg\nORS",
+            "holder_age_band": "30-39",
+            "holder_pregnant": "no",
+        },
+    )
+    assert r.url.path == "/card/history"
+    assert "Visit recorded." in r.text
+    assert "Comirnaty" in r.text and "dose 2" in r.text and "from 2026-11-22" in r.text
+    assert "Rapid antigen test</strong>: Negative" in r.text and "Fever, Cough" in r.text
+    # The card opens again from its words (and the PIN), in another session.
+    with TestClient(client.app, base_url="http://127.0.0.1") as other:
+        token2 = page_sign_in(other, "clinician")
+        status, html = open_typed(other, token2, "".join(words), pin="2468")
+        assert status == 200 and "This card has records at this site." in html
+        status, html = open_typed(other, token2, " ".join(words), pin="9999")
+        assert "No records for this card at this site. Start a new history?" in html
+
+
+def test_registrar_records_but_cannot_read_history(client: TestClient, site: Site) -> None:
+    card = Card(bytes(range(1, 17)))
+    record(site, card, [{"type": "note", "date": "2026-11-01", "text": "seen"}], first=True)
+    token = page_sign_in(client, "registrar")
+    _, html = open_typed(client, token, " ".join(card.words()))
+    assert "This card has records at this site." in html
+    assert "/card/history" not in html
+    assert client.get("/card/history").status_code == 403
+
+
+def test_close_card(client: TestClient) -> None:
+    token = page_sign_in(client, "registrar")
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    r = client.post("/card/close", data={"csrf_token": token})
+    assert r.url.path == "/" and "Card closed." in r.text
+    assert client.get("/card", follow_redirects=False).status_code == 409
+
+
+def test_open_by_photo_of_the_qr(client: TestClient, site: Site) -> None:
+    card = Card(bytes(range(2, 18)))
+    record(site, card, [{"type": "note", "date": "2026-11-01", "text": "seen"}], first=True)
+    token = page_sign_in(client, "registrar")
+    r = client.post(
+        "/cards/open-photo", data={"csrf_token": token}, files={"photo": ("card.png", qr.png(card.code), "image/png")}
+    )
+    assert r.url.path == "/card" and "This card has records at this site." in r.text
+    r = client.post(
+        "/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"not an image", "image/png")}
+    )
+    assert r.status_code == 400 and "This file is not a photo that can be read." in r.text
+
+
+def test_counts_for_a_week_suppress_small_cells(client: TestClient, site: Site) -> None:
+    for n in range(6):
+        card = Card(bytes([n]) * 16)
+        entries = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-24"}]
+        if n < 2:
+            entries.append({"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-24"})
+        record(site, card, entries, first=True)
+    page_sign_in(client, "coordinator")
+    r = client.get("/counts?week=2026-W48")
+    assert r.status_code == 200
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td class=\"num\">([^<]+)</td></tr>", r.text)
+    assert ("Vaccination", "Tetanus-diphtheria vaccine (Td)", "&lt;5") in rows
+    assert ("Test", "Rapid antigen test: Negative", "6") in rows
+    assert '<svg class="chart"' in r.text
+    api = client.get("/api/counts", params={"week": "2026-W48"}).json()
+    assert {"kind": "vaccination", "key": "td", "count": None, "shown": "<5"} in api["rows"]
+    assert client.get("/api/counts", params={"week": "2026-W99"}).status_code == 400
+    assert "Nothing was recorded this week." in client.get("/counts?week=2026-W40").text
+
+
+def test_coordinator_lands_on_counts_and_sees_no_holder_pages(client: TestClient) -> None:
+    page_sign_in(client, "coordinator")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/counts"
+    assert client.get("/card").status_code == 403
+
+
+def test_certificate_pages_say_unavailable_without_an_issuer(client: TestClient, site: Site) -> None:
+    card = Card(bytes(range(3, 19)))
+    record(site, card, [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}], first=True)
+    token = page_sign_in(client, "clinician")
+    open_typed(client, token, card.code)
+    r = client.get("/card/certificates")
+    assert "Certificates cannot be issued at this site yet: no signing key is connected." in r.text
+    r = client.post("/card/certificates", data={"csrf_token": token, "entry": "0.0", "count": "2"})
+    assert r.status_code == 404
+    api = client.post("/api/certificates", json={"entries": ["0.0"], "count": 2}, headers={"X-CSRF-Token": token})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "unavailable"
+
+
+class RecordingIssuer:
+    """A test double standing in for the certificates work: records what the seam passes it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[Vaccination | Test], int]] = []
+
+    def issue_sheet(self, entries: Sequence[Vaccination | Test], count: int, now: dt.datetime) -> CertificateSheet:
+        self.calls.append((list(entries), count))
+        return CertificateSheet(tuple(f"TEST{i}" for i in range(count)), dt.date(2027, 1, 1))
+
+
+def test_certificate_seam_passes_the_chosen_entries_and_prints_a_sheet(client: TestClient, site: Site) -> None:
+    issuer = RecordingIssuer()
+    site.certificates = issuer
+    card = Card(bytes(range(4, 20)))
+    record(
+        site,
+        card,
+        [
+            {"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"},
+            {"type": "note", "date": "2026-11-01", "text": "not certifiable"},
+            {"type": "test", "test": "pcr", "result": "negative", "date": "2026-11-02"},
+        ],
+        first=True,
+    )
+    token = page_sign_in(client, "clinician")
+    open_typed(client, token, card.code)
+    page = client.get("/card/certificates").text
+    assert 'value="0.0"' in page and 'value="0.2"' in page and 'value="0.1"' not in page
+    r = client.post("/card/certificates", data={"csrf_token": token, "entry": ["0.2"], "count": "3"})
+    assert r.status_code == 200 and r.text.count('class="stub"') == 3 and "Valid until 2027-01-01" in r.text
+    assert issuer.calls == [([Test("pcr", "negative", dt.date(2026, 11, 2))], 3)]
+    r = client.post("/card/certificates", data={"csrf_token": token, "count": "3"})
+    assert r.status_code == 400 and "Choose at least one entry" in r.text
+
+
+def test_unknown_page_is_a_page_and_unknown_api_is_json(client: TestClient) -> None:
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and "There is no such page." in r.text
+    r = client.get("/api/nowhere")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not-found"
+
+
+def test_language_switch_is_a_protected_post_with_a_local_redirect(client: TestClient) -> None:
+    token = csrf_of(client.get("/sign-in").text)
+    r = client.post(
+        "/language",
+        data={"lang": "zh_Hans", "next": "https://evil.example/", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/"
+    page = client.get("/sign-in")
+    assert '<html lang="zh-Hans">' in page.text and "登录" in page.text
+
+
+def test_accept_language_picks_the_page_language(client: TestClient) -> None:
+    assert "로그인" in client.get("/sign-in", headers={"Accept-Language": "ko-KR,ko;q=0.9"}).text
+    assert "登录" in client.get("/sign-in", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_photo_attempts_count_and_huge_bodies_are_refused(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "registrar")
+    for _ in range(20):
+        r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"x", "image/png")})
+        assert r.status_code == 400
+    r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"x", "image/png")})
+    assert r.status_code == 429
+    big = b"\0" * (site_settings_limit() + 100 * 1024)
+    r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", big, "image/png")})
+    assert r.status_code == 413
+
+
+def site_settings_limit() -> int:
+    from haven.web import WebSettings
+
+    return WebSettings().upload_max_bytes
