@@ -179,3 +179,17 @@ def test_duress_site_can_be_unlocked_by_a_fresh_process(tmp_path: Path) -> None:
     with again.unlock(ADMIN_DURESS) as session:
         assert session.staff.name == "Ana"
         assert session.audit.verify().seq == 1  # a site set up today: one "site.init" entry
+
+
+def test_after_duress_the_site_looks_like_a_fresh_init(tmp_path: Path) -> None:
+    """The empty site has what `haven init` makes: its one staff member, a trust list, and nothing else."""
+    from haven.cert_services import Certificates
+
+    fresh = new_site(tmp_path / "fresh", duress=None, clinician=False)
+    site = new_site(tmp_path / "s")
+    with site.unlock(ADMIN_DURESS) as session, fresh.unlock(ADMIN) as reference:
+        assert Certificates(session.store).trust_list() is not None
+        shape = {t.name: len(t.rows) for t in session.store.tables()}
+        reference_shape = {t.name: len(t.rows) for t in reference.store.tables()}
+        assert shape == reference_shape
+        assert [m.name for m in session.staff_list()] == ["Ana"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections import Counter
 from typing import Any
@@ -11,7 +10,6 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from haven.cert_services import bootstrap_trust
 from haven.cli.base import Context, common, common_no_unlock, read_new_passphrase, read_secret_file
 from haven.errors import SiteError
 from haven.site import passphrase as pp
@@ -101,7 +99,6 @@ def init(
             "kdf": {**calibration.params.to_doc(), "seconds": round(calibration.seconds, 3)},
             "erase_after": erase_after,
         }
-        bootstrap_trust(session.store, dt.datetime.now(dt.UTC))  # a network of one: can issue and verify at once
     if generate_passphrase:
         doc["passphrase"] = secret
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from haven.cert_services import bootstrap_trust
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site import passphrase as pp
@@ -165,6 +166,7 @@ class Site:
             with store.transaction() as conn:
                 insert_in(conn, member)
                 append_in(conn, member.id, "site.init", 1, now)
+            bootstrap_trust(store, now, self.random_bytes)  # a network of one: issues and verifies at once
             self.slots_file.create(header, slots)
             self.attempts.create()
         except BaseException:
@@ -263,6 +265,8 @@ class Site:
                 with store.transaction() as conn:
                     insert_in(conn, member)
                     append_in(conn, member.id, "site.init", 1, now)
+                # Like any new site: a network of one, so nothing tells it apart from a fresh `haven init`.
+                bootstrap_trust(store, now, self.random_bytes)
                 slots = random_slots(self.random_bytes)
                 slots[key_index] = key.seal(
                     header, key_index, SlotContent(SlotKind.KEY, member.roles, member.id, master), self.random_bytes
