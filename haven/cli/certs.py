@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from rich.console import Console
@@ -16,7 +16,7 @@ from rich.console import Console
 from haven.cert_services import WHAT, Certificates, add_issuer_files
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
-from haven.certs.verify import Trust, refusal_doc, verify
+from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
 from haven.cli.base import Context, card_arg, card_options, common
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.store.base import Store
@@ -196,23 +196,54 @@ def cert_verify(
 
 
 def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
-    """Bulk mode: one JSON result per input line, written as they come."""
+    """Bulk mode: one JSON result per input line.
+
+    Results are written per batch of lines already read and flushed before
+    waiting for more input, so a consumer feeding one line at a time gets each
+    result at once, while a file or a full pipe costs one write per batch.
+    """
     first_failure = 0
     out = sys.stdout
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for line in sys.stdin:
-        text = line.rstrip("\r\n")
-        if not text:
-            continue
-        try:
-            result = verify(text, trust, moment).to_json()
-        except CertificateError as exc:
-            result = dumps(refusal_doc(exc))
-            first_failure = first_failure or exc.exit_code
-        out.write(result)
-        out.write("\n")
-    out.flush()
+    verifier = BulkVerifier(trust, moment)
+    for lines in _line_batches(sys.stdin):
+        results = verifier.results([text for text in lines if text])
+        if results:
+            out.write("".join(f"{line}\n" for line, _ in results))
+            first_failure = first_failure or next((code for _, code in results if code), 0)
+        out.flush()
     return first_failure
+
+
+READ_SIZE = 1 << 16
+
+
+def _line_batches(stream: TextIO) -> Iterator[list[str]]:
+    """The lines of a text stream, in batches of what could be read without waiting.
+
+    Reads the binary buffer in large chunks (one read returns what is there)
+    and decodes them as the text stream would (its encoding and errors). Lines
+    end at a line feed, as standard input splits them on POSIX, and trailing
+    carriage returns are dropped. A stream without a binary buffer is read line by line.
+    """
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or not hasattr(buffer, "read1"):
+        for line in stream:
+            yield [line.rstrip("\r\n")]
+        return
+    decoder = codecs.getincrementaldecoder(stream.encoding or "utf-8")(stream.errors or "strict")
+    pending = ""
+    while True:
+        chunk = buffer.read1(READ_SIZE)
+        text = pending + decoder.decode(chunk, final=not chunk)
+        lines = text.split("\n")
+        pending = lines.pop()
+        if not chunk and pending:
+            lines.append(pending)
+        if "\r" in text:
+            lines = [line.rstrip("\r") for line in lines]
+        yield lines
+        if not chunk:
+            return
 
 
 @cert.command("import")
