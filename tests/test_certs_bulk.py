@@ -104,6 +104,25 @@ def test_base45_fast_decoding_equals_the_reference_decoder(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40).map(base45.encode),
+            st.text(alphabet=base45.ALPHABET, max_size=12),
+            st.sampled_from(STUBS),
+        ),
+        max_size=8,
+    )
+)
+def test_base45_for_a_batch_is_each_text_decoded_or_none_if_one_fails(texts: list[str]) -> None:
+    alone = [outcome(base45.decode, text) for text in texts]
+    if all(kind == "ok" for kind, _ in alone):
+        assert base45.decode_many(texts) == [value for _, value in alone]
+    else:
+        assert base45.decode_many(texts) is None
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_base45_round_trips(data: bytes) -> None:
     assert base45.decode(base45.encode(data)) == data

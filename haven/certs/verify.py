@@ -189,10 +189,15 @@ def verify_haven(text: str, trust: TrustList | None, now: dt.datetime) -> Verifi
 _Signed = tuple[TrustList, TrustedKey, bytes, bytes, bytes | None, bytes]
 
 
-def _haven_signed(text: str, trust: TrustList | None) -> _Signed:
-    """Steps 1 and 2 of :func:`verify_haven` (structure, then key), and what step 3 needs."""
+def _haven_signed(text: str, trust: TrustList | None, raw: bytes | None = None) -> _Signed:
+    """Steps 1 and 2 of :func:`verify_haven` (structure, then key), and what step 3 needs.
+
+    ``raw``: the text's Base45 decoding where it is known already.
+    """
     fmt = "haven"
-    protected_bytes, payload, signature, message = cose.read_canonical_sign1(base45.decode(text))
+    protected_bytes, payload, signature, message = cose.read_canonical_sign1(
+        base45.decode(text) if raw is None else raw
+    )
     alg, kid = _protected_header(protected_bytes)
     if trust is None:
         raise UnknownIssuer("This site has no trust list: import your network's ('haven trust join').", format=fmt)
@@ -290,18 +295,24 @@ class BulkVerifier:
     def results(self, texts: list[str]) -> list[tuple[str, int]]:
         """:meth:`result` of each text, in order."""
         results: list[tuple[str, int]] = []
+        at_haven: list[int] = []
+        haven_texts: list[str] = []
+        for text in texts:
+            if detect_format(text) == "haven":
+                at_haven.append(len(results))
+                haven_texts.append(text)
+                results.append(_PENDING)
+            else:
+                results.append(self._other(text))
+        # Base45 for the whole batch at once; if any text is not plain Base45, each is decoded (and refused) alone.
+        raws: list[bytes] | list[None] = base45.decode_many(haven_texts) or [None] * len(haven_texts)
         signed: list[tuple[int, _Signed]] = []
         haven = self.trust.haven
-        for text in texts:
-            if detect_format(text) != "haven":
-                results.append(self._other(text))
-                continue
+        for at, text, raw in zip(at_haven, haven_texts, raws, strict=True):
             try:
-                signed.append((len(results), _haven_signed(text, haven)))
+                signed.append((at, _haven_signed(text, haven, raw)))
             except CertificateError as exc:
-                results.append(_refused(exc))
-                continue
-            results.append(_PENDING)
+                results[at] = _refused(exc)
         checked: list[tuple[int, _Signed]] = []
         for at, certificate in signed:
             try:

@@ -214,7 +214,7 @@ def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
     return first_failure
 
 
-READ_SIZE = 1 << 16
+READ_SIZE = 1 << 18  # a pipe gives at most its buffer (64 kB) per read; a file gives this much
 
 
 def _line_batches(stream: TextIO) -> Iterator[list[str]]:
