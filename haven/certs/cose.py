@@ -184,18 +184,14 @@ def decode_sign1(data: bytes, canonical: bool, what: str = "certificate") -> Sig
     return Sign1(protected_bytes, dict(protected), dict(unprotected), payload, signature)
 
 
-def verify_p256(key: ec.EllipticCurvePublicKey, message: bytes, signature: bytes, fmt: str) -> None:
-    """:func:`verify_signature` for ES256 where the caller knows the key is P-256 and the signature 64 bytes.
+def verify_p256_der(key: ec.EllipticCurvePublicKey, message: bytes, der: bytes, fmt: str) -> None:
+    """:func:`verify_signature` for ES256 where the caller knows the key is P-256, the signature in DER.
 
     Haven's trust-list keys are P-256 by construction; skipping the type and
-    curve checks (abstract-class ``isinstance`` calls) and the integer round
-    trip of the DER encoding matters on a bulk path.
+    curve checks (abstract-class ``isinstance`` calls) and, with
+    :func:`p256_der`, the integer round trip of the DER encoding matters on a
+    bulk path.
     """
-    verify_p256_der(key, message, p256_der(signature), fmt)
-
-
-def verify_p256_der(key: ec.EllipticCurvePublicKey, message: bytes, der: bytes, fmt: str) -> None:
-    """:func:`verify_p256` with the signature already in DER (:func:`p256_der`)."""
     try:
         key.verify(der, message, _ECDSA_SHA256)
     except InvalidSignature:
