@@ -208,7 +208,9 @@ def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
     for lines in _line_batches(sys.stdin):
         results = verifier.results([text for text in lines if text])
         if results:
-            out.write("".join(f"{line}\n" for line, _ in results))
+            written = [line for line, _ in results]
+            written.append("")  # the last result's newline
+            out.write("\n".join(written))
             first_failure = first_failure or next((code for _, code in results if code), 0)
         out.flush()
     return first_failure
