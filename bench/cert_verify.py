@@ -16,7 +16,8 @@ Sig_structures of the stubs, measured in the same round:
    ``haven cert verify - < stubs > results`` with the stubs REPEAT times over:
    its whole time, and its time less its start-up (interpreter, imports, trust
    list: the same command on an empty file, timed in the same round), against
-   raw passes before and after it;
+   raw passes before and after it; then the same file with ``--jobs`` as
+   many as the CPUs (reported apart: the goal is on one process);
 3. EU DCC: the decode-and-verify pipeline (prefix, Base45, zlib, COSE, CWT,
    signer lookup, signature, key usage, times, facts) over the EU DCC test
    vectors whose signature verifies, against the raw verify rate of their
@@ -61,6 +62,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 PER_HOLDER = 20
 BLOCK = 1000  # stubs per alternation: about 0.1 s of each measure
 BATCH = 340  # lines in one 64 kB read of haven cert verify -: its batch, and the in-process measure's
+JOBS = os.cpu_count() or 1  # for the --jobs run, reported apart: the goal is on one process
 REPEAT = 5  # whole runs read the stubs this many times (20,000 lines by default), so start-up is a small part
 
 Block = Callable[[int, int], None]  # runs items [start, end)
@@ -199,13 +201,14 @@ def haven_rates(home: Path, stubs: list[str]) -> dict[str, list[float]]:
     empty.write_bytes(b"")
     lines.write_bytes(data * REPEAT)
     count = len(stubs) * REPEAT
-    for key in ("raw-whole", "cli-whole", "cli-minus-startup", "startup"):
+    for key in ("raw-whole", "cli-whole", "cli-minus-startup", "startup", "cli-jobs"):
         rates[key] = []
     for _ in range(ROUNDS):
         raw_before = timed(lambda: raw(0, len(stubs)))
         startup = run_cli(env, empty, 0)
         whole = run_cli(env, lines, count)
         raw_after = timed(lambda: raw(0, len(stubs)))
+        rates["cli-jobs"].append(count / run_cli(env, lines, count, JOBS))
         rates["raw-whole"].append(2 * len(stubs) / (raw_before + raw_after))
         rates["startup"].append(startup)
         rates["cli-whole"].append(count / whole)
@@ -219,12 +222,13 @@ def timed(run: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def run_cli(env: dict[str, str], source: Path, count: int) -> float:
-    """Seconds ``haven cert verify - < source > results`` takes, from start to exit."""
+def run_cli(env: dict[str, str], source: Path, count: int, jobs: int = 1) -> float:
+    """Seconds ``haven cert verify --jobs JOBS - < source > results`` takes, from start to exit."""
     results = source.with_suffix(".out")
+    command = [HAVEN, "cert", "verify", "--jobs", str(jobs), "-"]
     with source.open("rb") as stdin, results.open("wb") as stdout:
         start = time.perf_counter()
-        subprocess.run([HAVEN, "cert", "verify", "-"], stdin=stdin, stdout=stdout, env=env, check=True)
+        subprocess.run(command, stdin=stdin, stdout=stdout, env=env, check=True)
         wall = time.perf_counter() - start
     assert results.read_bytes().count(b"\n") == count
     return wall
@@ -302,6 +306,7 @@ def main() -> None:
     show("raw ES256 verify, passes before and after", h["raw-whole"])
     show("haven cert verify -, with start-up", h["cli-whole"], h["raw-whole"])
     show("haven cert verify -, minus start-up", h["cli-minus-startup"], h["raw-whole"], goal)
+    show(f"haven cert verify --jobs {JOBS} -, with start-up", h["cli-jobs"], h["raw-whole"])
     print(f"EU DCC vectors whose signature verifies: {n_eu} (medians of {ROUNDS * 3} rounds)")
     show("raw verify of their signatures (ES256/PS256)", e["raw"])
     show("decode-and-verify pipeline", e["pipeline"], e["raw"])

@@ -283,3 +283,23 @@ def test_a_pipe_gets_each_result_as_soon_as_its_line_is_written(run_cli: Any, tm
             assert process.wait(timeout=60) == 20
         finally:
             process.kill()
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_lines_and_exit_status(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli("init").code == 0
+    card = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
+    doses = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"}])
+    assert run_cli("visit", "add", "--card", card, "--first-visit", "--entries", "-", stdin=doses).code == 0
+    own = run_cli("cert", "issue", "--card", card, "--count", "5", "--json").json()["certificates"]
+    lines, _ = mixed_lines()
+    data = "\n".join([*own, *lines, *own]) + "\n"
+    alone = run_cli("cert", "verify", "-", stdin=data)
+    monkeypatch.setattr(cli_certs, "READ_SIZE", 2000)  # several batches, each shared by the workers
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data.encode()), encoding="utf-8", newline="\n"))
+    shared = run_cli("cert", "verify", "--jobs", "3", "-")
+    assert (shared.code, shared.out) == (alone.code, alone.out)
+    results = [json.loads(line) for line in alone.out.splitlines()]
+    assert len(results) == len(own) * 2 + len(lines) - 1  # the blank line gives no result
+    assert [r["valid"] for r in results[: len(own)]] == [True] * len(own)
+    assert alone.code == 22  # the first refusal: a certificate of another network

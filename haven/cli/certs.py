@@ -5,21 +5,33 @@ from __future__ import annotations
 import codecs
 import contextlib
 import datetime as dt
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
 
-from haven.cert_services import WHAT, Certificates, add_issuer_files
+from haven.cert_services import (
+    NO_TRUST_SETTINGS,
+    WHAT,
+    Certificates,
+    TrustSettings,
+    start_verify_worker,
+    trust_from_settings,
+    verify_in_worker,
+)
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
 from haven.cli.base import Context, card_arg, card_options, common
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.store.base import Store
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def parse_at(value: str | None) -> dt.datetime | None:
@@ -149,12 +161,13 @@ def _print_result(c: Console, doc: dict[str, Any]) -> None:
 
 
 def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
+    return trust_from_settings(trust_settings(ctx), extra)
+
+
+def trust_settings(ctx: Context) -> TrustSettings:
+    """The site's stored trust settings; none where there is no site (external issuers only)."""
     with optional_store(ctx) as store:
-        if store is None:
-            trust = Trust()
-            add_issuer_files(trust, extra)
-            return trust
-        return Certificates(store).trust(extra)
+        return NO_TRUST_SETTINGS if store is None else Certificates(store).trust_settings()
 
 
 @cert.command("verify")
@@ -162,10 +175,17 @@ def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
 @click.option(
     "--image", type=click.Path(dir_okay=False, exists=True), default=None, help="Read the QR code in a photo."
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="With '-': worker processes that verify (each takes a share of every batch of lines).",
+)
 @click.argument("text", required=False)
 @common
 def cert_verify(
-    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, text: str | None
+    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, jobs: int, text: str | None
 ) -> int:
     """Verify a certificate offline: Haven's, an EU DCC (HC1:) or a SMART Health Card (shc:/).
 
@@ -179,23 +199,31 @@ def cert_verify(
       haven cert verify --json "$STUB"
       haven cert verify --issuer-cert dsc.pem --at 2021-06-01 "HC1:..."
       haven cert verify - < scanned.txt
+      haven cert verify --jobs 4 - < scanned.txt > results.jsonl
     """
     moment = parse_at(at) or dt.datetime.now(dt.UTC)
-    trust = load_trust(ctx, issuer_certs)
+    settings = trust_settings(ctx)
+    trust = trust_from_settings(settings, issuer_certs)
     if image is not None:
         from haven.certs.image import decode_image
 
         text = decode_image(Path(image).read_bytes())
     if text is None:
         raise InputError("Give the certificate's text, '-' to read lines from standard input, or --image FILE.")
+    if text == "-" and jobs > 1:
+        with _worker_pool(jobs, settings, issuer_certs, moment) as pool:
+            return _verify_lines(functools.partial(_verify_in_workers, pool, jobs))
     if text == "-":
-        return _verify_lines(trust, moment)
+        return _verify_lines(BulkVerifier(trust, moment).results)
     doc, code = _result(text.rstrip("\r\n"), trust, moment)
     ctx.emit(doc, lambda c: _print_result(c, doc))
     return code
 
 
-def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
+Results = list[tuple[str, int]]  # JSON result lines (no newline) and exit codes, one per certificate
+
+
+def _verify_lines(verify_batch: Callable[[list[str]], Results]) -> int:
     """Bulk mode: one JSON result per input line.
 
     Results are written per batch of lines already read and flushed before
@@ -204,9 +232,8 @@ def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
     """
     first_failure = 0
     out = sys.stdout
-    verifier = BulkVerifier(trust, moment)
     for lines in _line_batches(sys.stdin):
-        results = verifier.results([text for text in lines if text])
+        results = verify_batch([text for text in lines if text])
         if results:
             written = [line for line, _ in results]
             written.append("")  # the last result's newline
@@ -214,6 +241,28 @@ def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
             first_failure = first_failure or next((code for _, code in results if code), 0)
         out.flush()
     return first_failure
+
+
+@contextlib.contextmanager
+def _worker_pool(
+    jobs: int, settings: TrustSettings, extra: tuple[str, ...], moment: dt.datetime
+) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes, each with the trust rebuilt from the same settings (spawned: no state is shared)."""
+    import multiprocessing  # here: only --jobs pays for importing process pools
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=start_verify_worker, initargs=(settings, extra, moment)
+    ) as pool:
+        yield pool
+
+
+def _verify_in_workers(pool: ProcessPoolExecutor, jobs: int, texts: list[str]) -> Results:
+    """One batch, in ``jobs`` shares verified side by side, results in input order."""
+    share = max(1, -(-len(texts) // jobs))
+    futures = [pool.submit(verify_in_worker, texts[i : i + share]) for i in range(0, len(texts), share)]
+    return [result for future in futures for result in future.result()]
 
 
 READ_SIZE = 1 << 18  # a pipe gives at most its buffer (64 kB) per read; a file gives this much
