@@ -160,10 +160,6 @@ def _print_result(c: Console, doc: dict[str, Any]) -> None:
         c.print(f"  [yellow]{w}[/yellow]")
 
 
-def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
-    return trust_from_settings(trust_settings(ctx), extra)
-
-
 def trust_settings(ctx: Context) -> TrustSettings:
     """The site's stored trust settings; none where there is no site (external issuers only)."""
     with optional_store(ctx) as store:
