@@ -39,7 +39,7 @@ from haven.certs.trust import (
     parse_trust_list,
     timestamp,
 )
-from haven.certs.verify import Trust, Verified, verify
+from haven.certs.verify import BulkVerifier, Trust, Verified, verify
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.entries import MAX_DOSE, Test, Vaccination
@@ -54,6 +54,11 @@ SIGNING_KEYS = "certs/signing-keys"
 ISSUERS = "certs/issuers"
 DEFAULT_LABEL = "local"
 WHAT = ("vaccination", "test", "all")
+
+
+# A site's trust list, the root public key it pinned and its external issuers (settings as stored, None if unset).
+TrustSettings = tuple[bytes | None, bytes | None, bytes | None]
+NO_TRUST_SETTINGS: TrustSettings = (None, None, None)  # no site: only --issuer-cert files
 
 
 def utc_now() -> dt.datetime:
@@ -284,14 +289,11 @@ class Certificates:
 
     def trust(self, extra: Iterable[str] = ()) -> Trust:
         """What this site trusts, plus ``--issuer-cert`` files given for one command."""
-        doc = self._issuer_doc()
-        out = Trust(
-            haven=self.trust_list(),
-            eudcc=[s for der in doc["eu-dcc"] for s in eudcc.load_signers(der.encode())],
-            shc={i["iss"]: shc.Issuer.from_json(i) for i in doc["shc"]},
-        )
-        add_issuer_files(out, extra)
-        return out
+        return trust_from_settings(self.trust_settings(), extra)
+
+    def trust_settings(self) -> TrustSettings:
+        """The stored settings :meth:`trust` is built from, as bytes (they pass to worker processes as they are)."""
+        return self.store.get_setting(TRUST_LIST), self.store.get_setting(ROOT_PUBLIC), self.store.get_setting(ISSUERS)
 
     # ------------------------------------------------------------ certificates
 
@@ -405,6 +407,37 @@ class Certificates:
             "skipped": skipped,
             "visit": added.to_doc() if added else None,
         }
+
+
+def trust_from_settings(settings: TrustSettings, extra: Iterable[str] = ()) -> Trust:
+    """What a site with these settings trusts, plus ``--issuer-cert`` files (see :meth:`Certificates.trust`)."""
+    listed, root, issuers = settings
+    doc = json.loads(issuers) if issuers else {"eu-dcc": [], "shc": []}
+    out = Trust(
+        haven=None if listed is None else parse_trust_list(listed, root),
+        eudcc=[s for der in doc["eu-dcc"] for s in eudcc.load_signers(der.encode())],
+        shc={i["iss"]: shc.Issuer.from_json(i) for i in doc["shc"]},
+    )
+    add_issuer_files(out, extra)
+    return out
+
+
+# ``haven cert verify --jobs``: each worker process rebuilds the same trust from the same settings once,
+# then verifies the batches of lines it is given.
+_worker_verifier: BulkVerifier | None = None
+
+
+def start_verify_worker(settings: TrustSettings, extra: tuple[str, ...], now: dt.datetime) -> None:
+    """Initialise a worker process (module-level, so that it can be named to a spawned process)."""
+    global _worker_verifier
+    _worker_verifier = BulkVerifier(trust_from_settings(settings, extra), now)
+
+
+def verify_in_worker(texts: list[str]) -> list[tuple[str, int]]:
+    """:meth:`BulkVerifier.results` in a worker process started by :func:`start_verify_worker`."""
+    if _worker_verifier is None:
+        raise RuntimeError("verify_in_worker runs only in a process started with start_verify_worker")
+    return _worker_verifier.results(texts)
 
 
 def _unimportable(v: dict[str, Any], known: set[tuple[str, int, dt.date]], today: dt.date) -> str | None:

@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -249,8 +250,48 @@ def _list(value: Any) -> list[Any] | tuple[Any, ...]:
     return value  # type: ignore[no-any-return]
 
 
+# Haven's one canonical claims layout whenever exp and iat take 4 bytes (1970-01-01T18:12Z to 2106):
+# a4 (map of 4) | 04 1a exp | 06 1a iat | 07 4c cti | 3a 00 01 00 00 (-65537) | facts
+_LAYOUT = struct.Struct(">HBIHIH12s5s")
+_LAYOUT_MARKS = (0xA404, 0x1A, 0x061A, 0x074C, b"\x3a\x00\x01\x00\x00")
+_SHORTEST_4_BYTES = 0x10000  # below this a canonical encoder writes a shorter integer
+
+
 def decode_claims(payload: bytes) -> Claims:
     """Claims from a Haven payload; :class:`MalformedCertificate` unless it is exactly the format."""
+    exp, iat, cti, facts = read_claims(payload)
+    return Claims(exp=exp, iat=iat, cti=cti, facts=facts_of(facts))
+
+
+def read_claims(payload: bytes) -> tuple[int, int, bytes, bytes]:
+    """``(exp, iat, cti, encoded facts)`` of a Haven payload whose facts :func:`facts_of` reads.
+
+    :class:`MalformedCertificate` unless the payload is exactly the format. This is on every
+    verification's path, so Haven's own layout is read in place with its canonical form checked
+    byte by byte (fixed marks, shortest integers, exact sizes) instead of decoding and re-encoding
+    the whole map. It accepts exactly what the reference decoder accepts; anything else, and
+    every refusal, goes through the reference so the reason given stays the same.
+    """
+    if len(payload) > _LAYOUT.size:
+        map_exp, exp_head, exp, iat_head, iat, cti_head, cti, facts_key = _LAYOUT.unpack_from(payload)
+        if (
+            (map_exp, exp_head, iat_head, cti_head, facts_key) == _LAYOUT_MARKS
+            and exp >= _SHORTEST_4_BYTES
+            and iat >= _SHORTEST_4_BYTES
+        ):
+            facts = payload[_LAYOUT.size :]
+            try:
+                facts_of(facts)
+            except MalformedCertificate:
+                pass  # the reference says why
+            else:
+                return exp, iat, cti, facts
+    claims = _decode_claims_reference(payload)
+    return claims.exp, claims.iat, claims.cti, payload[_facts_offset(claims.exp, claims.iat) :]
+
+
+def _decode_claims_reference(payload: bytes) -> Claims:
+    """The reference reading: decode with cbor2, re-encode, compare (see :func:`haven.certs.cbor.loads`)."""
     value = cbor.loads(payload, "certificate's claims", canonical=True)
     if not isinstance(value, Mapping) or set(value) != {CLAIM_EXP, CLAIM_IAT, CLAIM_CTI, CLAIM_FACTS}:
         raise MalformedCertificate("The certificate's claims are not Haven's claim set.")
@@ -261,7 +302,7 @@ def decode_claims(payload: bytes) -> Claims:
         exp=_uint(value[CLAIM_EXP], "expiry"),
         iat=_uint(value[CLAIM_IAT], "issue time"),
         cti=cti,
-        facts=_facts_of(payload[_facts_offset(value[CLAIM_EXP], value[CLAIM_IAT]) :]),
+        facts=facts_of(payload[_facts_offset(value[CLAIM_EXP], value[CLAIM_IAT]) :]),
     )
 
 
@@ -276,8 +317,11 @@ def _facts_offset(exp: int, iat: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _facts_of(encoded: bytes) -> Facts:
-    # Stubs of a batch, and holders with the same history, share their facts: decode each once.
+def facts_of(encoded: bytes) -> Facts:
+    """The facts claim from its canonical encoding (a pure function of the bytes, hence cached).
+
+    Stubs of a batch, and holders with the same history, share their facts: each is decoded once.
+    """
     return decode_facts(cbor.loads(encoded, "certificate's facts", canonical=True))
 
 

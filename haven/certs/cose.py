@@ -120,6 +120,31 @@ def split_canonical_sign1(raw: bytes) -> tuple[bytes, bytes, bytes]:
     return protected, payload, signature
 
 
+# Haven's usual layout: 84 | 4d protected(13) | a0 | 58 n payload(n) | 58 40 signature(64).
+_USUAL_FIXED_BYTES = 1 + 14 + 1 + 2 + 2 + P256_SIGNATURE_BYTES
+
+
+def read_canonical_sign1(raw: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """:func:`split_canonical_sign1`, plus the Sig_structure the signature covers.
+
+    The layout every Haven stub has (a 13-byte protected header, a payload of
+    24 to 255 bytes, a 64-byte signature) is recognised by its fixed bytes, and
+    the Sig_structure is cut from the same bytes (its byte string heads are the
+    certificate's own). Anything else takes the general reader.
+    """
+    n = len(raw) - _USUAL_FIXED_BYTES
+    if (
+        24 <= n <= 0xFF
+        and raw[:2] == b"\x84\x4d"
+        and raw[15:17] == b"\xa0\x58"
+        and raw[17] == n
+        and raw[18 + n : 20 + n] == b"\x58\x40"
+    ):
+        return raw[2:15], raw[18 : 18 + n], raw[20 + n :], b"".join((_SIG1_HEAD, raw[1:15], b"\x40", raw[16 : 18 + n]))
+    protected, payload, signature = split_canonical_sign1(raw)
+    return protected, payload, signature, sig_structure(protected, payload)
+
+
 def sign_es256(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
     der = key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     r, s = decode_dss_signature(der)
@@ -157,6 +182,41 @@ def decode_sign1(data: bytes, canonical: bool, what: str = "certificate") -> Sig
         if not isinstance(protected, Mapping):
             raise MalformedCertificate(f"The {what}'s protected header is not a map.")
     return Sign1(protected_bytes, dict(protected), dict(unprotected), payload, signature)
+
+
+def verify_p256_der(key: ec.EllipticCurvePublicKey, message: bytes, der: bytes, fmt: str) -> None:
+    """:func:`verify_signature` for ES256 where the caller knows the key is P-256, the signature in DER.
+
+    Haven's trust-list keys are P-256 by construction; skipping the type and
+    curve checks (abstract-class ``isinstance`` calls) and, with
+    :func:`p256_der`, the integer round trip of the DER encoding matters on a
+    bulk path.
+    """
+    try:
+        key.verify(der, message, _ECDSA_SHA256)
+    except InvalidSignature:
+        raise ForgedCertificate("The signature does not match the certificate's content.", format=fmt) from None
+
+
+# DER of r and s when neither starts with a zero byte: each is 32 bytes, after a zero byte if its top bit is set.
+_DER_HEADS = [[bytes([0x30, 68 + r + s, 0x02, 32 + r]) + b"\x00" * r for s in (0, 1)] for r in (0, 1)]
+_DER_MIDDLES = [bytes([0x02, 32 + s]) + b"\x00" * s for s in (0, 1)]
+
+
+def p256_der(signature: bytes) -> bytes:
+    """``encode_dss_signature`` of a 64-byte ``r || s``, byte for byte, without the integers.
+
+    The usual case is laid out from templates; a value with a leading zero
+    byte (1 in 128) takes the library's encoder.
+    """
+    r0, s0 = signature[0], signature[_P256_SIZE]
+    if r0 and s0:
+        r0 >>= 7
+        s0 >>= 7
+        return b"".join((_DER_HEADS[r0][s0], signature[:_P256_SIZE], _DER_MIDDLES[s0], signature[_P256_SIZE:]))
+    return encode_dss_signature(
+        int.from_bytes(signature[:_P256_SIZE], "big"), int.from_bytes(signature[_P256_SIZE:], "big")
+    )
 
 
 def verify_signature(alg: Any, key: PublicKey, message: bytes, signature: bytes, fmt: str) -> None:

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
-import json
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.console import Console
 
-from haven.cert_services import WHAT, Certificates, add_issuer_files
+from haven.cert_services import (
+    NO_TRUST_SETTINGS,
+    WHAT,
+    Certificates,
+    TrustSettings,
+    start_verify_worker,
+    trust_from_settings,
+    verify_in_worker,
+)
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
-from haven.certs.verify import Trust, refusal_doc, verify
+from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
 from haven.cli.base import Context, card_arg, card_options, common
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.site.roles import Permission
 from haven.store.base import Store
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def parse_at(value: str | None) -> dt.datetime | None:
@@ -150,13 +162,10 @@ def _print_result(c: Console, doc: dict[str, Any]) -> None:
         c.print(f"  [yellow]{w}[/yellow]")
 
 
-def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
+def trust_settings(ctx: Context) -> TrustSettings:
+    """The site's stored trust settings; none where there is no site (external issuers only)."""
     with optional_store(ctx) as store:
-        if store is None:
-            trust = Trust()
-            add_issuer_files(trust, extra)
-            return trust
-        return Certificates(store).trust(extra)
+        return NO_TRUST_SETTINGS if store is None else Certificates(store).trust_settings()
 
 
 @cert.command("verify")
@@ -164,10 +173,17 @@ def load_trust(ctx: Context, extra: tuple[str, ...]) -> Trust:
 @click.option(
     "--image", type=click.Path(dir_okay=False, exists=True), default=None, help="Read the QR code in a photo."
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="With '-': worker processes that verify (each takes a share of every batch of lines).",
+)
 @click.argument("text", required=False)
 @common
 def cert_verify(
-    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, text: str | None
+    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, jobs: int, text: str | None
 ) -> int:
     """Verify a certificate offline: Haven's, an EU DCC (HC1:) or a SMART Health Card (shc:/).
 
@@ -181,40 +197,102 @@ def cert_verify(
       haven cert verify --json "$STUB"
       haven cert verify --issuer-cert dsc.pem --at 2021-06-01 "HC1:..."
       haven cert verify - < scanned.txt
+      haven cert verify --jobs 4 - < scanned.txt > results.jsonl
     """
     moment = parse_at(at) or dt.datetime.now(dt.UTC)
-    trust = load_trust(ctx, issuer_certs)
+    settings = trust_settings(ctx)
+    trust = trust_from_settings(settings, issuer_certs)
     if image is not None:
         from haven.certs.image import decode_image
 
         text = decode_image(Path(image).read_bytes())
     if text is None:
         raise InputError("Give the certificate's text, '-' to read lines from standard input, or --image FILE.")
+    if text == "-" and jobs > 1:
+        with _worker_pool(jobs, settings, issuer_certs, moment) as pool:
+            return _verify_lines(functools.partial(_verify_in_workers, pool, jobs))
     if text == "-":
-        return _verify_lines(trust, moment)
+        return _verify_lines(BulkVerifier(trust, moment).results)
     doc, code = _result(text.rstrip("\r\n"), trust, moment)
     ctx.emit(doc, lambda c: _print_result(c, doc))
     return code
 
 
-def _verify_lines(trust: Trust, moment: dt.datetime) -> int:
-    """Bulk mode: one JSON result per input line, written as they come."""
+Results = list[tuple[str, int]]  # JSON result lines (no newline) and exit codes, one per certificate
+
+
+def _verify_lines(verify_batch: Callable[[list[str]], Results]) -> int:
+    """Bulk mode: one JSON result per input line.
+
+    Results are written per batch of lines already read and flushed before
+    waiting for more input, so a consumer feeding one line at a time gets each
+    result at once, while a file or a full pipe costs one write per batch.
+    """
     first_failure = 0
     out = sys.stdout
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for line in sys.stdin:
-        text = line.rstrip("\r\n")
-        if not text:
-            continue
-        try:
-            result = verify(text, trust, moment).to_json()
-        except CertificateError as exc:
-            result = dumps(refusal_doc(exc))
-            first_failure = first_failure or exc.exit_code
-        out.write(result)
-        out.write("\n")
-    out.flush()
+    for lines in _line_batches(sys.stdin):
+        results = verify_batch([text for text in lines if text])
+        if results:
+            written = [line for line, _ in results]
+            written.append("")  # the last result's newline
+            out.write("\n".join(written))
+            first_failure = first_failure or next((code for _, code in results if code), 0)
+        out.flush()
     return first_failure
+
+
+@contextlib.contextmanager
+def _worker_pool(
+    jobs: int, settings: TrustSettings, extra: tuple[str, ...], moment: dt.datetime
+) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes, each with the trust rebuilt from the same settings (spawned: no state is shared)."""
+    import multiprocessing  # here: only --jobs pays for importing process pools
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=start_verify_worker, initargs=(settings, extra, moment)
+    ) as pool:
+        yield pool
+
+
+def _verify_in_workers(pool: ProcessPoolExecutor, jobs: int, texts: list[str]) -> Results:
+    """One batch, in ``jobs`` shares verified side by side, results in input order."""
+    share = max(1, -(-len(texts) // jobs))
+    futures = [pool.submit(verify_in_worker, texts[i : i + share]) for i in range(0, len(texts), share)]
+    return [result for future in futures for result in future.result()]
+
+
+READ_SIZE = 1 << 18  # a pipe gives at most its buffer (64 kB) per read; a file gives this much
+
+
+def _line_batches(stream: TextIO) -> Iterator[list[str]]:
+    """The lines of a text stream, in batches of what could be read without waiting.
+
+    Reads the binary buffer in large chunks (one read returns what is there)
+    and decodes them as the text stream would (its encoding and errors). Lines
+    end at a line feed, as standard input splits them on POSIX, and trailing
+    carriage returns are dropped. A stream without a binary buffer is read line by line.
+    """
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None or not hasattr(buffer, "read1"):
+        for line in stream:
+            yield [line.rstrip("\r\n")]
+        return
+    decoder = codecs.getincrementaldecoder(stream.encoding or "utf-8")(stream.errors or "strict")
+    pending = ""
+    while True:
+        chunk = buffer.read1(READ_SIZE)
+        text = pending + decoder.decode(chunk, final=not chunk)
+        lines = text.split("\n")
+        pending = lines.pop()
+        if not chunk and pending:
+            lines.append(pending)
+        if "\r" in text:
+            lines = [line.rstrip("\r") for line in lines]
+        yield lines
+        if not chunk:
+            return
 
 
 @cert.command("import")
