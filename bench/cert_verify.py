@@ -16,7 +16,7 @@ Sig_structures of the stubs, measured in the same round:
    ``haven cert verify - < stubs > results`` with the stubs REPEAT times over:
    its whole time, and its time less its start-up (interpreter, imports, trust
    list: the same command on an empty file, timed in the same round), against
-   raw passes before and after it; then the same file with ``--jobs`` as
+   raw passes before and after it; then the same file with ``--workers`` as
    many as the CPUs (reported apart: the goal is on one process);
 3. EU DCC: the decode-and-verify pipeline (prefix, Base45, zlib, COSE, CWT,
    signer lookup, signature, key usage, times, facts) over the EU DCC test
@@ -62,7 +62,7 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
 PER_HOLDER = 20
 BLOCK = 1000  # stubs per alternation: about 0.1 s of each measure
 BATCH = 340  # lines in one 64 kB read of haven cert verify -: its batch, and the in-process measure's
-JOBS = os.cpu_count() or 1  # for the --jobs run, reported apart: the goal is on one process
+JOBS = os.cpu_count() or 1  # for the --workers run, reported apart: the goal is on one process
 REPEAT = 5  # whole runs read the stubs this many times (20,000 lines by default), so start-up is a small part
 
 Block = Callable[[int, int], None]  # runs items [start, end)
@@ -223,9 +223,9 @@ def timed(run: Callable[[], None]) -> float:
 
 
 def run_cli(env: dict[str, str], source: Path, count: int, jobs: int = 1) -> float:
-    """Seconds ``haven cert verify --jobs JOBS - < source > results`` takes, from start to exit."""
+    """Seconds ``haven cert verify --workers JOBS - < source > results`` takes, from start to exit."""
     results = source.with_suffix(".out")
-    command = [HAVEN, "cert", "verify", "--jobs", str(jobs), "-"]
+    command = [HAVEN, "cert", "verify", "--workers", str(jobs), "-"]
     with source.open("rb") as stdin, results.open("wb") as stdout:
         start = time.perf_counter()
         subprocess.run(command, stdin=stdin, stdout=stdout, env=env, check=True)
@@ -306,7 +306,7 @@ def main() -> None:
     show("raw ES256 verify, passes before and after", h["raw-whole"])
     show("haven cert verify -, with start-up", h["cli-whole"], h["raw-whole"])
     show("haven cert verify -, minus start-up", h["cli-minus-startup"], h["raw-whole"], goal)
-    show(f"haven cert verify --jobs {JOBS} -, with start-up", h["cli-jobs"], h["raw-whole"])
+    show(f"haven cert verify --workers {JOBS} -, with start-up", h["cli-jobs"], h["raw-whole"])
     print(f"EU DCC vectors whose signature verifies: {n_eu} (medians of {ROUNDS * 3} rounds)")
     show("raw verify of their signatures (ES256/PS256)", e["raw"])
     show("decode-and-verify pipeline", e["pipeline"], e["raw"])

@@ -297,7 +297,7 @@ def test_worker_processes_give_the_same_lines_and_exit_status(run_cli: Any, monk
     alone = run_cli("cert", "verify", "-", stdin=data)
     monkeypatch.setattr(cli_certs, "READ_SIZE", 2000)  # several batches, each shared by the workers
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data.encode()), encoding="utf-8", newline="\n"))
-    shared = run_cli("cert", "verify", "--jobs", "3", "-")
+    shared = run_cli("cert", "verify", "--workers", "3", "-")
     assert (shared.code, shared.out) == (alone.code, alone.out)
     results = [json.loads(line) for line in alone.out.splitlines()]
     assert len(results) == len(own) * 2 + len(lines) - 1  # the blank line gives no result

@@ -174,16 +174,16 @@ def trust_settings(ctx: Context) -> TrustSettings:
     "--image", type=click.Path(dir_okay=False, exists=True), default=None, help="Read the QR code in a photo."
 )
 @click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    default=1,
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
     show_default=True,
-    help="With '-': worker processes that verify (each takes a share of every batch of lines).",
+    help="With '-': worker processes that verify, each taking a share of every batch of lines (0: none).",
 )
 @click.argument("text", required=False)
 @common
 def cert_verify(
-    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, jobs: int, text: str | None
+    ctx: Context, at: str | None, issuer_certs: tuple[str, ...], image: str | None, workers: int, text: str | None
 ) -> int:
     """Verify a certificate offline: Haven's, an EU DCC (HC1:) or a SMART Health Card (shc:/).
 
@@ -197,7 +197,7 @@ def cert_verify(
       haven cert verify --json "$STUB"
       haven cert verify --issuer-cert dsc.pem --at 2021-06-01 "HC1:..."
       haven cert verify - < scanned.txt
-      haven cert verify --jobs 4 - < scanned.txt > results.jsonl
+      haven cert verify --workers 4 - < scanned.txt > results.jsonl
     """
     moment = parse_at(at) or dt.datetime.now(dt.UTC)
     settings = trust_settings(ctx)
@@ -208,9 +208,9 @@ def cert_verify(
         text = decode_image(Path(image).read_bytes())
     if text is None:
         raise InputError("Give the certificate's text, '-' to read lines from standard input, or --image FILE.")
-    if text == "-" and jobs > 1:
-        with _worker_pool(jobs, settings, issuer_certs, moment) as pool:
-            return _verify_lines(functools.partial(_verify_in_workers, pool, jobs))
+    if text == "-" and workers > 0:
+        with _worker_pool(workers, settings, issuer_certs, moment) as pool:
+            return _verify_lines(functools.partial(_verify_in_workers, pool, workers))
     if text == "-":
         return _verify_lines(BulkVerifier(trust, moment).results)
     doc, code = _result(text.rstrip("\r\n"), trust, moment)
@@ -246,7 +246,7 @@ def _worker_pool(
     jobs: int, settings: TrustSettings, extra: tuple[str, ...], moment: dt.datetime
 ) -> Iterator[ProcessPoolExecutor]:
     """Worker processes, each with the trust rebuilt from the same settings (spawned: no state is shared)."""
-    import multiprocessing  # here: only --jobs pays for importing process pools
+    import multiprocessing  # here: only --workers pays for importing process pools
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
