@@ -296,6 +296,7 @@ class AuditTamperedError(HavenError):
         super().__init__(message, **({} if seq is None else {"seq": seq}))
         self.seq = seq
 
+
 # ---------------------------------------------------------------- web
 # The web app's own refusals; signing in and roles use AuthError and
 # PermissionDeniedError above, as the CLI does.
@@ -307,7 +308,6 @@ class WebError(HavenError):
     code = "refused"
     exit_code = 13
     http_status = 400
-
 
 
 class CsrfError(WebError):
