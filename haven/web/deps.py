@@ -112,6 +112,7 @@ def require(permission: Permission | None) -> Callable[..., Awaitable[StaffMembe
         if permission is not None:
             require_role(session.staff.roles, permission)
         await _check_csrf(request, session)
+        request.scope["state"]["staff_generation"] = session.generation  # see handlers.ended_meanwhile
         return session.staff
 
     dependency.checks_csrf = True  # type: ignore[attr-defined]

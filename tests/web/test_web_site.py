@@ -13,6 +13,7 @@ from haven.site.audit import AuditLog
 from haven.site.site import Site as KeySite
 from haven.site.staff import StaffTable
 from haven.web import Site, WebSettings, create_app
+from haven.web.deps import AnyStaff
 from tests.web.conftest import DURESS, NOW, PASSPHRASES, Clock, csrf_of, make_keys, sign_in
 from tests.web.test_pages import open_typed, page_sign_in
 
@@ -192,3 +193,21 @@ def test_a_staff_member_with_two_roles_has_both(locked: Site) -> None:
     c.post("/cards/new", data={"language": "en", "csrf_token": token})
     card = c.get("/card").text
     assert 'id="add-visit"' in card and "/card/print" in card
+
+
+def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) -> None:
+    """A staff request already running when another person's duress sign-in closes the old store ends
+    like a signed-out one, not with a "damaged database" error."""
+    from haven.errors import StoreError
+
+    app = create_app(WebSettings(), locked)
+
+    @app.get("/api/test-store-error")
+    def failing(staff: AnyStaff) -> None:
+        locked.lock()  # what a duress sign-in elsewhere does meanwhile
+        raise StoreError("The site database could not be used: closed.")
+
+    c = client_of(app)
+    sign_in(c, "registrar")
+    r = c.get("/api/test-store-error")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth"
