@@ -444,3 +444,40 @@ def test_duress_then_panic_through_the_browser(browser: Any, tmp_path: Path) -> 
         staff.close()
         coerced.close()
         assert not log.foreign(server.url), log.foreign(server.url)
+
+
+def test_verifier_pins_the_root_and_refuses_older_or_foreign_trust_lists(browser: Any, live: LiveServer) -> None:
+    """The first list's root is pinned; a list of another root, or an older version, is refused with a note
+    and the page keeps the list it has; a newer list of the same root is taken."""
+    from dataclasses import replace
+
+    from tests.web.verifier_cases import VECTORS
+
+    certs = Certificates(unlocked(live.site).store)
+    current, root = certs.trust_list(), certs.root_key()
+    assert current is not None and root is not None
+    older = replace(current, sequence=current.sequence - 1).sign(root)
+    newer = current.next(current.issued_at + 1, revoked_ctis=frozenset({b"\x01" * 12})).sign(root)
+    foreign = bytes.fromhex(VECTORS["trust_list"])  # the test vectors' network: another root
+    ctx = browser.new_context(base_url=live.url)
+    page = ctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector(f"body[data-trust='{current.sequence}']")
+    assert page.is_hidden("#trust-note")
+
+    def serving(body: bytes) -> Any:
+        return lambda route: route.fulfill(body=body, status=200, content_type="application/cbor")
+
+    for offered, note in ((foreign, "trust-refused"), (older, "trust-older")):
+        ctx.route("**/api/trust-list", serving(offered))
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#trust-note:not([hidden])")
+        assert page.inner_text("#trust-note") == STRINGS["en"][note]
+        assert page.get_attribute("body", "data-trust") == str(current.sequence)
+        ctx.unroute("**/api/trust-list")
+    ctx.route("**/api/trust-list", serving(newer))
+    page.reload()
+    page.wait_for_selector(f"body[data-trust='{current.sequence + 1}']")
+    assert page.is_hidden("#trust-note")
+    ctx.close()
