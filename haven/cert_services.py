@@ -65,6 +65,37 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
+    """The facts a certificate states about ``entries`` (a history's, or those chosen from it).
+
+    Every vaccination (the same product, dose and date once), dose n "of" the
+    product's primary series (or of n for extra doses), and the latest test only.
+    Entries of other kinds are left out. The CLI and the web app both certify through this.
+    """
+    if what not in WHAT:
+        raise InputError(f"--what must be one of: {', '.join(WHAT)}.")
+    vaccinations: dict[tuple[str, int, dt.date], VaccinationFact] = {}
+    tests: list[Test] = []
+    for e in entries:
+        if isinstance(e, Vaccination) and what in ("vaccination", "all"):
+            product = catalogue().product(e.product)
+            of = max(product.schedule.doses, e.dose)
+            vaccinations[(e.product, e.dose, e.date)] = VaccinationFact(
+                product.diseases, product.platform, e.product, e.dose, of, e.date
+            )
+        elif isinstance(e, Test) and what in ("test", "all"):
+            tests.append(e)
+    latest = max(tests, key=lambda t: t.date, default=None)
+    facts = Facts(
+        tuple(sorted(vaccinations.values(), key=lambda v: (v.date, v.product, v.dose))),
+        (TestFact(TEST_DISEASE, latest.test, latest.result, latest.date),) if latest else (),
+    )
+    if not facts:
+        kinds = {"vaccination": "vaccinations", "test": "tests", "all": "vaccinations or tests"}[what]
+        raise InputError(f"This holder's history has no {kinds} to certify.")
+    return facts
+
+
 def bootstrap_trust(
     store: Store, now: dt.datetime, random_bytes: Callable[[int], bytes] = secrets.token_bytes
 ) -> TrustList | None:
@@ -319,27 +350,7 @@ class Certificates:
         if what not in WHAT:
             raise InputError(f"--what must be one of: {', '.join(WHAT)}.")
         history = Clinic(self.store, today=lambda: self.now().date()).history(card, pin)
-        entries = [e for v in history.visits for e in v.visit.entries]
-        vaccinations: dict[tuple[str, int, dt.date], VaccinationFact] = {}
-        tests: list[Test] = []
-        for e in entries:
-            if isinstance(e, Vaccination) and what in ("vaccination", "all"):
-                product = catalogue().product(e.product)
-                of = max(product.schedule.doses, e.dose)
-                vaccinations[(e.product, e.dose, e.date)] = VaccinationFact(
-                    product.diseases, product.platform, e.product, e.dose, of, e.date
-                )
-            elif isinstance(e, Test) and what in ("test", "all"):
-                tests.append(e)
-        latest = max(tests, key=lambda t: t.date, default=None)
-        facts = Facts(
-            tuple(sorted(vaccinations.values(), key=lambda v: (v.date, v.product, v.dose))),
-            (TestFact(TEST_DISEASE, latest.test, latest.result, latest.date),) if latest else (),
-        )
-        if not facts:
-            kinds = {"vaccination": "vaccinations", "test": "tests", "all": "vaccinations or tests"}[what]
-            raise InputError(f"This holder's history has no {kinds} to certify.")
-        return facts
+        return facts_from((e for v in history.visits for e in v.visit.entries), what)
 
     def issue(
         self,
@@ -483,4 +494,4 @@ def add_issuer_files(trust: Trust, files: Iterable[str]) -> None:
             trust.eudcc.extend(eudcc.load_signers(_read(file)))
 
 
-__all__ = ["WHAT", "CertificateError", "Certificates", "bootstrap_trust", "iso"]
+__all__ = ["WHAT", "CertificateError", "Certificates", "bootstrap_trust", "facts_from", "iso"]

@@ -32,7 +32,7 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── CsrfError                  exit 13  403  a state change without the session's CSRF token
     │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
     │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
-    │   └── UnavailableError           exit 13  404  a feature this site is not set up for
+    │   └── UnavailableError           exit 13  404  something the server cannot give now (locked)
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -344,7 +344,7 @@ class NoOpenCardError(WebError):
 
 
 class UnavailableError(WebError):
-    """A feature this site is not set up for (certificates before a signing key is connected)."""
+    """Something the server cannot give now: the trust list while the server is locked (no key to read it)."""
 
     code = "unavailable"
     http_status = 404

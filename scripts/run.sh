@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # One entry point that sets up everything Haven needs on a fresh Debian machine
-# with Python 3.11, then runs the demo clinic or the whole test suite.
+# with Python 3.11, then starts the demo clinic or runs the whole test suite.
 #
-#   scripts/run.sh demo        set up, then run the demo site
-#   scripts/run.sh serve-demo  set up, then serve a demo clinic in the browser (haven serve --demo)
+#   scripts/run.sh demo        set up, then start a demo clinic (haven serve --demo): prints its URL and sign-in
+#   scripts/run.sh tour        set up, then the command-line tour of a demo site (haven demo)
 #   scripts/run.sh test        set up (with test tools and Chromium), then lint, type-check and run every test
+#
+# HAVEN_WEB_PORT (and the other HAVEN_WEB_* variables, docs/web.md) set where the demo clinic listens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +44,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.haven-installed${extras}"
+# An install with the test tools serves the demo too.
+if [ -z "$extras" ] && [ -f ".venv/.haven-installed[dev]" ] && [ ! pyproject.toml -nt ".venv/.haven-installed[dev]" ]; then
+  stamp=".venv/.haven-installed[dev]"
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing Haven${extras} into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
@@ -50,11 +56,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 case "$task" in
-  demo)
-    exec .venv/bin/haven demo "$@"
-    ;;
-  serve-demo)
+  demo | serve-demo)
     exec .venv/bin/haven serve --demo "$@"
+    ;;
+  tour)
+    exec .venv/bin/haven demo "$@"
     ;;
   test)
     # The browser tests drive Debian's Chromium (Playwright's own browser downloads are not used);
@@ -73,7 +79,7 @@ case "$task" in
     exec .venv/bin/pytest -m timing "$@"
     ;;
   *)
-    echo "usage: scripts/run.sh demo|serve-demo|test [args...]" >&2
+    echo "usage: scripts/run.sh demo|tour|test [args...]" >&2
     exit 2
     ;;
 esac

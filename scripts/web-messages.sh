@@ -10,7 +10,7 @@ PYBABEL="${PYBABEL:-.venv/bin/pybabel}"
 for locale in ko zh_Hans; do
   po="haven/web/locale/$locale/LC_MESSAGES/messages.po"
   if [ -f "$po" ]; then
-    "$PYBABEL" update -i haven/web/locale/messages.pot -o "$po" -l "$locale" --no-location \
+    "$PYBABEL" update -i haven/web/locale/messages.pot -o "$po" -l "$locale" \
       --ignore-obsolete --no-fuzzy-matching
   else
     "$PYBABEL" init -i haven/web/locale/messages.pot -o "$po" -l "$locale"

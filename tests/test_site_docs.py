@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _defined_tests() -> set[str]:
     names = set()
-    for path in (ROOT / "tests").glob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):  # the web's tests too (tests/web/)
         names.update(re.findall(r"^def (test_\w+)\(", path.read_text("utf-8"), flags=re.M))
     return names
 

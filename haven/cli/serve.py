@@ -1,4 +1,8 @@
-"""``haven serve``: the web app (clinic pages, JSON API and the offline verifier) on uvicorn."""
+"""``haven serve``: the web app (clinic pages, JSON API and the offline verifier) on uvicorn.
+
+The server starts **locked**: it needs no passphrase to start and holds no key
+until a staff member signs in through the site's key slots (docs/web.md).
+"""
 
 from __future__ import annotations
 
@@ -14,45 +18,56 @@ from rich.console import Console
 from rich.markup import escape
 
 from haven.cli.base import Context, resolve_home
-from haven.errors import SiteError
+from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
-from haven.store.sqlite import SQLiteStore
+from haven.site.roles import Role
+from haven.site.site import Site as KeySite
 
-DEMO_STAFF = (("registrar", "registrar"), ("clinician", "clinician"), ("coordinator", "coordinator"))
+DEMO_STAFF = (("registrar", Role.REGISTRAR), ("clinician", Role.CLINICIAN), ("coordinator", Role.COORDINATOR))
+DEMO_DURESS_STAFF = "clinician"
 
 
 def demo_site(
-    folder: SiteFolder, today: dt.date
-) -> tuple[SQLiteStore, Any, list[dict[str, str]], list[dict[str, Any]]]:
-    """A new demo site: the ``haven demo`` holders and visits, and one staff account per role."""
+    folder: SiteFolder, now: dt.datetime, settings: SecuritySettings
+) -> tuple[KeySite, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
+    """A new, real, encrypted demo site: one staff account per role (five-word passphrases, a duress
+    passphrase for the clinician), a network of one for certificates, and the ``haven demo`` holders.
+
+    Returns the site (locked again), the accounts, the duress account and the holders.
+    """
+    from haven.cert_services import bootstrap_trust
     from haven.cli.demo import demo_visits
     from haven.core.card import Card
     from haven.services import Clinic
-    from haven.web.auth import MemoryStaffDirectory, Role, demo_passphrase
+    from haven.site import passphrase as pp
+    from haven.site.kdf import params_for_new_site
 
-    store = folder.create()
-    clinic = Clinic(store, today=lambda: today)
-    holders = []
-    for language, pin, visits in demo_visits(today):
-        card = Card.generate(secrets.token_bytes, language)
-        for n, visit in enumerate(visits):
-            clinic.add_visit(card, visit, pin=pin, first_visit=n == 0)
-        holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
-    staff = MemoryStaffDirectory()
-    accounts = []
-    for name, role in DEMO_STAFF:
-        passphrase = demo_passphrase()
-        staff.add(name, Role(role), passphrase)
-        accounts.append({"name": name, "role": role, "passphrase": passphrase})
-    return store, staff, accounts, holders
-
-
-def site_staff(folder: SiteFolder) -> Any:
-    """The site's staff accounts (key slots and passphrases): not on this site yet."""
-    raise SiteError(
-        f"The site in {folder.home} has no staff accounts the web app can use yet. "
-        "Run 'haven serve --demo' for a demo clinic with demo staff."
-    )
+    site = KeySite(folder, settings)
+    passphrases = {name: pp.suggest() for name, _ in DEMO_STAFF}
+    duress = pp.suggest()
+    calibration = params_for_new_site(settings.kdf_profile)
+    today = now.date()
+    holders: list[dict[str, Any]] = []
+    with site.create(
+        "coordinator", passphrases["coordinator"], roles=Role.COORDINATOR, calibration=calibration
+    ) as session:
+        members = {
+            name: session.add_staff(name, roles, passphrases[name], duress if name == DEMO_DURESS_STAFF else None)
+            for name, roles in DEMO_STAFF
+            if name != "coordinator"
+        }
+        bootstrap_trust(session.store, now)
+        clinic = Clinic(session.store, today=lambda: today)
+        visits = 0
+        for language, pin, docs in demo_visits(today):
+            card = Card.generate(secrets.token_bytes, language)
+            for n, visit in enumerate(docs):
+                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0)
+                visits += 1
+            holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
+        session.as_staff(members["registrar"]).record("visit.add", visits)
+    accounts = [{"name": name, "role": roles.names()[0], "passphrase": passphrases[name]} for name, roles in DEMO_STAFF]
+    return site, accounts, {"name": DEMO_DURESS_STAFF, "passphrase": duress}, holders
 
 
 @click.command()
@@ -61,7 +76,14 @@ def site_staff(folder: SiteFolder) -> Any:
 @click.option(
     "--demo",
     is_flag=True,
-    help="Serve a new demo site (demo holders, one staff account per role) and print the sign-in.",
+    help="Create a real, encrypted demo site (demo holders, one staff account per role), print the sign-in, serve it.",
+)
+@click.option(
+    "--auto-lock",
+    "auto_lock_minutes",
+    type=click.IntRange(1, 24 * 60),
+    default=None,
+    help="Lock (forget the site's key) after this many minutes without a staff request (default 30).",
 )
 @click.option(
     "--secure-cookies/--no-secure-cookies",
@@ -74,54 +96,77 @@ def site_staff(folder: SiteFolder) -> Any:
     default=None,
     help="Site folder (default: $HAVEN_HOME, else ~/.haven; with --demo, a new temporary folder).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the URL and the demo sign-in as JSON, then serve.")
+@click.option("--json", "as_json", is_flag=True, help="Print the URL (and the demo sign-in) as JSON, then serve.")
 @click.pass_context
 def serve(
     click_ctx: click.Context,
     host: str | None,
     port: int | None,
     demo: bool,
+    auto_lock_minutes: int | None,
     secure_cookies: bool | None,
     home: str | None,
     as_json: bool,
 ) -> None:
     """Serve the clinic pages, the JSON API and the offline verifier (/verify).
 
-    Sessions live in this one process: run one server per site. Other settings
-    come from HAVEN_WEB_* variables (docs/web.md).
+    The server starts locked and needs no passphrase: the first staff member to
+    sign in (name and passphrase, through the site's key slots) opens the site;
+    it locks again when the last one signs out, or after --auto-lock minutes
+    without a staff request. Sessions live in this one process: run one server
+    per site. Other settings come from HAVEN_WEB_* variables (docs/web.md).
 
     \b
     Example:
       haven serve --demo --port 8000
+      haven serve --home /srv/haven --host 0.0.0.0
     """
     import uvicorn
 
-    from haven.services import utc_today
     from haven.web import Site, WebSettings, create_app
 
     parent = click_ctx.find_root().obj or {}
     home = home or parent.get("home")
     ctx = Context(home=resolve_home(home), json=as_json or bool(parent.get("json")))
-    settings = WebSettings.from_env(os.environ, host=host, port=port, secure_cookies=secure_cookies)
+    settings = WebSettings.from_env(
+        os.environ,
+        host=host,
+        port=port,
+        secure_cookies=secure_cookies,
+        auto_lock_s=auto_lock_minutes * 60 if auto_lock_minutes else None,
+    )
+    security = SecuritySettings.from_env()
+    accounts: list[dict[str, str]] = []
+    holders: list[dict[str, Any]] = []
+    duress: dict[str, str] | None = None
     if demo:
         folder = SiteFolder(Path(home).expanduser() if home else Path(tempfile.mkdtemp(prefix="haven-web-demo-")))
-        store, staff, accounts, holders = demo_site(folder, utc_today())
+        if security.kdf_profile == "calibrated" and not ctx.json:
+            click.echo("Making an encrypted demo site: calibrating passphrase keys on this machine...", err=True)
+        keys, accounts, duress, holders = demo_site(folder, dt.datetime.now(dt.UTC), security)
     else:
         folder = ctx.folder
-        store = folder.open()
-        staff = site_staff(folder)
-        accounts, holders = [], []
+        keys = KeySite(folder, security)
+        keys.check_present()
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/"
-    doc = {"url": url, "verify": url + "verify", "home": str(folder.home), "staff": accounts, "holders": holders}
+    doc: dict[str, Any] = {"url": url, "verify": url + "verify", "home": str(folder.home), "locked": True}
+    if demo:
+        doc.update(staff=accounts, duress=duress, holders=holders)
 
     def human(c: Console) -> None:
         c.print(f"Haven is serving the site in [bold]{folder.home}[/bold] at [bold]{url}[/bold]")
         c.print(f"Public verifier: {url}verify")
+        c.print("The server is locked: the first staff member to sign in opens the site.")
         if accounts:
             c.print("\n[bold]Demo sign-in[/bold] (staff name, then passphrase):")
             for a in accounts:
                 c.print(f"  {a['name']:<12} {a['passphrase']}   ({a['role']})")
+            if duress:
+                c.print(
+                    f"  Duress passphrase of {duress['name']}: {duress['passphrase']}  "
+                    "(try it: it erases this demo site and opens an empty one)"
+                )
             c.print("\n[bold]Demo cards[/bold] (type the words on the 'Open a card' page):")
             for h in holders:
                 pin = f"   PIN {h['pin']}" if h["pin"] else ""
@@ -129,11 +174,8 @@ def serve(
         c.print("\nStop with Ctrl-C. Every session and open card ends with the server.")
 
     ctx.emit(doc, human)
-    app = create_app(settings, Site(store=store, staff=staff))
-    try:
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning")
-    finally:
-        store.close()
+    app = create_app(settings, Site(keys=keys))
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning")
 
 
 def register(group: click.Group) -> None:

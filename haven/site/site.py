@@ -27,9 +27,11 @@ key derivation: a fraction of a second.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import fcntl
+import hmac
 import os
 import secrets
 import time
@@ -201,8 +203,14 @@ class Site:
         *,
         wait: bool = True,
         on_wait: Callable[[float, int], None] | None = None,
+        served: float = 0.0,
     ) -> Session:
-        """Open the site with a staff passphrase (see the module docstring for every path)."""
+        """Open the site with a staff passphrase (see the module docstring for every path).
+
+        ``served``: seconds of the backoff wait the caller already made the person wait
+        before calling (the web app answers "try again in N s" instead of holding a
+        request open for minutes, then lets the attempt through); only the rest is slept.
+        """
         self.check_present()
         secret = pp.to_bytes(passphrase)
         with file_errors(), self.attempts.locked():
@@ -211,6 +219,7 @@ class Site:
             if delay and not wait:
                 raise LockedOutError(delay, failures)
             self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
+            delay = max(0.0, delay - served)
             if delay:
                 if on_wait is not None:
                     on_wait(delay, failures)
@@ -368,6 +377,23 @@ class Session:
 
     def require(self, permission: Permission) -> None:
         require(self.staff.roles, permission)
+
+    def same_key(self, other: Session) -> bool:
+        """Whether ``other`` opened the same database as this session (the same master key).
+
+        False means the site was erased and rebuilt in between (a duress passphrase,
+        here or in another process): the web app then switches to the new site.
+        """
+        return hmac.compare_digest(self._master_key, other._master_key)
+
+    def as_staff(self, member: StaffMember) -> Session:
+        """This unlocked site acting as ``member``, who proved their own passphrase elsewhere.
+
+        The web app keeps one open store for every signed-in staff member: each request
+        acts through such a view, so ``require`` and ``record`` name the right person.
+        The view shares the store: closing it closes the store.
+        """
+        return dataclasses.replace(self, staff=member)
 
     def record(self, action: str, count: int = 1) -> None:
         """Write an audit entry for something this staff member just did."""

@@ -1,22 +1,19 @@
 """The web app: clinic pages for staff and a public, offline verifier (docs/web.md).
 
 ``create_app(settings, site)`` assembles everything explicitly; nothing is
-created at import time.
+created at import time. ``site`` is a :class:`Site`: a site folder's key slots
+(``haven.site``), locked until a staff member signs in.
 """
 
 from haven.web.app import create_app
-from haven.web.auth import MemoryStaffDirectory, Role, Staff, StaffDirectory
 from haven.web.settings import Limit, WebSettings
-from haven.web.site import CertificateIssuer, Site
+from haven.web.site import CertificateIssuer, CertificateSheet, Site
 
 __all__ = [
     "CertificateIssuer",
+    "CertificateSheet",
     "Limit",
-    "MemoryStaffDirectory",
-    "Role",
     "Site",
-    "Staff",
-    "StaffDirectory",
     "WebSettings",
     "create_app",
 ]

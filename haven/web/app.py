@@ -33,9 +33,10 @@ from haven.web.state import AppState
 DESCRIPTION = """Haven's web API: what the clinic pages and the offline verifier use.
 
 Operations tagged `public` need no sign-in. Staff operations need the session cookie
-(`haven_session`, from `POST /api/session`) and, on every POST, PUT, PATCH and DELETE, the
-session's CSRF token in `X-CSRF-Token` (from `GET /api/session`). A card is opened in the session
-(`POST /api/cards/open`) and never appears in a URL. Errors are
+(`haven_session`, from `POST /api/session`, which signs in through the site's key slots) and, on
+every POST, PUT, PATCH and DELETE, the session's CSRF token in `X-CSRF-Token` (from
+`GET /api/session`). Each staff operation needs one permission of the site's role matrix. A card is
+opened in the session (`POST /api/cards/open`) and never appears in a URL. Errors are
 `{"error": {"code", "message", "details"}}` with the status of the error class (docs/errors.md).
 """
 
@@ -52,6 +53,7 @@ class StaticAssets(StaticFiles):
 
 
 def create_app(settings: WebSettings, site: Site) -> FastAPI:
+    site.auto_lock_s = settings.auto_lock_s
     sessions = SessionStore(
         idle_s=settings.session_idle_s,
         card_idle_s=settings.card_idle_s,
@@ -73,6 +75,7 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
             while True:
                 await asyncio.sleep(SWEEP_EVERY_S)
                 sessions.sweep()
+                site.auto_lock()
 
         task = asyncio.create_task(sweep())
         try:
@@ -81,8 +84,9 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            # Every open card and session ends with the server.
+            # Every open card and session ends with the server, which forgets the master key.
             sessions.clear()
+            site.lock()
 
     app = FastAPI(
         title="Haven",

@@ -1,9 +1,12 @@
 """Dependencies shared by the routes (``Annotated`` aliases, as in FastAPI's own template).
 
-Every staff route depends on exactly one of :data:`CardsStaff`,
-:data:`RecordsStaff` or :data:`CountsStaff` (or :data:`AnyStaff`): each
-refuses a signed-out request (401), a role without the permission (403) and,
-for POST/PUT/PATCH/DELETE, a request without the session's CSRF token (403).
+Every staff route depends on exactly one staff dependency: one per
+:class:`~haven.site.roles.Permission` of the site's role matrix it needs
+(:data:`NewCardStaff`, :data:`VisitStaff`, :data:`HistoryStaff`,
+:data:`CertificateStaff`, :data:`ReportStaff`), or :data:`AnyStaff`. Each
+refuses a signed-out request (401; also a session from before the site locked),
+a staff member none of whose roles grants the permission (403) and, for
+POST/PUT/PATCH/DELETE, a request without the session's CSRF token (403).
 Public state changes (sign-in, language) depend on :func:`csrf_protect`.
 """
 
@@ -15,8 +18,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
-from haven.errors import AuthError, CsrfError, NoOpenCardError, PermissionDeniedError
-from haven.web.auth import Permission, Staff
+from haven.errors import AuthError, CsrfError, NoOpenCardError
+from haven.site.roles import Permission
+from haven.site.roles import require as require_role
+from haven.site.staff import StaffMember
 from haven.web.middleware import SESSION_COOKIE
 from haven.web.sessions import OpenCard, Session
 from haven.web.state import AppState
@@ -89,32 +94,39 @@ async def csrf_protect(
 csrf_protect.checks_csrf = True  # type: ignore[attr-defined]
 
 
-def require(permission: Permission | None) -> Callable[..., Awaitable[Staff]]:
-    """A dependency: the signed-in staff member, if their role has ``permission`` (None: any role)."""
+def require(permission: Permission | None) -> Callable[..., Awaitable[StaffMember]]:
+    """A dependency: the signed-in staff member, if one of their roles grants ``permission`` (None: any)."""
 
     async def dependency(
         request: Request,
         _session: Annotated[str | None, Depends(session_scheme)],
         _csrf: Annotated[str | None, Depends(csrf_scheme)],
-    ) -> Staff:
+    ) -> StaffMember:
         session = current_session(request)
         if session is None or session.staff is None:
             raise AuthError()
-        if permission is not None and not session.staff.may(permission):
-            raise PermissionDeniedError(permission=permission.value)
+        state = app_state(request)
+        if not state.site.check(session.generation):  # locked, or ended by duress or panic since
+            state.sessions.sign_out(session)
+            raise AuthError()
+        if permission is not None:
+            require_role(session.staff.roles, permission)
         await _check_csrf(request, session)
+        request.scope["state"]["staff_generation"] = session.generation  # see handlers.ended_meanwhile
         return session.staff
 
     dependency.checks_csrf = True  # type: ignore[attr-defined]
     dependency.permission = permission  # type: ignore[attr-defined]
-    dependency.__name__ = f"require_{permission.value if permission else 'staff'}".replace("-", "_")
+    dependency.__name__ = f"require_{permission.value if permission else 'staff'}".replace(".", "_")
     return dependency
 
 
-AnyStaff = Annotated[Staff, Depends(require(None))]
-CardsStaff = Annotated[Staff, Depends(require(Permission.CARDS))]
-RecordsStaff = Annotated[Staff, Depends(require(Permission.HOLDER_RECORDS))]
-CountsStaff = Annotated[Staff, Depends(require(Permission.COUNTS))]
+AnyStaff = Annotated[StaffMember, Depends(require(None))]
+NewCardStaff = Annotated[StaffMember, Depends(require(Permission.CARD_NEW))]
+VisitStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_ADD))]
+HistoryStaff = Annotated[StaffMember, Depends(require(Permission.HISTORY_VIEW))]
+CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_ISSUE))]
+ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
 
 
 def open_card(request: Request) -> OpenCard:
@@ -128,6 +140,13 @@ def open_card(request: Request) -> OpenCard:
 
 
 TheOpenCard = Annotated[OpenCard, Depends(open_card)]
+
+
+def sign_out_session(state: AppState, session: Session) -> None:
+    """End ``session``; when no one is signed in any more, the server locks (forgets the key)."""
+    state.sessions.drop(session)
+    if not state.sessions.any_signed_in():
+        state.site.lock()
 
 
 def client_address(request: Request) -> str:

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from haven.errors import AuthError, HavenError, LockedOutError, RateLimitError
+from haven.errors import AuthError, HavenError, LockedOutError, RateLimitError, StoreError
 from haven.web.messages import NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
 from haven.web.render import gettext_for, render, request_locale
 
@@ -39,8 +39,19 @@ def error_response(
     return response
 
 
+def ended_meanwhile(request: Request) -> bool:
+    """Whether the request's staff session ended while it ran (the site locked, or a duress sign-in
+    or a panic switched or erased it): a store error then means only that."""
+    from haven.web.deps import app_state
+
+    generation = request.scope.get("state", {}).get("staff_generation")
+    return generation is not None and generation != app_state(request).site.generation
+
+
 async def haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)
+    if isinstance(exc, StoreError) and ended_meanwhile(request):
+        exc = AuthError()
     headers = {}
     if isinstance(exc, RateLimitError | LockedOutError):
         headers["Retry-After"] = str(round(exc.details.get("retry_after") or exc.details.get("wait_seconds") or 60))

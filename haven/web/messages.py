@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from haven.errors import CardError, EntryError, HavenError, PinError, RateLimitError
+from haven.errors import CardError, EntryError, HavenError, LockedOutError, PinError, RateLimitError
 from haven.web.i18n import N_
 
 Gettext = Callable[[str], str]
@@ -59,6 +59,12 @@ BY_CODE = {
     "permission-denied": N_("Your role may not do this."),
     "csrf": N_("This form has expired. Reload the page and try again."),
     "rate-limited": N_("Too many attempts. Wait %(retry_after)s seconds and try again."),
+    "locked-out": N_("Too many wrong passphrases in a row at this site. Wait %(wait)s seconds and try again."),
+    "trust": N_(
+        "This site cannot sign certificates now: it has no trust list, or no signing key valid today. "
+        "Tell the site's coordinator."
+    ),
+    "unavailable": N_("This is not available while the server is locked. Sign in first."),
     "no-open-card": N_("No card is open (cards close after a few minutes unused). Open the card again."),
     "store": N_("The site database cannot be used right now. Try again; if it goes on, tell the site's coordinator."),
     "store-full": N_("The disk is full: nothing was saved. Tell the site's coordinator."),
@@ -69,8 +75,6 @@ NOT_FOUND = N_("There is no such page.")
 NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
-NO_CERTIFICATES = N_("Certificates cannot be issued at this site yet.")
-BY_CODE["unavailable"] = NO_CERTIFICATES
 BAD_IMAGE = N_("This file is not a photo that can be read.")
 
 
@@ -116,6 +120,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BAD_IMAGE)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
+    if isinstance(exc, LockedOutError):
+        return _(BY_CODE["locked-out"]) % {"wait": round(exc.wait_seconds)}
     if isinstance(exc, RateLimitError):
         return _(BY_CODE["rate-limited"]) % {"retry_after": exc.details.get("retry_after", 60)}
     if exc.code == "auth" and exc.details.get("reason") == "credentials":

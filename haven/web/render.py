@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from haven.site.roles import Permission, allowed
 from haven.web.deps import app_state, current_session
 from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, negotiate, translations
 from haven.web.vocab import product_name, word
@@ -63,12 +64,18 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     state = app_state(request)
     locale = request_locale(request)
     session = current_session(request)
+    staff = session.staff if session else None
+
+    def may(permission: str) -> bool:
+        return staff is not None and allowed(staff.roles, Permission(permission))
+
     html = state.templates.get_template(template).render(
         _=gettext_for(locale),
         locale=locale,
         html_lang=HTML_LANG[locale],
         locales=LOCALES,
-        staff=session.staff if session else None,
+        staff=staff,
+        may=may,
         csrf=session.csrf if session else "",
         path=request.url.path,
         v=state.static_version,

@@ -1,8 +1,10 @@
 """Server-side sessions: a random id in a cookie, everything else in this process's memory.
 
-A session holds the CSRF token, the signed-in staff member, the language and
-at most one open card. The open card (its secret and the PIN, if any) lives
-here only: never in a cookie, a URL or a log line. It closes itself after
+A session holds the CSRF token, the signed-in staff member (and the site
+generation they signed in to: a lock, a duress sign-in or a panic ends every
+session of an older generation), the language and at most one open card.
+The open card (its secret and the PIN, if any) lives here only: never in a
+cookie, a URL or a log line. It closes itself after
 ``card_idle_s`` unused, the session after ``session_idle_s``; restarting the
 server ends every session and closes every card.
 
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from haven.core.card import Card
-from haven.web.auth import Staff
+from haven.site.staff import StaffMember
 
 
 @dataclass
@@ -45,7 +47,8 @@ class Session:
     id: str = field(repr=False)
     csrf: str = field(repr=False)
     last_seen: float
-    staff: Staff | None = None
+    staff: StaffMember | None = None
+    generation: int = -1  # the site generation the staff member signed in to
     language: str | None = None
     flash: str | None = None  # a msgid shown once on the next page (e.g. "Visit recorded.")
     _card: OpenCard | None = field(default=None, repr=False)
@@ -117,11 +120,29 @@ class SessionStore:
         self.drop(session)
         return fresh
 
+    def sign_out(self, session: Session) -> None:
+        """Forget the staff member and the open card of ``session`` (it stays, signed out)."""
+        session._card = None
+        session.staff = None
+
     def drop(self, session: Session) -> None:
         with self._lock:
             self._sessions.pop(session.id, None)
         session._card = None
         session.staff = None
+
+    def sign_out_all(self) -> None:
+        """Sign every session out and close every open card (the site locked): languages stay."""
+        with self._lock:
+            for session in self._sessions.values():
+                session._card = None
+                session.staff = None
+
+    def any_signed_in(self) -> bool:
+        """Whether a session not yet idle past ``idle_s`` has a staff member signed in."""
+        now = self.clock()
+        with self._lock:
+            return any(s.staff is not None and now - s.last_seen <= self.idle_s for s in self._sessions.values())
 
     def clear(self) -> None:
         """End every session (the server is stopping)."""

@@ -44,6 +44,7 @@ class WebSettings:
     # True forces Secure; False never sets it (plain http on a LAN: see docs/web.md).
     secure_cookies: bool | None = None
     session_idle_s: int = 30 * 60  # a signed-in session ends after this long unused
+    auto_lock_s: int = 30 * 60  # with no staff request for this long, the server locks (forgets the key)
     card_idle_s: int = 5 * 60  # an open card is closed after this long unused
     max_sessions: int = 5000  # the oldest idle sessions are dropped beyond this
     card_limit: Limit = field(default_factory=lambda: Limit(20, 300))  # card opens per session

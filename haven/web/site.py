@@ -1,28 +1,53 @@
-"""What the web app serves: a site's store and staff, and the seams later work fills.
+"""The site a server serves: locked until a staff member signs in, through the site's key slots.
 
-:class:`Site` is everything ``create_app`` needs besides its settings. Two
-seams are left open for other work to connect:
+``haven serve`` starts **locked**: it holds no key, reads nothing of the
+encrypted database, and serves only the public pages and the verifier. A staff
+sign-in (name and passphrase) runs :meth:`haven.site.site.Site.unlock` (one
+Argon2id run, the site's backoff, duress): the first one opens the shared
+store that every signed-in staff member then uses; later ones only identify
+their person and close the store their unlock opened.
 
-* ``staff`` — a :class:`~haven.web.auth.StaffDirectory` (the site's key slots
-  and passphrases); :class:`~haven.web.auth.MemoryStaffDirectory` until then.
-* ``certificates`` — a :class:`CertificateIssuer`; without one, the
-  certificate pages say certificates are not available here, and
-  ``trust_list`` — the signed trust list the offline verifier fetches.
+* **Duress.** A duress passphrase erases the site and opens a new empty one
+  (:mod:`haven.site.site`). The server sees the new session's master key differ
+  from the one it holds, switches to the new store, and ends every other web
+  session (the ``generation`` goes up): the person at the keyboard sees an
+  empty-looking clinic, and nothing of the old one answers any more.
+* **Erased elsewhere.** The database file is checked (device and inode) on
+  every use: after ``haven panic`` or a duress unlock in another process, the
+  server locks at the next request instead of serving the old, unlinked file.
+* **Auto-lock.** When no staff request came for ``auto_lock_s`` seconds (and
+  when the last signed-in person signs out), the store is closed and the
+  server forgets the master key (Python cannot zero it: docs/threat-model.md).
+* **Panic.** :meth:`Site.panic` erases the site's keys (no passphrase, no key
+  derivation) and leaves the server locked with nothing to unlock.
+
+Certificates are issued through :class:`CertificateIssuer` (the site's own
+trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+import threading
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from haven.cert_services import TRUST_LIST, bootstrap_trust
 from haven.core.entries import Test, Vaccination
-from haven.services import Clinic, utc_today
-from haven.store.base import Store
-from haven.web.auth import StaffDirectory
+from haven.errors import AuthError, LockedOutError, UnavailableError, WrongPassphraseError
+from haven.services import Clinic
+from haven.site.attempts import delay_for
+from haven.site.site import Session as KeySession
+from haven.site.site import Site as KeySite
+from haven.site.staff import StaffMember
+from haven.store.sqlite import SQLiteStore
+
+BAD_CREDENTIALS = "That staff name and passphrase do not match."
 
 
 @dataclass(frozen=True)
@@ -30,7 +55,7 @@ class CertificateSheet:
     """One printed sheet: ``texts`` are the one-time certificates, each printed as its own QR code."""
 
     texts: tuple[str, ...] = field(repr=False)
-    expires: dt.date
+    expires: dt.datetime
 
 
 class CertificateIssuer(Protocol):
@@ -45,16 +70,213 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def same_name(typed: str, name: str) -> bool:
+    """Whether a typed staff name is the account's (Unicode-normalised, case-insensitive)."""
+
+    def norm(text: str) -> str:
+        return unicodedata.normalize("NFC", text).strip().casefold()
+
+    return norm(typed) == norm(name)
+
+
+def credentials_refused() -> AuthError:
+    return AuthError(BAD_CREDENTIALS, reason="credentials")
+
+
+@dataclass
+class _Gate:
+    """The site's backoff, served as "come back in N s" rather than as a request held open."""
+
+    failures: int
+    until: float
+
+
 @dataclass
 class Site:
-    store: Store
-    staff: StaffDirectory
-    certificates: CertificateIssuer | None = None
-    trust_list: Callable[[], bytes | None] | None = None
-    today: Callable[[], dt.date] = utc_today
+    """One site folder as a running server sees it: locked, or unlocked for its signed-in staff."""
+
+    keys: KeySite
+    certificates: CertificateIssuer | None = None  # None: the site's own trust list and epoch keys
+    auto_lock_s: float = 30 * 60  # create_app sets it from WebSettings.auto_lock_s
+    today: Callable[[], dt.date] | None = None  # default: the UTC date of ``now()``
     now: Callable[[], dt.datetime] = utc_now
     clock: Callable[[], float] = time.monotonic
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
+    generation: int = field(default=0, init=False)
+    last_active: float = field(default=0.0, init=False)
+    _shared: KeySession | None = field(default=None, init=False, repr=False)
+    _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+    _gate: _Gate | None = field(default=None, init=False, repr=False)
+    _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def locked(self) -> bool:
+        with self._lock:
+            self._check_files()
+            return self._shared is None
+
+    def on_lock(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever every web session must end (lock, duress, panic)."""
+        self._on_lock.append(listener)
+
+    def date_today(self) -> dt.date:
+        return self.today() if self.today is not None else self.now().date()
+
+    # ------------------------------------------------------------ signing in
+
+    def sign_in(self, name: str, passphrase: str) -> tuple[StaffMember, int]:
+        """The staff member whose name and passphrase these are, and the generation they signed in to.
+
+        A wrong passphrase and a right passphrase with another account's name answer alike
+        (:class:`AuthError`, reason ``credentials``). The site's backoff answers
+        :class:`LockedOutError` with the seconds to wait.
+        """
+        served = self._pass_gate()
+        try:
+            session = self.keys.unlock(passphrase, served=served)
+        except WrongPassphraseError:
+            raise credentials_refused() from None
+        with self._lock:
+            self._gate = None
+            member = session.staff
+            self._adopt(session)
+            generation = self.generation
+            if not same_name(name, member.name):
+                raise credentials_refused()
+            self.last_active = self.clock()
+            return member, generation
+
+    def _pass_gate(self) -> float:
+        """Seconds of the site's backoff already waited out; :class:`LockedOutError` while it lasts."""
+        failures = self.keys.failures()
+        delay = delay_for(failures)
+        if not delay:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            if self._gate is None or self._gate.failures != failures:
+                self._gate = _Gate(failures, now + delay)
+            remaining = self._gate.until - now
+        if remaining > 0:
+            raise LockedOutError(float(int(remaining) + 1), failures)
+        return delay
+
+    def _adopt(self, session: KeySession) -> None:
+        """Keep ``session``'s store as the shared one, or close it; switch if the site was rebuilt."""
+        shared = self._shared
+        if shared is not None and shared.same_key(session):
+            session.close()  # this sign-in only identifies its person
+            return
+        if shared is not None:  # duress (here or elsewhere) rebuilt the site: the old store is dead
+            self._end_sessions()
+            shared.close()
+        self._shared = session
+        self._db_id = self._file_id()
+        if session.store.get_setting(TRUST_LIST) is None:
+            # A site rebuilt by duress looks like one 'haven init' made: a network of one.
+            bootstrap_trust(session.store, self.now(), self.random_bytes)
+
+    # ------------------------------------------------------------ each staff request
+
+    def check(self, generation: int) -> bool:
+        """Whether a web session signed in to ``generation`` may still act; marks the site in use."""
+        with self._lock:
+            self._check_files()
+            if self._shared is not None and self.clock() - self.last_active > self.auto_lock_s:
+                self._close()
+            if self._shared is None or generation != self.generation:
+                return False
+            self.last_active = self.clock()
+            return True
+
+    def auto_lock(self) -> bool:
+        """Lock if no staff request came for ``auto_lock_s``; True if it locked now."""
+        with self._lock:
+            if self._shared is not None and self.clock() - self.last_active > self.auto_lock_s:
+                self._close()
+                return True
+            return False
+
+    def lock(self) -> None:
+        """Close the shared store and forget the master key; every web session ends."""
+        with self._lock:
+            self._close()
+
+    def panic(self) -> None:
+        """Erase the site's keys now (no passphrase, no key derivation); the server stays locked."""
+        with self._lock:
+            try:
+                self.keys.panic()
+            finally:
+                self._close()
+
+    def _close(self) -> None:
+        shared, self._shared, self._db_id = self._shared, None, None
+        self._end_sessions()
+        if shared is not None:
+            shared.close()
+
+    def _end_sessions(self) -> None:
+        self.generation += 1
+        for listener in self._on_lock:
+            listener()
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.keys.folder.db_path)
+        except FileNotFoundError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _check_files(self) -> None:
+        """Lock if the database this server has open was removed or replaced by another process."""
+        if self._shared is not None and self._file_id() != self._db_id:
+            self._close()
+
+    # ------------------------------------------------------------ what requests use
+
+    def _session(self) -> KeySession:
+        with self._lock:
+            self._check_files()
+            if self._shared is None:
+                raise AuthError()
+            return self._shared
+
+    @property
+    def store(self) -> SQLiteStore:
+        """The shared store; :class:`AuthError` while the server is locked."""
+        return self._session().store
+
+    def as_staff(self, member: StaffMember) -> KeySession:
+        """The unlocked site acting as ``member`` (for ``require`` and the audit log)."""
+        return self._session().as_staff(member)
+
+    def record(self, member: StaffMember, action: str, count: int = 1) -> None:
+        """An audit entry (who did what, never to whom), as the CLI writes it."""
+        self.as_staff(member).record(action, count)
 
     def clinic(self) -> Clinic:
-        return Clinic(self.store, today=self.today, random_bytes=self.random_bytes)
+        return Clinic(self.store, today=self.date_today, random_bytes=self.random_bytes)
+
+    def trust_list(self) -> bytes | None:
+        """The signed trust list the verifier caches; :class:`UnavailableError` while locked."""
+        with self._lock:
+            self._check_files()
+            shared = self._shared
+        if shared is None:
+            raise UnavailableError(
+                "This server is locked: it cannot read the trust list until a staff member signs in. "
+                "A verifier keeps using the list it has.",
+                reason="locked",
+            )
+        return shared.store.get_setting(TRUST_LIST)
+
+    def issuer(self) -> CertificateIssuer:
+        if self.certificates is not None:
+            return self.certificates
+        from haven.web.certificates import SiteIssuer
+
+        return SiteIssuer(self)

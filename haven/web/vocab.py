@@ -66,6 +66,16 @@ WORDS: dict[str, str] = {
     "high-priority groups: age 60 and over, pregnancy, immunocompromise, health workers (WHO SAGE roadmap, 2023)": N_(
         "For high-priority groups: age 60 and over, pregnancy, immunocompromise, health workers"
     ),
+    # diseases (the verifier names what a certificate covers)
+    "covid-19": N_("COVID-19"),
+    "measles": N_("Measles"),
+    "mumps": N_("Mumps"),
+    "rubella": N_("Rubella"),
+    "tetanus": N_("Tetanus"),
+    "diphtheria": N_("Diphtheria"),
+    "hepatitis-b": N_("Hepatitis B"),
+    "polio": N_("Polio"),
+    "cholera": N_("Cholera"),
     # generic vaccines (brand names stay as they are)
     "mr": N_("Measles-rubella vaccine (MR)"),
     "mmr": N_("Measles-mumps-rubella vaccine (MMR)"),

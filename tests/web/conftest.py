@@ -1,5 +1,6 @@
-"""Web fixtures: an app over a temporary SQLite site with one staff account per role,
-a test client, a live server on a free loopback port, and Debian's Chromium driven by Playwright."""
+"""Web fixtures: an app over a real site (key slots, SQLCipher, cheap test Argon2id) with one staff
+account per role, a test client, a live server on a free loopback port, and Debian's Chromium
+driven by Playwright."""
 
 from __future__ import annotations
 
@@ -20,15 +21,31 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from haven.store.sqlite import SQLiteStore
-from haven.web import MemoryStaffDirectory, Role, Site, WebSettings, create_app
+from haven.cert_services import bootstrap_trust
+from haven.site.config import SecuritySettings
+from haven.site.folder import SiteFolder
+from haven.site.kdf import TEST_PARAMS, Calibration
+from haven.site.roles import Role
+from haven.site.site import Site as KeySite
+from haven.web import Site, WebSettings, create_app
 from tests.conftest import TODAY, seeded_bytes
 
+# Five random BIP39 words each: strong enough for the site's passphrase check.
 PASSPHRASES = {
     "registrar": "amber canyon pillow rocket tunnel",
     "clinician": "copper lantern meadow violet anchor",
     "coordinator": "lemon harbor silent orbit walnut",
+    "ana": "census unable gallery jump essay happy",  # registrar and clinician at once
 }
+DURESS = {"clinician": "crane found canal crucial divide visa"}
+ROLES = {
+    "registrar": Role.REGISTRAR,
+    "clinician": Role.CLINICIAN,
+    "coordinator": Role.COORDINATOR,
+    "ana": Role.REGISTRAR | Role.CLINICIAN,
+}
+NOW = dt.datetime(2026, 11, 29, 14, 37, tzinfo=dt.UTC)
+CHEAP = Calibration(TEST_PARAMS, 0.0)
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("HAVEN_CHROMIUM", "/usr/bin/chromium")
@@ -54,11 +71,21 @@ class Clock:
         return self.now
 
 
-def make_staff() -> MemoryStaffDirectory:
-    staff = MemoryStaffDirectory(fast=True)
-    for role, passphrase in PASSPHRASES.items():
-        staff.add(role, Role(role), passphrase)
-    return staff
+def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> KeySite:
+    """A real site (key slots, SQLCipher) with cheap test keys: coordinator, registrar, clinician (with a
+    duress passphrase) and ana (registrar and clinician), and a network of one for certificates."""
+    keys = KeySite(SiteFolder(home), SecuritySettings(kdf_profile="test"), now=now, settle=0.0)
+    with keys.create("coordinator", PASSPHRASES["coordinator"], roles=Role.COORDINATOR, calibration=CHEAP) as session:
+        for name in ("registrar", "clinician", "ana"):
+            session.add_staff(name, ROLES[name], PASSPHRASES[name], DURESS.get(name))
+        bootstrap_trust(session.store, now())
+    return keys
+
+
+def unlocked(site: Site) -> Site:
+    """Open the site's store, as the first staff sign-in does (tests then write through site.clinic())."""
+    site.sign_in("coordinator", PASSPHRASES["coordinator"])
+    return site
 
 
 @pytest.fixture
@@ -67,15 +94,16 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "site.db")
-    yield s
-    s.close()
+def keys(tmp_path: Path) -> KeySite:
+    return make_keys(tmp_path / "site")
 
 
 @pytest.fixture
-def site(store: SQLiteStore, clock: Clock) -> Site:
-    return Site(store=store, staff=make_staff(), today=lambda: TODAY, clock=clock, random_bytes=seeded_bytes(7))
+def site(keys: KeySite, clock: Clock) -> Iterator[Site]:
+    """The web's site, unlocked (as after a first sign-in)."""
+    web = Site(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded_bytes(7))
+    yield unlocked(web)
+    web.lock()
 
 
 @pytest.fixture
@@ -153,15 +181,20 @@ def serve(app: FastAPI) -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server on a free loopback port over its own site (shared by a module's browser tests)."""
-    store = SQLiteStore(tmp_path_factory.mktemp("live") / "site.db")
-    site = Site(store=store, staff=make_staff(), today=lambda: dt.date.today())
+def live_server(home: Path) -> Iterator[LiveServer]:
+    """A server on a free loopback port over its own real site, on the real clock (the browser's
+    verifier checks certificates against the device's clock), locked until someone signs in."""
+    site = Site(keys=make_keys(home, now=lambda: dt.datetime.now(dt.UTC)))
     app = create_app(WebSettings(), site)
     for url in serve(app):
         yield LiveServer(url, site, app)
-    store.close()
+    site.lock()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A live server shared by a module's browser tests."""
+    yield from live_server(tmp_path_factory.mktemp("live"))
 
 
 def ensure_chromium() -> str:

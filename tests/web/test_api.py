@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from haven.cert_services import TRUST_LIST, Certificates
+from haven.certs.trust import parse_trust_list
 from haven.core.card import parse_card
 from haven.web.site import Site
 from tests.web.conftest import sign_in
@@ -71,15 +73,28 @@ def test_public_operations(client: TestClient) -> None:
     assert client.get("/api/health").json()["status"] == "ok"
     cat = client.get("/api/catalogue").json()
     assert "comirnaty" in {p["key"] for p in cat["products"]} and cat["tests"] == ["antigen", "pcr"]
+
+
+def test_trust_list_is_the_sites_signed_list_and_is_refused_while_locked(client: TestClient, site: Site) -> None:
+    r = client.get("/api/trust-list")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/cbor"
+    listed = parse_trust_list(r.content, None)
+    assert r.content == Certificates(site.store).export_list() and listed.network == "local"
+    site.lock()
+    r = client.get("/api/trust-list")
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "unavailable" and r.json()["error"]["details"] == {"reason": "locked"}
+    # Signing in opens the site again, and the list is served again.
+    sign_in(client, "registrar")
+    assert client.get("/api/trust-list").status_code == 200
+
+
+def test_a_site_without_a_trust_list_says_so(client: TestClient, site: Site) -> None:
+    site.store.put_setting(TRUST_LIST, b"")  # as if none: the stored value is empty
+    with site.store.transaction() as conn:
+        conn.execute("DELETE FROM settings WHERE name = ?", (TRUST_LIST,))
     r = client.get("/api/trust-list")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not-found"
-
-
-def test_trust_list_seam(client: TestClient, site: Site) -> None:
-    site.trust_list = lambda: b"\xa1\x01\x02"
-    r = client.get("/api/trust-list")
-    assert r.status_code == 200 and r.content == b"\xa1\x01\x02"
-    assert r.headers["content-type"] == "application/cbor"
 
 
 def test_openapi_tags_public_and_staff_and_describes_auth(client: TestClient) -> None:

@@ -6,6 +6,8 @@ Screenshots of every page in Korean and Chinese, 360 px wide, go to test-artifac
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +16,27 @@ from typing import Any
 import pytest
 
 from haven import qr
+from haven.cert_services import Certificates
+from haven.certs.verify import verify
 from haven.core.card import Card
-from tests.web.conftest import PASSPHRASES, LiveServer, RequestLog, launch, screenshot_dir
+from tests.web.conftest import (
+    ARTIFACTS,
+    DURESS,
+    PASSPHRASES,
+    LiveServer,
+    RequestLog,
+    launch,
+    live_server,
+    screenshot_dir,
+    unlocked,
+)
 from tests.web.fakecam import y4m_from_png
+from tests.web.verifier_cases import cases, trust_list_cases
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+STRINGS = json.loads(
+    (Path(__file__).resolve().parents[2] / "haven" / "web" / "static" / "verifier" / "strings.json").read_text("utf-8")
+)
 
 
 @pytest.fixture
@@ -32,16 +50,46 @@ def context(browser: Any, live: LiveServer) -> Iterator[tuple[Any, RequestLog]]:
     assert log.urls, "no request was recorded"
 
 
-def sign_in(page: Any, role: str) -> None:
+def sign_in(page: Any, name: str, passphrase: str | None = None) -> None:
     page.goto("/sign-in")
-    page.fill("#name", role)
-    page.fill("#passphrase", PASSPHRASES[role])
+    page.fill("#name", name)
+    page.fill("#passphrase", passphrase or PASSPHRASES[name])
     page.click("form[action='/sign-in'] button[type=submit]")
     page.wait_for_load_state()
 
 
-def test_clinic_flow(context: tuple[Any, RequestLog], live: LiveServer) -> None:
-    ctx, log = context
+def camera_browser(playwright: Any, text: str, folder: Path) -> Any:
+    """A Chromium whose camera shows the QR code of ``text`` (Chromium's fake capture from a Y4M file)."""
+    video = y4m_from_png(qr.png(text), folder / f"qr-{secrets.token_hex(4)}.y4m")
+    return launch(
+        playwright,
+        [
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+
+
+def tampered(text: str, now: dt.datetime, certs: Certificates) -> tuple[str, str]:
+    """The certificate with one character changed, and the reason Python gives for it."""
+    for i in range(len(text) // 2, len(text)):
+        for c in "0123456789":
+            if c != text[i]:
+                candidate = text[:i] + c + text[i + 1 :]
+                try:
+                    verify(candidate, certs.trust(), now)
+                except Exception as exc:
+                    reason = getattr(exc, "code", "")
+                    if reason == "forged":
+                        return candidate, reason
+    raise AssertionError("no tampered variant found")
+
+
+def test_clinic_flow_then_the_certificate_verified_offline_through_the_camera(
+    context: tuple[Any, RequestLog], live: LiveServer, playwright_instance: Any, tmp_path: Path
+) -> None:
+    ctx, _ = context
     page = ctx.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -84,11 +132,118 @@ def test_clinic_flow(context: tuple[Any, RequestLog], live: LiveServer) -> None:
     due = page.inner_text("#next-doses")
     assert "dose 2" in due and "Primary series" in due
 
-    # Certificates: the seam says so until an issuer is connected.
-    page.goto("/card/certificates")
-    assert page.is_visible("#certificates-unavailable")
+    # A sheet of certificates for the vaccination, printed.
+    page.click("#see-certificates")
+    page.wait_for_url("**/card/certificates")
+    page.check("input[name=entry][value='0.0']")
+    page.fill("#count", "3")
+    page.click("#issue-sheet")
+    page.wait_for_selector("#sheet")
+    stubs = page.locator(".stub")
+    assert stubs.count() == 3
+    texts = [stubs.nth(i).get_attribute("data-code") for i in range(3)]
+    assert len(set(texts)) == 3
+    page.emulate_media(media="print")
+    assert not page.is_visible("#print-sheet") and page.is_visible("#sheet")
+    page.pdf(path=str(ARTIFACTS / "certificate-sheet.pdf"), format="A4")
+    page.emulate_media(media="screen")
     assert not errors, errors
-    assert any(u.endswith("/static/css/haven.css?v=" + live.app.state.haven.static_version) for u in log.urls)
+
+    # The verifier: loaded once, then offline; a certificate of the sheet through the phone's camera.
+    text = texts[0]
+    assert text is not None
+    camera = camera_browser(playwright_instance, text, tmp_path)
+    vlog = RequestLog()
+    try:
+        vctx = camera.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, locale="en-US")
+        vctx.grant_permissions(["camera"], origin=live.url)
+        vctx.on("request", vlog.record)
+        verifier = vctx.new_page()
+        # (Offline, the trust list's fetch fails, and Chromium says so on the console: expected.)
+        verifier.on(
+            "console",
+            lambda m: errors.append(m.text) if m.type == "error" and "INTERNET_DISCONNECTED" not in m.text else None,
+        )
+        verifier.goto("/verify")
+        verifier.wait_for_selector("body[data-offline-ready=true]", timeout=15000)
+        verifier.wait_for_selector("body[data-trust]:not([data-trust=none])")
+        online = len(vlog.urls)
+        vctx.set_offline(True)
+        verifier.reload()
+        verifier.wait_for_selector("body[data-ready=true]")
+        verifier.wait_for_selector("body[data-trust]:not([data-trust=none])")
+        verifier.click("#scan-button")
+        verifier.wait_for_selector("#result:not([hidden])", timeout=20000)
+        assert verifier.text_content("#scanned") == text
+        assert verifier.get_attribute("#result", "data-reason") == "valid"
+        assert verifier.inner_text("#verdict") == "Valid"
+        assert "Comirnaty" in verifier.inner_text("#facts") and "dose 1 of 2" in verifier.inner_text("#facts")
+        assert float(verifier.get_attribute("body", "data-verdict-ms") or "inf") < 1000
+        verifier.click(".lang-button[data-lang=ko]")
+        assert verifier.inner_text("#verdict") == STRINGS["ko"]["valid"]
+        # A tampered certificate: invalid, with its reason, in the chosen language.
+        now = dt.datetime.now(dt.UTC)
+        unlocked(live.site)
+        bad, reason = tampered(text, now, Certificates(live.site.store, lambda: now))
+        verifier.click("#again")
+        verifier.fill("#paste", bad)
+        verifier.click("#paste-form button")
+        verifier.wait_for_selector(f"#result[data-reason={reason}]")
+        assert verifier.inner_text("#verdict") == STRINGS["ko"]["invalid"]
+        assert verifier.inner_text("#reason") == STRINGS["ko"]["reason-forged"]
+        vctx.close()
+    finally:
+        camera.close()
+    assert not errors, errors
+    assert online > 0 and not vlog.foreign(live.url), vlog.foreign(live.url)
+
+
+def test_browser_and_python_verifiers_agree_on_every_vector_and_tampered_variant(
+    browser: Any, live: LiveServer
+) -> None:
+    """Every certificate of tests/vectors/haven-certificates.json, every bit flip of two of them, crafted
+    certificates (wrong claims, headers, keys, epochs, revocations) and tampered trust lists, through the
+    page's own verify.js in Chromium, against haven.certs.verify."""
+    all_cases = [c.to_doc() for c in cases()]
+    lists = trust_list_cases()
+    page = browser.new_page(base_url=live.url)
+    page.goto("/verify")
+    page.wait_for_selector("body[data-ready=true]")
+    version = page.evaluate("document.documentElement.dataset.v")
+    got = page.evaluate(
+        """async ([url, cases, lists]) => {
+          const v = await import(url);
+          const bytes = (h) => new Uint8Array((h.match(/../g) || []).map((x) => parseInt(x, 16)));
+          const parsed = new Map();
+          const verdicts = [];
+          for (const c of cases) {
+            if (!parsed.has(c.trust_list)) parsed.set(c.trust_list, await v.parseTrustList(bytes(c.trust_list), null));
+            const r = await v.verify(c.text, parsed.get(c.trust_list), new Date(c.at));
+            verdicts.push(r.valid ? "valid" : r.reason);
+          }
+          const accepted = [];
+          for (const [, h] of lists) {
+            try { await v.parseTrustList(bytes(h), null); accepted.push(true); }
+            catch (e) { if (!(e instanceof v.TrustListError)) throw e; accepted.push(false); }
+          }
+          return [verdicts, accepted];
+        }""",
+        [f"/static/verifier/verify.js?v={version}", all_cases, lists],
+    )
+    verdicts, accepted = got
+    differ = [(c["name"], c["expect"], v) for c, v in zip(all_cases, verdicts, strict=True) if c["expect"] != v]
+    assert not differ, differ
+    assert accepted == [ok for _, _, ok in lists]
+    assert len(all_cases) > 600 and {c["expect"] for c in all_cases} == {
+        "valid",
+        "malformed",
+        "forged",
+        "unknown-issuer",
+        "revoked",
+        "expired",
+        "not-yet-valid",
+    }
+    page.close()
 
 
 def no_overflow(page: Any) -> bool:
@@ -102,6 +257,8 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
     ctx.on("request", log.record)
     ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
     out = screenshot_dir()
+    for old in out.glob(f"{locale}-*.png"):
+        old.unlink()
     page = ctx.new_page()
     shots: list[str] = []
 
@@ -113,6 +270,10 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
 
     page.goto("/sign-in")
     shot("sign-in")
+    page.fill("#name", "clinician")
+    page.fill("#passphrase", "not the passphrase")
+    page.click("form[action='/sign-in'] button[type=submit]")
+    shot("sign-in-error")
     sign_in(page, "clinician")
     shot("open-a-card")
     page.fill("#card", "abandon ability")
@@ -139,6 +300,14 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
     shot("card")
     page.goto("/card/certificates")
     shot("certificates")
+    page.check("input[name=entry][value='0.0']")
+    page.fill("#count", "2")
+    page.click("#issue-sheet")
+    page.wait_for_selector("#sheet")
+    shot("certificate-sheet")
+    certificate = page.locator(".stub").first.get_attribute("data-code")
+    page.goto("/panic")
+    shot("emergency-erase")
     page.goto("/nowhere")
     shot("not-found")
     page.goto("/card")
@@ -154,63 +323,70 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
         base_url=live.url, viewport={"width": 360, "height": 740}, locale="ko-KR" if locale == "ko" else "zh-CN"
     )
     vctx.on("request", log.record)
-    vpage = vctx.new_page()
-    page = vpage
-    vpage.goto("/verify")
-    vpage.wait_for_selector("body[data-ready=true]")
-    vpage.fill("#paste", "not a certificate")
-    vpage.click("#paste-form button")
-    vpage.wait_for_selector("#result:not([hidden])")
+    page = vctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector("body[data-ready=true]")
     shot("verifier")
+    page.fill("#paste", certificate or "")
+    page.click("#paste-form button")
+    page.wait_for_selector("#result[data-reason=valid]")
+    shot("verifier-valid")
+    page.click("#again")
+    page.fill("#paste", "not a certificate")
+    page.click("#paste-form button")
+    page.wait_for_selector("#result[data-reason=malformed]")
+    shot("verifier-invalid")
     vctx.close()
-    assert len(shots) == 12
+    assert len(shots) == 17
     assert not log.foreign(live.url), log.foreign(live.url)
 
 
-def test_verifier_works_offline_and_explains_in_the_chosen_language(browser: Any, live: LiveServer) -> None:
+def test_verifier_keeps_its_pinned_trust_list_offline_and_explains_in_the_chosen_language(
+    browser: Any, live: LiveServer
+) -> None:
     log = RequestLog()
     ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, locale="en-US")
     ctx.on("request", log.record)
     page = ctx.new_page()
     page.goto("/verify")
     page.wait_for_selector("body[data-offline-ready=true]", timeout=15000)
+    page.wait_for_selector("body[data-trust]:not([data-trust=none])")
+    fingerprint = Certificates(unlocked(live.site).store).trust_list()
+    assert fingerprint is not None
+    assert fingerprint.to_doc()["root_fingerprint"] in page.inner_text("#trust-state")
     ctx.set_offline(True)
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     assert "Ready: this page now works without a connection." in page.inner_text("#offline-state")
+    assert "list version" in page.inner_text("#trust-state")
     page.fill("#paste", "hello, world")
     page.click("#paste-form button")
     page.wait_for_selector("#result:not([hidden])")
     assert page.inner_text("#verdict") == "Not valid"
-    assert page.inner_text("#reason") == "This is not a certificate's code, or it was damaged."
+    assert page.inner_text("#reason") == STRINGS["en"]["reason-malformed"]
     assert page.get_attribute("#result", "data-reason") == "malformed"
     page.click(".lang-button[data-lang=ko]")
     assert page.inner_text("#verdict") == "유효하지 않음"
     page.click(".lang-button[data-lang=zh]")
     assert page.inner_text("#reason") == "这不是证明的代码，或者代码已损坏。"
-    # Well-formed Base45 that this version cannot check is never called valid.
+    # Well-formed Base45 that is not a certificate is malformed too, never valid.
     page.fill("#paste", "%69 VD92EX0")  # RFC 9285: Base45 of "Hello!!"
     page.click("#paste-form button")
-    page.wait_for_selector("#result[data-reason=unsupported]")
+    page.wait_for_selector("#result[data-reason=malformed]")
     assert page.inner_text("#verdict") == "无效"
+    # Never a request with what was checked: only the page's own files and the trust list.
+    own = ("/verify", "/verify/sw.js", ".js", ".css", ".json", ".svg", "/api/trust-list")
+    assert all(u.split("?")[0].endswith(own) for u in log.urls), log.urls
     ctx.close()
     assert not log.foreign(live.url), log.foreign(live.url)
 
 
-def test_camera_scans_a_card_on_the_clinic_page_and_in_the_verifier(
-    playwright_instance: Any, live: LiveServer, tmp_path: Path
-) -> None:
+def test_camera_opens_a_card_on_the_clinic_page(playwright_instance: Any, live: LiveServer, tmp_path: Path) -> None:
     card = Card.generate(secrets.token_bytes, "en")
-    live.site.clinic().add_visit(card, [{"type": "note", "date": "2026-11-01", "text": "x"}], first_visit=True)
-    video = y4m_from_png(qr.png(card.code), tmp_path / "card.y4m")
-    camera = launch(
-        playwright_instance,
-        [
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ],
+    unlocked(live.site).clinic().add_visit(
+        card, [{"type": "note", "date": "2026-11-01", "text": "x"}], first_visit=True
     )
+    camera = camera_browser(playwright_instance, card.code, tmp_path)
     log = RequestLog()
     try:
         ctx = camera.new_context(base_url=live.url, viewport={"width": 400, "height": 800})
@@ -221,16 +397,87 @@ def test_camera_scans_a_card_on_the_clinic_page_and_in_the_verifier(
         page.click("#open-camera .scanner-start")
         page.wait_for_url("**/card", timeout=20000)
         assert "This card has records at this site." in page.inner_text("#card-status")
-
-        verifier = ctx.new_page()
-        verifier.goto("/verify")
-        verifier.wait_for_selector("body[data-ready=true]")
-        verifier.click("#scan-button")
-        verifier.wait_for_selector("#result:not([hidden])", timeout=20000)
-        assert verifier.text_content("#scanned") == card.code
-        assert verifier.get_attribute("#result", "data-reason") in ("malformed", "unsupported")
-        assert float(verifier.get_attribute("body", "data-verdict-ms") or "inf") < 1000
         ctx.close()
     finally:
         camera.close()
     assert not log.foreign(live.url), log.foreign(live.url)
+
+
+def test_duress_then_panic_through_the_browser(browser: Any, tmp_path: Path) -> None:
+    """A coerced sign-in leaves an empty-looking clinic and ends every other session; the old passphrase
+    opens nothing; then the emergency erase leaves nothing to unlock."""
+    for server in live_server(tmp_path / "site"):
+        log = RequestLog()
+        staff = browser.new_context(base_url=server.url)
+        coerced = browser.new_context(base_url=server.url)
+        for c in (staff, coerced):
+            c.on("request", log.record)
+        page = staff.new_page()
+        sign_in(page, "registrar")
+        page.click("#new-card button[type=submit]")
+        page.wait_for_url("**/card/print")
+        words = " ".join(page.locator("#card-words li").all_inner_texts())
+        page.click("#first-visit-link")
+        page.fill("#note_text", "seen")
+        page.click("#save-visit")
+        page.wait_for_url("**/card")
+
+        forced = coerced.new_page()
+        sign_in(forced, "clinician", DURESS["clinician"])
+        assert forced.url == server.url + "/" and forced.is_visible("#open-words")
+        forced.fill("#card", words)
+        forced.click("#open-form button[type=submit]")
+        forced.wait_for_url("**/card")
+        assert "No records for this card at this site." in forced.inner_text("main")
+        page.goto("/card")
+        assert page.url == server.url + "/sign-in"  # the other session ended
+        sign_in(page, "clinician")
+        assert page.inner_text("#sign-in-error")  # the real passphrase opens nothing any more
+
+        forced.click("#panic-link")
+        forced.wait_for_url("**/panic")
+        forced.click("#panic-confirm")
+        forced.wait_for_url("**/sign-in")
+        assert server.site.locked
+        sign_in(forced, "clinician", DURESS["clinician"])
+        assert forced.is_visible("#sign-in-error")
+        staff.close()
+        coerced.close()
+        assert not log.foreign(server.url), log.foreign(server.url)
+
+
+def test_verifier_pins_the_root_and_refuses_older_or_foreign_trust_lists(browser: Any, live: LiveServer) -> None:
+    """The first list's root is pinned; a list of another root, or an older version, is refused with a note
+    and the page keeps the list it has; a newer list of the same root is taken."""
+    from dataclasses import replace
+
+    from tests.web.verifier_cases import VECTORS
+
+    certs = Certificates(unlocked(live.site).store)
+    current, root = certs.trust_list(), certs.root_key()
+    assert current is not None and root is not None
+    older = replace(current, sequence=current.sequence - 1).sign(root)
+    newer = current.next(current.issued_at + 1, revoked_ctis=frozenset({b"\x01" * 12})).sign(root)
+    foreign = bytes.fromhex(VECTORS["trust_list"])  # the test vectors' network: another root
+    ctx = browser.new_context(base_url=live.url)
+    page = ctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector(f"body[data-trust='{current.sequence}']")
+    assert page.is_hidden("#trust-note")
+
+    def serving(body: bytes) -> Any:
+        return lambda route: route.fulfill(body=body, status=200, content_type="application/cbor")
+
+    for offered, note in ((foreign, "trust-refused"), (older, "trust-older")):
+        ctx.route("**/api/trust-list", serving(offered))
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#trust-note:not([hidden])")
+        assert page.inner_text("#trust-note") == STRINGS["en"][note]
+        assert page.get_attribute("body", "data-trust") == str(current.sequence)
+        ctx.unroute("**/api/trust-list")
+    ctx.route("**/api/trust-list", serving(newer))
+    page.reload()
+    page.wait_for_selector(f"body[data-trust='{current.sequence + 1}']")
+    assert page.is_hidden("#trust-note")
+    ctx.close()

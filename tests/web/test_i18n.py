@@ -75,7 +75,9 @@ def test_verifier_strings_exist_in_every_language() -> None:
     for lang in ("ko", "zh"):
         assert set(strings[lang]) == set(strings["en"]), lang
         for key, text in strings[lang].items():
-            assert text and not re.search(r"[A-Za-z]{4,}", text), (lang, key, text)
+            words = re.sub(r"\{\w+\}", "", text)  # placeholders such as {network} stay, and codes (HTTPS)
+            assert text and not [w for w in re.findall(r"[A-Za-z]{4,}", words) if not w.isupper()], (lang, key, text)
+            assert sorted(re.findall(r"\{\w+\}", text)) == sorted(re.findall(r"\{\w+\}", strings["en"][key]))
     reasons = re.findall(r'^  "([a-z-]+)", //', (WEB / "static" / "verifier" / "verify.js").read_text("utf-8"), re.M)
     assert len(reasons) >= 5
     for reason in reasons:
@@ -102,3 +104,19 @@ def test_translations_load_and_apply() -> None:
 )
 def test_language_negotiation(chosen: str | None, header: str | None, expected: str) -> None:
     assert negotiate(chosen, header) == expected
+
+
+def test_the_verifiers_catalogue_is_up_to_date() -> None:
+    from haven.web import verifier_catalogue
+
+    written = (WEB / "static" / "verifier" / "catalogue.json").read_text("utf-8")
+    assert written == verifier_catalogue.text(), "run .venv/bin/python -m haven.web.verifier_catalogue"
+    names = json.loads(written)
+    assert names["products"]["1"]["en"].startswith("Comirnaty") and names["diseases"]["2"]["ko"] == "홍역"
+
+
+def test_the_sheet_says_what_haven_cert_issue_prints() -> None:
+    from haven.certs import texts
+    from haven.web import sheet
+
+    assert (sheet.SHEET_TITLE, sheet.INSTRUCTIONS) == (texts.SHEET_TITLE, texts.INSTRUCTIONS)

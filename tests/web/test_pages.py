@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from fastapi.testclient import TestClient
 
 from haven import qr
+from haven.cert_services import Certificates
+from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
+from haven.site.staff import StaffMember, StaffTable
 from haven.web.site import CertificateSheet, Site
-from tests.web.conftest import csrf_of, sign_in
+from tests.web.conftest import NOW, csrf_of, sign_in
 
 
 def page_sign_in(client: TestClient, role: str) -> str:
@@ -215,17 +218,66 @@ def test_coordinator_lands_on_counts_and_sees_no_holder_pages(client: TestClient
     assert client.get("/card").status_code == 403
 
 
-def test_certificate_pages_say_unavailable_without_an_issuer(client: TestClient, site: Site) -> None:
+def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(client: TestClient, site: Site) -> None:
     card = Card(bytes(range(3, 19)))
-    record(site, card, [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}], first=True)
+    record(
+        site,
+        card,
+        [
+            {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"},
+            {"type": "vaccination", "product": "comirnaty", "dose": 2, "date": "2026-11-01"},
+            {"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-28"},
+        ],
+        first=True,
+    )
+    kept_before = kept(site)
     token = page_sign_in(client, "clinician")
     open_typed(client, token, card.code)
-    r = client.get("/card/certificates")
-    assert "Certificates cannot be issued at this site yet: no signing key is connected." in r.text
-    r = client.post("/card/certificates", data={"csrf_token": token, "entry": "0.0", "count": "2"})
-    assert r.status_code == 404
-    api = client.post("/api/certificates", json={"entries": ["0.0"], "count": 2}, headers={"X-CSRF-Token": token})
-    assert api.status_code == 404 and api.json()["error"]["code"] == "unavailable"
+    page = client.get("/card/certificates")
+    assert page.status_code == 200 and 'value="0.0"' in page.text and 'value="0.2"' in page.text
+    r = client.post("/card/certificates", data={"csrf_token": token, "entry": ["0.0", "0.1"], "count": "4"})
+    assert r.status_code == 200
+    texts = re.findall(r'class="stub" data-code="([^"]+)"', r.text)
+    assert len(texts) == 4 and len(set(texts)) == 4
+    assert r.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    assert "Valid until 2027-11-23 00:00 UTC" in r.text  # a year from the Monday of the week of issue
+    assert "Sheet of one-time codes" in r.text and "Cut this part off" in r.text
+    trust = Certificates(site.store, lambda: NOW).trust()
+    for text in texts:
+        verified = verify(text, trust, NOW)
+        assert [(v["product"], v["dose"], v["of"]) for v in verified.facts["vaccinations"]] == [
+            ("comirnaty", 1, 2),
+            ("comirnaty", 2, 2),
+        ]
+        assert verified.facts["tests"] == []
+    # The issuer keeps nothing: no record, no setting changed; the audit log says who, and how many.
+    assert kept(site) == kept_before
+    last, _ = site.as_staff(_clinician(site)).audit.rows()[-1]
+    assert (last.staff, last.action, last.count) == (_clinician(site).id, "certificate.issue", 4)
+    # A test certificate: only the latest test chosen is stated, and it expires 72 h after its day began.
+    api = client.post("/api/certificates", json={"entries": ["0.2"], "count": 1}, headers={"X-CSRF-Token": token})
+    assert api.status_code == 200 and api.json()["expires"] == "2026-12-01T00:00:00Z"
+    facts = verify(api.json()["texts"][0], trust, NOW).facts
+    assert facts["tests"] == [{"disease": "covid-19", "test": "antigen", "result": "negative", "date": "2026-11-28"}]
+
+
+def kept(site: Site) -> dict[str, list[object]]:
+    """The records and the settings (but the audit log's head) of the site."""
+    tables = {t.name: t for t in site.store.tables()}
+    settings = [row for row in tables["settings"].rows if row[0] != "audit.head"]
+    return {"records": list(tables["records"].rows), "settings": settings}
+
+
+def _clinician(site: Site) -> StaffMember:
+    return next(m for m in StaffTable(site.store).active() if m.name == "clinician")
+
+
+def test_certificates_need_the_clinician_role(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "registrar")
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    assert client.get("/card/certificates").status_code == 403
+    r = client.post("/api/certificates", json={"entries": ["0.0"], "count": 1}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 403 and r.json()["error"]["details"] == {"permission": "certificate.issue"}
 
 
 class RecordingIssuer:
@@ -236,7 +288,7 @@ class RecordingIssuer:
 
     def issue_sheet(self, entries: Sequence[Vaccination | Test], count: int, now: dt.datetime) -> CertificateSheet:
         self.calls.append((list(entries), count))
-        return CertificateSheet(tuple(f"TEST{i}" for i in range(count)), dt.date(2027, 1, 1))
+        return CertificateSheet(tuple(f"TEST{i}" for i in range(count)), dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
 
 
 def test_certificate_seam_passes_the_chosen_entries_and_prints_a_sheet(client: TestClient, site: Site) -> None:
@@ -258,7 +310,7 @@ def test_certificate_seam_passes_the_chosen_entries_and_prints_a_sheet(client: T
     page = client.get("/card/certificates").text
     assert 'value="0.0"' in page and 'value="0.2"' in page and 'value="0.1"' not in page
     r = client.post("/card/certificates", data={"csrf_token": token, "entry": ["0.2"], "count": "3"})
-    assert r.status_code == 200 and r.text.count('class="stub"') == 3 and "Valid until 2027-01-01" in r.text
+    assert r.status_code == 200 and r.text.count('class="stub"') == 3 and "Valid until 2027-01-01 00:00 UTC" in r.text
     assert issuer.calls == [([Test("pcr", "negative", dt.date(2026, 11, 2))], 3)]
     r = client.post("/card/certificates", data={"csrf_token": token, "count": "3"})
     assert r.status_code == 400 and "Choose at least one entry" in r.text

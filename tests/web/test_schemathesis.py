@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from haven.core.card import Card
-from haven.store.sqlite import SQLiteStore
 from haven.web import Site, WebSettings, create_app
 from tests.conftest import TODAY
-from tests.web.conftest import make_staff, sign_in
+from tests.web.conftest import NOW, make_keys, sign_in
 
 
 @dataclass
@@ -26,15 +25,14 @@ class Credentials:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[schemathesis.BaseSchema, Credentials]]:
-    store = SQLiteStore(tmp_path / "site.db")
-    app = create_app(WebSettings(), Site(store=store, staff=make_staff(), today=lambda: TODAY))
+    site = Site(keys=make_keys(tmp_path / "site"), today=lambda: TODAY, now=lambda: NOW)
+    app = create_app(WebSettings(), site)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         token = sign_in(client, "clinician")
         card = Card(bytes(range(16)))
         client.post("/api/cards/open", json={"card": card.code}, headers={"X-CSRF-Token": token})
         credentials = Credentials(client.cookies["haven_session"], token)
         yield schemathesis.openapi.from_asgi("/openapi.json", app), credentials
-    store.close()
 
 
 def test_no_server_errors(api: tuple[schemathesis.BaseSchema, Credentials]) -> None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from haven.site.roles import Permission, allowed
 from haven.web import Site, WebSettings, create_app
 from haven.web.app import api_routes
-from haven.web.auth import ROLE_PERMISSIONS, Permission, Role
 from haven.web.deps import UNSAFE
-from tests.web.conftest import Clock, csrf_of, sign_in
-
-ROLES = [r.value for r in Role]
+from tests.web.conftest import PASSPHRASES, ROLES, Clock, csrf_of, sign_in
 
 
 def staff_routes(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
@@ -75,15 +71,16 @@ def test_every_staff_route_refuses_a_signed_out_request(app: FastAPI, client: Te
             assert r.status_code == 303 and r.headers["location"] == "/sign-in", (method, path, r.status_code)
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_every_staff_route_refuses_a_wrong_role(app: FastAPI, client: TestClient, role: str) -> None:
-    token = sign_in(client, role)
+@pytest.mark.parametrize("name", sorted(ROLES))
+def test_every_staff_route_refuses_a_wrong_role(app: FastAPI, client: TestClient, name: str) -> None:
+    """Every account (one per role, and one with two roles) against every route it may not use."""
+    token = sign_in(client, name)
     checked = 0
     for method, path, permission in staff_routes(app):
-        if permission is None or permission in ROLE_PERMISSIONS[Role(role)]:
+        if permission is None or allowed(ROLES[name], permission):
             continue
         r = client.request(method, path, headers={"X-CSRF-Token": token}, follow_redirects=False)
-        assert r.status_code == 403, (role, method, path, r.status_code)
+        assert r.status_code == 403, (name, method, path, r.status_code)
         if path.startswith("/api/"):
             assert r.json()["error"]["code"] == "permission-denied"
         checked += 1
@@ -95,8 +92,8 @@ def test_every_state_change_refuses_a_missing_or_wrong_csrf_token(app: FastAPI, 
     assert len(routes) >= 15
     for method, path in routes:
         needed = next((perm for m, p, perm in staff_routes(app) if (m, p) == (method, path)), None)
-        role = {Permission.CARDS: "registrar", Permission.HOLDER_RECORDS: "clinician", Permission.COUNTS: "coordinator"}
-        sign_in(client, role.get(needed, "clinician") if needed else "clinician")
+        who = next((n for n, roles in ROLES.items() if needed is None or allowed(roles, needed)), "clinician")
+        sign_in(client, who)
         for token in (None, "not-the-token"):
             r = client.request(method, path, headers={"X-CSRF-Token": token} if token else {}, follow_redirects=False)
             assert r.status_code == 403, (method, path, token, r.status_code, r.text[:200])
@@ -251,23 +248,59 @@ def test_card_attempts_are_rate_limited_per_address_across_sessions(app: FastAPI
     assert statuses.count(400) == 60 and statuses[60:] == [429] * 4
 
 
-def test_sign_in_is_rate_limited_per_address(client: TestClient) -> None:
+def test_sign_in_goes_through_the_sites_backoff_and_the_address_limit(client: TestClient, clock: Clock) -> None:
+    """Wrong passphrases: three free, then the site's growing wait (429 locked-out with Retry-After, served as
+    "come back later" rather than a request held open), and after 10 failures the per-address limit."""
     token = client.get("/api/session").json()["csrf_token"]
-    codes = [
-        client.post(
+    seen = []
+    for _ in range(18):
+        r = client.post(
             "/api/session", json={"name": "clinician", "passphrase": "wrong"}, headers={"X-CSRF-Token": token}
-        ).status_code
-        for _ in range(11)
-    ]
-    assert codes == [401] * 10 + [429]
+        )
+        code = r.json()["error"]["code"]
+        seen.append((r.status_code, code))
+        if code == "locked-out":
+            wait = int(r.headers["retry-after"])
+            assert wait >= 1 and r.json()["error"]["details"]["wait_seconds"] == wait
+            clock.now += wait
+    wrong, locked = (401, "auth"), (429, "locked-out")
+    assert seen[:17] == [wrong] * 3 + [locked, wrong] * 7
+    assert seen[17] == (429, "rate-limited")
+    # The right passphrase still waits out the site's backoff first, then opens.
+    clock.now += 900
+    r = client.post(
+        "/api/session",
+        json={"name": "clinician", "passphrase": PASSPHRASES["clinician"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 429 and r.json()["error"]["code"] == "locked-out"
+    clock.now += int(r.headers["retry-after"])
+    assert sign_in(client, "clinician")
 
 
-def test_wrong_name_and_wrong_passphrase_read_the_same(client: TestClient, signed_in: Callable[[str], str]) -> None:
+def test_wrong_name_and_wrong_passphrase_read_the_same(client: TestClient) -> None:
     token = client.get("/api/session").json()["csrf_token"]
-    a = client.post("/api/session", json={"name": "nobody", "passphrase": "x"}, headers={"X-CSRF-Token": token})
-    b = client.post("/api/session", json={"name": "clinician", "passphrase": "x"}, headers={"X-CSRF-Token": token})
-    assert a.status_code == b.status_code == 401
-    assert a.json() == b.json()
+    attempts = [
+        ("nobody", "x"),
+        ("clinician", "x"),
+        ("registrar", PASSPHRASES["clinician"]),  # a real passphrase under another account's name
+    ]
+    answers = []
+    for name, passphrase in attempts:
+        r = client.post("/api/session", json={"name": name, "passphrase": passphrase}, headers={"X-CSRF-Token": token})
+        answers.append((r.status_code, r.json()))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 401 and answers[0][1]["error"]["details"] == {"reason": "credentials"}
+
+
+def test_the_name_is_matched_without_regard_to_case(client: TestClient) -> None:
+    token = client.get("/api/session").json()["csrf_token"]
+    r = client.post(
+        "/api/session",
+        json={"name": "  CLINICIAN ", "passphrase": PASSPHRASES["clinician"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 200 and r.json()["staff"] == {"name": "clinician", "roles": ["clinician"]}
 
 
 def test_anonymous_sessions_cannot_push_out_signed_in_staff(site: Site) -> None:

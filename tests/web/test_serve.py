@@ -1,85 +1,142 @@
-"""``haven serve --demo``: a real server process, its URL and demo sign-in, then a clean stop."""
+"""``haven serve``: a real server process over a real site, locked until a staff sign-in; README's first command."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from haven.web.settings import Limit, WebSettings
-from tests.conftest import Result
-from tests.web.conftest import free_port
+from tests.conftest import ADMIN_PASSPHRASE, Result
+from tests.web.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
+HAVEN = Path(sys.executable).parent / "haven"
 
 
-def test_serve_demo_prints_the_sign_in_and_serves(tmp_path: Path) -> None:
-    port = free_port()
-    haven = Path(sys.executable).parent / "haven"
+@contextmanager
+def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[dict[str, Any], str]]:
+    """Start ``command`` (which prints its JSON document, then serves), wait until it answers, stop it."""
     with subprocess.Popen(
-        [str(haven), "serve", "--demo", "--port", str(port), "--home", str(tmp_path / "demo"), "--json"],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # the whole group is stopped, whatever the script started
     ) as proc:
         try:
-            check_demo(proc, port, tmp_path)
+            assert proc.stdout is not None
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                if line.rstrip() == "}":
+                    break
+            doc = json.loads("".join(lines))
+            wait_for(doc["url"])
+            yield doc, doc["url"]
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(15)
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(20)
     assert proc.returncode == 0
 
 
-def check_demo(proc: subprocess.Popen[str], port: int, tmp_path: Path) -> None:
-    assert proc.stdout is not None
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.rstrip() == "}":
-            break
-    doc = json.loads("".join(lines))
-    assert doc["url"] == f"http://127.0.0.1:{port}/"
-    assert {a["role"] for a in doc["staff"]} == {"registrar", "clinician", "coordinator"}
-    assert all(len(a["passphrase"].split()) == 5 for a in doc["staff"])
-    assert len(doc["holders"]) == 3
-    deadline = time.monotonic() + 20
+def wait_for(url: str) -> None:
+    deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(doc["url"] + "api/health").status_code == 200:
-                break
+            if httpx.get(url + "api/health").status_code == 200:
+                return
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, "the server did not come up"
         time.sleep(0.1)
-    with httpx.Client(base_url=doc["url"]) as c:
-        token = c.get("/api/session").json()["csrf_token"]
-        clinician = next(a for a in doc["staff"] if a["role"] == "clinician")
-        r = c.post(
-            "/api/session",
-            json={"name": clinician["name"], "passphrase": clinician["passphrase"]},
-            headers={"X-CSRF-Token": token},
-        )
-        assert r.status_code == 200
-        token = r.json()["csrf_token"]
-        holder = doc["holders"][0]
-        r = c.post("/api/cards/open", json={"card": " ".join(holder["words"])}, headers={"X-CSRF-Token": token})
-        assert r.json()["has_records"] is True
-        assert len(c.get("/api/history").json()["visits"]) == 2
-    assert (tmp_path / "demo" / "site.db").exists()
 
 
-def test_serve_without_demo_explains_what_is_missing(run_cli: Callable[..., Result]) -> None:
-    assert run_cli("init", "--admin", "amal").code == 0
+def sign_in(c: httpx.Client, name: str, passphrase: str) -> httpx.Response:
+    token = c.get("/api/session").json()["csrf_token"]
+    return c.post("/api/session", json={"name": name, "passphrase": passphrase}, headers={"X-CSRF-Token": token})
+
+
+def test_serve_demo_makes_a_real_encrypted_site_prints_the_sign_in_and_serves_it_locked(tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "demo"
+    with running([str(HAVEN), "serve", "--demo", "--port", str(port), "--home", str(home), "--json"]) as (doc, url):
+        assert url == f"http://127.0.0.1:{port}/" and doc["locked"] is True
+        assert [(a["name"], a["role"]) for a in doc["staff"]] == [
+            ("registrar", "registrar"),
+            ("clinician", "clinician"),
+            ("coordinator", "coordinator"),
+        ]
+        assert all(len(a["passphrase"].split()) == 5 for a in doc["staff"])
+        assert doc["duress"]["name"] == "clinician" and len(doc["duress"]["passphrase"].split()) == 5
+        assert len(doc["holders"]) == 3
+        with httpx.Client(base_url=url) as c:
+            # Locked: the public pages answer, the trust list cannot be read yet.
+            assert c.get("/verify").status_code == 200
+            assert c.get("/api/trust-list").json()["error"]["details"] == {"reason": "locked"}
+            clinician = next(a for a in doc["staff"] if a["role"] == "clinician")
+            r = sign_in(c, clinician["name"], clinician["passphrase"])
+            assert r.status_code == 200 and r.json()["staff"] == {"name": "clinician", "roles": ["clinician"]}
+            token = r.json()["csrf_token"]
+            holder = doc["holders"][0]
+            r = c.post("/api/cards/open", json={"card": " ".join(holder["words"])}, headers={"X-CSRF-Token": token})
+            assert r.json()["has_records"] is True
+            assert len(c.get("/api/history").json()["visits"]) == 2
+            assert c.get("/api/trust-list").headers["content-type"] == "application/cbor"
+    # A real site: key slots, and a database that is random bytes without a passphrase.
+    assert (home / "keyslots").stat().st_size == 12096
+    assert not (home / "site.db").read_bytes().startswith(b"SQLite format 3")
+
+
+def test_serve_without_demo_serves_a_site_made_by_haven_init(
+    run_cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli("init", "--admin", "Amal").code == 0
+    monkeypatch.delenv("HAVEN_PASSPHRASE")  # the server needs none to start
+    port = free_port()
+    home = tmp_path / "site"
+    with running([str(HAVEN), "serve", "--home", str(home), "--port", str(port), "--json"]) as (doc, url):
+        assert doc["home"] == str(home) and "staff" not in doc
+        with httpx.Client(base_url=url) as c:
+            assert c.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+            assert sign_in(c, "amal", "not the passphrase").status_code == 401
+            r = sign_in(c, "amal", ADMIN_PASSPHRASE)
+            assert r.status_code == 200
+            assert r.json()["staff"] == {"name": "Amal", "roles": ["registrar", "clinician", "coordinator"]}
+
+
+def test_serve_without_a_site_says_so(run_cli: Callable[..., Result]) -> None:
     result = run_cli("serve", "--port", "1")
     assert result.code == 6
-    assert "haven serve --demo" in result.err
+    assert "haven init" in result.err
+
+
+def test_readmes_first_command_starts_a_demo_clinic_that_answers() -> None:
+    """`bash scripts/run.sh demo` (README's first command): set up, then a demo clinic on a free port."""
+    if not list((ROOT / ".venv").glob(".haven-installed*")):
+        pytest.skip("the checkout's .venv was not made by scripts/run.sh (which runs this test)")
+    readme = (ROOT / "README.md").read_text("utf-8")
+    assert readme.split("```sh\n", 1)[1].startswith("bash scripts/run.sh demo ")
+    port = free_port()
+    env = {**os.environ, "HAVEN_WEB_PORT": str(port)}
+    with running(["bash", "scripts/run.sh", "demo", "--json"], env=env) as (doc, url):
+        assert url == f"http://127.0.0.1:{port}/"
+        with httpx.Client(base_url=url) as c:
+            coordinator = next(a for a in doc["staff"] if a["role"] == "coordinator")
+            assert sign_in(c, coordinator["name"], coordinator["passphrase"]).status_code == 200
+            assert c.get("/counts").status_code == 200
 
 
 def test_settings_from_the_environment() -> None:
@@ -88,6 +145,7 @@ def test_settings_from_the_environment() -> None:
     )
     assert (s.card_limit, s.secure_cookies, s.host, s.port) == (Limit(5, 60), True, "0.0.0.0", 9000)
     assert WebSettings.from_env({"HAVEN_WEB_SECURE_COOKIES": "auto"}).secure_cookies is None
+    assert WebSettings.from_env({"HAVEN_WEB_AUTO_LOCK_S": "60"}).auto_lock_s == 60
     from haven.errors import InputError
 
     with pytest.raises(InputError, match="HAVEN_WEB_PORT"):

@@ -17,20 +17,23 @@ from pydantic import BaseModel, Field
 
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
-from haven.errors import NoRecordsError, UnavailableError
+from haven.errors import NoRecordsError
 from haven.web import cards, certificates
 from haven.web.counts import parse_week, week_label, week_rows, weeks
 from haven.web.deps import (
     AnyStaff,
-    CardsStaff,
-    CountsStaff,
-    RecordsStaff,
+    CertificateStaff,
+    HistoryStaff,
+    NewCardStaff,
+    ReportStaff,
     State,
     TheOpenCard,
+    VisitStaff,
     client_address,
     csrf_protect,
     ensure_session,
     set_session,
+    sign_out_session,
     staff_session,
 )
 from haven.web.sessions import OpenCard
@@ -53,8 +56,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorDoc, "description": text}
     for status, text in {
         400: "Bad input (a card that does not check out, a bad PIN).",
-        401: "Not signed in.",
-        403: "The role may not do this, or the CSRF token is missing.",
+        401: "Not signed in (or the server locked since: sign in again).",
+        403: "None of the staff member's roles allows this, or the CSRF token is missing.",
         409: "No card is open.",
         422: "The request or the visit does not have the expected form.",
         429: "Too many attempts; see Retry-After.",
@@ -71,7 +74,7 @@ class Health(BaseModel):
 
 class StaffInfo(BaseModel):
     name: str
-    role: str
+    roles: list[str] = Field(description="Any of registrar, clinician and coordinator.")
 
 
 class SessionInfo(BaseModel):
@@ -134,7 +137,7 @@ class Counts(BaseModel):
 
 def session_info(request: Request) -> SessionInfo:
     session = ensure_session(request)
-    staff = StaffInfo(name=session.staff.name, role=session.staff.role.value) if session.staff else None
+    staff = StaffInfo(name=session.staff.name, roles=session.staff.roles.names()) if session.staff else None
     return SessionInfo(signed_in=staff is not None, staff=staff, csrf_token=session.csrf)
 
 
@@ -163,11 +166,21 @@ def catalogue_doc() -> dict[str, Any]:
     }
 
 
-@router.get("/trust-list", tags=[PUBLIC], responses={404: {"model": ErrorDoc, "description": "No trust list yet."}})
+@router.get(
+    "/trust-list",
+    tags=[PUBLIC],
+    responses={
+        200: {"content": {"application/cbor": {}}, "description": "The signed trust list (COSE_Sign1)."},
+        404: {
+            "model": ErrorDoc,
+            "description": "No trust list here (`not-found`), or the server is locked and cannot read it "
+            "(`unavailable`, details.reason `locked`): a verifier keeps using the list it has.",
+        },
+    },
+)
 def trust_list(state: State) -> Response:
-    """The signed trust list the offline verifier caches (CBOR), once this site publishes one."""
-    source = state.site.trust_list
-    body = source() if source else None
+    """The signed trust list the offline verifier checks and caches (CBOR, docs/certificate-format.md)."""
+    body = state.site.trust_list()
     if body is None:
         return JSONResponse(
             {"error": {"code": "not-found", "message": "This site publishes no trust list yet."}}, status_code=404
@@ -182,20 +195,24 @@ def get_session(request: Request) -> SessionInfo:
 
 
 @router.post("/session", tags=[PUBLIC], dependencies=[Depends(csrf_protect)])
-def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
-    """Sign in with a staff name and passphrase (rate-limited per client address)."""
+async def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
+    """Sign in with a staff name and passphrase, through the site's key slots.
+
+    The first sign-in opens the site (the server starts locked); a wrong passphrase goes through the
+    site's backoff (429 with Retry-After) and the per-address limit.
+    """
     session = ensure_session(request)
-    staff = state.sign_in(client_address(request), body.name, body.passphrase)
+    staff, generation = await state.sign_in(client_address(request), body.name, body.passphrase)
     fresh = state.sessions.rotate(session)
-    fresh.staff = staff
+    fresh.staff, fresh.generation = staff, generation
     set_session(request, fresh)
     return session_info(request)
 
 
 @router.delete("/session", tags=[STAFF], status_code=204)
 def sign_out(request: Request, state: State, staff: AnyStaff) -> Response:
-    """Sign out: the session, and any card open in it, end now."""
-    state.sessions.drop(staff_session(request))
+    """Sign out: the session, and any card open in it, end now (the last one out locks the server)."""
+    sign_out_session(state, staff_session(request))
     set_session(request, None)
     return Response(status_code=204)
 
@@ -208,27 +225,27 @@ def card_state(card: OpenCard) -> CardState:
 
 
 @router.post("/cards/open", tags=[STAFF])
-def open_card(request: Request, state: State, staff: CardsStaff, body: CardOpen) -> CardState:
+def open_card(request: Request, state: State, staff: VisitStaff, body: CardOpen) -> CardState:
     """Open a card in this session (rate-limited; a PIN attempt counts against the PIN limit too)."""
     opened = cards.open_card(state, staff_session(request), client_address(request), body.card, body.pin)
     return card_state(opened)
 
 
 @router.get("/cards/open", tags=[STAFF])
-def open_card_state(staff: CardsStaff, card: TheOpenCard) -> CardState:
+def open_card_state(staff: VisitStaff, card: TheOpenCard) -> CardState:
     """The open card's state."""
     return card_state(card)
 
 
 @router.delete("/cards/open", tags=[STAFF], status_code=204)
-def close_card(request: Request, state: State, staff: CardsStaff) -> Response:
+def close_card(request: Request, state: State, staff: VisitStaff) -> Response:
     """Close the open card (cards also close after the idle timeout)."""
     state.sessions.close_card(staff_session(request))
     return Response(status_code=204)
 
 
 @router.post("/cards", tags=[STAFF])
-def new_card(request: Request, state: State, staff: CardsStaff, body: CardNew) -> NewCard:
+def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew) -> NewCard:
     """Make a new card and open it. Nothing is stored until its first visit is recorded."""
     pin = cards.clean_pin(body.pin)
     card = state.site.clinic().new_card(body.language)
@@ -240,7 +257,7 @@ def new_card(request: Request, state: State, staff: CardsStaff, body: CardNew) -
 
 
 @router.post("/visits", tags=[STAFF])
-def add_visit(state: State, staff: CardsStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
+def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
         added = state.site.clinic().add_visit(card.card, body.visit, card.pin, first_visit=card.new or body.first_visit)
@@ -248,13 +265,16 @@ def add_visit(state: State, staff: CardsStaff, card: TheOpenCard, body: VisitAdd
         card.has_records = False
         raise
     card.has_records, card.new = True, False
+    state.site.record(staff, "visit.add")
     return VisitAdded(**added.to_doc())
 
 
 @router.get("/history", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No records."}})
-def history(state: State, staff: RecordsStaff, card: TheOpenCard) -> dict[str, Any]:
+def history(state: State, staff: HistoryStaff, card: TheOpenCard) -> dict[str, Any]:
     """The open card's history and next doses due (the shape of ``haven history --json``)."""
-    return state.site.clinic().history(card.card, card.pin).to_doc()
+    doc = state.site.clinic().history(card.card, card.pin).to_doc()
+    state.site.record(staff, "history.view")
+    return doc
 
 
 class CertificatesWanted(BaseModel):
@@ -263,28 +283,29 @@ class CertificatesWanted(BaseModel):
 
 
 class Sheet(BaseModel):
-    texts: list[str]
-    expires: str
+    texts: list[str] = Field(description="The one-time certificates (Base45), one QR code each.")
+    expires: str = Field(description="When they expire (ISO 8601, UTC).")
 
 
 @router.post(
-    "/certificates", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No certificate issuer here."}}
+    "/certificates",
+    tags=[STAFF],
+    responses={409: {"model": ErrorDoc, "description": "No card open, or the site cannot sign now (`trust`)."}},
 )
-def issue_certificates(state: State, staff: RecordsStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
-    """Issue one-time certificates for entries of the open card's history (404 'unavailable' without an issuer)."""
-    if state.site.certificates is None:
-        raise UnavailableError("Certificates cannot be issued at this site yet.")
+def issue_certificates(state: State, staff: CertificateStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
+    """Issue one-time certificates for entries of the open card's history (nothing of them is kept)."""
     history = state.site.clinic().history(card.card, card.pin)
     sheet = certificates.issue(state.site, history, body.entries, body.count)
-    return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat())
+    state.site.record(staff, "certificate.issue", len(sheet.texts))
+    return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat().replace("+00:00", "Z"))
 
 
 @router.get("/counts", tags=[STAFF])
 def counts(
-    state: State, staff: CountsStaff, week: Annotated[str | None, Query(max_length=10, examples=["2026-W48"])] = None
+    state: State, staff: ReportStaff, week: Annotated[str | None, Query(max_length=10, examples=["2026-W48"])] = None
 ) -> Counts:
     """Anonymous counts for one ISO week (this week by default); counts below 5 are suppressed."""
-    today = state.site.today()
+    today = state.site.date_today()
     aggregates = state.site.store.aggregates()
     chosen = parse_week(week, today)
     return Counts(

@@ -1,7 +1,8 @@
-"""Staff pages: sign-in, opening and making cards, visits, history, counts.
+"""Staff pages: sign-in, opening and making cards, visits, history, certificates, counts, panic.
 
 Pages post ordinary forms (they work without JavaScript; scripts add the
-camera). Every route here depends on one role dependency from ``deps``.
+camera). Every route here depends on one staff dependency from ``deps``: one
+permission of the site's role matrix (``haven.site.roles``).
 """
 
 from __future__ import annotations
@@ -16,22 +17,25 @@ from haven import qr
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS
-from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError
-from haven.web import cards, certificates, forms
-from haven.web.auth import Role
+from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
+from haven.site.roles import Permission, allowed
+from haven.web import cards, certificates, forms, sheet
 from haven.web.counts import parse_week, week_label, week_rows, weeks
 from haven.web.deps import (
     AnyStaff,
-    CardsStaff,
-    CountsStaff,
-    RecordsStaff,
+    CertificateStaff,
+    HistoryStaff,
+    NewCardStaff,
+    ReportStaff,
     State,
     TheOpenCard,
+    VisitStaff,
     client_address,
     csrf_protect,
     current_session,
     ensure_session,
     set_session,
+    sign_out_session,
     staff_session,
 )
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
@@ -72,7 +76,7 @@ def sign_in_page(request: Request) -> Response:
 
 
 @router.post("/sign-in", dependencies=[Depends(csrf_protect)])
-def sign_in(
+async def sign_in(
     request: Request,
     state: State,
     name: Annotated[str, Form(max_length=200)],
@@ -80,17 +84,39 @@ def sign_in(
 ) -> Response:
     session = ensure_session(request)
     try:
-        staff = state.sign_in(client_address(request), name, passphrase)
+        staff, generation = await state.sign_in(client_address(request), name, passphrase)
     except HavenError as exc:
-        return render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
+        headers = {}
+        if exc.http_status == 429:
+            headers["Retry-After"] = str(round(exc.details.get("retry_after") or exc.details.get("wait_seconds") or 60))
+        response = render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
+        response.headers.update(headers)
+        return response
     fresh = state.sessions.rotate(session)
-    fresh.staff = staff
+    fresh.staff, fresh.generation = staff, generation
     set_session(request, fresh)
     return see_other("/")
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, state: State, staff: AnyStaff) -> Response:
+    sign_out_session(state, staff_session(request))
+    set_session(request, None)
+    return see_other("/sign-in")
+
+
+@router.get("/panic")
+def panic_page(request: Request, staff: AnyStaff) -> Response:
+    return render(request, "panic.html")
+
+
+@router.post("/panic")
+async def panic(request: Request, state: State, staff: AnyStaff) -> Response:
+    """Erase the site's keys now (after the confirmation on /panic): nothing here opens again."""
+    submitted = await request.form()
+    if submitted.get("confirm") != "erase":
+        return see_other("/panic")
+    await run_in_threadpool(state.site.panic)
     state.sessions.drop(staff_session(request))
     set_session(request, None)
     return see_other("/sign-in")
@@ -130,7 +156,7 @@ def _home(
 
 @router.get("/")
 def home(request: Request, state: State, staff: AnyStaff) -> Response:
-    if staff.role == Role.COORDINATOR:
+    if not allowed(staff.roles, Permission.VISIT_ADD):
         return see_other("/counts")
     if state.sessions.card(staff_session(request)) is not None:
         return see_other("/card")
@@ -141,7 +167,7 @@ def home(request: Request, state: State, staff: AnyStaff) -> Response:
 def open_card(
     request: Request,
     state: State,
-    staff: CardsStaff,
+    staff: VisitStaff,
     card: Annotated[str, Form(max_length=1000)] = "",
     pin: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -156,7 +182,7 @@ def open_card(
 async def open_card_photo(
     request: Request,
     state: State,
-    staff: CardsStaff,
+    staff: VisitStaff,
     photo: Annotated[UploadFile, File()],
     pin: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -178,7 +204,7 @@ async def open_card_photo(
 def new_card(
     request: Request,
     state: State,
-    staff: CardsStaff,
+    staff: NewCardStaff,
     language: Annotated[str, Form(max_length=5)] = "en",
     pin: Annotated[str, Form(max_length=100)] = "",
     pin_again: Annotated[str, Form(max_length=100)] = "",
@@ -214,24 +240,26 @@ def new_card(
 
 
 @router.get("/card")
-def card_page(request: Request, staff: CardsStaff, card: TheOpenCard) -> Response:
+def card_page(request: Request, staff: VisitStaff, card: TheOpenCard) -> Response:
     return render(
         request,
         "card.html",
         card=card,
         flash=staff_session(request).take_flash(),
-        may_read=staff.role == Role.CLINICIAN,
+        may_read=allowed(staff.roles, Permission.HISTORY_VIEW),
+        may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
+        may_print=allowed(staff.roles, Permission.CARD_NEW),
     )
 
 
 @router.post("/card/start-history")
-def start_history(staff: CardsStaff, card: TheOpenCard) -> Response:
+def start_history(staff: VisitStaff, card: TheOpenCard) -> Response:
     card.new = True
     return see_other("/card/visit")
 
 
 @router.post("/card/close")
-def close_card(request: Request, state: State, staff: CardsStaff) -> Response:
+def close_card(request: Request, state: State, staff: VisitStaff) -> Response:
     session = staff_session(request)
     state.sessions.close_card(session)
     session.flash = CLOSED
@@ -239,7 +267,7 @@ def close_card(request: Request, state: State, staff: CardsStaff) -> Response:
 
 
 @router.get("/card/print")
-def print_card(request: Request, staff: CardsStaff, card: TheOpenCard, words: str | None = None) -> Response:
+def print_card(request: Request, staff: NewCardStaff, card: TheOpenCard, words: str | None = None) -> Response:
     language = words if words in LANGUAGES else card.card.language
     return render(
         request,
@@ -275,27 +303,27 @@ def visit_context(state: State) -> dict[str, Any]:
         "symptoms": SYMPTOMS,
         "sexes": SEXES,
         "age_bands": AGE_BANDS,
-        "today": state.site.today().isoformat(),
+        "today": state.site.date_today().isoformat(),
         "word": word,
     }
 
 
 @router.get("/card/visit")
-def visit_form(request: Request, state: State, staff: CardsStaff, card: TheOpenCard) -> Response:
+def visit_form(request: Request, state: State, staff: VisitStaff, card: TheOpenCard) -> Response:
     if not card.has_records and not card.new:
         return see_other("/card")
     return render(
         request,
         "visit.html",
         card=card,
-        form={"date": state.site.today().isoformat()},
+        form={"date": state.site.date_today().isoformat()},
         errors={},
         **visit_context(state),
     )
 
 
 @router.post("/card/visit")
-async def add_visit(request: Request, state: State, staff: CardsStaff, card: TheOpenCard) -> Response:
+async def add_visit(request: Request, state: State, staff: VisitStaff, card: TheOpenCard) -> Response:
     submitted = await request.form()
     form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
@@ -310,20 +338,22 @@ async def add_visit(request: Request, state: State, staff: CardsStaff, card: The
         card.has_records = False
         return see_other("/card")
     card.has_records, card.new = True, False
+    await run_in_threadpool(state.site.record, staff, "visit.add")
     session = staff_session(request)
     session.flash = RECORDED
-    return see_other("/card/history" if staff.role == Role.CLINICIAN else "/card")
+    return see_other("/card/history" if allowed(staff.roles, Permission.HISTORY_VIEW) else "/card")
 
 
 # ---------------------------------------------------------------- history and certificates
 
 
 @router.get("/card/history")
-def history_page(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
+def history_page(request: Request, state: State, staff: HistoryStaff, card: TheOpenCard) -> Response:
     try:
         history = state.site.clinic().history(card.card, card.pin)
     except NoRecordsError:
         return see_other("/card")
+    state.site.record(staff, "history.view")
     return render(
         request,
         "history.html",
@@ -332,59 +362,73 @@ def history_page(request: Request, state: State, staff: RecordsStaff, card: TheO
         flash=staff_session(request).take_flash(),
         word=word,
         product_name=product_name,
-        certificates=state.site.certificates is not None,
+        may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
+    )
+
+
+def _certificates_page(
+    request: Request, history: Any, status: int = 200, error: str | None = None, chosen: Any = ()
+) -> Response:
+    return render(
+        request,
+        "certificates.html",
+        status=status,
+        entries=certificates.certifiable(history),
+        chosen=set(chosen),
+        error=error,
+        max_count=certificates.MAX_PER_SHEET,
     )
 
 
 @router.get("/card/certificates")
-def certificates_page(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
-    if state.site.certificates is None:
-        return render(request, "certificates.html", available=False, entries=[], error=None)
+def certificates_page(request: Request, state: State, staff: CertificateStaff, card: TheOpenCard) -> Response:
     try:
         history = state.site.clinic().history(card.card, card.pin)
     except NoRecordsError:
         return see_other("/card")
-    return render(
-        request,
-        "certificates.html",
-        available=True,
-        entries=certificates.certifiable(history),
-        error=None,
-        word=word,
-        product_name=product_name,
-    )
+    state.site.record(staff, "history.view")
+    return _certificates_page(request, history)
 
 
 @router.post("/card/certificates")
-async def issue_certificates(request: Request, state: State, staff: RecordsStaff, card: TheOpenCard) -> Response:
+async def issue_certificates(request: Request, state: State, staff: CertificateStaff, card: TheOpenCard) -> Response:
     submitted = await request.form()
     chosen = [v for v in submitted.getlist("entry") if isinstance(v, str)]
     raw_count = submitted.get("count")
     count = int(raw_count) if isinstance(raw_count, str) and raw_count.isdigit() and len(raw_count) < 4 else 0
-    history = await run_in_threadpool(state.site.clinic().history, card.card, card.pin)
     try:
-        sheet = await run_in_threadpool(certificates.issue, state.site, history, chosen, count)
-    except InputError:
-        _ = gettext_for(request_locale(request))
-        return render(
-            request,
-            "certificates.html",
-            status=400,
-            available=True,
-            entries=certificates.certifiable(history),
-            error=_("Choose at least one entry, and 1 to 12 certificates."),
-            word=word,
-            product_name=product_name,
+        history = await run_in_threadpool(state.site.clinic().history, card.card, card.pin)
+    except NoRecordsError:
+        return see_other("/card")
+    _ = gettext_for(request_locale(request))
+    try:
+        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count)
+    except InputError as exc:
+        error = (
+            _("Choose at least one entry, and 1 to %(n)s certificates.", n=certificates.MAX_PER_SHEET)
+            if exc.details.get("problem") == "selection"
+            else message(request, exc)
         )
-    return render(request, "sheet_print.html", sheet=sheet, codes=[qr_markup(t) for t in sheet.texts])
+        return _certificates_page(request, history, 400, error, chosen)
+    except TrustError as exc:
+        return _certificates_page(request, history, exc.http_status, message(request, exc), chosen)
+    await run_in_threadpool(state.site.record, staff, "certificate.issue", len(issued.texts))
+    return render(
+        request,
+        "sheet_print.html",
+        sheet=issued,
+        stubs=[(text, qr_markup(text)) for text in issued.texts],
+        texts=sheet.texts(gettext_for(request_locale(request))),
+        expires=issued.expires.strftime("%Y-%m-%d %H:%M UTC"),
+    )
 
 
 # ---------------------------------------------------------------- counts
 
 
 @router.get("/counts")
-def counts_page(request: Request, state: State, staff: CountsStaff, week: str | None = None) -> Response:
-    today = state.site.today()
+def counts_page(request: Request, state: State, staff: ReportStaff, week: str | None = None) -> Response:
+    today = state.site.date_today()
     aggregates = state.site.store.aggregates()
     try:
         chosen = parse_week(week, today)

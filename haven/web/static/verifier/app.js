@@ -1,14 +1,26 @@
-/* The verifier page: scan or paste, verify in the browser, show the verdict in the page's language. */
+/* The verifier page: scan or paste, verify in the browser, show the verdict in the page's language.
+
+   The trust list: fetched from this server (/api/trust-list), verified against the root key it names
+   and pinned on first use (the root's fingerprint is shown, for a person to compare with the one their
+   network publishes); later lists must be signed by that root and be newer (a lower or equal version is
+   refused, as `haven trust import` does: an older list could un-revoke keys). The last good list is kept
+   in localStorage, so the page keeps verifying offline and while the server is locked. Nothing about a
+   certificate ever leaves the page. */
 // Asset URLs carry the assets' hash (html[data-v]): the service worker caches exactly these.
 const V = document.documentElement.dataset.v || "";
-let verify = null;
+let verifier = null;
 
 const LANGS = ["en", "ko", "zh"];
 const HTML_LANG = { en: "en", ko: "ko", zh: "zh-Hans" };
 const TRUST_LIST_URL = "/api/trust-list";
+const SAVED = "haven-verify-trust";
 let strings = {};
+let names = {};
 let lang = "en";
 let offlineState = "offline-pending";
+let trust = null;
+let trustNote = null; // a string key: why a list offered by the server was not taken
+let fingerprint = "";
 
 function pickLanguage() {
   const saved = localStorage.getItem("haven-verify-lang");
@@ -20,8 +32,10 @@ function pickLanguage() {
   return "en";
 }
 
-function t(key) {
-  return (strings[lang] && strings[lang][key]) || strings.en[key] || key;
+function t(key, values) {
+  let text = (strings[lang] && strings[lang][key]) || strings.en[key] || key;
+  for (const [name, value] of Object.entries(values || {})) text = text.replace("{" + name + "}", String(value));
+  return text;
 }
 
 function applyLanguage(next) {
@@ -31,18 +45,104 @@ function applyLanguage(next) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const b of document.querySelectorAll(".lang-button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   document.getElementById("offline-state").textContent = t(offlineState);
+  showTrust();
   const result = document.getElementById("result");
-  if (!result.hidden && result.dataset.reason) showVerdict(JSON.parse(result.dataset.verdict));
+  if (!result.hidden && result.dataset.verdict) showVerdict(JSON.parse(result.dataset.verdict));
 }
 
-async function cachedTrustList() {
+// ---------------------------------------------------------------- the trust list
+
+function toBase64(bytes) {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function readSaved() {
   try {
-    const response = await fetch(TRUST_LIST_URL);
-    if (!response.ok) return null;
-    return new Uint8Array(await response.arrayBuffer());
+    const saved = JSON.parse(localStorage.getItem(SAVED) || "null");
+    return saved && saved.list && saved.root ? { list: fromBase64(saved.list), root: fromBase64(saved.root) } : null;
   } catch {
     return null;
   }
+}
+
+async function loadTrust() {
+  const saved = readSaved();
+  let current = null;
+  if (saved) {
+    try {
+      current = await verifier.parseTrustList(saved.list, saved.root);
+    } catch {
+      current = null; // damaged in storage: the pinned root still decides what is taken next
+    }
+  }
+  trustNote = null;
+  try {
+    const response = await fetch(TRUST_LIST_URL, { cache: "no-store" });
+    if (response.ok) {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const fresh = await verifier.parseTrustList(bytes, saved ? saved.root : null);
+      if (!current || fresh.sequence > current.sequence) {
+        current = fresh;
+        localStorage.setItem(SAVED, JSON.stringify({ list: toBase64(bytes), root: toBase64(fresh.rootPublic) }));
+      } else if (fresh.sequence < current.sequence) {
+        trustNote = "trust-older";
+      }
+    }
+  } catch (error) {
+    // Offline, or a list this page refuses: keep the one it has.
+    if (error instanceof verifier.TrustListError) trustNote = "trust-refused";
+  }
+  trust = current;
+  fingerprint = trust ? await verifier.fingerprint(trust.rootPublic) : "";
+  showTrust();
+}
+
+function showTrust() {
+  const el = document.getElementById("trust-state");
+  if (!el) return;
+  if (!trust) {
+    el.textContent = t("trust-none");
+  } else {
+    el.textContent = t("trust-state", { network: trust.network, version: trust.sequence, fingerprint });
+  }
+  document.body.dataset.trust = trust ? String(trust.sequence) : "none";
+  const note = document.getElementById("trust-note");
+  note.hidden = !trustNote;
+  note.textContent = trustNote ? t(trustNote) : "";
+}
+
+// ---------------------------------------------------------------- the verdict
+
+function name(table, code) {
+  const entry = names[table] && names[table][String(code)];
+  return entry ? entry[lang] || entry.en : "#" + code;
+}
+
+function isoDay(days) {
+  return new Date(days * 86400000).toISOString().slice(0, 10);
+}
+
+function isoTime(seconds) {
+  return new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+function factLines(facts) {
+  const lines = [];
+  for (const v of facts.vaccinations || []) {
+    const product = names.products && names.products[String(v.product)] ? name("products", v.product) : null;
+    const what = product || "#" + v.product + " (" + v.diseases.map((d) => name("diseases", d)).join(", ") + ")";
+    lines.push(what + " · " + t("dose-of", { n: v.dose, of: v.of }) + " · " + isoDay(v.day));
+  }
+  for (const test of facts.tests || []) {
+    lines.push(name("tests", test.test) + ": " + name("results", test.result) + " · " + isoDay(test.day));
+  }
+  return lines;
 }
 
 function showVerdict(verdict) {
@@ -52,23 +152,37 @@ function showVerdict(verdict) {
   result.dataset.reason = verdict.valid ? "valid" : verdict.reason;
   result.className = "result " + (verdict.valid ? "valid" : "invalid");
   document.getElementById("verdict").textContent = t(verdict.valid ? "valid" : "invalid");
-  document.getElementById("reason").textContent = t("reason-" + (verdict.valid ? "valid" : verdict.reason));
+  // The reason in words: a finer one where the verifier says more (which key, no list yet...).
+  const finer = verdict.detail && strings.en["why-" + verdict.detail] ? "why-" + verdict.detail : null;
+  document.getElementById("reason").textContent = t(verdict.valid ? "reason-valid" : finer || "reason-" + verdict.reason);
   const facts = document.getElementById("facts");
   facts.replaceChildren();
-  for (const fact of verdict.facts || []) {
-    const li = document.createElement("li");
-    li.textContent = Object.entries(fact)
-      .map(([k, v]) => k + ": " + v)
-      .join(", ");
-    facts.appendChild(li);
+  const details = document.getElementById("details");
+  details.replaceChildren();
+  if (verdict.facts) {
+    for (const line of factLines(verdict.facts)) {
+      const li = document.createElement("li");
+      li.textContent = line;
+      facts.appendChild(li);
+    }
+    const f = verdict.facts;
+    for (const text of [
+      t("expires", { when: isoTime(f.exp) }),
+      t("issued-week", { day: isoTime(f.iat).slice(0, 10) }),
+      t("signed-by", { label: f.issuer.label, network: f.issuer.network }),
+    ]) {
+      const p = document.createElement("p");
+      p.textContent = text;
+      details.appendChild(p);
+    }
   }
 }
 
 async function check(text, decodedAt) {
   const started = decodedAt ?? performance.now();
-  document.getElementById("scanned").textContent = text;
-  const trustList = await cachedTrustList();
-  const verdict = await verify(text, trustList, new Date());
+  const cleaned = text.trim();
+  document.getElementById("scanned").textContent = cleaned;
+  const verdict = await verifier.verify(cleaned, trust, new Date());
   showVerdict(verdict);
   document.body.dataset.verdictMs = String(performance.now() - started);
   document.getElementById("result").scrollIntoView({ block: "nearest" });
@@ -91,8 +205,10 @@ async function registerWorker() {
 }
 
 async function main() {
-  ({ verify } = await import("./verify.js?v=" + V));
-  strings = await (await fetch("/static/verifier/strings.json?v=" + V)).json();
+  verifier = await import("./verify.js?v=" + V);
+  [strings, names] = await Promise.all(
+    ["strings", "catalogue"].map(async (file) => (await fetch("/static/verifier/" + file + ".json?v=" + V)).json())
+  );
   applyLanguage(pickLanguage());
   for (const b of document.querySelectorAll(".lang-button")) {
     b.addEventListener("click", () => {
@@ -100,6 +216,13 @@ async function main() {
       applyLanguage(b.dataset.lang);
     });
   }
+  if (!globalThis.crypto || !crypto.subtle) {
+    // WebCrypto (and the service worker) need a secure context: https, or this device's localhost.
+    document.getElementById("insecure").hidden = false;
+    document.body.dataset.ready = "true";
+    return;
+  }
+  await loadTrust();
   const status = document.getElementById("scanner-status");
   const button = document.getElementById("scan-button");
   const video = document.querySelector("#verify-scanner video");

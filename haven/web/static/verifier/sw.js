@@ -1,6 +1,7 @@
 /* The verifier's service worker: keeps the verifier and everything it needs for offline use.
-   Pages and assets: cache first (refreshed when the app's assets change: the cache is named
-   after their hash). The trust list: network first, the cached copy when offline. */
+   Assets: cache first (refreshed when the app's assets change: the cache is named after their
+   hash); the page: network first, the cached copy offline. The trust list is not cached here:
+   the page verifies it and keeps the last good one itself (localStorage), pinned to its root. */
 const VERSION = "__VERSION__";
 const CACHE = "haven-verify-" + VERSION;
 // Versioned URLs never change content, so the install may take them from the HTTP cache the page
@@ -13,10 +14,10 @@ const ASSETS = [
   "/static/verifier/app.js",
   "/static/verifier/verify.js",
   "/static/verifier/strings.json",
+  "/static/verifier/catalogue.json",
 ].map((path) => path + "?v=" + VERSION);
 const PAGE = "/verify";
 const OFFLINE = [PAGE, ...ASSETS];
-const TRUST_LIST = "/api/trust-list";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -39,20 +40,6 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname === TRUST_LIST) {
-    event.respondWith(
-      fetch(event.request)
-        .then((response) => {
-          if (response.ok) {
-            const copy = response.clone();
-            caches.open(CACHE).then((cache) => cache.put(TRUST_LIST, copy));
-          }
-          return response;
-        })
-        .catch(() => caches.match(TRUST_LIST).then((hit) => hit || new Response(null, { status: 503 })))
-    );
-    return;
-  }
   const key = url.pathname + url.search;
   if (key === PAGE) {
     // The page: the network when there is one (a new version shows at once), else the cached copy.

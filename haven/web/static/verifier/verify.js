@@ -1,72 +1,533 @@
 /* Haven certificate verification, entirely in the browser: nothing is sent anywhere.
 
-   verify(text, trustList, now) -> Promise<{valid, reason, facts}>
-     text       what the QR code holds
-     trustList  the signed trust list (bytes from /api/trust-list, cached), or null
-     now        a Date: the time to check expiry against (passed in, never read here)
-   reason is one of REASONS; facts is a list of {kind, ...} for a valid certificate.
+   parseTrustList(bytes, pinnedRoot) -> Promise<TrustList>   (throws TrustListError)
+     bytes       the signed trust list (a COSE_Sign1 by the network's root key, from /api/trust-list)
+     pinnedRoot  the root public key this verifier already trusts (65 bytes), or null on first use
+   verify(text, trustList, now) -> Promise<{valid, reason, detail, facts}>
+     text        what the QR code holds
+     trustList   a parsed trust list, or null (none cached yet)
+     now         a Date: the time to check expiry against (passed in, never read here)
 
-   What this version checks: that the text is well-formed Base45 (the certificate QR's
-   alphabet). Signatures, the trust list, revocation and expiry come with the certificate
-   format (COSE_Sign1 with ES256 via WebCrypto, CBOR claims): until then a well-formed text
-   is answered "unsupported", never "valid". See docs/web.md, "The offline verifier". */
+   The same checks, in the same order, with the same reasons as Python's haven.certs.verify
+   (docs/certificate-format.md, "Verification"); tests/web/test_verifier_vectors.py runs every
+   shared test vector and hundreds of tampered ones through both and compares the verdicts:
+     1. Base45, the exact COSE_Sign1 layout, the protected header (alg an integer, kid bytes)
+        -> malformed
+     2. kid revoked -> revoked; kid not listed (or no trust list) -> unknown-issuer
+     3. alg ES256 and the signature verifies (WebCrypto, P-256, raw r||s) -> else forged
+     4. the claims are exactly Haven's (canonical CBOR) -> else malformed
+     5. cti revoked -> revoked
+     6. iat within the key's epoch -> else unknown-issuer
+     7. now < iat -> not-yet-valid; now > exp -> expired
+   facts: {vaccinations: [{diseases, vaccineType, product, dose, of, day}], tests: [{disease, test,
+   result, day}], iat, exp, issuer: {kid, label, network}} with the catalogue's numeric codes (the
+   page names them in its language), for a valid certificate and for any refused after step 4. */
 
 export const REASONS = [
-  "malformed", // not a certificate's text at all
-  "unsupported", // well-formed, but not a certificate this verifier can check
-  "bad-signature", // changed after signing, or signed by someone else
-  "unknown-key", // signed with a key the trust list does not list
-  "revoked-key", // the signing key was withdrawn
-  "revoked", // this certificate was withdrawn
-  "expired", // past its expiry
-  "not-yet-valid", // issued in the future (the phone's clock, or a forgery)
-  "no-trust-list", // no trust list cached yet: go online once
+  "malformed", // not a Haven certificate's text, or broken at some layer
+  "forged", // the signature does not match: changed after signing, or not by the key it names
+  "unknown-issuer", // no trusted key for it (or no trust list yet), or signed outside the key's epoch
+  "revoked", // its signing key, or this one certificate, was withdrawn
+  "expired", // past its expiry, by this device's clock
+  "not-yet-valid", // issued after this device's time: check the phone's date
 ];
 
-const BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
-const MAX_TEXT = 4096;
+const ES256 = -7;
+const HEADER_ALG = 1;
+const HEADER_KID = 4;
+const CLAIM_EXP = 4;
+const CLAIM_IAT = 6;
+const CLAIM_CTI = 7;
+const CLAIM_FACTS = -65537;
+const CTI_BYTES = 12;
+const KID_BYTES = 8;
+const DAY = 86400;
+const WEEK = 7 * DAY;
+const MONDAY = 4 * DAY; // 1970-01-05 was a Monday
+const EPOCH_MAX_SECONDS = 31 * DAY;
+const MAX_DAY = 2932896; // 9999-12-31
+const DISEASES = 9; // the disease table's length (docs/certificate-format.md)
+const MAX_DEPTH = 16;
 
 export class Malformed extends Error {}
+export class TrustListError extends Error {}
 
-/** Decode RFC 9285 Base45; throws Malformed on any character or length it does not allow. */
+// ------------------------------------------------------------------ Base45 (RFC 9285), strict
+
+const BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+const B45 = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE45.length; i++) B45[BASE45.charCodeAt(i)] = i;
+
 export function base45Decode(text) {
-  const values = [];
-  for (const ch of text) {
-    const v = BASE45.indexOf(ch);
+  const n = text.length;
+  if (n % 3 === 1) throw new Malformed("length");
+  const out = new Uint8Array(Math.floor(n / 3) * 2 + (n % 3 === 2 ? 1 : 0));
+  let o = 0;
+  const value = (i) => {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? B45[c] : -1;
     if (v < 0) throw new Malformed("character");
-    values.push(v);
+    return v;
+  };
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = value(i) + value(i + 1) * 45 + value(i + 2) * 2025;
+    if (v > 0xffff) throw new Malformed("group");
+    out[o++] = v >> 8;
+    out[o++] = v & 0xff;
   }
-  if (values.length % 3 === 1) throw new Malformed("length");
-  const out = [];
-  for (let i = 0; i < values.length; i += 3) {
-    if (i + 2 < values.length) {
-      const n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025;
-      if (n > 0xffff) throw new Malformed("value");
-      out.push(n >> 8, n & 0xff);
-    } else {
-      const n = values[i] + values[i + 1] * 45;
-      if (n > 0xff) throw new Malformed("value");
-      out.push(n);
+  if (n - i === 2) {
+    const v = value(i) + value(i + 1) * 45;
+    if (v > 0xff) throw new Malformed("group");
+    out[o++] = v;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ strict, canonical CBOR
+
+/* A map as decoded: its entries in order, looked up by key identity as Python's dict does
+   (true and 1 are the same key there, so they are here). */
+export class CborMap {
+  constructor() {
+    this.entries = [];
+    this.ids = new Map();
+  }
+  get(key) {
+    return this.ids.get(keyId(key));
+  }
+  has(key) {
+    return this.ids.has(keyId(key));
+  }
+  get size() {
+    return this.entries.length;
+  }
+  keyIds() {
+    return [...this.ids.keys()];
+  }
+}
+
+export const UNDEFINED = Symbol("undefined");
+let uniqueKey = 0;
+
+function keyId(key) {
+  if (typeof key === "boolean") return "n:" + Number(key);
+  if (typeof key === "number" || typeof key === "bigint") return "n:" + String(key);
+  if (typeof key === "string") return "s:" + key;
+  if (key instanceof Uint8Array) return "b:" + hex(key);
+  if (key === null) return "null";
+  if (key === UNDEFINED) return "undefined";
+  return "x:" + uniqueKey++; // arrays and maps: never equal to anything else here
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function lengthFirst(a, b) {
+  // cbor2's canonical order (RFC 7049): shorter encoded keys first, then bytewise.
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+
+/* Exactly one CBOR item filling all of bytes, in canonical form (shortest heads, definite
+   lengths, map keys in canonical order, no duplicates); no tags, no floats. Malformed otherwise. */
+export function decodeCanonical(bytes) {
+  const reader = { b: bytes, i: 0 };
+  const value = item(reader, 0);
+  if (reader.i !== bytes.length) throw new Malformed("trailing bytes");
+  return value;
+}
+
+function head(r) {
+  const b = r.b;
+  if (r.i >= b.length) throw new Malformed("short");
+  const first = b[r.i++];
+  const major = first >> 5;
+  const info = first & 31;
+  let value;
+  if (info < 24) value = info;
+  else if (info === 24) {
+    if (r.i + 1 > b.length) throw new Malformed("short");
+    value = b[r.i];
+    r.i += 1;
+    if (value < 24 && major !== 7) throw new Malformed("not canonical");
+  } else if (info === 25) {
+    if (r.i + 2 > b.length) throw new Malformed("short");
+    value = (b[r.i] << 8) | b[r.i + 1];
+    r.i += 2;
+    if (value < 0x100) throw new Malformed("not canonical");
+  } else if (info === 26) {
+    if (r.i + 4 > b.length) throw new Malformed("short");
+    value = ((b[r.i] << 24) >>> 0) + (b[r.i + 1] << 16) + (b[r.i + 2] << 8) + b[r.i + 3];
+    r.i += 4;
+    if (value < 0x10000) throw new Malformed("not canonical");
+  } else if (info === 27) {
+    if (r.i + 8 > b.length) throw new Malformed("short");
+    let big = 0n;
+    for (let k = 0; k < 8; k++) big = (big << 8n) | BigInt(b[r.i + k]);
+    r.i += 8;
+    if (big < 0x100000000n) throw new Malformed("not canonical");
+    value = big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  } else {
+    throw new Malformed("indefinite or reserved length");
+  }
+  return [major, info, value];
+}
+
+function item(r, depth) {
+  if (depth > MAX_DEPTH) throw new Malformed("too deep");
+  const [major, info, value] = head(r);
+  switch (major) {
+    case 0:
+      return value;
+    case 1:
+      return typeof value === "bigint" ? -1n - value : -1 - value;
+    case 2:
+    case 3: {
+      if (typeof value === "bigint" || r.i + value > r.b.length) throw new Malformed("short");
+      const raw = r.b.subarray(r.i, r.i + value);
+      r.i += value;
+      if (major === 2) return raw.slice();
+      try {
+        return UTF8.decode(raw);
+      } catch {
+        throw new Malformed("text is not UTF-8");
+      }
     }
+    case 4: {
+      if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
+      const out = [];
+      for (let k = 0; k < value; k++) out.push(item(r, depth + 1));
+      return out;
+    }
+    case 5: {
+      if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
+      const map = new CborMap();
+      let previous = null;
+      for (let k = 0; k < value; k++) {
+        const start = r.i;
+        const key = item(r, depth + 1);
+        const encoded = r.b.subarray(start, r.i);
+        if (previous !== null && lengthFirst(previous, encoded) >= 0) throw new Malformed("map keys out of order");
+        previous = encoded;
+        const id = keyId(key);
+        if (map.ids.has(id)) throw new Malformed("duplicate key");
+        const v = item(r, depth + 1);
+        map.entries.push([key, v]);
+        map.ids.set(id, v);
+      }
+      return map;
+    }
+    case 7:
+      if (info === 20) return false;
+      if (info === 21) return true;
+      if (info === 22) return null;
+      if (info === 23) return UNDEFINED;
+      throw new Malformed("floats and other simple values are not Haven's");
+    default:
+      throw new Malformed("tags are not Haven's");
   }
-  return new Uint8Array(out);
 }
 
-function refuse(reason) {
-  return { valid: false, reason: reason, facts: [] };
+// ------------------------------------------------------------------ COSE_Sign1
+
+function bstrHead(n) {
+  if (n < 24) return [0x40 + n];
+  if (n < 0x100) return [0x58, n];
+  if (n < 0x10000) return [0x59, n >> 8, n & 0xff];
+  return [0x5a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
 }
 
-export async function verify(text, trustList, now) {
-  if (typeof text !== "string") return refuse("malformed");
-  const trimmed = text.trim();
-  if (trimmed.length < 2 || trimmed.length > MAX_TEXT) return refuse("malformed");
+const SIGNATURE1 = [0x84, 0x6a, ...new TextEncoder().encode("Signature1")];
+
+/** The bytes a COSE_Sign1 signature covers: ["Signature1", protected, h'', payload]. */
+export function sigStructure(protectedBytes, payload) {
+  const a = bstrHead(protectedBytes.length);
+  const b = bstrHead(payload.length);
+  const out = new Uint8Array(SIGNATURE1.length + a.length + protectedBytes.length + 1 + b.length + payload.length);
+  let o = 0;
+  for (const part of [SIGNATURE1, a, protectedBytes, [0x40], b, payload]) {
+    out.set(part, o);
+    o += part.length;
+  }
+  return out;
+}
+
+function readBstr(raw, at) {
+  if (at >= raw.length) throw new Malformed("short");
+  const h = raw[at];
+  let n;
+  if (h >= 0x40 && h < 0x58) {
+    n = h - 0x40;
+    at += 1;
+  } else if (h === 0x58 && at + 1 < raw.length && raw[at + 1] >= 24) {
+    n = raw[at + 1];
+    at += 2;
+  } else if (h === 0x59 && at + 2 < raw.length && ((raw[at + 1] << 8) | raw[at + 2]) >= 0x100) {
+    n = (raw[at + 1] << 8) | raw[at + 2];
+    at += 3;
+  } else {
+    throw new Malformed("not a canonical byte string");
+  }
+  if (at + n > raw.length) throw new Malformed("short");
+  return [raw.subarray(at, at + n), at + n];
+}
+
+/** Protected header, payload and signature of Haven's one COSE_Sign1 layout (an untagged array
+    of four, an empty unprotected map, shortest lengths); anything else is malformed. */
+export function splitSign1(raw) {
+  if (raw[0] !== 0x84) throw new Malformed("not an untagged COSE_Sign1");
+  const [protectedBytes, at1] = readBstr(raw, 1);
+  if (raw[at1] !== 0xa0) throw new Malformed("unprotected header not empty");
+  const [payload, at2] = readBstr(raw, at1 + 1);
+  const [signature, end] = readBstr(raw, at2);
+  if (end !== raw.length) throw new Malformed("bytes after the end");
+  return [protectedBytes, payload, signature];
+}
+
+function isInt(v) {
+  return (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+}
+
+function uint(v) {
+  if (!isInt(v) || v < 0) throw new Malformed("not a whole number");
+  return v;
+}
+
+function protectedHeader(bytes) {
+  const header = decodeCanonical(bytes);
+  if (!(header instanceof CborMap)) throw new Malformed("header");
+  for (const id of header.keyIds()) if (id !== "n:1" && id !== "n:4") throw new Malformed("header");
+  const alg = header.get(HEADER_ALG);
+  const kid = header.get(HEADER_KID);
+  if (!isInt(alg)) throw new Malformed("no algorithm");
+  if (!(kid instanceof Uint8Array)) throw new Malformed("no key id");
+  return [alg, kid];
+}
+
+async function importP256(point) {
+  return crypto.subtle.importKey("raw", point, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+}
+
+async function es256(key, message, signature) {
+  return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, message);
+}
+
+// ------------------------------------------------------------------ the trust list
+
+export function hex(bytes) {
+  let s = "";
+  for (const b of bytes) s += (b < 16 ? "0" : "") + b.toString(16);
+  return s;
+}
+
+function equalBytes(a, b) {
+  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+/** The root key's fingerprint as people compare it: SHA-256, hex, in groups of four. */
+export async function fingerprint(publicKey) {
+  return hex(await sha256(publicKey)).match(/.{4}/g).join(" ");
+}
+
+/** Verify and read a signed trust list (haven/certs/trust.py: parse_trust_list). */
+export async function parseTrustList(bytes, pinnedRoot) {
+  const refuse = (why) => new TrustListError(why);
+  let item, value;
   try {
-    base45Decode(trimmed);
+    item = decodeCanonical(bytes);
+    if (!Array.isArray(item) || item.length !== 4) throw refuse("not a COSE_Sign1");
+    const [p, u, payload, signature] = item;
+    if (!(p instanceof Uint8Array) || !(u instanceof CborMap)) throw refuse("headers");
+    if (!(payload instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw refuse("no payload");
+    value = decodeCanonical(payload);
+  } catch (error) {
+    if (error instanceof Malformed) throw refuse("unreadable: " + error.message);
+    throw error;
+  }
+  const [protectedBytes, unprotected, payload, signature] = item;
+  let protectedMap = new CborMap();
+  if (protectedBytes.length) {
+    try {
+      protectedMap = decodeCanonical(protectedBytes);
+    } catch (error) {
+      if (error instanceof Malformed) throw refuse("protected header");
+      throw error;
+    }
+    if (!(protectedMap instanceof CborMap)) throw refuse("protected header");
+  }
+  if (!(value instanceof CborMap) || value.size !== 7 || [1, 2, 3, 4, 5, 6, 7].some((k) => !value.has(k))) {
+    throw refuse("not a trust list");
+  }
+  const rootPublic = value.get(7);
+  if (!(rootPublic instanceof Uint8Array)) throw refuse("no root key");
+  if (pinnedRoot && !equalBytes(rootPublic, pinnedRoot)) throw refuse("another root");
+  const alg = protectedMap.has(HEADER_ALG) ? protectedMap.get(HEADER_ALG) : unprotected.get(HEADER_ALG);
+  let rootKey;
+  try {
+    rootKey = await importP256(rootPublic);
+  } catch {
+    throw refuse("the root key is not a P-256 point");
+  }
+  const signed =
+    alg === ES256 && signature.length === 64 && (await es256(rootKey, sigStructure(protectedBytes, payload), signature));
+  if (!signed) throw refuse("signature");
+  const network = value.get(1);
+  const sequence = value.get(2);
+  const issuedAt = value.get(3);
+  if (typeof network !== "string" || !isIntLike(sequence) || !isIntLike(issuedAt)) throw refuse("header fields");
+  if (!Array.isArray(value.get(4))) throw refuse("keys");
+  const keys = new Map();
+  for (const entry of value.get(4)) {
+    if (!(entry instanceof CborMap) || entry.size !== 5 || [1, 2, 3, 4, 5].some((k) => !entry.has(k))) {
+      throw refuse("a key entry");
+    }
+    const [publicKey, label, notBefore, notAfter] = [2, 3, 4, 5].map((k) => entry.get(k));
+    if (!(publicKey instanceof Uint8Array) || typeof label !== "string" || !isIntLike(notBefore) || !isIntLike(notAfter)) {
+      throw refuse("a key entry");
+    }
+    let cryptoKey;
+    try {
+      cryptoKey = await importP256(publicKey);
+    } catch {
+      throw refuse("a key is not a P-256 point");
+    }
+    const kid = (await sha256(publicKey)).subarray(0, KID_BYTES);
+    if (!equalBytes(kid, entry.get(1))) throw refuse("a key id does not match its key");
+    const span = Number(notAfter) - Number(notBefore);
+    if (span < 0 || span > EPOCH_MAX_SECONDS) throw refuse("an epoch longer than 31 days");
+    keys.set(hex(kid), { kid: hex(kid), label, notBefore: Number(notBefore), notAfter: Number(notAfter), cryptoKey });
+  }
+  const idSet = (list, size, what) => {
+    if (!Array.isArray(list) || !list.every((v) => v instanceof Uint8Array && v.length === size)) throw refuse(what);
+    return new Set(list.map(hex));
+  };
+  return {
+    network,
+    sequence: Number(sequence),
+    issuedAt: Number(issuedAt),
+    rootPublic,
+    keys,
+    revokedKids: idSet(value.get(5), KID_BYTES, "revoked keys"),
+    revokedCtis: idSet(value.get(6), CTI_BYTES, "revoked certificates"),
+  };
+}
+
+function isIntLike(v) {
+  return isInt(v) || typeof v === "boolean"; // Python's isinstance(v, int) takes a bool too
+}
+
+// ------------------------------------------------------------------ claims
+
+function list(value) {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.length === 0) throw new Malformed("facts");
+  return value;
+}
+
+function row(value, length) {
+  if (!Array.isArray(value) || value.length !== length) throw new Malformed("facts row");
+  return value;
+}
+
+function day(value) {
+  const n = uint(value);
+  if (n > MAX_DAY) throw new Malformed("date out of range");
+  return Number(n);
+}
+
+function decodeFacts(value) {
+  if (!(value instanceof CborMap) || value.size === 0) throw new Malformed("facts");
+  for (const id of value.keyIds()) if (id !== "n:1" && id !== "n:2") throw new Malformed("facts");
+  const vaccinations = list(value.get(1)).map((r) => {
+    const [disease, type, product, dose, of, date] = row(r, 6);
+    const diseases =
+      Array.isArray(disease) && disease.length >= 2 && disease.length <= DISEASES
+        ? disease.map((d) => Number(uint(d)))
+        : [Number(uint(disease))];
+    return {
+      diseases,
+      vaccineType: Number(uint(type)),
+      product: Number(uint(product)),
+      dose: Number(uint(dose)),
+      of: Number(uint(of)),
+      day: day(date),
+    };
+  });
+  const tests = list(value.get(2)).map((r) => {
+    const [disease, test, result, date] = row(r, 4);
+    return { disease: Number(uint(disease)), test: Number(uint(test)), result: Number(uint(result)), day: day(date) };
+  });
+  return { vaccinations, tests };
+}
+
+function decodeClaims(payload) {
+  const value = decodeCanonical(payload);
+  const wanted = ["n:4", "n:6", "n:7", "n:-65537"];
+  if (!(value instanceof CborMap) || value.size !== 4 || !wanted.every((id) => value.ids.has(id))) {
+    throw new Malformed("claims");
+  }
+  const cti = value.get(CLAIM_CTI);
+  if (!(cti instanceof Uint8Array) || cti.length !== CTI_BYTES) throw new Malformed("one-time id");
+  const exp = uint(value.get(CLAIM_EXP));
+  const iat = uint(value.get(CLAIM_IAT));
+  return { exp: Number(exp), iat: Number(iat), cti, facts: decodeFacts(value.get(CLAIM_FACTS)) };
+}
+
+export function weekStart(moment) {
+  return Math.floor((moment - MONDAY) / WEEK) * WEEK + MONDAY;
+}
+
+// ------------------------------------------------------------------ verify
+
+function refuse(reason, detail, facts) {
+  return { valid: false, reason, detail: detail || null, facts: facts || null };
+}
+
+/** Verify a Haven certificate against a parsed trust list at ``now`` (see the top of this file). */
+export async function verify(text, trustList, now) {
+  if (typeof text !== "string" || text.length === 0) return refuse("malformed");
+  if (/^(HC1:|shc:\/|\{|eyJ)/.test(text)) return refuse("malformed", "other-format");
+  let protectedBytes, payload, signature, alg, kid;
+  try {
+    [protectedBytes, payload, signature] = splitSign1(base45Decode(text));
+    [alg, kid] = protectedHeader(protectedBytes);
   } catch (error) {
     if (error instanceof Malformed) return refuse("malformed");
     throw error;
   }
-  void trustList;
-  void now;
-  return refuse("unsupported");
+  if (!trustList) return refuse("unknown-issuer", "no-trust-list");
+  const kidHex = hex(kid);
+  if (trustList.revokedKids.has(kidHex)) return refuse("revoked", "key");
+  const key = trustList.keys.get(kidHex);
+  if (!key) return refuse("unknown-issuer", "unknown-key");
+  if (alg !== ES256 || signature.length !== 64) return refuse("forged");
+  if (!(await es256(key.cryptoKey, sigStructure(protectedBytes, payload), signature))) return refuse("forged");
+  let claims;
+  try {
+    claims = decodeClaims(payload);
+  } catch (error) {
+    if (error instanceof Malformed) return refuse("malformed", "claims");
+    throw error;
+  }
+  const facts = {
+    ...claims.facts,
+    iat: claims.iat,
+    exp: claims.exp,
+    issuer: { kid: kidHex, label: key.label, network: trustList.network },
+  };
+  if (trustList.revokedCtis.has(hex(claims.cti))) return refuse("revoked", "certificate", facts);
+  if (!(weekStart(key.notBefore) <= claims.iat && claims.iat <= key.notAfter)) {
+    return refuse("unknown-issuer", "outside-epoch", facts);
+  }
+  const seconds = Math.trunc(now.getTime() / 1000);
+  if (seconds < claims.iat) return refuse("not-yet-valid", null, facts);
+  if (seconds > claims.exp) return refuse("expired", null, facts);
+  return { valid: true, reason: null, detail: null, facts };
 }

@@ -1,0 +1,231 @@
+"""Sign-in through the key slots: a server that starts locked, auto-lock, duress and panic over the web."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from haven.core.card import Card
+from haven.site.audit import AuditLog
+from haven.site.site import Site as KeySite
+from haven.site.staff import StaffTable
+from haven.web import Site, WebSettings, create_app
+from haven.web.deps import AnyStaff
+from tests.web.conftest import DURESS, NOW, PASSPHRASES, Clock, csrf_of, make_keys, sign_in
+from tests.web.test_pages import open_typed, page_sign_in
+
+VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}]
+
+
+@pytest.fixture
+def locked(tmp_path: Path, clock: Clock) -> Site:
+    """A server's site as `haven serve` starts it: locked, holding no key."""
+    return Site(keys=make_keys(tmp_path / "locked"), now=lambda: NOW, clock=clock)
+
+
+def client_of(app: FastAPI) -> TestClient:
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
+def api_sign_in(client: TestClient, name: str, passphrase: str, clock: Clock | None = None) -> int:
+    """Sign in; with ``clock``, wait out the site's backoff (moving the clock) instead of answering 429."""
+    token = client.get("/api/session").json()["csrf_token"]
+    while True:
+        r = client.post("/api/session", json={"name": name, "passphrase": passphrase}, headers={"X-CSRF-Token": token})
+        if clock is None or r.status_code != 429:
+            return r.status_code
+        clock.now += int(r.headers["retry-after"])
+
+
+def test_the_server_starts_locked_and_the_first_sign_in_opens_the_site(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    assert locked.locked
+    assert c.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+    assert c.get("/sign-in").status_code == 200 and c.get("/verify").status_code == 200
+    assert c.get("/api/trust-list").json()["error"]["code"] == "unavailable"
+    with pytest.raises(Exception, match="Sign in"):
+        locked.store  # noqa: B018 - nothing can be read while locked
+    sign_in(c, "registrar")
+    assert not locked.locked
+    shared = locked.store
+    # A later sign-in only identifies its person: the server keeps the store it has.
+    other = client_of(app)
+    sign_in(other, "clinician")
+    assert locked.store is shared
+    assert other.get("/api/session").json()["staff"]["name"] == "clinician"
+
+
+def test_the_last_sign_out_locks_the_server(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    a, b = client_of(app), client_of(app)
+    token_a, token_b = sign_in(a, "registrar"), sign_in(b, "clinician")
+    assert a.delete("/api/session", headers={"X-CSRF-Token": token_a}).status_code == 204
+    assert not locked.locked  # the clinician is still signed in
+    assert b.delete("/api/session", headers={"X-CSRF-Token": token_b}).status_code == 204
+    assert locked.locked
+
+
+def test_the_server_forgets_the_key_after_auto_lock(locked: Site, clock: Clock) -> None:
+    app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600, card_idle_s=3600), locked)
+    c = client_of(app)
+    token = sign_in(c, "registrar")
+    c.post("/api/cards", json={"language": "en"}, headers={"X-CSRF-Token": token})
+    clock.now += 599
+    assert c.get("/api/cards/open").status_code == 200  # in use: the clock starts again
+    clock.now += 601
+    assert locked.auto_lock() is True  # what the server's sweep does every minute
+    assert locked.locked and locked._shared is None
+    r = c.get("/api/cards/open")
+    assert r.status_code == 401  # signed out, and the open card forgotten
+    assert c.get("/api/trust-list").status_code == 404
+    # Signing in again opens the site again; the card is not open any more.
+    sign_in(c, "registrar")
+    assert c.get("/api/cards/open").json()["error"]["code"] == "no-open-card"
+
+
+def test_auto_lock_also_happens_at_the_next_request(locked: Site, clock: Clock) -> None:
+    app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600), locked)
+    c = client_of(app)
+    sign_in(c, "registrar")
+    clock.now += 601
+    assert c.get("/card", follow_redirects=False).headers["location"] == "/sign-in"
+    assert locked.locked
+
+
+def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(locked: Site, clock: Clock) -> None:
+    app = create_app(WebSettings(), locked)
+    registrar = client_of(app)
+    token = page_sign_in(registrar, "registrar")
+    card = Card(bytes(range(16)))
+    open_typed(registrar, token, card.code)
+    registrar.post("/card/start-history", data={"csrf_token": token})
+    registrar.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20", "note_text": "seen"})
+    assert locked.clinic().has_records(card, None)
+
+    coerced = client_of(app)
+    assert api_sign_in(coerced, "clinician", DURESS["clinician"]) == 200
+    # The person at the keyboard sees a working clinic with nothing in it.
+    token2 = csrf_of(coerced.get("/").text)
+    status, html = open_typed(coerced, token2, card.code)
+    assert status == 200 and "No records for this card at this site. Start a new history?" in html
+    assert [m.name for m in StaffTable(locked.store).active()] == ["clinician"]
+    assert coerced.get("/api/trust-list").status_code == 200  # a network of one, as after 'haven init'
+    # Every other web session ended; no old passphrase opens anything.
+    assert registrar.get("/card", follow_redirects=False).headers["location"] == "/sign-in"
+    for name in ("registrar", "coordinator", "clinician"):
+        assert api_sign_in(client_of(app), name, PASSPHRASES[name], clock) == 401
+    # The duress passphrase now opens the new, empty site.
+    assert api_sign_in(client_of(app), "clinician", DURESS["clinician"], clock) == 200
+
+
+def test_duress_under_another_name_erases_and_answers_like_a_wrong_passphrase(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    sign_in(c, "registrar")
+    other = client_of(app)
+    token = other.get("/api/session").json()["csrf_token"]
+    r = other.post(
+        "/api/session", json={"name": "registrar", "passphrase": DURESS["clinician"]}, headers={"X-CSRF-Token": token}
+    )
+    assert r.status_code == 401 and r.json()["error"]["details"] == {"reason": "credentials"}
+    assert c.get("/api/session").json()["signed_in"] is False
+    assert api_sign_in(client_of(app), "registrar", PASSPHRASES["registrar"]) == 401
+
+
+def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: Site, clock: Clock) -> None:
+    app = create_app(WebSettings(), locked)
+    other = client_of(app)
+    sign_in(other, "registrar")
+    c = client_of(app)
+    token = page_sign_in(c, "clinician")
+    page = c.get("/panic")
+    assert page.status_code == 200 and 'id="panic-confirm"' in page.text
+    # Without the confirmation nothing happens; without the CSRF token it is refused.
+    assert c.post("/panic", data={"csrf_token": token}, follow_redirects=False).headers["location"] == "/panic"
+    assert c.post("/panic", data={"confirm": "erase"}, follow_redirects=False).status_code == 403
+    assert not locked.locked
+    r = c.post("/panic", data={"csrf_token": token, "confirm": "erase"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in"
+    assert locked.locked
+    assert other.get("/api/session").json()["signed_in"] is False
+    for name, passphrase in [*PASSPHRASES.items(), ("clinician", DURESS["clinician"])]:
+        assert api_sign_in(client_of(app), name, passphrase, clock) == 401
+    assert locked.keys.folder.db_path.exists()  # a folder that looks like a fresh, locked site
+
+
+def test_a_site_erased_by_another_process_locks_the_server(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    sign_in(c, "registrar")
+    KeySite(locked.keys.folder, locked.keys.settings).panic()  # 'haven panic' in a terminal
+    assert c.get("/api/cards/open").status_code == 401
+    assert locked.locked
+
+
+def test_web_actions_are_in_the_audit_log_by_who_did_them(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    token = sign_in(c, "ana")  # registrar and clinician at once
+    h = {"X-CSRF-Token": token}
+    c.post("/api/cards", json={"language": "en"}, headers=h)
+    assert c.post("/api/visits", json={"visit": VISIT}, headers=h).status_code == 200
+    assert c.get("/api/history").status_code == 200
+    r = c.post("/api/certificates", json={"entries": ["0.0"], "count": 3}, headers=h)
+    assert r.status_code == 200 and len(r.json()["texts"]) == 3
+    ana = next(m for m in StaffTable(locked.store).active() if m.name == "ana")
+    entries = [e for e, _ in AuditLog(locked.store).rows() if e.staff == ana.id]
+    assert [(e.action, e.count) for e in entries] == [("visit.add", 1), ("history.view", 1), ("certificate.issue", 3)]
+    AuditLog(locked.store).verify()
+
+
+def test_a_staff_member_with_two_roles_has_both(locked: Site) -> None:
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    page_sign_in(c, "ana")
+    home = c.get("/")
+    assert home.status_code == 200 and 'href="/counts"' not in home.text
+    assert c.get("/counts").status_code == 403
+    token = csrf_of(home.text)
+    c.post("/cards/new", data={"language": "en", "csrf_token": token})
+    card = c.get("/card").text
+    assert 'id="add-visit"' in card and "/card/print" in card
+
+
+def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) -> None:
+    """A staff request already running when another person's duress sign-in closes the old store ends
+    like a signed-out one, not with a "damaged database" error."""
+    from haven.errors import StoreError
+
+    app = create_app(WebSettings(), locked)
+
+    @app.get("/api/test-store-error")
+    def failing(staff: AnyStaff) -> None:
+        locked.lock()  # what a duress sign-in elsewhere does meanwhile
+        raise StoreError("The site database could not be used: closed.")
+
+    c = client_of(app)
+    sign_in(c, "registrar")
+    r = c.get("/api/test-store-error")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth"
+
+
+def test_unlock_sleeps_only_the_part_of_the_backoff_not_yet_served(tmp_path: Path) -> None:
+    """haven.site's backoff, as the web uses it: a wait already served (the 429 and its Retry-After) is not
+    slept again; the count, and so the next wait, grows as before."""
+    from haven.errors import WrongPassphraseError
+    from tests.helpers_site import WRONG, FakeSleep, make_site, new_site
+
+    new_site(tmp_path / "s")
+    sleep = FakeSleep()
+    site = make_site(tmp_path / "s", sleep=sleep)
+    for _ in range(4):
+        with pytest.raises(WrongPassphraseError):
+            site.unlock(WRONG, served=1.0)
+    assert sleep.waits == [] and site.failures() == 4  # the fourth waited 1 s, all of it served
+    with pytest.raises(WrongPassphraseError):
+        site.unlock(WRONG, served=0.5)
+    assert sleep.waits == [1.5]  # failures 4: a 2 s wait, 0.5 s of it served
