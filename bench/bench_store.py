@@ -77,7 +77,7 @@ def run_import(home: Path, source: Path, workers: int, key: bytes) -> dict[str, 
     from haven.site.folder import SiteFolder
 
     store = SiteFolder(home).create(key)  # encrypted at rest (SQLCipher), as every real site
-    store.tune_for_bulk()
+    store.tune_for_bulk(int(os.environ.get("HAVEN_BENCH_CACHE_MIB", "256")))
     clinic = Clinic(store)
 
     def items():  # type: ignore[no-untyped-def]
@@ -95,7 +95,10 @@ def run_import(home: Path, source: Path, workers: int, key: bytes) -> dict[str, 
     ) as bar:
         task = bar.add_task("i", total=total)
         done = clinic.import_visits(
-            items(), batch=20000, progress=lambda n: bar.update(task, completed=n), workers=workers
+            items(),
+            batch=int(os.environ.get("HAVEN_BENCH_BATCH", "50000")),
+            progress=lambda n: bar.update(task, completed=n),
+            workers=workers,
         )
     elapsed = time.perf_counter() - start
     store.checkpoint()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,21 +203,71 @@ class Clinic:
         workers: int,
         write: Callable[[SealedBatch], None],
     ) -> None:
+        """Three stages at once: this thread reads and assigns indexes, worker processes seal,
+        a writer thread commits in input order (SQLite releases the GIL while it works)."""
         import multiprocessing
-        from concurrent.futures import Future, ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor
 
-        pending: deque[Future[SealedBatch]] = deque()
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            writer = _OrderedWriter(write, capacity=workers + 1)
             try:
                 for jobs in batches:
-                    pending.append(pool.submit(seal_batch_in_worker, jobs, today))
-                    while len(pending) > workers * 2:
-                        _write_checked(pending.popleft().result(), write)
-                while pending:
-                    _write_checked(pending.popleft().result(), write)
+                    writer.put(pool.submit(seal_batch_in_worker, jobs, today))
+                writer.finish()
             finally:
-                for future in pending:
-                    future.cancel()
+                writer.abandon()
+
+
+class _OrderedWriter:
+    """A thread that writes sealed batches in the order they were submitted.
+
+    ``put`` blocks while ``capacity`` batches are in flight (bounding memory) and
+    re-raises, in the calling thread, the first error the writer met.
+    """
+
+    def __init__(self, write: Callable[[SealedBatch], None], capacity: int) -> None:
+        import queue
+        import threading
+
+        self._write = write
+        self._queue: queue.Queue[Future[SealedBatch] | None] = queue.Queue(maxsize=max(1, capacity))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="haven-import-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (future := self._queue.get()) is not None:
+            if self._error is not None:
+                future.cancel()
+                continue
+            try:
+                _write_checked(future.result(), self._write)
+            except BaseException as exc:  # handed to the importing thread
+                self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, future: Future[SealedBatch]) -> None:
+        self._check()
+        self._queue.put(future)
+
+    def finish(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
+
+    def abandon(self) -> None:
+        """After an error in the importing thread: let the writer stop without writing more."""
+        if self._thread.is_alive():
+            self._error = self._error or _Abandoned()
+            self._queue.put(None)
+            self._thread.join()
+
+
+class _Abandoned(Exception):
+    """The importing thread stopped; the writer discards what is left."""
 
 
 class _BatchFailure(HavenError):

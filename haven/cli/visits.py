@@ -63,7 +63,7 @@ def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, 
 
 @visit.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--batch", default=20000, show_default=True, help="Visits per transaction.")
+@click.option("--batch", default=50000, show_default=True, help="Visits per transaction.")
 @click.option(
     "--workers",
     type=click.IntRange(0, 64),

@@ -95,6 +95,9 @@ class SQLiteStore:
             # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
             conn.execute("PRAGMA cipher_log_level = NONE")
             conn.execute(f"PRAGMA key = \"x'{self._key.hex()}'\"")
+            # Page authentication with HMAC-SHA256 (SQLCipher 4 defaults to SHA-512): as strong for a
+            # 256-bit key, and cheaper on every page a bulk import rewrites. Part of the file format.
+            conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA256")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute(f"PRAGMA cache_size = -{self._cache_mib * 1024}")
@@ -219,10 +222,11 @@ class SQLiteStore:
                 out.append(Table(name, columns, cursor.fetchall()))
         return out
 
-    def tune_for_bulk(self, cache_mib: int = 128) -> None:
+    def tune_for_bulk(self, cache_mib: int = 256) -> None:
         """A larger page cache for this thread's connection: a bulk import touches many random
         B-tree pages per batch (records are clustered by random locator), and a cache that holds
         them all writes each page once per batch instead of once per row."""
+        self._cache_mib = cache_mib  # for connections other threads open from now on
         with translate_errors():
             self._conn().execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
