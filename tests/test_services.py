@@ -211,3 +211,28 @@ def test_clock_is_injected(card: Card) -> None:
     later = Clinic(MemoryStore(), today=lambda: dt.date(2026, 10, 10))
     with pytest.raises(EntryError, match="future"):
         later.add_visit(card, TEST, first_visit=True)
+
+
+def test_parallel_import_stopped_by_bad_input_keeps_exactly_what_it_reports(card: Card, tmp_path: Any) -> None:
+    """A bad item in the input (not a bad visit) while batches are still in flight: what the error says was
+    imported is exactly what the store holds, and the writer thread stops cleanly."""
+    from haven.errors import CardError
+    from haven.store.sqlite import SQLiteStore
+
+    def items() -> Any:
+        for n in range(9):
+            yield card, TEST, None
+            if n == 6:
+                raise CardError("bad card on line 8")
+
+    store = SQLiteStore(tmp_path / "site.db")
+    try:
+        clinic = Clinic(store, today=lambda: TODAY)
+        with pytest.raises(CardError) as err:
+            clinic.import_visits(items(), batch=2, workers=1)
+        assert err.value.details["item"] == 7
+        imported = err.value.details["imported"]
+        assert imported in (0, 2, 4, 6)
+        assert len(list(store.records())) == imported
+    finally:
+        store.close()
