@@ -69,8 +69,8 @@ case "$task" in
       apt_install chromium fonts-noto-cjk
     fi
     say "ruff"
-    .venv/bin/ruff check haven tests bench
-    .venv/bin/ruff format --check haven tests bench
+    .venv/bin/ruff check haven tests bench scripts
+    .venv/bin/ruff format --check haven tests bench scripts
     say "mypy"
     .venv/bin/mypy
     say "pytest"
