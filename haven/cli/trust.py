@@ -236,15 +236,18 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
-@trust.command("export-key")
-@click.option("--kid", required=True, help="The signing key to export (hex id).")
-@click.option(
+key_passphrase_option = click.option(
     "--key-passphrase-file",
     "key_passphrase_file",
     required=True,
     type=click.Path(dir_okay=False, allow_dash=True),
     help="File holding the passphrase that encrypts the exported key (at least 12 characters).",
 )
+
+
+@trust.command("export-key")
+@click.option("--kid", required=True, help="The signing key to export (hex id).")
+@key_passphrase_option
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @common
 def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str) -> None:
@@ -268,13 +271,7 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
 
 @trust.command("import-key")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
-@click.option(
-    "--key-passphrase-file",
-    "key_passphrase_file",
-    required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
-    help="File holding the passphrase that encrypts the exported key (at least 12 characters).",
-)
+@key_passphrase_option
 @common
 def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     """Take an epoch signing key from the network (it must be in this site's trust list).
