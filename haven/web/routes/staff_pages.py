@@ -347,13 +347,21 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
 # ---------------------------------------------------------------- history and certificates
 
 
-@router.get("/card/history")
-def history_page(request: Request, state: State, staff: HistoryStaff, card: TheOpenCard) -> Response:
+def _viewed_history(state: Any, staff: Any, card: Any) -> Any:
+    """The open card's history, with its audit entry; None where the card has no records here."""
     try:
         history = state.site.clinic().history(card.card, card.pin)
     except NoRecordsError:
-        return see_other("/card")
+        return None
     state.site.record(staff, "history.view")
+    return history
+
+
+@router.get("/card/history")
+def history_page(request: Request, state: State, staff: HistoryStaff, card: TheOpenCard) -> Response:
+    history = _viewed_history(state, staff, card)
+    if history is None:
+        return see_other("/card")
     return render(
         request,
         "history.html",
@@ -382,11 +390,9 @@ def _certificates_page(
 
 @router.get("/card/certificates")
 def certificates_page(request: Request, state: State, staff: CertificateStaff, card: TheOpenCard) -> Response:
-    try:
-        history = state.site.clinic().history(card.card, card.pin)
-    except NoRecordsError:
+    history = _viewed_history(state, staff, card)
+    if history is None:
         return see_other("/card")
-    state.site.record(staff, "history.view")
     return _certificates_page(request, history)
 
 
