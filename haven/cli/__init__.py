@@ -32,9 +32,9 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
     \b
     Example:
       haven init --admin Ana
-      haven card new --json > card.json
-      haven visit add --card "$(jq -r '.words|join(" ")' card.json)" --first-visit --entries visit.json
-      haven history --card "$(jq -r .code card.json)"
+      haven card new
+      haven visit add --first-visit --entries visit.json    # asks for the card, hidden
+      printf '%s\n' "$card" | haven history --card -        # in scripts: the card on stdin
     """
     ctx.obj = {"home": home, "json": as_json, "passphrase_file": passphrase_file}
 

@@ -64,7 +64,8 @@ def card() -> None:
     "--pin-file",
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help="File holding a PIN the holder chose (checked now, asked at every visit).",
+    help="File holding a PIN the holder chose (checked now, asked at every visit); '-' reads it from standard "
+    "input (asked twice, hidden, on a terminal).",
 )
 @click.option(
     "--entries",
@@ -92,9 +93,9 @@ def card_new(
 
     \b
     Example:
-      haven card new --words-language ko --qr-png card.png
+      haven card new --words-language ko
     """
-    pin = pin_arg(pin_file)
+    pin = pin_arg(pin_file, new=True)
     if pin is not None:
         normalise_pin(pin)
     new = Card.generate(secrets.token_bytes, words_language)
@@ -128,7 +129,7 @@ def card_new(
 @common_no_unlock
 def card_qr(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     qr_svg: str | None,
     qr_png: str | None,
     words_language: str | None,
@@ -137,7 +138,7 @@ def card_qr(
 
     \b
     Example:
-      haven card qr --card "$CARD" --words-language zh --qr-svg card.svg
+      haven card qr --words-language zh    # asks for the card, hidden
     """
     the_card = card_arg(card_text)
     language = words_language or the_card.language

@@ -92,7 +92,7 @@ def cert() -> None:
 @common
 def cert_issue(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     pin_file: str | None,
     count: int,
     what: str,
@@ -107,7 +107,7 @@ def cert_issue(
 
     \b
     Example:
-      haven cert issue --card "$CARD" --count 10 --sheet sheet.html
+      haven cert issue --count 10 --sheet sheet.html    # asks for the card, hidden
     """
     from haven.cli.base import pin_arg
 
@@ -303,7 +303,7 @@ def _line_batches(stream: TextIO) -> Iterator[list[str]]:
 @common
 def cert_import(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     pin_file: str | None,
     at: str | None,
     issuer_certs: tuple[str, ...],
@@ -316,7 +316,7 @@ def cert_import(
 
     \b
     Example:
-      haven cert import --card "$CARD" --issuer-cert dsc.pem "HC1:..."
+      haven cert import --issuer-cert dsc.pem "HC1:..."    # asks for the card, hidden
     """
     from haven.cli.base import pin_arg
 

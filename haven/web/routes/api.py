@@ -36,6 +36,7 @@ from haven.web.deps import (
     sign_out_session,
     staff_session,
 )
+from haven.web.jsonbody import StrictJSONRoute
 from haven.web.sessions import OpenCard
 
 PUBLIC = "public"
@@ -64,7 +65,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJSONRoute)
 
 
 class Health(BaseModel):
