@@ -21,14 +21,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from haven.errors import InputError
 
 MAX_DEPTH = 32  # a visit document nests 5 levels; an API body 6
 MAX_NUMBER_CHARS = 32  # the longest number Haven stores is a year or a dose
 
-# A string (possibly unterminated) or one bracket: what the depth scan must tell apart.
+# A string (possibly unterminated) or one bracket: what the scan for the place of a refusal tells apart.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -43,17 +43,20 @@ def loads(text: str | bytes, what: str | None = None) -> Any:
         if isinstance(text, bytes):
             text = _decode(text)
         text = text.removeprefix("\ufeff")  # a byte-order mark is not content
-        _check_depth(text)
-        doc = _DECODER.decode(text)
-        if _SURROGATE_ESCAPE.search(text):
+        try:
+            doc = _DECODER.decode(text)
+        except RecursionError:  # the C parser's own limit (about 1000 levels): far past ours
+            _refuse_depth(text)
+        # More brackets than the limit: only then can the document be too deep; count its levels.
+        if text.count("[") + text.count("{") > MAX_DEPTH and _depth(doc) > MAX_DEPTH:
+            _refuse_depth(text)
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
             _check_strings(doc)
         return doc
     except _Refused as exc:
         reason = str(exc)
     except json.JSONDecodeError as exc:
         reason = f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
-    except RecursionError:  # not reachable after the depth check; kept so no input can raise it
-        reason = f"nested more than {MAX_DEPTH} levels deep"
     prefix = f"The {what} is not" if what else "not"
     raise InputError(f"{prefix} valid JSON: {reason}.")
 
@@ -65,9 +68,23 @@ def _decode(data: bytes) -> str:
         raise _Refused(f"byte {exc.start + 1} is not UTF-8 text") from None
 
 
-def _check_depth(text: str) -> None:
-    if text.count("[") + text.count("{") <= MAX_DEPTH:  # the usual case, at C speed
-        return
+def _depth(doc: Any) -> int:
+    """How many arrays and objects are nested in ``doc``, counted up to one past the limit (level by level)."""
+    level = [doc] if isinstance(doc, dict | list) else []
+    depth = 0
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+    return depth
+
+
+def _refuse_depth(text: str) -> NoReturn:
+    """Refuse ``text`` as too deep, saying where the limit is passed (a scan to that point only)."""
     depth = 0
     for match in _TOKENS.finditer(text):
         token = match.group()
@@ -79,6 +96,7 @@ def _check_depth(text: str) -> None:
                 raise _Refused(f"nested more than {MAX_DEPTH} levels deep (line {line}, column {column})")
         elif token in "]}":
             depth -= 1
+    raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
 
 
 def _check_strings(doc: Any) -> None:
