@@ -9,6 +9,7 @@ prompt on a terminal), the site unlocked, and the staff member's role checked.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -184,13 +185,57 @@ def common_no_unlock(func: F) -> F:
 def read_text_arg(value: str, what: str) -> str:
     """The text of FILE, or of standard input for ``-``."""
     if value == "-":
-        return sys.stdin.read()
+        return read_stdin(sys.stdin.read, what)
     try:
         return Path(value).read_text("utf-8")
     except FileNotFoundError:
         raise InputError(f"The {what} file {value!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"The {what} file {value!r} cannot be read: {exc}.") from None
+    except IsADirectoryError:
+        raise InputError(f"The {what} file {value!r} is a folder.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The {what} file {value!r} is not UTF-8 text (byte {exc.start + 1}).") from None
+    except OSError as exc:
+        raise InputError(f"The {what} file {value!r} cannot be read: {exc.strerror or exc}.") from None
+
+
+def read_stdin(read: Callable[[], str], what: str) -> str:
+    """``read()`` from standard input, with bytes that are not UTF-8 as one clear error."""
+    try:
+        return read()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The {what} on standard input is not UTF-8 text (byte {exc.start + 1}).") from None
+
+
+def check_output(path: str | None, what: str) -> None:
+    """Refuse an output path that cannot be written, before anything is stored or issued."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(f"Cannot write the {what} to {path!r}: the folder {str(folder)!r} does not exist.")
+    if target.is_dir():
+        raise InputError(f"Cannot write the {what} to {path!r}: it is a folder.")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InputError(f"Cannot write the {what} to {path!r}: permission denied.")
+
+
+def write_output(path: str, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed)."""
+    check_output(path, what)
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise InputError(f"Cannot write the {what} to {path!r}: {reason}; nothing was written.") from None
 
 
 def read_json_arg(value: str, what: str) -> Any:
@@ -210,7 +255,7 @@ def read_secret_line(prompt: str, confirm: bool = False) -> str:
     """
     if sys.stdin.isatty():
         return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
-    return sys.stdin.readline().rstrip("\r\n")
+    return read_stdin(sys.stdin.readline, prompt.lower()).rstrip("\r\n")
 
 
 def card_arg(value: str | None) -> Card:

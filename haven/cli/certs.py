@@ -26,7 +26,7 @@ from haven.cert_services import (
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
-from haven.cli.base import Context, card_arg, card_options, common
+from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin, write_output
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -116,12 +116,13 @@ def cert_issue(
     kind = Path(sheet_path).suffix.lower().lstrip(".") if sheet_path else None
     if kind is not None and kind not in sheet.FORMATS:
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
+    check_output(sheet_path, "sheet")  # before anything is issued
     with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
         stubs = Certificates(session.store).issue(card, pin, count=count, what=what, valid_days=valid_days)
         session.record("certificate.issue", len(stubs))
     doc: dict[str, Any] = {"certificates": stubs}
     if sheet_path and kind:
-        Path(sheet_path).write_bytes(sheet.render(stubs, kind))
+        write_output(sheet_path, sheet.render(stubs, kind), "sheet")
         doc["sheet"] = sheet_path
 
     def human(c: Console) -> None:
@@ -323,7 +324,7 @@ def cert_import(
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     if text == "-":
-        text = sys.stdin.readline()
+        text = read_stdin(sys.stdin.readline, "certificate")
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")

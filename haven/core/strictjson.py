@@ -31,6 +31,7 @@ MAX_NUMBER_CHARS = 32  # the longest number Haven stores is a year or a dose
 # A string (possibly unterminated) or one bracket: what the scan for the place of a refusal tells apart.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Refused(Exception):
@@ -43,6 +44,8 @@ def loads(text: str | bytes, what: str | None = None) -> Any:
         if isinstance(text, bytes):
             text = _decode(text)
         text = text.removeprefix("\ufeff")  # a byte-order mark is not content
+        if not text.isascii() and (raw := _SURROGATE.search(text)):  # undecodable bytes, as Python keeps them
+            raise _Refused(f"character {raw.start() + 1} is not UTF-8 text")
         try:
             doc = _DECODER.decode(text)
         except RecursionError:  # the C parser's own limit (about 1000 levels): far past ours
