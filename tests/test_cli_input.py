@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from haven.core.card import Card
 from tests.conftest import ADMIN_PASSPHRASE
+from tests.test_site_faults import small_disk  # noqa: F401 (a fixture: a small tmpfs, mounted by the test)
 
 HAVEN = Path(sys.executable).parent / "haven"
 VAX = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])
@@ -34,6 +34,8 @@ def records(run_cli: Any) -> int:
 
 def test_output_into_a_missing_folder_is_refused_before_anything_is_stored(run_cli: Any, tmp_path: Path) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    shown = run_cli("card", "qr", "--card", "-", "--qr-png", str(tmp_path / "card.png"), stdin=CARD.code + "\n")
+    assert shown.code == 0 and (tmp_path / "card.png").stat().st_mode & 0o777 == 0o600  # the card: private
     missing = tmp_path / "no-such-folder"
     for option in ("--qr-svg", "--qr-png"):
         result = run_cli("card", "new", "--no-show-qr", "--entries", "-", option, str(missing / "card.img"), stdin=VAX)
@@ -85,29 +87,17 @@ def test_bytes_that_are_not_utf8_on_standard_input_are_one_line(run_cli: Any, tm
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip() or done.returncode}")
+def full_disk(small_disk: Path) -> Path:  # noqa: F811 (the fixture imported above)
+    """The small tmpfs of the fault tests, filled to the last byte."""
+    fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
     try:
-        fd = os.open(mount_point / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:  # fill it to the last byte
-                os.write(fd, b"\0" * 1024)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-        yield mount_point
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
     finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+        os.close(fd)
+    return small_disk
 
 
 def test_an_output_file_on_a_full_disk_is_one_line_and_leaves_no_part(run_cli: Any, full_disk: Path) -> None:

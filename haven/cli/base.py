@@ -221,12 +221,13 @@ def check_output(path: str | None, what: str) -> None:
 
 
 def write_output(path: str, data: bytes, what: str) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed)."""
+    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed), readable by
+    its owner only: a card's QR code is the key to its holder's records."""
     check_output(path, what)
     target = Path(path)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(temporary, "xb") as out:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
