@@ -95,7 +95,7 @@ def parse_card(text: str) -> Card:
     text = unicodedata.normalize("NFC", text)
     invisible = sorted({f"U+{ord(ch):04X}" for ch in text if ch in _INVISIBLE})
     try:
-        return _parse_parts([part for part in _SEPARATORS.split(text) if part])
+        return _parse_parts(typed_parts(text))
     except CardError as exc:
         if not invisible or exc.details.get("problem") == "checksum":
             raise
@@ -104,6 +104,12 @@ def parse_card(text: str) -> Card:
             "a word, type the words again."
         )
         raise CardError(exc.message + note, **exc.details) from None
+
+
+def typed_parts(text: str) -> list[str]:
+    """The words (or groups of the code) of typed card text, split as :func:`parse_card` splits them;
+    Chinese words typed without separators are one part here."""
+    return [part for part in _SEPARATORS.split(unicodedata.normalize("NFC", text)) if part]
 
 
 def _parse_parts(parts: list[str]) -> Card:

@@ -71,3 +71,22 @@ def test_framework_refusals_have_documented_codes(client: TestClient, signed_in:
         ).json()["error"]["code"],
     }
     assert seen == {"not-found", "method-not-allowed", "too-large"}
+
+
+def test_card_messages_name_the_word_typed_between_separators() -> None:
+    """Pages rebuild card errors from what was typed: split the way the card's parser splits it."""
+    from haven.core.card import Card, parse_card
+    from haven.errors import CardError
+    from haven.web.messages import error_message
+
+    words = Card(bytes(range(16))).words()
+    for separator in ("-", "，", "\u200b", " "):
+        typed = separator.join([words[0], words[1] + "x", *words[2:]])
+        with pytest.raises(CardError) as err:
+            parse_card(typed)
+        assert error_message(err.value, lambda s: s, typed).startswith(f"Word 2 (“{words[1]}x”) is not a card word.")
+    code = Card(bytes(range(16))).code
+    grouped = " ".join(code[i : i + 4] for i in range(0, 32, 4))[:-1]
+    with pytest.raises(CardError) as err:
+        parse_card(grouped)
+    assert error_message(err.value, lambda s: s, grouped) == "A card code has 32 characters; this one has 31."
