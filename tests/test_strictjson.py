@@ -101,3 +101,12 @@ def test_import_refuses_a_hostile_line_in_one_line(run_cli: Any, tmp_path: Path,
     assert result.code == 2
     assert result.err.strip().startswith(f"haven: Line 2: not valid JSON: {reason}.")
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_trust_files_from_an_operator_are_read_strictly(tmp_path: Path) -> None:
+    """A JWKS (or its revocation lists) given to `trust add-issuer`."""
+    from haven.certs import shc
+
+    (tmp_path / "jwks.json").write_text('{"keys": ' + DEEP + "}", "utf-8")
+    with pytest.raises(InputError, match=r"^The JWKS file .* is not valid JSON: nested more than 32 levels deep"):
+        shc.load_issuer(tmp_path / "jwks.json")
