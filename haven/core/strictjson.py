@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, NoReturn
+from typing import Any
 
 from haven.errors import InputError
 
 MAX_DEPTH = 32  # a visit document nests 5 levels; an API body 6
 MAX_NUMBER_CHARS = 32  # the longest number Haven stores is a year or a dose
+_SCAN_ABOVE = 500  # brackets; documents with more are scanned for depth before the (recursive) C parser
 
 # A string (possibly unterminated) or one bracket: what the scan for the place of a refusal tells apart.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
@@ -46,13 +47,17 @@ def loads(text: str | bytes, what: str | None = None) -> Any:
         text = text.removeprefix("\ufeff")  # a byte-order mark is not content
         if not text.isascii() and (raw := _SURROGATE.search(text)):  # undecodable bytes, as Python keeps them
             raise _Refused(f"character {raw.start() + 1} is not UTF-8 text")
+        brackets = text.count("[") + text.count("{")
+        if brackets > _SCAN_ABOVE:  # so the C parser never recurses deeper than that, whatever the recursion limit
+            _scan_depth(text)
         try:
             doc = _DECODER.decode(text)
-        except RecursionError:  # the C parser's own limit (about 1000 levels): far past ours
-            _refuse_depth(text)
+        except RecursionError:  # a recursion limit set lower than _SCAN_ABOVE
+            _scan_depth(text)
+            raise
         # More brackets than the limit: only then can the document be too deep; count its levels.
-        if text.count("[") + text.count("{") > MAX_DEPTH and _depth(doc) > MAX_DEPTH:
-            _refuse_depth(text)
+        if brackets > MAX_DEPTH and _depth(doc) > MAX_DEPTH:
+            _scan_depth(text)
         if "\\u" in text and _SURROGATE_ESCAPE.search(text):
             _check_strings(doc)
         return doc
@@ -86,8 +91,8 @@ def _depth(doc: Any) -> int:
     return depth
 
 
-def _refuse_depth(text: str) -> NoReturn:
-    """Refuse ``text`` as too deep, saying where the limit is passed (a scan to that point only)."""
+def _scan_depth(text: str) -> None:
+    """Refuse ``text`` if it is nested too deep, saying where the limit is passed (a scan to that point)."""
     depth = 0
     for match in _TOKENS.finditer(text):
         token = match.group()
@@ -99,7 +104,6 @@ def _refuse_depth(text: str) -> NoReturn:
                 raise _Refused(f"nested more than {MAX_DEPTH} levels deep (line {line}, column {column})")
         elif token in "]}":
             depth -= 1
-    raise _Refused(f"nested more than {MAX_DEPTH} levels deep")
 
 
 def _check_strings(doc: Any) -> None:
