@@ -1,4 +1,4 @@
-"""EU DCC: every vector in ../shared/testdata/eu-dcc agrees with its expected results."""
+"""EU DCC: every vector in tests/vectors/eu-dcc agrees with its expected results."""
 
 from __future__ import annotations
 
