@@ -61,6 +61,13 @@ class RateLimiter:
             if len(hits) >= limit.count:
                 raise RateLimitError(max(1, math.ceil(limit.window_s - (now - hits[0]))), what)
 
+    def forgive(self, bucket: str, key: str) -> None:
+        """Take back the latest attempt counted for (bucket, key) (it succeeded)."""
+        with self._lock:
+            hits = self._hits.get((bucket, key))
+            if hits:
+                hits.pop()
+
     def _sweep(self, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= _KEEP_S]:
             del self._hits[key]

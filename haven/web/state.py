@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
 
-from haven.errors import AuthError, LockedOutError
-from haven.site.staff import StaffMember
+from haven.errors import RateLimitError
 from haven.web.ratelimit import RateLimiter
 from haven.web.sessions import SessionStore
 from haven.web.settings import WebSettings
-from haven.web.site import Site
+from haven.web.site import SignedIn, Site
 
 
 @dataclass
@@ -35,16 +35,37 @@ class AppState:
         )
         self.site.on_lock(self.sessions.sign_out_all)
 
-    async def sign_in(self, address: str, name: str, passphrase: str) -> tuple[StaffMember, int]:
-        """Check a staff sign-in through the site's key slots; failed ones count against the
-        per-address limit (the site's own backoff, shared by every way in, comes on top)."""
-        limit = self.settings.sign_in_limit
-        self.limiter.check("sign-in", address, limit, "sign-in attempts")
-        future = self._sign_ins.submit(self.site.sign_in, name, passphrase)
+    async def sign_in(self, address: str, name: str, passphrase: str) -> SignedIn:
+        """Check a staff sign-in through the site's key slots, within the web's own limits.
+
+        Each attempt counts against its client address and against every address together before
+        the passphrase is checked (so a burst cannot slip past), and is forgiven if it succeeds:
+        the limits count failures. They live in this process's memory only: the site's attempts
+        file, its backoff and its erase-after are for passphrases typed at the machine.
+        """
+        settings = self.settings
+        per_address = ("sign-in", address_key(address), settings.sign_in_limit)
+        every = ("sign-in-all", "", settings.sign_in_limit_global)
+        self.limiter.hit(*per_address, "sign-in attempts")
         try:
-            return await asyncio.wrap_future(future)
-        except LockedOutError:
+            self.limiter.hit(*every, "sign-in attempts")
+        except RateLimitError:
+            self.limiter.forgive(*per_address[:2])
             raise
-        except AuthError:
-            self.limiter.hit("sign-in", address, limit, "sign-in attempts")
-            raise
+        signed = await asyncio.wrap_future(self._sign_ins.submit(self.site.sign_in, name, passphrase))
+        self.limiter.forgive(*per_address[:2])
+        self.limiter.forgive(*every[:2])
+        return signed
+
+
+def address_key(address: str) -> str:
+    """What the per-address limit counts by: the address, or an IPv6 address's /64 (one host's share)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
