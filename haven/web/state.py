@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from jinja2 import Environment
 
-from haven.errors import RateLimitError
+from haven.errors import AuthError
 from haven.web.ratelimit import RateLimiter
 from haven.web.sessions import SessionStore
 from haven.web.settings import WebSettings
@@ -38,24 +38,32 @@ class AppState:
     async def sign_in(self, address: str, name: str, passphrase: str) -> SignedIn:
         """Check a staff sign-in through the site's key slots, within the web's own limits.
 
-        Each attempt counts against its client address and against every address together before
-        the passphrase is checked (so a burst cannot slip past), and is forgiven if it succeeds:
-        the limits count failures. They live in this process's memory only: the site's attempts
-        file, its backoff and its erase-after are for passphrases typed at the machine.
+        Failures count against the client address and against every address together. The limits
+        are checked when the attempt is queued and again when its passphrase check starts, so a
+        burst queued at once runs at most ``sign_in_concurrency - 1`` checks past them. They live in
+        this process's memory only: the site's attempts file, its backoff and its erase-after are
+        for passphrases typed at the machine.
         """
-        settings = self.settings
-        per_address = ("sign-in", address_key(address), settings.sign_in_limit)
-        every = ("sign-in-all", "", settings.sign_in_limit_global)
-        self.limiter.hit(*per_address, "sign-in attempts")
-        try:
-            self.limiter.hit(*every, "sign-in attempts")
-        except RateLimitError:
-            self.limiter.forgive(*per_address[:2])
-            raise
-        signed = await asyncio.wrap_future(self._sign_ins.submit(self.site.sign_in, name, passphrase))
-        self.limiter.forgive(*per_address[:2])
-        self.limiter.forgive(*every[:2])
-        return signed
+        limits = [
+            ("sign-in", address_key(address), self.settings.sign_in_limit),
+            ("sign-in-all", "", self.settings.sign_in_limit_global),
+        ]
+
+        def check() -> None:
+            for bucket, key, limit in limits:
+                self.limiter.check(bucket, key, limit, "sign-in attempts")
+
+        def attempt() -> SignedIn:
+            check()
+            try:
+                return self.site.sign_in(name, passphrase)
+            except AuthError:
+                for bucket, key, _ in limits:
+                    self.limiter.record(bucket, key)
+                raise
+
+        check()
+        return await asyncio.wrap_future(self._sign_ins.submit(attempt))
 
 
 def address_key(address: str) -> str:

@@ -19,7 +19,7 @@ from haven.site.site import Site as KeySite
 from haven.web import Site, WebSettings, create_app
 from haven.web.settings import Limit
 from tests.helpers_site import FakeSleep
-from tests.web.conftest import NOW, PASSPHRASES, Clock, make_keys, sign_in
+from tests.web.conftest import NOW, PASSPHRASES, Clock, make_keys, serve, sign_in
 
 HAVEN = Path(sys.executable).parent / "haven"
 VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}]
@@ -96,6 +96,29 @@ def test_web_sign_ins_are_limited_per_address_and_in_all(locked: Site, clock: Cl
     assert (status, code) == (429, "rate-limited")
     clock.now += 901
     assert attempt(c, "clinician", PASSPHRASES["clinician"]) == (200, "ok")
+
+
+def test_a_burst_of_sign_ins_cannot_run_past_the_limit(locked: Site) -> None:
+    """Thirty wrong sign-ins sent at once from one address, to a real server: the limit is checked again
+    when each passphrase check starts, so at most one more than the limit is tried (two run at once)."""
+    import asyncio
+
+    import httpx
+
+    app = create_app(WebSettings(sign_in_limit=Limit(5, 900)), locked)
+
+    async def burst(url: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+            token = (await c.get("/api/session")).json()["csrf_token"]
+            body = {"name": "clinician", "passphrase": "wrong"}
+            answers = await asyncio.gather(
+                *(c.post("/api/session", json=body, headers={"X-CSRF-Token": token}) for _ in range(30))
+            )
+        return [r.status_code for r in answers]
+
+    for url in serve(app):
+        statuses = asyncio.run(burst(url))
+    assert 5 <= statuses.count(401) <= 6 and statuses.count(429) == 30 - statuses.count(401)
 
 
 def test_forwarded_headers_count_only_from_a_configured_proxy(locked: Site) -> None:
