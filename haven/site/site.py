@@ -208,9 +208,10 @@ class Site:
         """Open the site with a staff passphrase (see the module docstring for every path).
 
         ``counted=False`` is for passphrases not typed at this machine (the web sign-in, which
-        limits guessing in its own memory): the attempts file is neither read nor written, there is
-        no backoff and no erase-after, so strangers on the network can neither wipe the site nor
-        make the keyboard wait. The endings are padded alike all the same.
+        limits guessing in its own memory): no attempt is counted or reset, there is no backoff and
+        no erase-after, so strangers on the network can neither wipe the site nor make the keyboard
+        wait (a duress passphrase still leaves the counter at 0, as on any new site). The endings
+        are padded alike all the same.
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
