@@ -35,7 +35,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
       haven init --admin Ana
       haven card new
       haven visit add --first-visit --entries visit.json    # asks for the card, hidden
-      printf '%s\n' "$card" | haven history --card -        # in scripts: the card on stdin
+      printf '%s\\n' "$card" | haven history --card -        # in scripts: the card on stdin
     """
     ctx.obj = {"home": home, "json": as_json, "passphrase_file": passphrase_file}
 
