@@ -117,3 +117,11 @@ def test_trust_files_from_an_operator_are_read_strictly(tmp_path: Path) -> None:
     (tmp_path / "jwks.json").write_text('{"keys": ' + DEEP + "}", "utf-8")
     with pytest.raises(InputError, match=r"^The JWKS file .* is not valid JSON: nested more than 32 levels deep"):
         shc.load_issuer(tmp_path / "jwks.json")
+
+
+def test_an_import_file_saved_with_a_byte_order_mark_is_read(run_cli: Any, tmp_path: Path) -> None:
+    assert run_cli("init", "--admin", "amal").code == 0
+    line = json.dumps({"card": Card(bytes(range(16))).code, "entries": [VAX]})
+    (tmp_path / "visits.jsonl").write_text(f"\ufeff{line}\n", "utf-8")  # as Windows Notepad saves UTF-8
+    result = run_cli("visit", "import", str(tmp_path / "visits.jsonl"), "--workers", "0", "--json")
+    assert (result.code, result.json()) == (0, {"imported": 1}), result.err
