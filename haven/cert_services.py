@@ -40,6 +40,7 @@ from haven.certs.trust import (
     timestamp,
 )
 from haven.certs.verify import BulkVerifier, Trust, Verified, verify
+from haven.core import strictjson
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.entries import MAX_DOSE, Test, Vaccination
@@ -279,11 +280,11 @@ class Certificates:
     def import_key(self, data: bytes, passphrase: str) -> SigningKey:
         current = self._require_list()
         try:
-            doc = json.loads(data)
+            doc = strictjson.loads(data)
             private = serialization.load_pem_private_key(
                 doc["private_key"].encode("ascii"), password=passphrase.encode("utf-8")
             )
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (InputError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise TrustError("This is not a Haven signing key file, or the passphrase is wrong.") from None
         if not isinstance(private, ec.EllipticCurvePrivateKey):
             raise TrustError("This signing key file holds no P-256 key.")

@@ -291,16 +291,11 @@ def iter_jsonl(lines: Iterable[str], numbers: list[int] | None = None) -> Iterat
     ``numbers``, when given, receives the line number of every object before it
     is parsed, so a caller can map an item's position back to its line.
     """
-    import json
-
-    from haven.errors import InputError
+    from haven.core import strictjson
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if numbers is not None:
             numbers.append(number)
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}.") from None
+        yield number, strictjson.loads(line)

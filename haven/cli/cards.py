@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
 from haven import qr
-from haven.cli.base import Context, card_arg, card_option, common, common_no_unlock, pin_arg, read_json_arg
+from haven.cli.base import (
+    Context,
+    card_arg,
+    card_option,
+    check_output,
+    common,
+    common_no_unlock,
+    pin_arg,
+    read_json_arg,
+    write_output,
+)
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
 from haven.services import Clinic
@@ -21,12 +30,17 @@ def card_doc(card: Card, language: str) -> dict[str, Any]:
     return {"words": card.words(language), "language": language, "qr": card.code}
 
 
+def _check_images(svg_path: str | None, png_path: str | None) -> None:
+    check_output(svg_path, "QR code")
+    check_output(png_path, "QR code")
+
+
 def _write_images(card: Card, svg_path: str | None, png_path: str | None, doc: dict[str, Any]) -> None:
     if svg_path:
-        Path(svg_path).write_text(qr.svg(card.code), "utf-8")
+        write_output(svg_path, qr.svg(card.code).encode("utf-8"), "QR code")
         doc["qr_svg"] = svg_path
     if png_path:
-        Path(png_path).write_bytes(qr.png(card.code))
+        write_output(png_path, qr.png(card.code), "QR code")
         doc["qr_png"] = png_path
 
 
@@ -64,7 +78,8 @@ def card() -> None:
     "--pin-file",
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help="File holding a PIN the holder chose (checked now, asked at every visit).",
+    help="File holding a PIN the holder chose (checked now, asked at every visit); '-' reads it from standard "
+    "input (asked twice, hidden, on a terminal).",
 )
 @click.option(
     "--entries",
@@ -92,9 +107,10 @@ def card_new(
 
     \b
     Example:
-      haven card new --words-language ko --qr-png card.png
+      haven card new --words-language ko
     """
-    pin = pin_arg(pin_file)
+    _check_images(qr_svg, qr_png)  # before anything is stored
+    pin = pin_arg(pin_file, new=True)
     if pin is not None:
         normalise_pin(pin)
     new = Card.generate(secrets.token_bytes, words_language)
@@ -128,7 +144,7 @@ def card_new(
 @common_no_unlock
 def card_qr(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     qr_svg: str | None,
     qr_png: str | None,
     words_language: str | None,
@@ -137,8 +153,9 @@ def card_qr(
 
     \b
     Example:
-      haven card qr --card "$CARD" --words-language zh --qr-svg card.svg
+      haven card qr --words-language zh    # asks for the card, hidden
     """
+    _check_images(qr_svg, qr_png)
     the_card = card_arg(card_text)
     language = words_language or the_card.language
     doc = card_doc(the_card, language)

@@ -179,8 +179,12 @@ def demo(home: str | None, as_json: bool) -> None:
         c.print(Rule("Staff"))
         c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
         c.print(f"Without a passphrase, see for yourself: haven --home {folder.home} seizure-view --raw")
-        c.print(f"With it: HAVEN_PASSPHRASE='{secret}' haven --home {folder.home} seizure-view")
-        c.print(f'History from the command line: haven --home {folder.home} history --card "{first["qr"]}"')
+        c.print(f"With it (type it when asked): haven --home {folder.home} seizure-view")
+        c.print(
+            f"History from the command line: haven --home {folder.home} history  "
+            "(type the first holder's words when asked: they are not shown, and never put them after --card, "
+            "where the shell history and the process list would keep them)"
+        )
 
     ctx.emit(doc, human)
 

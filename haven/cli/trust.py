@@ -12,7 +12,7 @@ from rich.table import Table as RichTable
 from haven.cert_services import DEFAULT_LABEL, Certificates
 from haven.certs import base45, cose
 from haven.certs.trust import EPOCH_MAX_DAYS, TrustList
-from haven.cli.base import Context, common, read_text_arg
+from haven.cli.base import Context, check_output, common, read_text_arg, write_output
 from haven.cli.certs import parse_at
 from haven.errors import HavenError, InputError, TrustError
 from haven.site.roles import Permission
@@ -185,11 +185,12 @@ def trust_export(ctx: Context, out: str) -> None:
     Example:
       haven trust export --out trust-list.cose
     """
+    check_output(out, "trust list")
     with ctx.session(Permission.TRUST_VIEW) as session:
         store = session.store
         data = Certificates(store).export_list()
         session.record("trust.export")
-    Path(out).write_bytes(data)
+    write_output(out, data, "trust list")
     ctx.emit({"trust_list": out, "bytes": len(data)}, lambda c: c.print(f"Wrote {out} ({len(data)} bytes)."))
 
 
@@ -261,11 +262,12 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
         kid_bytes = bytes.fromhex(kid)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
+    check_output(out, "signing key")
     with ctx.session(Permission.TRUST_MANAGE) as session:
         store = session.store
         data = Certificates(store).export_key(kid_bytes, _passphrase(key_passphrase_file))
         session.record("trust.export-key")
-    Path(out).write_bytes(data)
+    write_output(out, data, "signing key")
     ctx.emit({"key_file": out, "kid": kid}, lambda c: c.print(f"Wrote signing key {kid} to {out}."))
 
 

@@ -41,13 +41,12 @@ def visit() -> None:
     help="Start this card's history here: without it, a card with no records here is refused.",
 )
 @common
-def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, first_visit: bool) -> None:
+def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries: str, first_visit: bool) -> None:
     """Record one visit for the card's holder, whole or not at all.
 
     \b
     Example:
-      echo '[{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]' \\
-        | haven visit add --card "$CARD" --entries -
+      haven visit add --entries visit.json    # asks for the card, hidden
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
@@ -195,12 +194,12 @@ def print_history(c: Console, history: History) -> None:
 @click.command()
 @card_options
 @common
-def history(ctx: Context, card_text: str, pin_file: str | None) -> None:
+def history(ctx: Context, card_text: str | None, pin_file: str | None) -> None:
     """Show the card holder's history and the next doses due.
 
     \b
     Example:
-      haven history --card "$CARD" --json
+      haven history --json    # asks for the card, hidden
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)

@@ -38,6 +38,7 @@ from haven.web.deps import (
     staff_session,
     start_staff_session,
 )
+from haven.web.jsonbody import StrictJSONRoute
 from haven.web.sessions import OpenCard
 
 PUBLIC = "public"
@@ -66,7 +67,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJSONRoute)
 
 
 class Health(BaseModel):
