@@ -37,11 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from haven.cert_services import TRUST_LIST, bootstrap_trust
+from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
 from haven.errors import AuthError, LockedOutError, UnavailableError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site.attempts import delay_for
+from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
 from haven.site.site import Site as KeySite
 from haven.site.staff import StaffMember
@@ -105,6 +106,7 @@ class Site:
     generation: int = field(default=0, init=False)
     last_active: float = field(default=0.0, init=False)
     _shared: KeySession | None = field(default=None, init=False, repr=False)
+    _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _gate: _Gate | None = field(default=None, init=False, repr=False)
@@ -142,10 +144,12 @@ class Site:
         with self._lock:
             self._gate = None
             member = session.staff
+            keys = session.keys  # what this member's own slot opened, kept for their requests
             self._adopt(session)
             generation = self.generation
             if not same_name(name, member.name):
                 raise credentials_refused()
+            self._member_keys[member.id] = keys
             self.last_active = self.clock()
             return member, generation
 
@@ -175,9 +179,6 @@ class Site:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
-        if session.store.get_setting(TRUST_LIST) is None:
-            # A site rebuilt by duress looks like one 'haven init' made: a network of one.
-            bootstrap_trust(session.store, self.now(), self.random_bytes)
 
     # ------------------------------------------------------------ each staff request
 
@@ -221,6 +222,7 @@ class Site:
 
     def _end_sessions(self) -> None:
         self.generation += 1
+        self._member_keys.clear()
         for listener in self._on_lock:
             listener()
 
@@ -251,8 +253,8 @@ class Site:
         return self._session().store
 
     def as_staff(self, member: StaffMember) -> KeySession:
-        """The unlocked site acting as ``member`` (for ``require`` and the audit log)."""
-        return self._session().as_staff(member)
+        """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
+        return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
 
     def record(self, member: StaffMember, action: str, count: int = 1) -> None:
         """An audit entry (who did what, never to whom), as the CLI writes it."""
@@ -274,9 +276,9 @@ class Site:
             )
         return shared.store.get_setting(TRUST_LIST)
 
-    def issuer(self) -> CertificateIssuer:
+    def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:
             return self.certificates
         from haven.web.certificates import SiteIssuer
 
-        return SiteIssuer(self)
+        return SiteIssuer(self, self.as_staff(member).keys)
