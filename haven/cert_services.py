@@ -218,8 +218,11 @@ class Certificates:
         """New keys for ``label`` so that one signs now and keys are made ahead (``SCHEDULE_AHEAD_WEEKS``)."""
         week = week_start(now)
         mine = [k for k in held if k.label == label.strip()]
+        signing = any(k.trusted().signs_at(now) for k in mine)
+        if signing and max(k.not_after for k in mine) >= week + EPOCH_WEEKS * WEEK:
+            return []  # at least one more epoch is listed already: refilled in batches, not weekly
         made: list[SigningKey] = []
-        if not any(k.trusted().signs_at(now) for k in mine):  # new, or its key revoked: one from this week
+        if not signing:  # new, or its key revoked: one from this week
             made.append(make_signing_key(self.random_bytes, label, week, EPOCH_WEEKS * 7))
         start = max((k.not_after for k in [*mine, *made]), default=week)
         while start < week + SCHEDULE_AHEAD_WEEKS * WEEK:
