@@ -280,3 +280,26 @@ def test_issuing_within_the_schedule_changes_no_trust_list(tmp_path: Path) -> No
         now[0] = NOW + dt.timedelta(days=70)  # under four weeks of keys left: the next ones are listed
         admin.certificates().issue(card)
         assert admin.store.get_setting("certs/trust-list") != before
+
+
+def test_the_web_refuses_to_issue_before_standalone_is_chosen_and_says_why(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from haven.web import Site as WebSite
+    from haven.web import WebSettings, create_app
+
+    site = make_site(tmp_path / "s")
+    with site.create("coordinator", ADMIN, roles=Role.COORDINATOR, calibration=CHEAP) as admin:
+        admin.add_staff("clinician", Role.CLINICIAN, CLINICIAN)
+    web = WebSite(keys=site, now=lambda: NOW)
+    with TestClient(create_app(WebSettings(), web), base_url="http://127.0.0.1") as client:
+        token = client.get("/api/session").json()["csrf_token"]
+        signed = {"name": "clinician", "passphrase": CLINICIAN}
+        r = client.post("/api/session", json=signed, headers={"X-CSRF-Token": token})
+        assert r.status_code == 200, r.text
+        h = {"X-CSRF-Token": r.json()["csrf_token"]}
+        assert client.post("/api/cards", json={"language": "en"}, headers=h).status_code == 200
+        assert client.post("/api/visits", json={"visit": VISIT}, headers=h).status_code == 200
+        refused = client.post("/api/certificates", json={"entries": ["0.0"], "count": 1}, headers=h)
+        assert refused.status_code == 409 and "haven trust standalone" in refused.json()["error"]["message"]
+        assert client.get("/api/trust-list").status_code == 404
