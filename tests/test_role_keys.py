@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from haven.cert_services import NAMES_THIS_SITE, Certificates
 from haven.certs.keys import private_der
 from haven.core.card import Card
-from haven.errors import PermissionDeniedError
+from haven.errors import PermissionDeniedError, SiteError
 from haven.services import Clinic
 from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
@@ -303,3 +303,93 @@ def test_the_web_refuses_to_issue_before_standalone_is_chosen_and_says_why(tmp_p
         refused = client.post("/api/certificates", json={"entries": ["0.0"], "count": 1}, headers=h)
         assert refused.status_code == 409 and "haven trust standalone" in refused.json()["error"]["message"]
         assert client.get("/api/trust-list").status_code == 404
+
+
+def _make_legacy(site: Site) -> tuple[bytes, list[tuple[int, str, bytes, str, int]]]:
+    """Turn a site into what an older Haven left: names and entries in the clear, keys unwrapped, slots
+    without member keys. Returns the root key's PKCS#8 and the audit entries."""
+    from haven.certs.keys import new_private_key
+    from haven.certs.trust import encode_signing_keys, make_signing_key
+    from haven.site.keyslots import SlotContent
+
+    with site.unlock(ADMIN) as admin:
+        members = admin.staff_list()
+        entries = [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()]
+        root = private_der(new_private_key(lambda n: bytes([7]) * n))
+        epoch = encode_signing_keys([make_signing_key(lambda n: bytes([9]) * n, "local", 0)])
+        with admin.store.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE staff_v3 (id BLOB PRIMARY KEY, name TEXT, roles INTEGER NOT NULL, slot_a INTEGER,"
+                " slot_b INTEGER, added TEXT NOT NULL, removed TEXT) WITHOUT ROWID"
+            )
+            conn.execute(
+                "CREATE TABLE audit_v3 (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, staff BLOB NOT NULL,"
+                " action TEXT NOT NULL, count INTEGER NOT NULL, hash BLOB NOT NULL)"
+            )
+            for m in members:
+                row = (m.id, m.name, int(m.roles), m.slots[0], m.slots[1], m.added)
+                conn.execute("INSERT INTO staff_v3 VALUES (?, ?, ?, ?, ?, ?, NULL)", row)
+            conn.executemany("INSERT INTO audit_v3 VALUES (?, ?, ?, ?, ?, x'00')", entries)
+            conn.execute("DELETE FROM staff")
+            conn.execute("DELETE FROM audit")
+            conn.execute("DELETE FROM settings WHERE name LIKE 'keys/%' OR name = 'audit.head'")
+            conn.execute("INSERT INTO settings VALUES ('certs/root-key', ?), ('certs/signing-keys', ?)", (root, epoch))
+    slots_file = KeySlotFile(site.folder.keyslots_path)
+    header, slots = slots_file.read()
+    for passphrase in (ADMIN, CLINICIAN):
+        key = SlotKey(header.params.derive(passphrase.encode(), header.salt))
+        for i, c in key.open_all(header, slots):
+            if c.kind == SlotKind.KEY:
+                old = SlotContent(c.kind, c.roles, c.staff_id, c.master_key)  # no member key
+                slots_file.write_slot(i, key.seal(header, i, old, lambda n: bytes(n)))
+    return root, entries
+
+
+def test_a_site_made_before_keys_by_role_is_converted_by_its_first_coordinator(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    with site.create(COORDINATOR_NAME, ADMIN, calibration=CHEAP) as admin:
+        admin.add_staff(CLINICIAN_NAME, Role.CLINICIAN, CLINICIAN)
+    root, entries = _make_legacy(site)
+    with pytest.raises(SiteError, match="a coordinator must open it first"):
+        site.unlock(CLINICIAN)
+    with site.unlock(ADMIN) as admin:  # converts
+        assert admin.staff.name == COORDINATOR_NAME
+        assert sorted(m.name for m in admin.staff_list()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])
+        assert [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()] == entries
+        admin.audit.verify()
+        held = admin.certificates().root_key()
+        assert held is not None and private_der(held) == root
+        assert len(admin.certificates().signing_keys()) == 1
+        everything = b"".join(_cells(v) for t in admin.store.tables() for row in t.rows for v in row)
+        assert root not in everything and CLINICIAN_NAME.encode() not in everything
+        assert not {t.name for t in admin.store.tables()} & {"staff_v3", "audit_v3"}
+    with site.unlock(ADMIN) as admin:  # its slot now carries a member key
+        assert admin.keys.admin is not None
+        with pytest.raises(SiteError, match="ask a coordinator"):
+            site.unlock(CLINICIAN)
+        admin.change_passphrase("census unable gallery jump essay", name=CLINICIAN_NAME)
+    with site.unlock("census unable gallery jump essay") as clinician:
+        assert clinician.staff.name == CLINICIAN_NAME and clinician.keys.issuing is not None
+
+
+@pytest.mark.parametrize("accounts", [0, 1])
+def test_schema_4_keeps_an_older_sites_tables_for_its_conversion_and_drops_empty_ones(
+    tmp_path: Path, accounts: int
+) -> None:
+    from haven.store.migrations import MIGRATIONS
+    from haven.store.sqlite import SQLiteStore, sqlite
+
+    path = tmp_path / "old.db"
+    conn = sqlite.connect(str(path), isolation_level=None)
+    for migration in MIGRATIONS[:3]:
+        migration.apply(conn)
+    conn.execute("PRAGMA user_version = 3")
+    for n in range(accounts):
+        conn.execute("INSERT INTO staff VALUES (?, 'Ana', 7, 1, 2, '2026-11-29', NULL)", (bytes([n]) * 16,))
+    conn.close()
+    store = SQLiteStore(path)
+    tables = {t.name: t for t in store.tables()}
+    store.close()
+    assert tables["staff"].columns == ("id", "sealed", "removed")
+    assert tables["audit"].columns == ("seq", "sealed", "hash")
+    assert ("staff_v3" in tables) == bool(accounts) and ("audit_v3" in tables) == bool(accounts)

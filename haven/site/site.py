@@ -42,6 +42,7 @@ from typing import Any
 from haven.cert_services import Certificates
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site import legacy
 from haven.site import passphrase as pp
 from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
@@ -275,7 +276,7 @@ class Site:
                 found = next((o for o in opened if o[1].kind == SlotKind.KEY), None)
                 duress = next((o for o in opened if o[1].kind == SlotKind.DURESS), None)
                 if found is not None:
-                    return self._open(header, found[0], slots[found[0]], found[1])
+                    return self._open(header, found[0], slots[found[0]], found[1], key)
                 if duress is not None:
                     return self._duress(header, key, duress[1])
                 self._wrong(header, failures + 1)
@@ -283,17 +284,18 @@ class Site:
             finally:
                 self.sleep(max(0.0, derived_at + self.settle_seconds - self.clock()))
 
-    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent) -> Session:
+    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey) -> Session:
         self.attempts.write(0)
         self.attempts.write(0)  # the other endings write twice as well
         if not self.folder.db_path.exists():
             raise SiteError(f"The database of the site in {self.folder.home} is missing.")
-        if not any(content.member_key):
-            raise SiteError(
-                "This key slot was written by an older Haven, which kept every key readable with any passphrase. "
-                "Export what you need, then make a new site (docs/site-security.md, 'Sites made before sealed keys')."
-            )
         store = self.folder.open(content.master_key)
+        if not any(content.member_key):  # a slot of an older Haven
+            try:
+                return self._convert(store, header, index, slot, content, key)
+            except BaseException:
+                store.close()
+                raise
         try:
             blob = store.get_setting(member_setting(content.staff_id))
             if blob is None or not StaffTable(store).exists(content.staff_id):
@@ -304,6 +306,22 @@ class Site:
             raise
         member = StaffMember(content.staff_id, record.name, Role(content.roles), record.slots, record.added)
         return Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
+
+    def _convert(
+        self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
+    ) -> Session:
+        """A coordinator's first unlock of a site made before keys by role (haven/site/legacy.py)."""
+        if Role.COORDINATOR not in Role(content.roles) or not legacy.is_legacy(store):
+            legacy.refuse(store, Role(content.roles))
+        with self._slots_lock():
+            current, slots = self.slots_file.read()
+            if current.salt != header.salt or slots[index] != slot:
+                raise SiteError("The site's key slots changed while it was being opened; try again.")
+            member, member_key, keys = legacy.convert(store, content.staff_id, self.random_bytes)
+            new = dataclasses.replace(content, member_key=member_key)
+            sealed = key.seal(header, index, new, self.random_bytes)
+            self.slots_file.write_slot(index, sealed)
+        return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
     def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
         """Erase everything, then build an empty site in which this passphrase works."""
