@@ -56,7 +56,7 @@ def demo_site(
             for name, roles in DEMO_STAFF
             if name != "coordinator"
         }
-        session.certificates().standalone("demo")  # a demo issues alone: its certificates name it
+        session.certificates().standalone()  # a demo issues alone: its certificates name it
         clinic = Clinic(session.store, today=lambda: today)
         visits = 0
         for language, pin, docs in demo_visits(today):
