@@ -147,8 +147,8 @@ def test_trust_show_rotate_revoke_and_export(run_cli: Any, site: dict[str, str],
     [new] = run_cli("cert", "issue", "--card", site["card"], "--count", "1", "--json").json()["certificates"]
     assert run_cli("cert", "verify", old).code == 0  # certificates of the old key stay valid
     assert run_cli("cert", "verify", new).code == 0
-    before = run_cli("trust", "show", "--json").json()["sequence"]  # rotated, and the next epochs made ahead
-    assert before > 2
+    before = run_cli("trust", "show", "--json").json()["sequence"]
+    assert before >= 2  # rotated (and the next epochs, once under four weeks of keys are left)
     assert run_cli("trust", "revoke", "--certificate", old).code == 0
     assert run_cli("cert", "verify", "--json", old).json()["reason"] == "revoked"
     assert run_cli("trust", "revoke", "--kid", rotated.json()["kid"]).code == 0
