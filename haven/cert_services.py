@@ -425,7 +425,7 @@ class Certificates:
             return max(usable, key=lambda k: k.not_before)
         if self.holds_root():
             raise TrustError(
-                "This site has no signing key valid now; a coordinator's next command makes the scheduled one."
+                "This site has no signing key valid now: a coordinator's 'haven trust show' lists the next ones."
             )
         raise TrustError("This site has no signing key valid now: import a new epoch key from your network.")
 
