@@ -393,3 +393,31 @@ def test_schema_4_keeps_an_older_sites_tables_for_its_conversion_and_drops_empty
     assert tables["staff"].columns == ("id", "sealed", "removed")
     assert tables["audit"].columns == ("seq", "sealed", "hash")
     assert ("staff_v3" in tables) == bool(accounts) and ("audit_v3" in tables) == bool(accounts)
+
+
+@pytest.mark.parametrize("cut", ["before the slot write", "after the slot write"])
+def test_a_conversion_cut_short_is_completed_at_the_next_unlock(
+    tmp_path: Path, cut: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haven.site import legacy
+    from haven.site.keyslots import KeySlotFile as SlotFile
+
+    site = make_site(tmp_path / "s")
+    with site.create(COORDINATOR_NAME, ADMIN, calibration=CHEAP) as admin:
+        admin.add_staff(CLINICIAN_NAME, Role.CLINICIAN, CLINICIAN)
+    root, entries = _make_legacy(site)
+
+    def crash(*args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    target, name = (SlotFile, "write_slot") if cut == "before the slot write" else (legacy, "finish")
+    with monkeypatch.context() as m:
+        m.setattr(target, name, crash)
+        with pytest.raises(SiteError):  # the disk failed half-way through the conversion
+            site.unlock(ADMIN)
+    with site.unlock(ADMIN) as admin:
+        assert not legacy.is_legacy(admin.store)
+        assert [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()] == entries
+        held = admin.certificates().root_key()
+        assert held is not None and private_der(held) == root
+        assert sorted(m.name for m in admin.staff_list()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])

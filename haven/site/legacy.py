@@ -19,7 +19,7 @@ from typing import Any
 
 from haven.errors import SiteError
 from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, chain
-from haven.site.rolekeys import AUDIT_PUBLIC, MemberRecord, RoleKeys, install, member_setting, wrap
+from haven.site.rolekeys import AUDIT_PUBLIC, MemberRecord, RoleKeys, install, issuing_key, member_setting, wrap
 from haven.site.roles import Role
 from haven.site.staff import StaffMember, seal_member
 from haven.store.sqlite import SQLiteStore
@@ -54,13 +54,16 @@ def _put(conn: Any, name: str, value: bytes) -> None:
 def convert(
     store: SQLiteStore, staff_id: bytes, random_bytes: Callable[[int], bytes]
 ) -> tuple[StaffMember, bytes, RoleKeys]:
-    """Convert the site for the coordinator ``staff_id``; return them, their new member key and role keys."""
+    """Seal the site's accounts and audit entries for the coordinator ``staff_id``; return them, their new
+    member key and their role keys. Safe to run again (it starts over) until :func:`finish` has run: the
+    caller writes the coordinator's slot in between."""
     keys = RoleKeys.generate(random_bytes)
-    admin, issuing = keys.require_admin(), keys.issuing
-    assert issuing is not None
+    admin = keys.require_admin()
     me: StaffMember | None = None
     member_key = random_bytes(32)
     with store.transaction() as conn:
+        for sql in ("DELETE FROM staff", "DELETE FROM audit", "DELETE FROM settings WHERE name LIKE 'keys/%'"):
+            conn.execute(sql)
         install(lambda name, value: _put(conn, name, value), keys, random_bytes)
         accounts = conn.execute("SELECT id, name, roles, slot_a, slot_b, added, removed FROM staff_v3").fetchall()
         for sid, name, roles, a, b, added, removed in accounts:
@@ -84,12 +87,27 @@ def convert(
             sealed = AuditEntry(int(seq), str(at), bytes(sid), str(action), int(count)).seal(public)
             previous = chain(previous, int(seq), sealed)
             conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", (seq, sealed, previous))
+        conn.execute("DELETE FROM settings WHERE name = ?", (HEAD_SETTING,))
         if seq:
             _put(conn, HEAD_SETTING, Head(int(seq), previous).pack())
+    return me, member_key, keys.for_roles(me.roles)
+
+
+def finish(store: SQLiteStore, keys: RoleKeys, random_bytes: Callable[[int], bytes]) -> None:
+    """Once the converting coordinator's slot holds their member key: wrap the private keys and drop the
+    old tables, in one transaction (also run at that coordinator's next unlock if a crash came between)."""
+    admin = keys.require_admin()
+    with store.transaction() as conn:
+        issuing = issuing_key(keys, lambda name: _get(conn, name))
+        assert issuing is not None
         for name, key in ((ROOT_KEY, admin), (SIGNING_KEYS, issuing)):
-            row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-            if row is not None and bytes(row[0]):
-                _put(conn, name, wrap(key, name, bytes(row[0]), random_bytes))
+            value = _get(conn, name)
+            if value:
+                _put(conn, name, wrap(key, name, value, random_bytes))
         conn.execute("DROP TABLE staff_v3")
         conn.execute("DROP TABLE audit_v3")
-    return me, member_key, keys.for_roles(me.roles)
+
+
+def _get(conn: Any, name: str) -> bytes | None:
+    row = conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+    return None if row is None else bytes(row[0])

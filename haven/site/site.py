@@ -307,6 +307,8 @@ class Site:
             if blob is None or not StaffTable(store).exists(content.staff_id):
                 raise WrongPassphraseError()  # a slot left behind by an interrupted removal
             record = MemberRecord.open(content.member_key, content.staff_id, blob)
+            if record.keys.admin is not None and legacy.is_legacy(store):  # a conversion cut short after its slot
+                legacy.finish(store, record.keys, self.random_bytes)
         except BaseException:
             store.close()
             raise
@@ -327,6 +329,7 @@ class Site:
             new = dataclasses.replace(content, member_key=member_key)
             sealed = key.seal(header, index, new, self.random_bytes)
             self.slots_file.write_slot(index, sealed)
+            legacy.finish(store, keys, self.random_bytes)
         return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
     def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
