@@ -20,6 +20,7 @@ from haven import qr
 from haven.cert_services import Certificates
 from haven.core.card import Card
 from haven.services import Clinic
+from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 
 VECTORS = Path(__file__).resolve().parents[1] / "tests" / "vectors"
@@ -33,8 +34,9 @@ DOSES = [
 
 def ours() -> list[str]:
     store = MemoryStore()
-    certs = Certificates(store, lambda: NOW, random.Random(1).randbytes)
-    certs.bootstrap()
+    rng = random.Random(1).randbytes
+    certs = Certificates(store, lambda: NOW, rng, keys=RoleKeys.generate(rng))
+    certs.standalone()
     card = Card(bytes(16))
     Clinic(store, today=lambda: NOW.date()).add_visit(card, DOSES, first_visit=True)
     return certs.issue(card, count=10)

@@ -111,7 +111,8 @@ def make_site(home: Path) -> list[str]:
     store = session.store
     now = dt.datetime.now(dt.UTC)
     rng = random.Random(3)
-    certs = Certificates(store, lambda: now, rng.randbytes)
+    certs = Certificates(store, lambda: now, rng.randbytes, keys=session.keys)
+    certs.standalone()
     clinic = Clinic(store)
     stubs: list[str] = []
     products = ["comirnaty", "spikevax", "coronavac", "vaxzevria"]

@@ -118,7 +118,7 @@ def cert_issue(
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
     check_output(sheet_path, "sheet")  # before anything is issued
     with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
-        stubs = Certificates(session.store).issue(card, pin, count=count, what=what, valid_days=valid_days)
+        stubs = session.certificates().issue(card, pin, count=count, what=what, valid_days=valid_days)
         session.record("certificate.issue", len(stubs))
     doc: dict[str, Any] = {"certificates": stubs}
     if sheet_path and kind:
@@ -329,7 +329,7 @@ def cert_import(
     if not text:
         raise MalformedCertificate("No certificate was given.")
     with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
-        result = Certificates(session.store).import_certificate(
+        result = session.certificates().import_certificate(
             card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
         )
         session.record("certificate.import", result["imported"])

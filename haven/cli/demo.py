@@ -166,15 +166,15 @@ def demo(home: str | None, as_json: bool) -> None:
         what = {
             "records": "sealed visits: a random locator, a random id and ciphertext each",
             "aggregates": "anonymous counters by week, product or test and age band, as small numbers",
-            "settings": "the trust list and signing keys",
+            "settings": "keys wrapped under role keys (a passphrase without the role opens none), the audit public key",
         }
         for name, n in rows.items():
             if name in what:
                 c.print(f"table {name}: {n} rows, {what[name]}; no name, and nothing that links two visits")
         c.print(
             f"table staff: {rows.get('staff', 0)} staff account, table audit: {rows.get('audit', 0)} entries "
-            "(who did what, never to whom). A staff passphrase shows these; without one, the whole file is "
-            "random bytes (SQLCipher)."
+            "(who did what, never to whom), both sealed so that only a coordinator's passphrase opens them. "
+            "Without a passphrase, the whole file is random bytes (SQLCipher)."
         )
         c.print(Rule("Staff"))
         c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")

@@ -31,11 +31,11 @@ def demo_site(
     folder: SiteFolder, now: dt.datetime, settings: SecuritySettings
 ) -> tuple[KeySite, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
     """A new, real, encrypted demo site: one staff account per role (five-word passphrases, a duress
-    passphrase for the clinician), a network of one for certificates, and the ``haven demo`` holders.
+    passphrase for the clinician), standalone issuing for certificates (they name the demo site), and
+    the ``haven demo`` holders.
 
     Returns the site (locked again), the accounts, the duress account and the holders.
     """
-    from haven.cert_services import bootstrap_trust
     from haven.cli.demo import demo_visits
     from haven.core.card import Card
     from haven.services import Clinic
@@ -56,7 +56,7 @@ def demo_site(
             for name, roles in DEMO_STAFF
             if name != "coordinator"
         }
-        bootstrap_trust(session.store, now)
+        session.certificates().standalone()  # a demo issues alone: its certificates name it
         clinic = Clinic(session.store, today=lambda: today)
         visits = 0
         for language, pin, docs in demo_visits(today):

@@ -28,7 +28,9 @@ Plaintext of a slot (160 bytes)::
     2   16  staff id
     18  32  master key (zero in a duress slot: it never holds the key)
     50  1   name length (duress slots only; 0 otherwise)
-    51  96  name, UTF-8, zero-padded (duress slots only)
+    51  96  duress slot: the name, UTF-8, zero-padded;
+            key slot: the member key (32: it opens this member's record and
+            role keys, see haven/site/rolekeys.py), then zero
     147 13  zero
 
 The file is only ever rewritten in place (``pwrite`` + ``fsync``), never
@@ -66,6 +68,7 @@ SLOT_BYTES = NONCE_BYTES + PLAIN_BYTES + TAG_BYTES
 FILE_BYTES = HEADER_BYTES + SLOTS * SLOT_BYTES
 STAFF_ID_BYTES = 16
 MASTER_KEY_BYTES = 32
+MEMBER_KEY_BYTES = 32
 NAME_MAX_BYTES = 96
 _HEADER = struct.Struct(">8sIII32sI8s")
 _AAD_LABEL = b"haven/v1/keyslot"
@@ -105,6 +108,7 @@ class SlotContent:
     staff_id: bytes
     master_key: bytes = field(default=bytes(MASTER_KEY_BYTES), repr=False)
     name: str = field(default="", repr=False)
+    member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)  # zero: a slot of an older Haven
 
     def pack(self) -> bytes:
         name = self.name.encode("utf-8")
@@ -112,13 +116,18 @@ class SlotContent:
             raise InputError(f"A staff name has at most {NAME_MAX_BYTES} bytes in UTF-8.")
         if len(self.staff_id) != STAFF_ID_BYTES or len(self.master_key) != MASTER_KEY_BYTES:
             raise ValueError("bad slot content")
-        body = bytes([self.kind, self.roles]) + self.staff_id + self.master_key + bytes([len(name)]) + name
+        if len(self.member_key) != MEMBER_KEY_BYTES or (name and any(self.member_key)):
+            raise ValueError("bad slot content")
+        tail = name if self.kind == SlotKind.DURESS else self.member_key
+        body = bytes([self.kind, self.roles]) + self.staff_id + self.master_key + bytes([len(name)]) + tail
         return body + bytes(PLAIN_BYTES - len(body))
 
     @classmethod
     def unpack(cls, raw: bytes) -> SlotContent:
-        n = raw[50]
-        return cls(SlotKind(raw[0]), raw[1], raw[2:18], raw[18:50], raw[51 : 51 + n].decode("utf-8"))
+        kind, n = SlotKind(raw[0]), raw[50]
+        if kind == SlotKind.DURESS:
+            return cls(kind, raw[1], raw[2:18], raw[18:50], raw[51 : 51 + n].decode("utf-8"))
+        return cls(kind, raw[1], raw[2:18], raw[18:50], member_key=raw[51 : 51 + MEMBER_KEY_BYTES])
 
 
 class SlotKey:

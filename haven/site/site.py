@@ -39,9 +39,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from haven.cert_services import bootstrap_trust
+from haven.cert_services import Certificates
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site import legacy
 from haven.site import passphrase as pp
 from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
@@ -50,6 +51,7 @@ from haven.site.folder import SiteFolder
 from haven.site.kdf import MIN_MEMORY_KIB, Calibration, KdfParams, default_parallelism, params_for_new_site
 from haven.site.keyslots import (
     MASTER_KEY_BYTES,
+    MEMBER_KEY_BYTES,
     SLOTS,
     STAFF_ID_BYTES,
     Header,
@@ -60,6 +62,7 @@ from haven.site.keyslots import (
     new_salt,
     random_slots,
 )
+from haven.site.rolekeys import NO_KEYS, MemberRecord, RoleKeys, audit_private, install, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Permission, Role, require
 from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in, remove_in
 from haven.store.sqlite import SQLiteStore
@@ -80,6 +83,43 @@ def file_errors() -> Iterator[None]:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def put_setting_in(conn: Any, name: str, value: bytes) -> None:
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
+
+
+def add_member_in(
+    conn: Any, member: StaffMember, keys: RoleKeys, random_bytes: Callable[[int], bytes]
+) -> tuple[bytes, RoleKeys]:
+    """Store ``member`` (sealed under the admin key of ``keys``) and their own record, with the role keys
+    their roles may hold; return the member key their key slot must carry, and those role keys."""
+    member_key = random_bytes(MEMBER_KEY_BYTES)
+    theirs = keys.for_roles(member.roles)
+    insert_in(conn, member, keys.require_admin(), random_bytes)
+    record = MemberRecord(member.name, member.slots, member.added, theirs)
+    put_setting_in(conn, member_setting(member.id), record.seal(member_key, member.id, random_bytes))
+    return member_key, theirs
+
+
+def build_site(
+    store: SQLiteStore, member: StaffMember, now: dt.datetime, random_bytes: Callable[[int], bytes]
+) -> tuple[bytes, RoleKeys]:
+    """Fill a new, empty database as ``haven init`` leaves it: new role keys, the one staff member,
+    an audit log that begins with ``site.init``. No trust list and no signing key: a site issues no
+    certificate until it joins a network or chooses standalone issuing (``haven trust standalone``).
+
+    Returns the member key for the member's key slot, and the role keys they hold.
+    """
+    keys = RoleKeys.generate(random_bytes)
+    with store.transaction() as conn:
+        install(lambda name, value: put_setting_in(conn, name, value), keys, random_bytes)
+        member_key, theirs = add_member_in(conn, member, keys, random_bytes)
+        append_in(conn, member.id, "site.init", 1, now)
+    return member_key, theirs
 
 
 @dataclass
@@ -148,27 +188,30 @@ class Site:
         )
         key_index, other_index = _split(member.slots)
         slots = random_slots(self.random_bytes)
-        slots[key_index] = key.seal(
-            header, key_index, SlotContent(SlotKind.KEY, roles, member.id, master), self.random_bytes
-        )
         if duress_key is not None:
             slots[other_index] = duress_key.seal(
                 header, other_index, SlotContent(SlotKind.DURESS, roles, member.id, name=name), self.random_bytes
             )
         with file_errors():
-            return self._write_new(header, slots, member, key_index, master, now)
+            return self._write_new(header, slots, member, (key, key_index), master, now)
 
     def _write_new(
-        self, header: Header, slots: list[bytes], member: StaffMember, key_index: int, master: bytes, now: dt.datetime
+        self,
+        header: Header,
+        slots: list[bytes],
+        member: StaffMember,
+        own: tuple[SlotKey, int],
+        master: bytes,
+        now: dt.datetime,
     ) -> Session:
         made_home = self.folder.make_home()
         store: SQLiteStore | None = None
+        key, key_index = own
         try:
             store = self.folder.create(master)
-            with store.transaction() as conn:
-                insert_in(conn, member)
-                append_in(conn, member.id, "site.init", 1, now)
-            bootstrap_trust(store, now, self.random_bytes)  # a network of one: issues and verifies at once
+            member_key, keys = build_site(store, member, now, self.random_bytes)
+            content = SlotContent(SlotKind.KEY, member.roles, member.id, master, member_key=member_key)
+            slots[key_index] = key.seal(header, key_index, content, self.random_bytes)
             self.slots_file.create(header, slots)
             self.attempts.create()
         except BaseException:
@@ -181,7 +224,7 @@ class Site:
                 with contextlib.suppress(OSError):
                     self.folder.home.rmdir()
             raise
-        return Session(self, store, member, header, key_index, slots[key_index], master)
+        return Session(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
 
     # ------------------------------------------------------------ unlock
 
@@ -235,7 +278,7 @@ class Site:
                 found = next((o for o in opened if o[1].kind == SlotKind.KEY), None)
                 duress = next((o for o in opened if o[1].kind == SlotKind.DURESS), None)
                 if found is not None:
-                    return self._open(header, found[0], slots[found[0]], found[1], counted)
+                    return self._open(header, found[0], slots[found[0]], found[1], key, counted)
                 if duress is not None:
                     return self._duress(header, key, duress[1])
                 if counted:
@@ -244,22 +287,50 @@ class Site:
             finally:
                 self.sleep(max(0.0, derived_at + self.settle_seconds - self.clock()))
 
-    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent, counted: bool = True) -> Session:
+    def _open(
+        self, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey, counted: bool = True
+    ) -> Session:
         if counted:
             self.attempts.write(0)
             self.attempts.write(0)  # the other endings write twice as well
         if not self.folder.db_path.exists():
             raise SiteError(f"The database of the site in {self.folder.home} is missing.")
         store = self.folder.open(content.master_key)
+        if not any(content.member_key):  # a slot of an older Haven
+            try:
+                return self._convert(store, header, index, slot, content, key)
+            except BaseException:
+                store.close()
+                raise
         try:
-            member = StaffTable(store).by_id(content.staff_id)
+            blob = store.get_setting(member_setting(content.staff_id))
+            if blob is None or not StaffTable(store).exists(content.staff_id):
+                raise WrongPassphraseError()  # a slot left behind by an interrupted removal
+            record = MemberRecord.open(content.member_key, content.staff_id, blob)
+            if record.keys.admin is not None and legacy.is_legacy(store):  # a conversion cut short after its slot
+                legacy.finish(store, record.keys, self.random_bytes)
         except BaseException:
             store.close()
             raise
-        if member is None:  # a slot left behind by an interrupted removal
-            store.close()
-            raise WrongPassphraseError()
-        return Session(self, store, member, header, index, slot, content.master_key)
+        member = StaffMember(content.staff_id, record.name, Role(content.roles), record.slots, record.added)
+        return Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
+
+    def _convert(
+        self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
+    ) -> Session:
+        """A coordinator's first unlock of a site made before keys by role (haven/site/legacy.py)."""
+        if Role.COORDINATOR not in Role(content.roles) or not legacy.is_legacy(store):
+            legacy.refuse(store, Role(content.roles))
+        with self._slots_lock():
+            current, slots = self.slots_file.read()
+            if current.salt != header.salt or slots[index] != slot:
+                raise SiteError("The site's key slots changed while it was being opened; try again.")
+            member, member_key, keys = legacy.convert(store, content.staff_id, self.random_bytes)
+            new = dataclasses.replace(content, member_key=member_key)
+            sealed = key.seal(header, index, new, self.random_bytes)
+            self.slots_file.write_slot(index, sealed)
+            legacy.finish(store, keys, self.random_bytes)
+        return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
     def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
         """Erase everything, then build an empty site in which this passphrase works."""
@@ -275,21 +346,17 @@ class Site:
             key_index, _ = _split(member.slots)
             store = SQLiteStore(self.folder.db_path, key=master)
             try:
-                with store.transaction() as conn:
-                    insert_in(conn, member)
-                    append_in(conn, member.id, "site.init", 1, now)
-                # Like any new site: a network of one, so nothing tells it apart from a fresh `haven init`.
-                bootstrap_trust(store, now, self.random_bytes)
+                # Like any new site: nothing tells it apart from a fresh `haven init`.
+                member_key, keys = build_site(store, member, now, self.random_bytes)
                 slots = random_slots(self.random_bytes)
-                slots[key_index] = key.seal(
-                    header, key_index, SlotContent(SlotKind.KEY, member.roles, member.id, master), self.random_bytes
-                )
+                content = SlotContent(SlotKind.KEY, member.roles, member.id, master, member_key=member_key)
+                slots[key_index] = key.seal(header, key_index, content, self.random_bytes)
                 self.slots_file.write(header, slots)
             except BaseException:
                 store.close()
                 raise
         self.attempts.write(0)
-        return Session(self, store, member, header, key_index, slots[key_index], master)
+        return Session(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
 
     def _wrong(self, header: Header, failures: int) -> None:
         self.attempts.write(failures)
@@ -373,6 +440,8 @@ class Session:
     own_slot: int
     own_slot_bytes: bytes = field(repr=False)
     _master_key: bytes = field(repr=False)
+    keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the role keys this member's slot leads to
+    _member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)
 
     @property
     def weak_kdf(self) -> bool:
@@ -390,14 +459,15 @@ class Session:
         """
         return hmac.compare_digest(self._master_key, other._master_key)
 
-    def as_staff(self, member: StaffMember) -> Session:
-        """This unlocked site acting as ``member``, who proved their own passphrase elsewhere.
+    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> Session:
+        """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
+        (``keys``: the role keys their own slot led to; none by default).
 
         The web app keeps one open store for every signed-in staff member: each request
         acts through such a view, so ``require`` and ``record`` name the right person.
         The view shares the store: closing it closes the store.
         """
-        return dataclasses.replace(self, staff=member)
+        return dataclasses.replace(self, staff=member, keys=keys)
 
     def record(self, action: str, count: int = 1) -> None:
         """Write an audit entry for something this staff member just did."""
@@ -406,13 +476,22 @@ class Session:
     def clinic(self, **kwargs: Any) -> Clinic:
         return Clinic(self.store, **kwargs)
 
+    def certificates(self) -> Certificates:
+        """Certificate and trust use cases with this member's role keys (a clinician's open the signing keys)."""
+        return Certificates(self.store, self.site.now, self.site.random_bytes, keys=self.keys)
+
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.store)
+        """The log; its entries open only with a coordinator's keys (checking the chain needs none)."""
+        private = audit_private(self.keys, self.store.get_setting) if self.keys.admin is not None else None
+        return AuditLog(self.store, private)
+
+    def staff_table(self) -> StaffTable:
+        return StaffTable(self.store, self.keys)
 
     def staff_list(self) -> list[StaffMember]:
         self.require(Permission.STAFF_MANAGE)
-        return StaffTable(self.store).active()
+        return self.staff_table().active()
 
     def close(self) -> None:
         """Close the database and drop this object's reference to the master key.
@@ -421,6 +500,8 @@ class Session:
         """
         self.store.close()
         self._master_key = b""
+        self._member_key = b""
+        self.keys = RoleKeys()
 
     def __enter__(self) -> Session:
         return self
@@ -457,13 +538,19 @@ class Session:
                     "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
                 )
 
+    def _all_keys(self) -> RoleKeys:
+        """Every role key, as only a coordinator can reach them (to hand them to a new or reset account)."""
+        admin = self.keys.require_admin()
+        return RoleKeys(issuing_key(self.keys, self.store.get_setting), admin)
+
     def add_staff(self, name: str, roles: Role, passphrase: str, duress: str | None = None) -> StaffMember:
         """A new account with its passphrase (and, if given, its duress passphrase)."""
         self.require(Permission.STAFF_MANAGE)
         name = check_name(name)
         _, key, duress_key = self._new_keys(passphrase, duress)  # the slow part, outside the lock
         now = self.site.now()
-        table = StaffTable(self.store)
+        table = self.staff_table()
+        keys = self._all_keys()
         with self._writing_slots() as slots:
             self._refuse_taken(slots, [key, duress_key])
             free = [i for i in range(SLOTS) if i not in table.used_slots()]
@@ -473,10 +560,10 @@ class Session:
                 self.site.random_bytes(STAFF_ID_BYTES), name, roles, self.site._random_pair(free), day(now)
             )
             with self.store.transaction() as conn:
-                insert_in(conn, member)
+                member_key, _ = add_member_in(conn, member, keys, self.site.random_bytes)
                 append_in(conn, self.staff.id, "staff.add", 1, now)
             key_index, other = _split(member.slots)
-            content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key)
+            content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key, member_key=member_key)
             self.site.slots_file.write_slot(
                 key_index, key.seal(self.header, key_index, content, self.site.random_bytes)
             )
@@ -490,7 +577,7 @@ class Session:
     def remove_staff(self, name: str) -> None:
         """Overwrite the account's slots (its passphrases stop working at once) and forget its name."""
         self.require(Permission.STAFF_MANAGE)
-        table = StaffTable(self.store)
+        table = self.staff_table()
         member = table.by_name(name)
         if member.id == self.staff.id:
             raise InputError("You cannot remove your own account; another coordinator can.")
@@ -526,7 +613,7 @@ class Session:
             target = self.staff
         else:
             self.require(Permission.STAFF_MANAGE)
-            target = StaffTable(self.store).by_name(name or "")
+            target = self.staff_table().by_name(name or "")
         _, key, duress_key = self._new_keys(new, duress)
         now = self.site.now()
         with self._writing_slots() as slots:
@@ -536,9 +623,16 @@ class Session:
                 other = target.slots[1] if target.slots[0] == key_index else target.slots[0]
             else:
                 key_index, other = _split(target.slots)
+            member_key = self._member_key
             with self.store.transaction() as conn:
+                if not own:  # their record is rebuilt under a new member key that only the new slot holds
+                    keys = self._all_keys().for_roles(target.roles)
+                    member_key = self.site.random_bytes(MEMBER_KEY_BYTES)
+                    record = MemberRecord(target.name, target.slots, target.added, keys)
+                    sealed_record = record.seal(member_key, target.id, self.site.random_bytes)
+                    put_setting_in(conn, member_setting(target.id), sealed_record)
                 append_in(conn, self.staff.id, "staff.passwd", 1, now)
-            content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key)
+            content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key, member_key=member_key)
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
             if duress_key is not None:

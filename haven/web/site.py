@@ -44,10 +44,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from haven.cert_services import TRUST_LIST, bootstrap_trust
+from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
 from haven.errors import AuthError, UnavailableError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
 from haven.site.site import Site as KeySite
 from haven.site.staff import StaffMember
@@ -112,6 +113,7 @@ class Site:
     generation: int = field(default=0, init=False)
     last_active: float = field(default=0.0, init=False)
     _shared: KeySession | None = field(default=None, init=False, repr=False)
+    _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
@@ -154,7 +156,9 @@ class Site:
         with self._lock:
             member = session.staff
             slot = (session.own_slot, session.own_slot_bytes)
+            keys = session.keys  # what this member's own slot opened, kept for their requests
             self._adopt(session)
+            self._member_keys[member.id] = keys
             self.last_active = self.clock()
             return SignedIn(member, self.generation, slot)
 
@@ -169,9 +173,6 @@ class Site:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
-        if session.store.get_setting(TRUST_LIST) is None:
-            # A site rebuilt by duress looks like one 'haven init' made: a network of one.
-            bootstrap_trust(session.store, self.now(), self.random_bytes)
 
     # ------------------------------------------------------------ each staff request
 
@@ -230,6 +231,7 @@ class Site:
 
     def _end_sessions(self) -> None:
         self.generation += 1
+        self._member_keys.clear()
         for listener in self._on_lock:
             listener()
 
@@ -260,8 +262,8 @@ class Site:
         return self._session().store
 
     def as_staff(self, member: StaffMember) -> KeySession:
-        """The unlocked site acting as ``member`` (for ``require`` and the audit log)."""
-        return self._session().as_staff(member)
+        """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
+        return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
 
     def record(self, member: StaffMember, action: str, count: int = 1) -> None:
         """An audit entry (who did what, never to whom), as the CLI writes it."""
@@ -283,9 +285,9 @@ class Site:
             )
         return shared.store.get_setting(TRUST_LIST)
 
-    def issuer(self) -> CertificateIssuer:
+    def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:
             return self.certificates
         from haven.web.certificates import SiteIssuer
 
-        return SiteIssuer(self)
+        return SiteIssuer(self, self.as_staff(member).keys)

@@ -453,8 +453,10 @@ def test_verifier_pins_the_root_and_refuses_older_or_foreign_trust_lists(browser
 
     from tests.web.verifier_cases import VECTORS
 
-    certs = Certificates(unlocked(live.site).store)
-    current, root = certs.trust_list(), certs.root_key()
+    unlocked(live.site)  # the server serves its trust list while someone is signed in
+    with live.site.keys.unlock(PASSPHRASES["coordinator"]) as coordinator:  # only it opens the root key
+        certs = coordinator.certificates()
+        current, root = certs.trust_list(), certs.root_key()
     assert current is not None and root is not None
     older = replace(current, sequence=current.sequence - 1).sign(root)
     newer = current.next(current.issued_at + 1, revoked_ctis=frozenset({b"\x01" * 12})).sign(root)

@@ -297,7 +297,7 @@ class Sheet(BaseModel):
 def issue_certificates(state: State, staff: CertificateStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
     """Issue one-time certificates for entries of the open card's history (nothing of them is kept)."""
     history = state.site.clinic().history(card.card, card.pin)
-    sheet = certificates.issue(state.site, history, body.entries, body.count)
+    sheet = certificates.issue(state.site, history, body.entries, body.count, staff)
     state.site.record(staff, "certificate.issue", len(sheet.texts))
     return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat().replace("+00:00", "Z"))
 

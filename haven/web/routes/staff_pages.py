@@ -407,7 +407,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
         return see_other("/card")
     _ = gettext_for(request_locale(request))
     try:
-        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count)
+        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count, staff)
     except InputError as exc:
         error = (
             _("Choose at least one entry, and 1 to %(n)s certificates.", n=certificates.MAX_PER_SHEET)
