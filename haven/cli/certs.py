@@ -26,6 +26,7 @@ from haven.cert_services import (
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
+from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, common
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.site.roles import Permission
@@ -118,11 +119,14 @@ def cert_issue(
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
     with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
         stubs = Certificates(session.store).issue(card, pin, count=count, what=what, valid_days=valid_days)
-        session.record("certificate.issue", len(stubs))
-    doc: dict[str, Any] = {"certificates": stubs}
-    if sheet_path and kind:
-        Path(sheet_path).write_bytes(sheet.render(stubs, kind))
-        doc["sheet"] = sheet_path
+        doc: dict[str, Any] = {"certificates": stubs}
+        files = {sheet_path: sheet.render(stubs, kind)} if sheet_path and kind else {}
+        # The sheet is written aside, the audit entry committed, then the sheet put in place:
+        # the log never counts certificates that a full disk kept from the sheet.
+        with outputs.staged(files):
+            session.record("certificate.issue", len(stubs))
+        if files:
+            doc["sheet"] = sheet_path
 
     def human(c: Console) -> None:
         for i, s in enumerate(stubs, start=1):
@@ -327,7 +331,8 @@ def cert_import(
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")
-    with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
+    with ctx.session(Permission.CERTIFICATE_IMPORT) as session, session.store.transaction():
+        # One transaction: the imported visit and its audit entry are stored together or not at all.
         result = Certificates(session.store).import_certificate(
             card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
         )

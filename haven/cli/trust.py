@@ -82,7 +82,7 @@ def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
     Example:
       haven trust root --network "North clinics" --label north --replace
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         certs = Certificates(store)
         current = certs.create_root(network, label, replace=replace)
@@ -103,7 +103,7 @@ def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> Non
     Example:
       haven trust new-key --label north --start 2026-12-01
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         key = Certificates(store).new_key(label, days, parse_at(start))
         session.record("trust.new-key")
@@ -123,7 +123,7 @@ def trust_rotate(ctx: Context, label: str) -> None:
     Example:
       haven trust rotate --label north
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         key = Certificates(store).new_key(label, end_current=True)
         session.record("trust.rotate")
@@ -145,7 +145,7 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
     """
     if (kid is None) == (certificate is None):
         raise InputError("Give exactly one of --kid and --certificate.")
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         certs = Certificates(store)
         if kid is not None:
@@ -203,7 +203,7 @@ def trust_import(ctx: Context, file: str) -> None:
     Example:
       haven trust import trust-list.cose
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         certs = Certificates(store)
         current = certs.update_list(Path(file).read_bytes())
@@ -227,7 +227,7 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     Example:
       haven trust join trust-list.cose --root-fingerprint "3f2a 91c0 ..."
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         certs = Certificates(store)
         current = certs.join(Path(file).read_bytes(), root_fingerprint)
@@ -261,7 +261,7 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
         kid_bytes = bytes.fromhex(kid)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         data = Certificates(store).export_key(kid_bytes, _passphrase(key_passphrase_file))
         session.record("trust.export-key")
@@ -280,7 +280,7 @@ def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     Example:
       haven trust import-key north-dec.key --key-passphrase-file pass.txt
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         key = Certificates(store).import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
         session.record("trust.import-key")
@@ -303,7 +303,7 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         store = session.store
         doc = Certificates(store).add_issuer(Path(file), iss)
         session.record("trust.add-issuer")

@@ -396,8 +396,13 @@ class Session:
         return dataclasses.replace(self, staff=member)
 
     def record(self, action: str, count: int = 1) -> None:
-        """Write an audit entry for something this staff member just did."""
+        """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
         AuditLog(self.store).append(self.staff.id, action, count, self.site.now())
+
+    def auditor(self, action: str) -> Callable[[int], None]:
+        """An audit hook for a change: called inside the change's write transaction, so the change
+        and its entry commit together or not at all (see :meth:`haven.services.Clinic.add_visit`)."""
+        return lambda count: self.record(action, count)
 
     def clinic(self, **kwargs: Any) -> Clinic:
         return Clinic(self.store, **kwargs)
