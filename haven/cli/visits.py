@@ -61,7 +61,7 @@ def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, 
 
 
 @visit.command("import")
-@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("source", type=click.Path(allow_dash=True))  # a folder: refused in one line by imports
 @click.option("--batch", type=click.IntRange(min=1), default=50000, show_default=True, help="Visits per transaction.")
 @click.option(
     "--workers",
