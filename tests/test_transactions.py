@@ -150,3 +150,37 @@ def test_processes_adding_to_one_card_get_distinct_indexes(tmp_path: Path) -> No
         assert w.exitcode == 0
     assert _indexes(store, card) == list(range(46))
     store.close()
+
+
+def test_a_certificate_import_whose_audit_entry_fails_is_not_stored(
+    run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    assert run_cli("init", "--admin", "amal").code == 0
+    issued_for, card = Card(secrets.token_bytes(16)).code, Card(secrets.token_bytes(16)).code
+    assert (
+        run_cli("visit", "add", "--card", issued_for, "--first-visit", "--entries", "-", stdin=json.dumps(VISIT)).code
+        == 0
+    )
+    [text] = run_cli("cert", "issue", "--card", issued_for, "--count", "1", "--json").json()["certificates"]
+    site = make_site(tmp_path / "site")
+    with site.unlock(ADMIN_PASSPHRASE) as session:
+        _fail_audit(session.store)
+    refused = run_cli("cert", "import", "--card", card, "--first-visit", text)
+    assert refused.code == 7 and "nothing of this change was saved" in refused.err
+    with site.unlock(ADMIN_PASSPHRASE) as session:
+        assert session.store.count() == 1  # only the first holder's visit
+        _heal_audit(session.store)
+    assert run_cli("cert", "import", "--card", card, "--first-visit", text, "--json").json()["imported"] == 1
+    with site.unlock(ADMIN_PASSPHRASE) as session:
+        assert session.store.count() == 2 and _actions(session.store).count("certificate.import") == 1
+
+
+def test_a_trust_change_whose_audit_entry_fails_is_not_made(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+    assert run_cli("init", "--admin", "amal").code == 0
+    before = run_cli("trust", "show", "--json").json()
+    site = make_site(tmp_path / "site")
+    with site.unlock(ADMIN_PASSPHRASE) as session:
+        _fail_audit(session.store)
+    refused = run_cli("trust", "rotate")
+    assert refused.code == 7 and "nothing of this change was saved" in refused.err
+    assert run_cli("trust", "show", "--json").json() == before  # the same list, the same keys
