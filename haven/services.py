@@ -19,7 +19,7 @@ from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
-from haven.errors import HavenError, InputError, NoRecordsError
+from haven.errors import HavenError, InputError, NoRecordsError, StoreError
 from haven.store.base import Store
 
 # Reading walks locators in batches and stops after GAP empty indices in a row,
@@ -205,6 +205,14 @@ class Clinic:
             nonlocal done
             try:
                 with self.store.transaction():
+                    # Indexes were given out before this lock was taken: if another writer stored a
+                    # visit of one of these holders meanwhile, one of them is taken. Refuse the batch
+                    # rather than give two visits one index; a rerun reads the indexes afresh.
+                    if self.store.find([r.locator for r in result.records]):
+                        raise StoreError(
+                            "Visits of a holder in this batch were recorded at the same time by someone else; "
+                            "nothing of this batch was saved."
+                        )
                     self.store.add(result.records, result.counts)
                     if audit is not None:
                         audit(len(result.records))

@@ -11,11 +11,14 @@ import json
 import multiprocessing
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from haven.core.card import Card
+from haven.errors import StoreError
 from haven.services import Clinic
 from haven.site.audit import AuditLog
 from haven.store.sqlite import SQLiteStore
@@ -184,3 +187,21 @@ def test_a_trust_change_whose_audit_entry_fails_is_not_made(run_cli: Callable[..
     refused = run_cli("trust", "rotate")
     assert refused.code == 7 and "nothing of this change was saved" in refused.err
     assert run_cli("trust", "show", "--json").json() == before  # the same list, the same keys
+
+
+def test_an_import_never_gives_an_index_another_writer_took_meanwhile(sqlite_store: SQLiteStore) -> None:
+    racing, other = Card(secrets.token_bytes(16)), Card(secrets.token_bytes(16))
+
+    def items() -> Iterator[tuple[Card, Any, str | None]]:
+        yield racing, VISIT, None  # given index 0 now, written with the batch
+        # Meanwhile another staff member records this holder's first visit: it takes index 0.
+        thread = threading.Thread(target=lambda: Clinic(sqlite_store).add_visit(racing, VISIT, first_visit=True))
+        thread.start()
+        thread.join()
+        yield other, VISIT, None
+
+    with pytest.raises(StoreError, match="nothing of this batch was saved") as caught:
+        Clinic(sqlite_store).import_visits(items(), batch=2)
+    assert caught.value.details["imported"] == 0
+    assert _indexes(sqlite_store, racing) == [0]
+    assert sqlite_store.count() == 1
