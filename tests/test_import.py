@@ -124,6 +124,11 @@ def test_a_rerun_of_the_same_file_resumes_and_a_fixed_bad_line_is_imported_once(
     r = site("visit", "import", str(path), "--json")
     assert r.code == 0 and r.json() == {"imported": 0, "already_imported": 7}
     assert _stored(tmp_path) == 7
+    # An imported line changed since: refused, rather than imported twice.
+    path.write_text("\n".join([lines[0], _line(), *lines[2:]]) + "\n")
+    r = site("visit", "import", str(path))
+    assert r.code == 2 and "The first 7 visits of a file starting with this line were imported here before" in r.err
+    assert _stored(tmp_path) == 7
 
 
 def _children(pid: int) -> set[int]:

@@ -149,8 +149,7 @@ def card_qr(
     the_card = card_arg(card_text)
     language = words_language or the_card.language
     doc = card_doc(the_card, language)
-    with outputs.staged(_images(the_card, qr_svg, qr_png, doc)):
-        pass
+    outputs.write(_images(the_card, qr_svg, qr_png, doc))
     ctx.emit(doc, lambda c: _print_card(c, the_card, language, True))
 
 

@@ -4,7 +4,8 @@ Resuming: every committed batch also stores, in the same transaction, the site
 setting ``import.<H(first line)>`` = (visits committed from the file, hash of
 the file up to the last of them). Importing a file whose first line and
 committed prefix match skips that prefix, so a rerun after a kill (or after
-fixing a bad line past it) adds each visit once. The setting holds hashes of
+fixing a bad line past it) adds each visit once; one whose committed lines
+changed is refused rather than imported twice. The setting holds hashes of
 the file's own bytes and a count: never a card, a locator or a record id.
 Standard input cannot be read twice, so it is never resumed.
 """
@@ -116,8 +117,13 @@ def prepare(source: Source, store: Store, batch: int) -> None:
         saved = store.get_setting(source.key)
         if saved is not None and len(saved) == 40:
             (count,) = struct.unpack(">Q", saved[:8])
-            if count and _prefix_digest(source.name, count) == saved[8:]:
-                source.skip = count
+            if _prefix_digest(source.name, count) != saved[8:]:
+                # Importing it from the start would store those visits twice.
+                raise InputError(
+                    f"The first {count} visits of a file starting with this line were imported here before, "
+                    "and those lines have changed since. Remove the lines already imported and import the rest."
+                )
+            source.skip = count
     except OSError as exc:
         raise InputError(f"The import file {source.name!r} cannot be read: {exc.strerror}.") from None
 

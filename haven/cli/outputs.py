@@ -60,3 +60,9 @@ def staged(files: dict[str, bytes]) -> Iterator[None]:
         for temporary, _ in written:
             with contextlib.suppress(OSError):
                 temporary.unlink()
+
+
+def write(files: dict[str, bytes]) -> None:
+    """Write ``files`` whole or not at all (nothing to commit first)."""
+    with staged(files):
+        pass
