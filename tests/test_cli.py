@@ -154,7 +154,8 @@ def test_import_jsonl_with_progress_and_a_bad_line(site, tmp_path: Path) -> None
     (tmp_path / "ok.jsonl").write_text("\n".join(lines) + "\n\n")
     r = site("visit", "import", str(tmp_path / "ok.jsonl"), "--json")
     assert r.code == 0 and r.json() == {"imported": 6, "already_imported": 0}
-    bad = [*lines[:3], f'{{"card": "{cards[0]}", "entries": [{{"type": "x"}}]}}', *lines[:1]]
+    others = [json.dumps({"card": new_card(site)["qr"], "entries": json.loads(VAX1)}) for _ in range(3)]
+    bad = [*others, f'{{"card": "{cards[0]}", "entries": [{{"type": "x"}}]}}', *others[:1]]
     (tmp_path / "bad.jsonl").write_text("\n".join(bad))
     r = error_case(site, "visit", "import", str(tmp_path / "bad.jsonl"), "--batch", "2")
     assert r.code == 4 and "Line 4" in r.err and "2 visits of this file are imported" in r.err

@@ -24,9 +24,14 @@ from haven.errors import HavenError, InputError
 from haven.services import iter_jsonl
 from haven.store.base import Store
 
-LINE_KEYS = ("card", "entries", "holder", "pin")
 BOM = b"\xef\xbb\xbf"
 SETTING = "import."
+
+
+def _raw_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of every line, without the byte-order mark some editors write first."""
+    for number, raw in enumerate(stream, start=1):
+        yield number, raw.removeprefix(BOM) if number == 1 else raw
 
 
 @dataclass
@@ -44,11 +49,9 @@ class Source:
     def text_lines(self) -> Iterator[str]:
         hasher = hashlib.sha256()
         count = 0
-        for number, raw in enumerate(self.stream, start=1):
+        for number, raw in _raw_lines(self.stream):
             if raw.strip():
                 hasher.update(raw)  # blank lines are not part of what was imported
-            if number == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]  # the byte-order mark some editors write: not part of the JSON
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -88,17 +91,14 @@ def open_source(name: str, stdin: IO[str]) -> Source:
 
 def _first_line(path: str) -> bytes:
     with open(path, "rb") as f:
-        for raw in f:
-            if raw.strip():
-                return raw.removeprefix(BOM)
-    return b""
+        return next((raw for _, raw in _raw_lines(f) if raw.strip()), b"")
 
 
 def _prefix_digest(path: str, count: int) -> bytes | None:
     """The hash of the file up to its ``count``-th non-blank line (None if it has fewer)."""
     hasher, seen = hashlib.sha256(), 0
     with open(path, "rb") as f:
-        for raw in f:
+        for _, raw in _raw_lines(f):
             if raw.strip():
                 hasher.update(raw)
                 seen += 1
