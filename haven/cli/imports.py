@@ -1,25 +1,31 @@
 """Reading a ``haven visit import`` file, and where an import of it got to.
 
 Resuming: every committed batch also stores, in the same transaction, the site
-setting ``import.<H(first line)>`` = (visits committed from the file, hash of
-the file up to the last of them). Importing a file whose first line and
-committed prefix match skips that prefix, so a rerun after a kill (or after
-fixing a bad line past it) adds each visit once; one whose committed lines
-changed is refused rather than imported twice. The setting holds hashes of
-the file's own bytes and a count: never a card, a locator or a record id.
-Standard input cannot be read twice, so it is never resumed.
+setting ``import.<id>`` = (visits committed from the file, a MAC of the file up
+to the last of them). Importing a file whose first line and committed prefix
+match skips that prefix, so a rerun after a kill (or after fixing a bad line
+past it) adds each visit once; one whose committed lines changed is refused
+rather than imported twice. The id and the MAC key come from the file's first
+line through Argon2id with the PIN parameters: the line may hold a PIN, and the
+setting must not be a faster way to guess it than the records are. Nothing in
+the setting is a card, a locator or a record id. Standard input cannot be read
+twice, so it is never resumed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from argon2.low_level import Type, hash_secret_raw
+
 from haven.core.card import Card, parse_card
+from haven.core.keys import PIN_MEMORY_KIB, PIN_PARALLELISM, PIN_TIME_COST
 from haven.errors import HavenError, InputError
 from haven.services import iter_jsonl
 from haven.store.base import Store
@@ -43,11 +49,12 @@ class Source:
     resumable: bool
     batch: int = 1
     skip: int = 0
-    key: str = ""
-    digests: dict[int, bytes] = field(default_factory=dict)  # visits read -> hash of their lines
+    setting: str = ""
+    key: bytes = field(default=b"", repr=False)
+    digests: dict[int, bytes] = field(default_factory=dict)  # visits read -> MAC of their lines
 
     def text_lines(self) -> Iterator[str]:
-        hasher = hashlib.sha256()
+        hasher = hmac.new(self.key, digestmod=hashlib.sha256)
         count = 0
         for number, raw in _raw_lines(self.stream):
             if raw.strip():
@@ -94,9 +101,21 @@ def _first_line(path: str) -> bytes:
         return next((raw for _, raw in _raw_lines(f) if raw.strip()), b"")
 
 
-def _prefix_digest(path: str, count: int) -> bytes | None:
-    """The hash of the file up to its ``count``-th non-blank line (None if it has fewer)."""
-    hasher, seen = hashlib.sha256(), 0
+def _job_key(first_line: bytes) -> bytes:
+    return hash_secret_raw(
+        first_line,
+        b"haven/v1/import-progress",
+        time_cost=PIN_TIME_COST,
+        memory_cost=PIN_MEMORY_KIB,
+        parallelism=PIN_PARALLELISM,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+def _prefix_digest(path: str, key: bytes, count: int) -> bytes | None:
+    """The MAC of the file up to its ``count``-th non-blank line (None if it has fewer)."""
+    hasher, seen = hmac.new(key, digestmod=hashlib.sha256), 0
     with open(path, "rb") as f:
         for _, raw in _raw_lines(f):
             if raw.strip():
@@ -113,11 +132,12 @@ def prepare(source: Source, store: Store, batch: int) -> None:
     if not source.resumable:
         return
     try:
-        source.key = SETTING + hashlib.sha256(_first_line(source.name)).hexdigest()[:32]
-        saved = store.get_setting(source.key)
+        source.key = _job_key(_first_line(source.name))
+        source.setting = SETTING + hashlib.sha256(source.key).hexdigest()[:32]
+        saved = store.get_setting(source.setting)
         if saved is not None and len(saved) == 40:
             (count,) = struct.unpack(">Q", saved[:8])
-            if _prefix_digest(source.name, count) != saved[8:]:
+            if _prefix_digest(source.name, source.key, count) != saved[8:]:
                 # Importing it from the start would store those visits twice.
                 raise InputError(
                     f"The first {count} visits of a file starting with this line were imported here before, "
@@ -131,7 +151,7 @@ def prepare(source: Source, store: Store, batch: int) -> None:
 def save(source: Source, store: Store, committed: int) -> None:
     """Record, inside the batch's own transaction, that ``committed`` visits of the file are stored."""
     count = source.skip + committed
-    store.put_setting(source.key, struct.pack(">Q", count) + source.digests.pop(count))
+    store.put_setting(source.setting, struct.pack(">Q", count) + source.digests.pop(count))
 
 
 def items(source: Source, lines: list[int]) -> Iterator[tuple[Card, Any, str | None]]:
