@@ -177,7 +177,7 @@ class Clinic:
         run on that many worker processes while this one reads ahead and writes.
         """
         if batch < 1:
-            raise InputError("--batch is a number of visits per transaction, 1 or more.")
+            raise InputError(f"A batch is 1 or more visits (not {batch}).")
         today = self.today()
         holders: dict[tuple[bytes, str | None], list[Any]] = {}  # -> [keys, next index]
         done = 0

@@ -88,7 +88,10 @@ def test_a_byte_order_mark_is_accepted(site: Callable[..., Result], tmp_path: Pa
 def test_a_batch_below_one_is_refused(site: Callable[..., Result], tmp_path: Path, batch: str) -> None:
     (tmp_path / "in.jsonl").write_text(_line() + "\n")
     r = site("visit", "import", str(tmp_path / "in.jsonl"), "--batch", batch)
-    assert r.code == 2 and "--batch" in r.err
+    assert r.code == 2
+    assert r.err.strip().splitlines() == [
+        f"haven: --batch is a number of visits per transaction, 1 or more (not {batch})."
+    ]
     assert _stored(tmp_path) == 0
 
 

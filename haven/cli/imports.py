@@ -82,6 +82,11 @@ class Source:
         self.stream.close()
 
 
+def check_batch(batch: int) -> None:
+    if batch < 1:
+        raise InputError(f"--batch is a number of visits per transaction, 1 or more (not {batch}).")
+
+
 def open_source(name: str, stdin: IO[str]) -> Source:
     if name == "-":
         buffer = getattr(stdin, "buffer", None)  # a text stream without one (a test's) is read whole
