@@ -144,14 +144,14 @@ def test_processes_adding_to_one_card_get_distinct_indexes(tmp_path: Path) -> No
     Clinic(store).add_visit(card, VISIT, first_visit=True)
     context = multiprocessing.get_context("spawn")
     go = context.Event()
-    workers = [context.Process(target=_add_many, args=(str(path), card.secret, 15, go)) for _ in range(3)]
+    workers = [context.Process(target=_add_many, args=(str(path), card.secret, 20, go)) for _ in range(4)]
     for w in workers:
         w.start()
     go.set()
     for w in workers:
         w.join(60)
         assert w.exitcode == 0
-    assert _indexes(store, card) == list(range(46))
+    assert _indexes(store, card) == list(range(81))
     store.close()
 
 
