@@ -331,12 +331,16 @@ def cert_import(
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")
-    with ctx.session(Permission.CERTIFICATE_IMPORT) as session, session.store.transaction():
-        # One transaction: the imported visit and its audit entry are stored together or not at all.
+    with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
         result = Certificates(session.store).import_certificate(
-            card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
+            card,
+            text,
+            pin=pin,
+            at=parse_at(at),
+            extra=issuer_certs,
+            first_visit=first_visit,
+            audit=session.auditor("certificate.import"),
         )
-        session.record("certificate.import", result["imported"])
 
     def human(c: Console) -> None:
         c.print(f"Imported {result['imported']} vaccination(s) from a verified {result['format']} certificate.")
