@@ -560,8 +560,10 @@ class Session:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
             raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
-        with self._writing_slots():
+        with self._writing_slots(), self.store.transaction():
+            # The audit entry is written first and committed after the header: a header that cannot be
+            # written leaves no entry for a change that was not made.
+            self.record("site.set")
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
             self.site.slots_file.write_header(self.header)
-            self.record("site.set")
