@@ -55,8 +55,10 @@ from haven.core import strictjson
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.entries import MAX_DOSE, Test, Vaccination
+from haven.core.history import record_tag
+from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
-from haven.services import AddedVisit, Clinic
+from haven.services import AddedVisit, Audit, Clinic
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -119,6 +121,15 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
         kinds = {"vaccination": "vaccinations", "test": "tests", "all": "vaccinations or tests"}[what]
         raise InputError(f"This holder's history has no {kinds} to certify.")
     return facts
+
+
+def entry_id(visit: OpenedRecord, number: int) -> str:
+    """The id of a visit's entry when choosing what a certificate states: ``<index>.<record>.<entry>``.
+
+    The record tag (see :func:`haven.core.history.record_tag`) keeps the id unambiguous when two
+    visits share an index after a merge, so a certificate states exactly the entries chosen.
+    """
+    return f"{visit.index}.{record_tag(visit)}.{number}"
 
 
 @dataclass
@@ -461,42 +472,48 @@ class Certificates:
         at: dt.datetime | None = None,
         extra: Iterable[str] = (),
         first_visit: bool = False,
+        audit: Audit | None = None,
     ) -> dict[str, Any]:
         """Verify a certificate, then add its vaccinations to the holder's history, marked verified-external.
 
         Vaccinations already in the history (same product, dose and date) and
-        those Haven cannot map to its catalogue are skipped and reported.
+        those Haven cannot map to its catalogue are skipped and reported. The
+        history is read, and the visit and the ``audit`` entry (counting the
+        vaccinations imported) written, in one transaction.
         """
         verified = self.verify(text, at, extra)
         clinic = Clinic(self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes)
-        try:
-            known = {
-                (e.product, e.dose, e.date)
-                for v in clinic.history(card, pin).visits
-                for e in v.visit.entries
-                if isinstance(e, Vaccination)
-            }
-        except NoRecordsError:
-            known = set()
-        entries, skipped = [], []
-        for v in verified.facts.get("vaccinations", []):
-            reason = _unimportable(v, known, self.now().date())
-            if reason:
-                skipped.append({"vaccination": v, "reason": reason})
-                continue
-            entries.append(
-                {
-                    "type": "vaccination",
-                    "product": v["product"],
-                    "dose": v["dose"],
-                    "date": v["date"],
-                    "verified_external": verified.format,
+        with self.store.transaction():
+            try:
+                known = {
+                    (e.product, e.dose, e.date)
+                    for v in clinic.history(card, pin).visits
+                    for e in v.visit.entries
+                    if isinstance(e, Vaccination)
                 }
-            )
-            known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
-        added: AddedVisit | None = None
-        if entries:
-            added = clinic.add_visit(card, entries, pin=pin, first_visit=first_visit, trusted=True)
+            except NoRecordsError:
+                known = set()
+            entries, skipped = [], []
+            for v in verified.facts.get("vaccinations", []):
+                reason = _unimportable(v, known, self.now().date())
+                if reason:
+                    skipped.append({"vaccination": v, "reason": reason})
+                    continue
+                entries.append(
+                    {
+                        "type": "vaccination",
+                        "product": v["product"],
+                        "dose": v["dose"],
+                        "date": v["date"],
+                        "verified_external": verified.format,
+                    }
+                )
+                known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
+            added: AddedVisit | None = None
+            if entries:
+                added = clinic.add_visit(card, entries, pin=pin, first_visit=first_visit, trusted=True)
+            if audit is not None:
+                audit(len(entries))
         return {
             "format": verified.format,
             "imported": len(entries),

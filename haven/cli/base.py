@@ -9,7 +9,6 @@ prompt on a terminal), the site unlocked, and the staff member's role checked.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import json
 import os
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from haven.cli import outputs
 from haven.core import strictjson
 from haven.core.card import Card, parse_card
 from haven.errors import HavenError, InputError
@@ -221,22 +221,9 @@ def check_output(path: str | None, what: str) -> None:
 
 
 def write_output(path: str, data: bytes, what: str) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file beside it, then renamed), readable by
-    its owner only: a card's QR code is the key to its holder's records."""
+    """Write ``data`` to ``path`` whole or not at all, readable by its owner only (:mod:`haven.cli.outputs`)."""
     check_output(path, what)
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise InputError(f"Cannot write the {what} to {path!r}: {reason}; nothing was written.") from None
+    outputs.write({path: data})
 
 
 def read_json_arg(value: str, what: str) -> Any:

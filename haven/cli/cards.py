@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from haven import qr
+from haven.cli import outputs
 from haven.cli.base import (
     Context,
     card_arg,
@@ -18,7 +19,6 @@ from haven.cli.base import (
     common_no_unlock,
     pin_arg,
     read_json_arg,
-    write_output,
 )
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
@@ -35,13 +35,16 @@ def _check_images(svg_path: str | None, png_path: str | None) -> None:
     check_output(png_path, "QR code")
 
 
-def _write_images(card: Card, svg_path: str | None, png_path: str | None, doc: dict[str, Any]) -> None:
+def _images(card: Card, svg_path: str | None, png_path: str | None, doc: dict[str, Any]) -> dict[str, bytes]:
+    """The QR image files asked for (path -> bytes), named in ``doc``."""
+    files: dict[str, bytes] = {}
     if svg_path:
-        write_output(svg_path, qr.svg(card.code).encode("utf-8"), "QR code")
+        files[svg_path] = qr.svg(card.code).encode("utf-8")
         doc["qr_svg"] = svg_path
     if png_path:
-        write_output(png_path, qr.png(card.code), "QR code")
+        files[png_path] = qr.png(card.code)
         doc["qr_png"] = png_path
+    return files
 
 
 def _print_card(c: Console, card: Card, language: str, show_qr: bool) -> None:
@@ -116,12 +119,16 @@ def card_new(
     new = Card.generate(secrets.token_bytes, words_language)
     doc = card_doc(new, words_language)
     doc["pin"] = pin is not None
-    if entries is not None:
-        visit_doc = read_json_arg(entries, "entries")
-        with ctx.session(Permission.VISIT_ADD) as session:
-            doc["visit"] = Clinic(session.store).add_visit(new, visit_doc, pin=pin, first_visit=True).to_doc()
-            session.record("visit.add")
-    _write_images(new, qr_svg, qr_png, doc)
+    # The images are written aside first and put in place after the visit is stored: a missing
+    # folder or a full disk stores nothing, and no record is left that no card can open.
+    with outputs.staged(_images(new, qr_svg, qr_png, doc)):
+        if entries is not None:
+            visit_doc = read_json_arg(entries, "entries")
+            with ctx.session(Permission.VISIT_ADD) as session:
+                added = Clinic(session.store).add_visit(
+                    new, visit_doc, pin=pin, first_visit=True, audit=session.auditor("visit.add")
+                )
+                doc["visit"] = added.to_doc()
 
     def human(c: Console) -> None:
         _print_card(c, new, words_language, show_qr)
@@ -159,7 +166,7 @@ def card_qr(
     the_card = card_arg(card_text)
     language = words_language or the_card.language
     doc = card_doc(the_card, language)
-    _write_images(the_card, qr_svg, qr_png, doc)
+    outputs.write(_images(the_card, qr_svg, qr_png, doc))
     ctx.emit(doc, lambda c: _print_card(c, the_card, language, True))
 
 

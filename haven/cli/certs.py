@@ -26,7 +26,8 @@ from haven.cert_services import (
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
-from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin, write_output
+from haven.cli import outputs
+from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -119,11 +120,14 @@ def cert_issue(
     check_output(sheet_path, "sheet")  # before anything is issued
     with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
         stubs = session.certificates().issue(card, pin, count=count, what=what, valid_days=valid_days)
-        session.record("certificate.issue", len(stubs))
-    doc: dict[str, Any] = {"certificates": stubs}
-    if sheet_path and kind:
-        write_output(sheet_path, sheet.render(stubs, kind), "sheet")
-        doc["sheet"] = sheet_path
+        doc: dict[str, Any] = {"certificates": stubs}
+        files = {sheet_path: sheet.render(stubs, kind)} if sheet_path and kind else {}
+        # The sheet is written aside, the audit entry committed, then the sheet put in place:
+        # the log never counts certificates that a full disk kept from the sheet.
+        with outputs.staged(files):
+            session.record("certificate.issue", len(stubs))
+        if files:
+            doc["sheet"] = sheet_path
 
     def human(c: Console) -> None:
         for i, s in enumerate(stubs, start=1):
@@ -330,9 +334,14 @@ def cert_import(
         raise MalformedCertificate("No certificate was given.")
     with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
         result = session.certificates().import_certificate(
-            card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
+            card,
+            text,
+            pin=pin,
+            at=parse_at(at),
+            extra=issuer_certs,
+            first_visit=first_visit,
+            audit=session.auditor("certificate.import"),
         )
-        session.record("certificate.import", result["imported"])
 
     def human(c: Console) -> None:
         c.print(f"Imported {result['imported']} vaccination(s) from a verified {result['format']} certificate.")

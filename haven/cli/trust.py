@@ -115,7 +115,7 @@ def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
     Example:
       haven trust root --network "North clinics" --label north --replace
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         certs = session.certificates()
         current = certs.create_root(network, label, replace=replace)
         doc = _doc(certs, current)
@@ -140,7 +140,7 @@ def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> Non
     Example:
       haven trust new-key --label north --start 2026-12-01
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         key = session.certificates().new_key(label, days, parse_at(start))
         session.record("trust.new-key")
     doc = key.trusted().to_doc()
@@ -159,7 +159,7 @@ def trust_rotate(ctx: Context, label: str) -> None:
     Example:
       haven trust rotate --label north
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         key = session.certificates().new_key(label, end_current=True)
         session.record("trust.rotate")
     doc = key.trusted().to_doc()
@@ -180,7 +180,7 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
     """
     if (kid is None) == (certificate is None):
         raise InputError("Give exactly one of --kid and --certificate.")
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         certs = session.certificates()
         if kid is not None:
             try:
@@ -237,7 +237,7 @@ def trust_import(ctx: Context, file: str) -> None:
     Example:
       haven trust import trust-list.cose
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         certs = session.certificates()
         current = certs.update_list(Path(file).read_bytes())
         doc = _doc(certs, current)
@@ -260,7 +260,7 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     Example:
       haven trust join trust-list.cose --root-fingerprint "3f2a 91c0 ..."
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         certs = session.certificates()
         current = certs.join(Path(file).read_bytes(), root_fingerprint)
         doc = _doc(certs, current)
@@ -294,7 +294,7 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
     check_output(out, "signing key")
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         data = session.certificates().export_key(kid_bytes, _passphrase(key_passphrase_file))
         session.record("trust.export-key")
     write_output(out, data, "signing key")
@@ -312,7 +312,7 @@ def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     Example:
       haven trust import-key north-dec.key --key-passphrase-file pass.txt
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         key = session.certificates().import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
         session.record("trust.import-key")
     doc = key.trusted().to_doc()
@@ -334,7 +334,7 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
         doc = session.certificates().add_issuer(Path(file), iss)
         session.record("trust.add-issuer")
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))

@@ -470,8 +470,13 @@ class Session:
         return dataclasses.replace(self, staff=member, keys=keys)
 
     def record(self, action: str, count: int = 1) -> None:
-        """Write an audit entry for something this staff member just did."""
+        """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
         AuditLog(self.store).append(self.staff.id, action, count, self.site.now())
+
+    def auditor(self, action: str) -> Callable[[int], None]:
+        """An audit hook for a change: called inside the change's write transaction, so the change
+        and its entry commit together or not at all (see :meth:`haven.services.Clinic.add_visit`)."""
+        return lambda count: self.record(action, count)
 
     def clinic(self, **kwargs: Any) -> Clinic:
         return Clinic(self.store, **kwargs)
@@ -653,8 +658,10 @@ class Session:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
             raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
-        with self._writing_slots():
+        with self._writing_slots(), self.store.transaction():
+            # The audit entry is written first and committed after the header: a header that cannot be
+            # written leaves no entry for a change that was not made.
+            self.record("site.set")
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
             self.site.slots_file.write_header(self.header)
-            self.record("site.set")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from haven.cert_services import Certificates, facts_from
+from haven.cert_services import Certificates, entry_id, facts_from
 from haven.certs.batch import expiry, issue_batch, week_start
 from haven.certs.trust import from_timestamp, timestamp
 from haven.core.entries import Test, Vaccination
@@ -32,9 +32,9 @@ MAX_PER_SHEET = 12
 
 
 def certifiable(history: History) -> list[tuple[str, Vaccination | Test]]:
-    """Entries a certificate can state, each with its id ``"<visit index>.<entry number>"``."""
+    """Entries a certificate can state, each with its id (:func:`haven.cert_services.entry_id`)."""
     return [
-        (f"{v.index}.{n}", e)
+        (entry_id(v, n), e)
         for v in history.visits
         for n, e in enumerate(v.visit.entries)
         if isinstance(e, Vaccination | Test)

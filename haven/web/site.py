@@ -269,6 +269,10 @@ class Site:
         """An audit entry (who did what, never to whom), as the CLI writes it."""
         self.as_staff(member).record(action, count)
 
+    def auditor(self, member: StaffMember, action: str) -> Callable[[int], None]:
+        """An audit hook that writes its entry inside the change's own transaction."""
+        return self.as_staff(member).auditor(action)
+
     def clinic(self) -> Clinic:
         return Clinic(self.store, today=self.date_today, random_bytes=self.random_bytes)
 

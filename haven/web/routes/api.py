@@ -262,12 +262,17 @@ def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew)
 def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
-        added = state.site.clinic().add_visit(card.card, body.visit, card.pin, first_visit=card.new or body.first_visit)
+        added = state.site.clinic().add_visit(
+            card.card,
+            body.visit,
+            card.pin,
+            first_visit=card.new or body.first_visit,
+            audit=state.site.auditor(staff, "visit.add"),
+        )
     except NoRecordsError:
         card.has_records = False
         raise
     card.has_records, card.new = True, False
-    state.site.record(staff, "visit.add")
     return VisitAdded(**added.to_doc())
 
 
@@ -280,7 +285,9 @@ def history(state: State, staff: HistoryStaff, card: TheOpenCard) -> dict[str, A
 
 
 class CertificatesWanted(BaseModel):
-    entries: list[str] = Field(max_length=200, description='Entry ids "<visit index>.<entry number>" from the history.')
+    entries: list[str] = Field(
+        max_length=200, description='Entry ids "<visit index>.<record>.<entry number>" from the history.'
+    )
     count: int = Field(ge=1, le=certificates.MAX_PER_SHEET, description="How many one-time certificates.")
 
 

@@ -328,7 +328,8 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     doc, sections = forms.visit_doc(form, symptoms)
     try:
-        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new)
+        audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
+        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
     except EntryError as exc:
         errors = {forms.field_name(sections, exc.field): message(request, exc)}
         form["care_symptoms"] = ",".join(symptoms)
@@ -337,7 +338,6 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
         card.has_records = False
         return see_other("/card")
     card.has_records, card.new = True, False
-    await run_in_threadpool(state.site.record, staff, "visit.add")
     session = staff_session(request)
     session.flash = RECORDED
     return see_other("/card/history" if allowed(staff.roles, Permission.HISTORY_VIEW) else "/card")
