@@ -300,7 +300,9 @@ def test_the_web_refuses_to_issue_before_standalone_is_chosen_and_says_why(tmp_p
         h = {"X-CSRF-Token": r.json()["csrf_token"]}
         assert client.post("/api/cards", json={"language": "en"}, headers=h).status_code == 200
         assert client.post("/api/visits", json={"visit": VISIT}, headers=h).status_code == 200
-        refused = client.post("/api/certificates", json={"entries": ["0.0"], "count": 1}, headers=h)
+        visit = client.get("/api/history").json()["visits"][0]
+        entry = f"{visit['index']}.{visit['record']}.0"
+        refused = client.post("/api/certificates", json={"entries": [entry], "count": 1}, headers=h)
         assert refused.status_code == 409 and "haven trust standalone" in refused.json()["error"]["message"]
         assert client.get("/api/trust-list").status_code == 404
 
