@@ -66,9 +66,11 @@ def test_sigkill_loses_no_acknowledged_visit(tmp_path: Path, round_: int) -> Non
         store.close()
 
 
-def test_wal_and_full_sync_are_in_force(sqlite_store: SQLiteStore) -> None:
+def test_rollback_journal_and_full_sync_are_in_force(sqlite_store: SQLiteStore) -> None:
     conn = sqlite_store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "truncate"  # no WAL: no history of commits
+    assert conn.execute("PRAGMA mmap_size").fetchone()[0] == 0  # no mapped pages: no SIGBUS on a full disk
+    assert conn.execute("PRAGMA cache_spill").fetchone()[0] == 0  # the main file changes only at COMMIT
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY: no temp files
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1

@@ -1,11 +1,27 @@
 """The default store: one SQLite database file per site.
 
-Durability: WAL journal with ``synchronous=FULL``. In WAL mode FULL syncs the
-WAL on every commit, so a visit whose ``add`` returned survives a killed
-process *and* a power cut (NORMAL would survive a killed process but may lose
-the last commits on power loss). ``temp_store=MEMORY`` keeps SQLite from
-writing temporary files beside the database, and ``secure_delete`` overwrites
-freed pages with zeros.
+Journal: a rollback journal (``journal_mode=TRUNCATE``), never WAL. A WAL keeps
+every commit's pages until a checkpoint, so a copy of a running site (or one
+left by kill -9) could be replayed commit by commit: each sealed record tied to
+its counter increments and audit entry, a removed name brought back. The
+rollback journal holds only the page images *before* the commit in flight, and
+is emptied (truncated, then synced) before ``COMMIT`` returns; pages are
+updated in place in the main file and ``secure_delete`` zeroes freed space, so
+a copy taken at any moment holds the last committed state and at most the
+pre-images of the commit in flight. SQLCipher encrypts the journal's page
+images like the database's.
+
+Durability: ``synchronous=FULL``. At each commit SQLite syncs the journal, then
+writes and syncs the main file, then truncates and syncs the journal: a visit
+whose ``add`` returned survives a killed process and a power cut, and an
+interrupted commit is rolled back from the journal at the next open.
+
+No memory-mapped I/O (no WAL index in a ``-shm`` file, ``mmap_size=0``): a
+write into a mapped page that the file system cannot back (a full disk, most
+easily with 1 KiB blocks) kills the process with SIGBUS instead of returning an
+error. ``cache_spill=OFF`` keeps a transaction's pages in memory until
+``COMMIT``, so the main file changes only inside a commit, after its journal is
+synced. ``temp_store=MEMORY`` keeps SQLite from writing temporary files.
 
 Threads: every thread gets its own connection; writes are serialised by a lock
 and ``BEGIN IMMEDIATE``. The driver is ``sqlcipher3`` (SQLite with SQLCipher
@@ -32,10 +48,14 @@ from haven.store.migrations import migrate
 
 _FIND_CHUNK = 256
 
+# The journal mode every connection uses (see above). Benchmarks set it to "wal" to measure
+# what the rollback journal costs; nothing else should.
+JOURNAL_MODE = "truncate"
 
-# SQLite reports a write that failed for lack of space as a plain I/O error when it
-# happens while growing the -shm or -wal file; with less than this much space left,
-# such an error is reported as a full disk.
+
+# SQLite may report a write that failed for lack of space as a plain I/O error (while
+# creating or growing the journal, for one); with less than this much space left, such
+# an error is reported as a full disk.
 NEARLY_FULL_BYTES = 256 * 1024
 
 
@@ -100,10 +120,18 @@ class SQLiteStore:
             conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA256")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA mmap_size = 0")
+        conn.execute("PRAGMA cache_spill = OFF")
         conn.execute(f"PRAGMA cache_size = -{self._cache_mib * 1024}")
-        # The first read touches the file: a wrong key or a damaged file fails here.
+        # The first read touches the file: a wrong key or a damaged file fails here (and a hot
+        # journal left by a killed commit is rolled back).
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        # Choosing a rollback journal writes nothing to a database already in that family, so
+        # opening works on a full disk; a database still in WAL mode is converted here, once.
+        mode = conn.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]
+        if mode != JOURNAL_MODE:
+            conn.close()
+            raise StoreError("The site database is in use by an older Haven; close it there and try again.")
         conn.execute("PRAGMA synchronous = FULL")
         return conn
 
@@ -235,7 +263,7 @@ class SQLiteStore:
             return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
 
     def checkpoint(self) -> None:
-        """Fold the WAL into the main file (used before copying or erasing a site)."""
+        """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
         with translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
