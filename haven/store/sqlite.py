@@ -48,9 +48,11 @@ from haven.store.migrations import migrate
 
 _FIND_CHUNK = 256
 
-# The journal mode every connection uses (see above). Benchmarks set it to "wal" to measure
-# what the rollback journal costs; nothing else should.
+# The journal mode and sync level every connection uses (see above). Benchmarks change them to
+# measure what the rollback journal costs against WAL; nothing else should. (DELETE mode would
+# need EXTRA: it unlinks the journal without syncing the folder, which a power cut can undo.)
 JOURNAL_MODE = "truncate"
+SYNCHRONOUS = "FULL"
 
 
 # SQLite may report a write that failed for lack of space as a plain I/O error (while
@@ -132,7 +134,7 @@ class SQLiteStore:
         if mode != JOURNAL_MODE:
             conn.close()
             raise StoreError("The site database is in use by an older Haven; close it there and try again.")
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         return conn
 
     def _conn(self) -> Any:
