@@ -24,8 +24,11 @@ error. ``cache_spill=OFF`` keeps a transaction's pages in memory until
 synced. ``temp_store=MEMORY`` keeps SQLite from writing temporary files.
 
 Threads: every thread gets its own connection; writes are serialised by a lock
-and ``BEGIN IMMEDIATE``. The driver is ``sqlcipher3`` (SQLite with SQLCipher
-built in; without a key it reads and writes plain SQLite).
+and ``BEGIN IMMEDIATE``. A commit needs every reader out of the file: the threads
+of one process wait for each other in a readers-writer lock (``rwlock.py``)
+rather than in SQLite's sleep-and-retry busy handler. The driver is
+``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
+writes plain SQLite).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
 from haven.store.base import Table
 from haven.store.migrations import migrate
+from haven.store.rwlock import ReadWriteLock
 
 _FIND_CHUNK = 256
 
@@ -106,6 +110,7 @@ class SQLiteStore:
         self._connections: list[Any] = []
         self._guard = threading.Lock()
         self._write_lock = threading.Lock()
+        self._readers = ReadWriteLock()
         with translate_errors(self.path):
             migrate(self._conn())
 
@@ -153,11 +158,18 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                conn.execute("COMMIT")
+                # Only COMMIT writes the main file (no cache spill), so only COMMIT waits for readers.
+                with self._readers.exclusive():
+                    conn.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception), self._readers.exclusive():
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[None]:
+        with translate_errors(self.path), self._readers.shared():
+            yield
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -168,7 +180,7 @@ class SQLiteStore:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement (for tables kept beside the Store protocol)."""
-        with translate_errors(self.path):
+        with self._read():
             return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
     # ------------------------------------------------------------ Store
@@ -189,7 +201,7 @@ class SQLiteStore:
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
-        with translate_errors(self.path):
+        with self._read():
             conn = self._conn()
             for start in range(0, len(locators), _FIND_CHUNK):
                 chunk = locators[start : start + _FIND_CHUNK]
@@ -208,21 +220,21 @@ class SQLiteStore:
             return int(conn.total_changes - before)
 
     def records(self) -> Iterator[SealedRecord]:
-        with translate_errors(self.path):
+        with self._read():
             rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
         return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
 
     def count(self) -> int:
-        with translate_errors(self.path):
+        with self._read():
             return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
 
     def aggregates(self) -> dict[AggregateKey, int]:
-        with translate_errors(self.path):
+        with self._read():
             rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
         return {AggregateKey(*row[:5]): row[5] for row in rows}
 
     def get_setting(self, name: str) -> bytes | None:
-        with translate_errors(self.path):
+        with self._read():
             row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -236,7 +248,7 @@ class SQLiteStore:
 
     def tables(self) -> list[Table]:
         out = []
-        with translate_errors(self.path):
+        with self._read():
             conn = self._conn()
             names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             out.append(
@@ -261,7 +273,7 @@ class SQLiteStore:
             self._conn().execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
     def integrity_check(self) -> str:
-        with translate_errors(self.path):
+        with self._read():
             return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
 
     def checkpoint(self) -> None:
