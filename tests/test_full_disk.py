@@ -1,9 +1,9 @@
 """A nearly full disk, stepped down to full, on real small file systems: every write ends in success or
 the one-line full-disk error (exit 7), never a crash; reading a history still works when nothing fits.
 
-The file systems are made by the test: a loop-mounted ext4 with 1 KiB blocks (what mkfs picks for any
-file system under 512 MB: every small USB stick) and a tmpfs. Both need root; the test skips, saying
-so, only where mounting is impossible.
+The file systems are made by the test: loop-mounted ext4 with 1 KiB blocks (what mkfs picks for any
+file system under 512 MB: every small USB stick) and with 4 KiB blocks, and a tmpfs. Mounting needs
+root; the test skips, saying so, only where mounting is impossible.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _mount(args: list[str], target: Path) -> None:
         pytest.skip(f"cannot mount a small file system here (needs root): {done.stderr.strip() or done.returncode}")
 
 
-@pytest.fixture(params=["ext4-1k", "tmpfs"])
+@pytest.fixture(params=["ext4-1k", "ext4-4k", "tmpfs"])
 def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
@@ -44,7 +44,8 @@ def small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]
         image = tmp_path / "ext4.img"
         with open(image, "wb") as f:
             f.truncate(4 * 1024 * 1024)
-        mkfs = ["mkfs.ext4", "-q", "-F", "-b", "1024", "-m", "0", str(image)]  # -m 0: no blocks kept for root
+        block = "1024" if request.param == "ext4-1k" else "4096"
+        mkfs = ["mkfs.ext4", "-q", "-F", "-b", block, "-m", "0", str(image)]  # -m 0: no blocks kept for root
         made = subprocess.run(mkfs, capture_output=True, text=True)
         if made.returncode != 0:
             pytest.skip(f"cannot make an ext4 file system here: {made.stderr.strip()}")
