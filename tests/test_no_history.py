@@ -129,7 +129,7 @@ def test_a_copy_of_a_running_or_killed_site_holds_no_earlier_commit(tmp_path: Pa
             assert session.store.integrity_check() == "ok"
 
 
-DAMAGES = ("deleted", "truncated", "header byte flipped", "page byte flipped")
+DAMAGES = ("deleted", "truncated", "magic byte flipped", "header byte flipped", "page byte flipped")
 
 
 def _damage(home: Path, how: str) -> None:
@@ -143,8 +143,10 @@ def _damage(home: Path, how: str) -> None:
             continue
         if how == "truncated":
             data = data[: len(data) // 2]
+        elif how == "magic byte flipped":
+            data[0] ^= 0x01
         elif how == "header byte flipped":
-            data[12] ^= 0x01
+            data[12] ^= 0x01  # the checksum seed
         elif how == "page byte flipped":
             data[min(len(data) - 1, 512 + 4 + 2000)] ^= 0x01
         path.write_bytes(bytes(data))
@@ -153,28 +155,33 @@ def _damage(home: Path, how: str) -> None:
 @pytest.mark.slow
 def test_a_damaged_or_missing_journal_never_loses_acknowledged_visits_silently(tmp_path: Path) -> None:
     """Killed inside a transaction (Haven's page cache never spills: the main file changes only inside
-    COMMIT), whatever happens to the journal, the copy reads back exactly as last acknowledged."""
+    COMMIT), whatever happens to the journal, the copy reads back exactly as last acknowledged, or
+    (a journal header that is neither blank nor whole) the damage is a clear StoreCorruptError."""
     _, _, killed = _run_then_copy(tmp_path, "inside a transaction")
     for how in DAMAGES:
         copy = tmp_path / how
         shutil.copytree(killed, copy)
         _damage(copy, how)
-        assert _read_back(copy) == (COMMITS, COMMITS, LAST), how
+        expected = ("damaged",) if how == "magic byte flipped" else ((COMMITS, COMMITS, LAST),)
+        assert _read_back(copy) in expected, how
 
 
 @pytest.mark.slow
 def test_a_journal_lost_while_commit_wrote_the_main_file_keeps_the_acknowledged_visits(tmp_path: Path) -> None:
-    """Killed while COMMIT writes the main file (a window of milliseconds), then the journal deleted or
-    damaged: the file may be torn between the last acknowledged state and the unacknowledged commit
-    (SQLite cannot roll back without the journal), but every acknowledged visit still reads, or the
-    damage is a clear StoreCorruptError."""
+    """Killed while COMMIT writes the main file (a window of milliseconds), then the journal damaged:
+    a clear StoreCorruptError, never a silent partial roll-back. Deleted, nothing can tell: the file
+    is torn between the last acknowledged state and the unacknowledged commit (docs/design.md, §4);
+    here the acknowledged visits still read."""
     _, _, killed = _run_then_copy(tmp_path, "writing the main file")
     for how in DAMAGES:
         copy = tmp_path / how
         shutil.copytree(killed, copy)
         _damage(copy, how)
         outcome = _read_back(copy)
-        assert outcome == "damaged" or (outcome[0] == COMMITS and outcome[1] >= COMMITS), (how, outcome)
+        if how == "deleted":
+            assert outcome == "damaged" or (outcome[0] == COMMITS and outcome[1] >= COMMITS), outcome
+        else:
+            assert outcome == "damaged", how
 
 
 def test_a_removed_staff_members_name_is_in_no_file(tmp_path: Path) -> None:

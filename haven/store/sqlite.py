@@ -46,6 +46,7 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
+from haven.store import journal
 from haven.store.base import Table
 from haven.store.migrations import migrate
 from haven.store.rwlock import ReadWriteLock
@@ -117,6 +118,7 @@ class SQLiteStore:
     # ------------------------------------------------------------ connections
 
     def _connect(self) -> Any:
+        journal.check(self.path, self._key)  # before SQLite plays a damaged journal back (see journal.py)
         conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
         if self._key is not None:
             # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
