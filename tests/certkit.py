@@ -14,9 +14,9 @@ from haven.services import Clinic
 from haven.store.memory import MemoryStore
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EU_DCC = SHARED / "testdata" / "eu-dcc"
-SHC = SHARED / "testdata" / "shc"
+VECTORS = Path(__file__).resolve().parent / "vectors"  # every test vector lives in the repository
+EU_DCC = VECTORS / "eu-dcc"
+SHC = VECTORS / "shc"
 SHC_JWKS = SHC / "issuer" / ".well-known" / "jwks.json"
 THREE_DOSES = [
     {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"},

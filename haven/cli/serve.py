@@ -91,6 +91,20 @@ def demo_site(
     help="Mark the session cookie Secure (default: when the request came over https).",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A reverse proxy (IP address or network) whose X-Forwarded-For/-Proto to believe; repeatable (default none).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name to answer besides localhost and the --host address; repeatable.",
+)
+@click.option(
     "--home",
     type=click.Path(file_okay=False),
     default=None,
@@ -105,6 +119,8 @@ def serve(
     demo: bool,
     auto_lock_minutes: int | None,
     secure_cookies: bool | None,
+    trusted_proxies: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     home: str | None,
     as_json: bool,
 ) -> None:
@@ -134,6 +150,8 @@ def serve(
         port=port,
         secure_cookies=secure_cookies,
         auto_lock_s=auto_lock_minutes * 60 if auto_lock_minutes else None,
+        trusted_proxies=trusted_proxies or None,
+        allowed_hosts=allowed_hosts or None,
     )
     security = SecuritySettings.from_env()
     accounts: list[dict[str, str]] = []
@@ -175,7 +193,8 @@ def serve(
 
     ctx.emit(doc, human)
     app = create_app(settings, Site(keys=keys))
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning")
+    # Proxy headers are the app's to believe (only from settings.trusted_proxies), never uvicorn's default.
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
 
 
 def register(group: click.Group) -> None:

@@ -204,6 +204,15 @@ class KeySlotFile:
         assert len(data) == FILE_BYTES
         self._pwrite(0, data)
 
+    def read_slot(self, index: int) -> bytes | None:
+        """One slot as it is on disk now (None if unreadable): cheap enough to check on every request."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(HEADER_BYTES + index * SLOT_BYTES)
+                return f.read(SLOT_BYTES)
+        except OSError:
+            return None
+
     def write_slot(self, index: int, slot: bytes) -> None:
         assert len(slot) == SLOT_BYTES and 0 <= index < SLOTS
         self._pwrite(HEADER_BYTES + index * SLOT_BYTES, slot)

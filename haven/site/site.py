@@ -203,23 +203,25 @@ class Site:
         *,
         wait: bool = True,
         on_wait: Callable[[float, int], None] | None = None,
-        served: float = 0.0,
+        counted: bool = True,
     ) -> Session:
         """Open the site with a staff passphrase (see the module docstring for every path).
 
-        ``served``: seconds of the backoff wait the caller already made the person wait
-        before calling (the web app answers "try again in N s" instead of holding a
-        request open for minutes, then lets the attempt through); only the rest is slept.
+        ``counted=False`` is for passphrases not typed at this machine (the web sign-in, which
+        limits guessing in its own memory): no attempt is counted or reset, there is no backoff and
+        no erase-after, so strangers on the network can neither wipe the site nor make the keyboard
+        wait (a duress passphrase still leaves the counter at 0, as on any new site). The endings
+        are padded alike all the same.
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
-        with file_errors(), self.attempts.locked():
-            failures = self.attempts.read()
+        with file_errors(), self.attempts.locked() if counted else contextlib.nullcontext():
+            failures = self.attempts.read() if counted else 0
             delay = delay_for(failures)
             if delay and not wait:
                 raise LockedOutError(delay, failures)
-            self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
-            delay = max(0.0, delay - served)
+            if counted:
+                self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
             if delay:
                 if on_wait is not None:
                     on_wait(delay, failures)
@@ -233,17 +235,19 @@ class Site:
                 found = next((o for o in opened if o[1].kind == SlotKind.KEY), None)
                 duress = next((o for o in opened if o[1].kind == SlotKind.DURESS), None)
                 if found is not None:
-                    return self._open(header, found[0], slots[found[0]], found[1])
+                    return self._open(header, found[0], slots[found[0]], found[1], counted)
                 if duress is not None:
                     return self._duress(header, key, duress[1])
-                self._wrong(header, failures + 1)
+                if counted:
+                    self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
             finally:
                 self.sleep(max(0.0, derived_at + self.settle_seconds - self.clock()))
 
-    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent) -> Session:
-        self.attempts.write(0)
-        self.attempts.write(0)  # the other endings write twice as well
+    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent, counted: bool = True) -> Session:
+        if counted:
+            self.attempts.write(0)
+            self.attempts.write(0)  # the other endings write twice as well
         if not self.folder.db_path.exists():
             raise SiteError(f"The database of the site in {self.folder.home} is missing.")
         store = self.folder.open(content.master_key)

@@ -240,6 +240,10 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     texts = re.findall(r'class="stub" data-code="([^"]+)"', r.text)
     assert len(texts) == 4 and len(set(texts)) == 4
     assert r.text.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    # A stub holds its QR code and nothing else: no "2/4" telling a checkpoint how many the holder has.
+    boxes = re.findall(r'<div class="stub" data-code="[^"]+">(.*?)</div>', r.text, re.S)
+    assert [re.sub(r"<svg\b.*?</svg>", "", box, flags=re.S).strip() for box in boxes] == [""] * 4
+    assert not re.search(r"\b[1-4]\s*/\s*4\b", re.sub(r"<svg\b.*?</svg>", "", r.text, flags=re.S))
     assert "Valid until 2027-11-23 00:00 UTC" in r.text  # a year from the Monday of the week of issue
     assert "Sheet of one-time codes" in r.text and "Cut this part off" in r.text
     trust = Certificates(site.store, lambda: NOW).trust()

@@ -211,21 +211,3 @@ def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) ->
     sign_in(c, "registrar")
     r = c.get("/api/test-store-error")
     assert r.status_code == 401 and r.json()["error"]["code"] == "auth"
-
-
-def test_unlock_sleeps_only_the_part_of_the_backoff_not_yet_served(tmp_path: Path) -> None:
-    """haven.site's backoff, as the web uses it: a wait already served (the 429 and its Retry-After) is not
-    slept again; the count, and so the next wait, grows as before."""
-    from haven.errors import WrongPassphraseError
-    from tests.helpers_site import WRONG, FakeSleep, make_site, new_site
-
-    new_site(tmp_path / "s")
-    sleep = FakeSleep()
-    site = make_site(tmp_path / "s", sleep=sleep)
-    for _ in range(4):
-        with pytest.raises(WrongPassphraseError):
-            site.unlock(WRONG, served=1.0)
-    assert sleep.waits == [] and site.failures() == 4  # the fourth waited 1 s, all of it served
-    with pytest.raises(WrongPassphraseError):
-        site.unlock(WRONG, served=0.5)
-    assert sleep.waits == [1.5]  # failures 4: a 2 s wait, 0.5 s of it served

@@ -34,7 +34,9 @@ from haven.web.deps import (
     ensure_session,
     set_session,
     sign_out_session,
+    signed_in_staff,
     staff_session,
+    start_staff_session,
 )
 from haven.web.sessions import OpenCard
 
@@ -137,7 +139,8 @@ class Counts(BaseModel):
 
 def session_info(request: Request) -> SessionInfo:
     session = ensure_session(request)
-    staff = StaffInfo(name=session.staff.name, roles=session.staff.roles.names()) if session.staff else None
+    member = signed_in_staff(request)
+    staff = StaffInfo(name=member.name, roles=member.roles.names()) if member else None
     return SessionInfo(signed_in=staff is not None, staff=staff, csrf_token=session.csrf)
 
 
@@ -198,14 +201,12 @@ def get_session(request: Request) -> SessionInfo:
 async def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
     """Sign in with a staff name and passphrase, through the site's key slots.
 
-    The first sign-in opens the site (the server starts locked); a wrong passphrase goes through the
-    site's backoff (429 with Retry-After) and the per-address limit.
+    The first sign-in opens the site (the server starts locked); failed sign-ins are limited per
+    client address and in all (429 with Retry-After), in the server's memory: never the site's
+    attempts file, its backoff or its erase-after.
     """
-    session = ensure_session(request)
-    staff, generation = await state.sign_in(client_address(request), body.name, body.passphrase)
-    fresh = state.sessions.rotate(session)
-    fresh.staff, fresh.generation = staff, generation
-    set_session(request, fresh)
+    signed = await state.sign_in(client_address(request), body.name, body.passphrase)
+    start_staff_session(request, state, signed)
     return session_info(request)
 
 

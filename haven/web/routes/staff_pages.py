@@ -36,7 +36,9 @@ from haven.web.deps import (
     ensure_session,
     set_session,
     sign_out_session,
+    signed_in_staff,
     staff_session,
+    start_staff_session,
 )
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
 from haven.web.messages import error_message
@@ -69,8 +71,8 @@ def message(request: Request, exc: HavenError, typed: str = "") -> str:
 
 @router.get("/sign-in")
 def sign_in_page(request: Request) -> Response:
-    session = ensure_session(request)
-    if session.staff is not None:
+    ensure_session(request)
+    if signed_in_staff(request) is not None:
         return see_other("/")
     return render(request, "sign_in.html", error=None, name="")
 
@@ -82,9 +84,8 @@ async def sign_in(
     name: Annotated[str, Form(max_length=200)],
     passphrase: Annotated[str, Form(max_length=1000)],
 ) -> Response:
-    session = ensure_session(request)
     try:
-        staff, generation = await state.sign_in(client_address(request), name, passphrase)
+        signed = await state.sign_in(client_address(request), name, passphrase)
     except HavenError as exc:
         headers = {}
         if exc.http_status == 429:
@@ -92,9 +93,7 @@ async def sign_in(
         response = render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
         response.headers.update(headers)
         return response
-    fresh = state.sessions.rotate(session)
-    fresh.staff, fresh.generation = staff, generation
-    set_session(request, fresh)
+    start_staff_session(request, state, signed)
     return see_other("/")
 
 
