@@ -138,7 +138,7 @@ class SQLiteStore:
         # Choosing a rollback journal writes nothing to a database already in that family, so
         # opening works on a full disk; a database still in WAL mode is converted here, once.
         mode = conn.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]
-        if mode != JOURNAL_MODE:
+        if mode not in (JOURNAL_MODE, "memory"):  # (an in-memory database has no files to journal)
             conn.close()
             raise StoreError("The site database is in use by an older Haven; close it there and try again.")
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
