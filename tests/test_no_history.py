@@ -21,6 +21,7 @@ from haven.core.card import Card
 from haven.errors import StoreCorruptError
 from haven.services import Clinic
 from haven.site.roles import Role
+from haven.store import journal
 from tests.helpers_pages import db_files, found_in_pages
 from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, make_site, new_site
 
@@ -29,7 +30,6 @@ COMMITS = 6
 CARD = Card(bytes(range(16)))
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 SITE_FILES = {"site.db", "site.db-journal", "keyslots", "attempts"}
-JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
 
 
 def state(n: int) -> bytes:
@@ -123,8 +123,8 @@ def test_a_copy_of_a_running_or_killed_site_holds_no_earlier_commit(tmp_path: Pa
         assert {p.name for p in copy.iterdir()} <= SITE_FILES
         # Opened, the copy is exactly the last acknowledged state (a hot journal is rolled back).
         assert _read_back(copy) == (COMMITS, COMMITS, LAST)
-        journal = copy / "site.db-journal"
-        assert not journal.exists() or journal.read_bytes()[:8] != JOURNAL_MAGIC
+        left = copy / "site.db-journal"
+        assert not left.exists() or left.read_bytes()[:8] != journal.MAGIC
         with make_site(copy).unlock(ADMIN) as session:
             assert session.store.integrity_check() == "ok"
 
