@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from haven.core.card import Card
+from haven.site.rolekeys import member_setting
 from haven.errors import StoreCorruptError
 from haven.services import Clinic
 from haven.site.roles import Role
@@ -194,11 +195,17 @@ def test_a_removed_staff_members_name_is_in_no_file(tmp_path: Path) -> None:
     try:
         key = session._master_key
         clinic = Clinic(session.store, today=lambda: NOW.date())
-        session.add_staff(name, Role.CLINICIAN, CLINICIAN)
+        member = session.add_staff(name, Role.CLINICIAN, CLINICIAN)
         for n in range(3):
             clinic.add_visit(Card(bytes([n]) * 16), VISIT, first_visit=True)
             session.record("visit.add")
-        assert found_in_pages(key, home, needles) == {name.encode()}  # the control: the search sees it
+        # The name itself is sealed to coordinators (docs/site-security.md, "Keys by role"): the sealed
+        # staff row and member record are what a coordinator's key would open, so they must go too.
+        [(sealed_row,)] = session.store.query("SELECT sealed FROM staff WHERE id = ?", (member.id,))
+        record = session.store.get_setting(member_setting(member.id))
+        assert record is not None
+        needles += [bytes(sealed_row), record]
+        assert found_in_pages(key, home, needles) == {bytes(sealed_row), record}  # the control: the search sees them
         session.remove_staff(name)
         for n in range(3, 6):
             clinic.add_visit(Card(bytes([n]) * 16), VISIT, first_visit=True)

@@ -94,15 +94,8 @@ def test_cert_issue_with_a_sheet_on_a_full_disk_logs_no_certificate(
         assert _stored(tmp_path)[1].count("certificate.issue") == 1
 
 
-SIGBUS_ON_EXT4 = pytest.mark.xfail(
-    reason="visit add dies with SIGBUS inside COMMIT on ext4 with 1 KiB blocks (the WAL index is mmap'd); "
-    "a storage engine fix, not this test's subject: drop this mark when it lands",
-    strict=True,
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", [pytest.param(k, marks=SIGBUS_ON_EXT4) if k == "ext4-1k" else k for k in KINDS])
+@pytest.mark.parametrize("kind", KINDS)
 def test_visit_add_near_full_every_answer_is_true(tmp_path: Path, kind: str) -> None:
     """Step towards a full disk: every `visit add` either stores its visit with its audit entry (exit 0)
     or stores neither and says so (exit 7)."""

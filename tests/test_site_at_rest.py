@@ -90,7 +90,7 @@ def test_no_plaintext_in_any_file_of_a_running_or_a_stopped_site(
         assert find_in_files(running, needles) == []
         # In the middle of a commit: the journal holds the changed pages' images from before it.
         with pytest.raises(_RolledBack), session.store.transaction() as conn:
-            conn.execute("UPDATE staff SET added = added")
+            conn.execute("UPDATE staff SET removed = removed")
             conn.execute("DELETE FROM audit")
             mid_commit = folder_bytes(site.folder.home)
             raise _RolledBack
