@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from haven.core.card import Card
-from haven.site.rolekeys import member_setting
 from haven.errors import StoreCorruptError
 from haven.services import Clinic
+from haven.site.rolekeys import member_setting
 from haven.site.roles import Role
 from haven.store import journal
 from tests.helpers_pages import db_files, found_in_pages
