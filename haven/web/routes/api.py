@@ -315,7 +315,7 @@ def counts(
 ) -> Counts:
     """Anonymous counts for one ISO week (this week by default); counts below 5 are suppressed."""
     today = state.site.date_today()
-    aggregates = state.site.store.aggregates()
+    aggregates = state.site.as_staff(staff).counts().totals
     chosen = parse_week(week, today)
     return Counts(
         week=week_label(chosen),
