@@ -131,8 +131,8 @@ class Site:
         if self.folder.exists():
             raise SiteError(f"A Haven site already exists in {self.folder.home}.")
         name = check_name(admin)
-        text = pp.check(passphrase)
-        duress_text = None if duress is None else pp.check(duress)
+        text = pp.check(passphrase, (name,))
+        duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
         if erase_after < 0:
@@ -437,9 +437,9 @@ class Session:
                 )
             yield slots
 
-    def _new_keys(self, passphrase: str, duress: str | None) -> tuple[str, SlotKey, SlotKey | None]:
-        text = pp.check(passphrase)
-        duress_text = None if duress is None else pp.check(duress)
+    def _new_keys(self, passphrase: str, duress: str | None, name: str) -> tuple[str, SlotKey, SlotKey | None]:
+        text = pp.check(passphrase, (name,))
+        duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
         p, salt = self.header.params, self.header.salt
@@ -457,7 +457,7 @@ class Session:
         """A new account with its passphrase (and, if given, its duress passphrase)."""
         self.require(Permission.STAFF_MANAGE)
         name = check_name(name)
-        _, key, duress_key = self._new_keys(passphrase, duress)  # the slow part, outside the lock
+        _, key, duress_key = self._new_keys(passphrase, duress, name)  # the slow part, outside the lock
         now = self.site.now()
         table = StaffTable(self.store)
         with self._writing_slots() as slots:
@@ -523,7 +523,7 @@ class Session:
         else:
             self.require(Permission.STAFF_MANAGE)
             target = StaffTable(self.store).by_name(name or "")
-        _, key, duress_key = self._new_keys(new, duress)
+        _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()
         with self._writing_slots() as slots:
             self._refuse_taken(slots, [key, duress_key], allowed=target.slots)
