@@ -72,15 +72,16 @@ class SiteFolder:
             raise SiteError(f"There is no Haven site in {self.home}. Run 'haven init' first (or set --home).")
         return SQLiteStore(self.db_path, key=key)
 
-    def drop_db(self) -> None:
-        """Remove the database and its side files (instant, whatever the database's size).
+    def remove_files(self) -> None:
+        """Unlink the database, its side files, the key slots and the attempts counter (what a site is).
 
-        The files' old pages are useless once the key that encrypted them is
-        gone, so they are not overwritten. The files are unlinked, not emptied
-        in place: a process that still has the old database open (a server, a
-        second terminal) keeps its now-dead copy and cannot block the erase.
+        Instant, whatever the database's size. The database's old pages are useless once
+        the key that encrypted them is gone (the key slots are overwritten before this), so
+        they are not overwritten. Unlinked, not emptied in place: a process that still has
+        the old database open (a server, a second terminal) keeps its now-dead copy and
+        cannot block the erase.
         """
-        for path in self.db_files():
+        for path in [*self.db_files(), self.keyslots_path, self.attempts_path]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if self.home.exists():

@@ -9,12 +9,16 @@ Layout (all integers big-endian; the file is always :data:`FILE_BYTES` long)::
     16      4     Argon2id lanes
     20      32    site salt (random)
     52      4     erase after this many wrong passphrases in a row (0 = never)
-    56      8     reserved (zero)
+    56      8     check: SHA-256("haven/v1/keyslot-header" || bytes 0-55), first 8 bytes
     64      188   slot 0
     ...           ... SLOTS slots in all
 
 Every slot is ``nonce (12) || AES-256-GCM(slot_key, plaintext (160)) || tag (16)``
 with associated data ``"haven/v1/keyslot" || header[0:52] || slot number (2)``.
+The check catches a damaged header before any key is derived (a flipped bit in
+the Argon2id cost would otherwise make every unlock hang), and the cost must be
+one a calibration can choose (:meth:`KdfParams.plausible`), so even a forged
+header with a recomputed check makes an unlock fail within seconds.
 ``slot_key = HKDF(Argon2id(passphrase, salt, params), "haven/v1/keyslot")``, so
 one Argon2id run per attempt tries every slot: the right, the duress and a wrong
 passphrase all cost exactly the same derivation. A slot nobody uses holds
@@ -31,6 +35,10 @@ Plaintext of a slot (160 bytes)::
     51  96  name, UTF-8, zero-padded (duress slots only)
     147 13  zero
 
+In a duress slot the staff id and master key fields hold what the site rebuilt
+by duress needs (see :class:`haven.site.site.DuressKey`): the seed of its salt,
+and this passphrase's Argon2id key under that salt. Never the master key.
+
 The file is only ever rewritten in place (``pwrite`` + ``fsync``), never
 replaced by a rename, so an overwritten slot's old bytes do not linger in a
 freed block of this file (see docs/site-security.md for what a file system or
@@ -41,6 +49,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -67,8 +77,11 @@ FILE_BYTES = HEADER_BYTES + SLOTS * SLOT_BYTES
 STAFF_ID_BYTES = 16
 MASTER_KEY_BYTES = 32
 NAME_MAX_BYTES = 96
+CHECKED_HEADER_BYTES = 56
+MAX_ERASE_AFTER = 10_000
 _HEADER = struct.Struct(">8sIII32sI8s")
 _AAD_LABEL = b"haven/v1/keyslot"
+_CHECK_LABEL = b"haven/v1/keyslot-header"
 
 
 class SlotKind(IntEnum):
@@ -84,7 +97,8 @@ class Header:
 
     def pack(self) -> bytes:
         p = self.params
-        return _HEADER.pack(MAGIC, p.time_cost, p.memory_kib, p.parallelism, self.salt, self.erase_after, bytes(8))
+        raw = _HEADER.pack(MAGIC, p.time_cost, p.memory_kib, p.parallelism, self.salt, self.erase_after, bytes(8))
+        return raw[:CHECKED_HEADER_BYTES] + _check(raw)
 
     @property
     def bound(self) -> bytes:
@@ -92,10 +106,25 @@ class Header:
 
     @classmethod
     def unpack(cls, raw: bytes) -> Header:
-        magic, t, m, p, salt, erase_after, _ = _HEADER.unpack(raw[:HEADER_BYTES])
-        if magic != MAGIC or not (1 <= t <= 1 << 16 and 8 <= m <= 1 << 26 and 1 <= p <= 255):
-            raise SiteError("This site's key slot file is damaged or is not a Haven key slot file.")
-        return cls(KdfParams(t, m, p), bytes(salt), erase_after)
+        magic, t, m, p, salt, erase_after, check = _HEADER.unpack(raw[:HEADER_BYTES])
+        if magic != MAGIC:
+            raise SiteError("This site's key slot file is damaged or is not a Haven key slot file (wrong first bytes).")
+        if not hmac.compare_digest(check, _check(raw)):
+            raise SiteError(
+                "This site's key slot file is damaged: its header does not match its check. "
+                "Restore the folder from a backup; no passphrase can open it as it is."
+            )
+        params = KdfParams(t, m, p)
+        if not params.plausible() or erase_after > MAX_ERASE_AFTER:
+            raise SiteError(
+                f"This site's key slot file asks for a key cost no calibration makes ({t} passes, "
+                f"{m // 1024} MiB, {p} lanes; erase after {erase_after}): it was altered. Restore it from a backup."
+            )
+        return cls(params, bytes(salt), erase_after)
+
+
+def _check(raw: bytes) -> bytes:
+    return hashlib.sha256(_CHECK_LABEL + raw[:CHECKED_HEADER_BYTES]).digest()[:8]
 
 
 @dataclass(frozen=True)

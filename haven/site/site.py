@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haven.cert_services import bootstrap_trust
+from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site import passphrase as pp
@@ -47,9 +48,17 @@ from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
-from haven.site.kdf import MIN_MEMORY_KIB, Calibration, KdfParams, default_parallelism, params_for_new_site
+from haven.site.kdf import (
+    MIN_MEMORY_KIB,
+    SALT_BYTES,
+    Calibration,
+    KdfParams,
+    default_parallelism,
+    params_for_new_site,
+)
 from haven.site.keyslots import (
     MASTER_KEY_BYTES,
+    MAX_ERASE_AFTER,
     SLOTS,
     STAFF_ID_BYTES,
     Header,
@@ -65,6 +74,8 @@ from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in
 from haven.store.sqlite import SQLiteStore
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
+ERASE_AFTER_SETTING = "site.erase_after"  # the header's limit, kept where only a passphrase can change it
+ERASED_ADMIN_NAME = "admin"  # the account of the site panic leaves: nobody holds its key
 
 
 @contextlib.contextmanager
@@ -135,14 +146,23 @@ class Site:
         duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
-        if erase_after < 0:
-            raise InputError("--erase-after is a number of wrong passphrases (0 for never).")
+        if not 0 <= erase_after <= MAX_ERASE_AFTER:
+            raise InputError("--erase-after is a number of wrong passphrases from 3 to 10000, or 0 for never.")
         calibration = calibration or params_for_new_site(self.settings.kdf_profile)
         header = Header(calibration.params, new_salt(self.random_bytes), erase_after)
-        master = self.random_bytes(MASTER_KEY_BYTES)
         key = SlotKey(header.params.derive(text.encode(), header.salt))
-        duress_key = None if duress_text is None else SlotKey(header.params.derive(duress_text.encode(), header.salt))
-        now = self.now()
+        duress_key = None if duress_text is None else DuressKey.derive(header, duress_text, self.random_bytes)
+        with file_errors():
+            return self._write_new(header, name, roles, key, duress_key, self.now())
+
+    def _write_new(
+        self, header: Header, name: str, roles: Role, key: SlotKey, duress: DuressKey | None, now: dt.datetime
+    ) -> Session:
+        """Write a whole new site: what ``haven init`` makes, and what duress and panic leave behind.
+
+        One function for all three, so a rebuilt site cannot differ from a fresh one.
+        """
+        master = self.random_bytes(MASTER_KEY_BYTES)
         member = StaffMember(
             self.random_bytes(STAFF_ID_BYTES), name, roles, self._random_pair(list(range(SLOTS))), day(now)
         )
@@ -151,16 +171,8 @@ class Site:
         slots[key_index] = key.seal(
             header, key_index, SlotContent(SlotKind.KEY, roles, member.id, master), self.random_bytes
         )
-        if duress_key is not None:
-            slots[other_index] = duress_key.seal(
-                header, other_index, SlotContent(SlotKind.DURESS, roles, member.id, name=name), self.random_bytes
-            )
-        with file_errors():
-            return self._write_new(header, slots, member, key_index, master, now)
-
-    def _write_new(
-        self, header: Header, slots: list[bytes], member: StaffMember, key_index: int, master: bytes, now: dt.datetime
-    ) -> Session:
+        if duress is not None:
+            slots[other_index] = duress.seal(header, other_index, roles, name, self.random_bytes)
         made_home = self.folder.make_home()
         store: SQLiteStore | None = None
         try:
@@ -168,15 +180,14 @@ class Site:
             with store.transaction() as conn:
                 insert_in(conn, member)
                 append_in(conn, member.id, "site.init", 1, now)
+            store.put_setting(ERASE_AFTER_SETTING, header.erase_after.to_bytes(4, "big"))
             bootstrap_trust(store, now, self.random_bytes)  # a network of one: issues and verifies at once
             self.slots_file.create(header, slots)
             self.attempts.create()
         except BaseException:
             if store is not None:
                 store.close()
-            for path in [*self.folder.db_files(), self.folder.keyslots_path, self.folder.attempts_path]:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            self.folder.remove_files()
             if made_home:
                 with contextlib.suppress(OSError):
                     self.folder.home.rmdir()
@@ -235,7 +246,7 @@ class Site:
                 if found is not None:
                     return self._open(header, found[0], slots[found[0]], found[1])
                 if duress is not None:
-                    return self._duress(header, key, duress[1])
+                    return self._duress(header, duress[1])
                 self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
             finally:
@@ -255,37 +266,22 @@ class Site:
         if member is None:  # a slot left behind by an interrupted removal
             store.close()
             raise WrongPassphraseError()
-        return Session(self, store, member, header, index, slot, content.master_key)
+        session = Session(self, store, member, header, index, slot, content.master_key)
+        session.check_erase_after()
+        return session
 
-    def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
-        """Erase everything, then build an empty site in which this passphrase works."""
-        self.attempts.write(0)
+    def _duress(self, header: Header, content: SlotContent) -> Session:
+        """Erase everything, then build the site a fresh ``haven init`` by this person would make.
+
+        Its one account holds every role, as ``init --admin`` gives (a lone registrar is a
+        site init never makes), under a new id, salt and master key; the duress passphrase
+        opens it with the key derived when it was set (:class:`DuressKey`), so this path
+        runs no second derivation and takes the time any attempt takes.
+        """
         with self._slots_lock():
-            self.slots_file.write(header, random_slots(self.random_bytes))  # crypto-erase: every slot, fsync
-            self.folder.drop_db()
-            master = self.random_bytes(MASTER_KEY_BYTES)
-            now = self.now()
-            member = StaffMember(
-                content.staff_id, content.name, Role(content.roles), self._random_pair(list(range(SLOTS))), day(now)
-            )
-            key_index, _ = _split(member.slots)
-            store = SQLiteStore(self.folder.db_path, key=master)
-            try:
-                with store.transaction() as conn:
-                    insert_in(conn, member)
-                    append_in(conn, member.id, "site.init", 1, now)
-                # Like any new site: a network of one, so nothing tells it apart from a fresh `haven init`.
-                bootstrap_trust(store, now, self.random_bytes)
-                slots = random_slots(self.random_bytes)
-                slots[key_index] = key.seal(
-                    header, key_index, SlotContent(SlotKind.KEY, member.roles, member.id, master), self.random_bytes
-                )
-                self.slots_file.write(header, slots)
-            except BaseException:
-                store.close()
-                raise
-        self.attempts.write(0)
-        return Session(self, store, member, header, key_index, slots[key_index], master)
+            self._wipe(header)
+            fresh = Header(header.params, DuressKey.next_salt(content.staff_id), header.erase_after)
+            return self._write_new(fresh, content.name, ALL_ROLES, SlotKey(content.master_key), None, self.now())
 
     def _wrong(self, header: Header, failures: int) -> None:
         self.attempts.write(failures)
@@ -324,20 +320,32 @@ class Site:
         finally:
             os.close(fd)
 
-    def _erase(self, header: Header | None) -> None:
-        """Overwrite every slot and a new salt in place, then leave a fresh, locked-looking site."""
-        params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
-        fresh = Header(params, new_salt(self.random_bytes), header.erase_after if header else 0)
+    def _wipe(self, header: Header | None) -> None:
+        """Crypto-erase (every slot and the salt overwritten in place, fsync), then remove every site file.
+
+        The files are then made anew rather than rewritten, so their birth and change times
+        are those of a new site; the folder too, where nothing else is in it.
+        """
         if self.folder.keyslots_path.exists():
-            with self._slots_lock(wait_seconds=PANIC_LOCK_WAIT_SECONDS):
-                self.slots_file.write(fresh, random_slots(self.random_bytes))
-        else:
-            self.folder.make_home()
-            self.slots_file.create(fresh, random_slots(self.random_bytes))
-        self.folder.drop_db()
-        # A database under a key nobody holds: the folder looks like any locked site.
-        SQLiteStore(self.folder.db_path, key=self.random_bytes(MASTER_KEY_BYTES)).close()
-        self.attempts.write(0)
+            params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
+            self.slots_file.write(Header(params, new_salt(self.random_bytes)), random_slots(self.random_bytes))
+        self.folder.remove_files()
+        with contextlib.suppress(OSError):  # not empty, a mount point, or a read-only parent: keep it
+            self.folder.home.rmdir()
+
+    def _erase(self, header: Header | None) -> None:
+        """Erase the site and leave what a fresh, locked ``haven init`` leaves: no one holds its key."""
+        params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
+        fresh = Header(params, new_salt(self.random_bytes), header.erase_after if header is not None else 0)
+        lock = (
+            self._slots_lock(wait_seconds=PANIC_LOCK_WAIT_SECONDS)
+            if self.folder.keyslots_path.is_file()
+            else contextlib.nullcontext()
+        )
+        with lock:
+            self._wipe(header)
+            nobody = SlotKey(self.random_bytes(MASTER_KEY_BYTES))
+            self._write_new(fresh, ERASED_ADMIN_NAME, ALL_ROLES, nobody, None, self.now()).close()
 
     def panic(self) -> None:
         """Crypto-erase the site now: no passphrase, no key derivation."""
@@ -350,6 +358,36 @@ class Site:
             header = None  # damaged or missing: overwrite it anyway
         with file_errors():
             self._erase(header)
+
+
+@dataclass(frozen=True)
+class DuressKey:
+    """A duress passphrase's slot key, and the key it will need in the site that duress leaves.
+
+    That site gets a new salt, so its key is another Argon2id run. Run at duress time, it
+    would make a duress attempt take twice as long as any other; so it runs when the duress
+    passphrase is set, under the salt the new site will have (made from ``seed``), and the
+    duress slot keeps both (in the fields a key slot uses for the staff id and master key).
+    """
+
+    slot_key: SlotKey
+    seed: bytes = field(repr=False)
+    next_key: bytes = field(repr=False)
+
+    @staticmethod
+    def next_salt(seed: bytes) -> bytes:
+        return hkdf(seed, "haven/v1/duress-next-salt", SALT_BYTES)
+
+    @classmethod
+    def derive(cls, header: Header, text: str, random_bytes: Callable[[int], bytes]) -> DuressKey:
+        seed = random_bytes(STAFF_ID_BYTES)
+        secret = text.encode()
+        here = SlotKey(header.params.derive(secret, header.salt))
+        return cls(here, seed, header.params.derive(secret, cls.next_salt(seed)))
+
+    def seal(self, header: Header, index: int, roles: Role, name: str, random_bytes: Callable[[int], bytes]) -> bytes:
+        content = SlotContent(SlotKind.DURESS, roles, self.seed, self.next_key, name)
+        return self.slot_key.seal(header, index, content, random_bytes)
 
 
 def _split(pair: tuple[int, int]) -> tuple[int, int]:
@@ -369,6 +407,7 @@ class Session:
     own_slot: int
     own_slot_bytes: bytes = field(repr=False)
     _master_key: bytes = field(repr=False)
+    warnings: list[str] = field(default_factory=list)  # for the person at the keyboard (tampering found)
 
     @property
     def weak_kdf(self) -> bool:
@@ -377,6 +416,24 @@ class Session:
 
     def require(self, permission: Permission) -> None:
         require(self.staff.roles, permission)
+
+    def check_erase_after(self) -> None:
+        """Compare the header's erase limit (anyone can edit it) with the copy in the database.
+
+        The header must stay readable without a key, so it cannot be authenticated; the copy
+        can. An edited limit is put back and reported in :attr:`warnings`.
+        """
+        stored = self.store.get_setting(ERASE_AFTER_SETTING)
+        if stored is None or int.from_bytes(stored, "big") == self.header.erase_after:
+            return
+        limit, found = int.from_bytes(stored, "big"), self.header.erase_after
+        with self._writing_slots():
+            self.header = dataclasses.replace(self.header, erase_after=limit)
+            self.site.slots_file.write_header(self.header)
+        self.warnings.append(
+            f"The erase limit in the key slot file was changed without a passphrase ({found or 'never'} instead "
+            f"of {limit or 'never'}); it is {limit or 'never'} again. Someone had the site's files: check this machine."
+        )
 
     def same_key(self, other: Session) -> bool:
         """Whether ``other`` opened the same database as this session (the same master key).
@@ -437,18 +494,20 @@ class Session:
                 )
             yield slots
 
-    def _new_keys(self, passphrase: str, duress: str | None, name: str) -> tuple[str, SlotKey, SlotKey | None]:
+    def _new_keys(self, passphrase: str, duress: str | None, name: str) -> tuple[str, SlotKey, DuressKey | None]:
         text = pp.check(passphrase, (name,))
         duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
-        p, salt = self.header.params, self.header.salt
-        key = SlotKey(p.derive(text.encode(), salt))
-        return text, key, None if duress_text is None else SlotKey(p.derive(duress_text.encode(), salt))
+        key = SlotKey(self.header.params.derive(text.encode(), self.header.salt))
+        duress_key = None if duress_text is None else DuressKey.derive(self.header, duress_text, self.site.random_bytes)
+        return text, key, duress_key
 
-    def _refuse_taken(self, slots: list[bytes], keys: list[SlotKey | None], allowed: tuple[int, ...] = ()) -> None:
-        for key in keys:
-            if key is not None and any(i not in allowed for i, _ in key.open_all(self.header, slots)):
+    def _refuse_taken(
+        self, slots: list[bytes], key: SlotKey, duress: DuressKey | None, allowed: tuple[int, ...] = ()
+    ) -> None:
+        for candidate in (key, None if duress is None else duress.slot_key):
+            if candidate is not None and any(i not in allowed for i, _ in candidate.open_all(self.header, slots)):
                 raise InputError(
                     "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
                 )
@@ -461,7 +520,7 @@ class Session:
         now = self.site.now()
         table = StaffTable(self.store)
         with self._writing_slots() as slots:
-            self._refuse_taken(slots, [key, duress_key])
+            self._refuse_taken(slots, key, duress_key)
             free = [i for i in range(SLOTS) if i not in table.used_slots()]
             if len(free) < 2:
                 raise SiteError(f"This site has room for {SLOTS // 2} staff accounts; remove one first.")
@@ -477,10 +536,8 @@ class Session:
                 key_index, key.seal(self.header, key_index, content, self.site.random_bytes)
             )
             if duress_key is not None:
-                decoy = SlotContent(SlotKind.DURESS, roles, member.id, name=name)
-                self.site.slots_file.write_slot(
-                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
-                )
+                sealed = duress_key.seal(self.header, other, roles, name, self.site.random_bytes)
+                self.site.slots_file.write_slot(other, sealed)
         return member
 
     def remove_staff(self, name: str) -> None:
@@ -526,7 +583,7 @@ class Session:
         _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()
         with self._writing_slots() as slots:
-            self._refuse_taken(slots, [key, duress_key], allowed=target.slots)
+            self._refuse_taken(slots, key, duress_key, allowed=target.slots)
             if own:
                 key_index = self.own_slot
                 other = target.slots[1] if target.slots[0] == key_index else target.slots[0]
@@ -538,10 +595,8 @@ class Session:
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
             if duress_key is not None:
-                decoy = SlotContent(SlotKind.DURESS, target.roles, target.id, name=target.name)
-                self.site.slots_file.write_slot(
-                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
-                )
+                decoy = duress_key.seal(self.header, other, target.roles, target.name, self.site.random_bytes)
+                self.site.slots_file.write_slot(other, decoy)
             elif clear_duress or not own:
                 self.site.slots_file.write_slot(other, self.site.random_bytes(len(sealed)))
             if own:
@@ -558,5 +613,6 @@ class Session:
         with self._writing_slots():
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
+            self.store.put_setting(ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             self.site.slots_file.write_header(self.header)
             self.record("site.set")

@@ -1,0 +1,180 @@
+"""After duress or panic, the folder is what a fresh `haven init` makes: side by side with a real one.
+
+Compared: file names, sizes and modes; each file's birth, change and modification time
+relative to the moment the site was (re)made; the salt; the accounts and the setting
+names. The old site is made a few seconds before the erase, so a file kept from it (or
+rewritten in place) shows an older birth time than any file of a fresh init.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from haven.site.keyslots import HEADER_BYTES
+from tests.conftest import ADMIN_PASSPHRASE, Result
+
+REGISTRAR = "census unable gallery jump essay happy"
+REGISTRAR_DURESS = "crane found canal crucial divide visa"
+AGE_SECONDS = 2.5  # how much older the erased site is than its erase
+TOLERANCE_SECONDS = 1.0  # a fresh init writes all its files within this
+
+
+def _birth(path: Path) -> float:
+    """The birth time (statx), 0 where the file system does not record it."""
+    out = subprocess.run(["stat", "-c", "%.9W", str(path)], capture_output=True, text=True, check=True).stdout
+    return float(out.strip() or 0)
+
+
+def _shape(home: Path, made_at: float) -> dict[str, dict[str, Any]]:
+    """Each entry of the folder (and the folder itself): size, mode, times relative to ``made_at``."""
+    shape = {}
+    for path in [home, *sorted(home.iterdir())]:
+        st = path.stat()
+        birth = _birth(path)
+        times = {"mtime": st.st_mtime, "ctime": st.st_ctime} | ({"birth": birth} if birth else {})
+        shape["." if path == home else path.name] = {
+            "bytes": None if path == home else st.st_size,
+            "mode": stat.filemode(st.st_mode),
+            "times": {k: round(v - made_at, 1) for k, v in times.items()},
+        }
+    return shape
+
+
+def _same_shape(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> None:
+    assert set(a) == set(b)
+    for name in a:
+        assert (a[name]["bytes"], a[name]["mode"]) == (b[name]["bytes"], b[name]["mode"]), name
+        assert set(a[name]["times"]) == set(b[name]["times"]), name
+        for kind, t in a[name]["times"].items():
+            assert abs(t - b[name]["times"][kind]) <= TOLERANCE_SECONDS, (name, kind, t, b[name]["times"][kind])
+
+
+def _in(home: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    monkeypatch.setenv("HAVEN_HOME", str(home))
+    return run_cli(*args)
+
+
+def _accounts_and_settings(home: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> Any:
+    staff = _in(home, run_cli, monkeypatch, "staff", "list", "--json")
+    assert staff.code == 0, staff.err
+    seen = _in(home, run_cli, monkeypatch, "seizure-view", "--json")
+    assert seen.code == 0, seen.err
+    settings = next(t for t in seen.json()["tables"] if t["name"] == "settings")
+    accounts = [{k: v for k, v in m.items() if k not in ("id",)} for m in staff.json()["staff"]]
+    return accounts, sorted(row[0] for row in settings["rows"])
+
+
+def _old_site(home: Path, tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """A site with an admin and a registrar who has a duress passphrase, some history; its key slot header."""
+    assert _in(home, run_cli, monkeypatch, "init", "--admin", "Ana").code == 0
+    (tmp_path / "reg").write_text(REGISTRAR + "\n")
+    (tmp_path / "reg-duress").write_text(REGISTRAR_DURESS + "\n")
+    added = _in(
+        home, run_cli, monkeypatch, "staff", "add", "Bo", "--role", "registrar",
+        "--passphrase-file", str(tmp_path / "reg"), "--duress-passphrase-file", str(tmp_path / "reg-duress"),
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    assert _in(home, run_cli, monkeypatch, "audit", "show").code == 0
+    return (home / "keyslots").read_bytes()[:HEADER_BYTES]
+
+
+def test_after_duress_the_folder_and_accounts_are_a_fresh_inits(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "coerced"
+    old_header = _old_site(home, tmp_path, run_cli, monkeypatch)
+    time.sleep(AGE_SECONDS)
+    # The registrar is made to open the site and types the duress passphrase.
+    made_at = time.time()
+    monkeypatch.setenv("HAVEN_PASSPHRASE", REGISTRAR_DURESS)
+    assert _in(home, run_cli, monkeypatch, "seizure-view").code == 0
+    after = _shape(home, made_at)
+    # Side by side: a real `haven init` by the same person, made now.
+    fresh_home = tmp_path / "fresh"
+    monkeypatch.setenv("HAVEN_PASSPHRASE", ADMIN_PASSPHRASE)
+    fresh_at = time.time()
+    assert _in(fresh_home, run_cli, monkeypatch, "init", "--admin", "Bo").code == 0
+    assert _in(fresh_home, run_cli, monkeypatch, "seizure-view").code == 0  # the same commands since
+    _same_shape(after, _shape(fresh_home, fresh_at))
+    new_header = (home / "keyslots").read_bytes()[:HEADER_BYTES]
+    assert new_header[20:52] != old_header[20:52]  # a new salt: an earlier copy shows another installation
+    assert new_header[:20] == old_header[:20]  # the same calibrated cost, as on any site of this machine
+    # The same accounts (the duress passphrase's owner holds every role, as init's admin does) and settings.
+    fresh = _accounts_and_settings(fresh_home, run_cli, monkeypatch)
+    monkeypatch.setenv("HAVEN_PASSPHRASE", REGISTRAR_DURESS)
+    coerced = _accounts_and_settings(home, run_cli, monkeypatch)
+    assert coerced == fresh
+    assert coerced[0] == [{"name": "Bo", "roles": ["registrar", "clinician", "coordinator"], **_since(coerced)}]
+
+
+def _since(found: Any) -> dict[str, Any]:
+    return {k: v for k, v in found[0][0].items() if k not in ("name", "roles")}
+
+
+def test_after_panic_the_folder_is_a_fresh_locked_inits(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "raided"
+    old_header = _old_site(home, tmp_path, run_cli, monkeypatch)
+    time.sleep(AGE_SECONDS)
+    made_at = time.time()
+    done = _in(home, run_cli, monkeypatch, "panic", "--yes")
+    assert done.code == 0, done.err
+    after = _shape(home, made_at)
+    fresh_home = tmp_path / "fresh"
+    fresh_at = time.time()
+    assert _in(fresh_home, run_cli, monkeypatch, "init", "--admin", "Ana").code == 0
+    _same_shape(after, _shape(fresh_home, fresh_at))
+    assert (home / "keyslots").read_bytes()[20:52] != old_header[20:52]
+    assert _in(home, run_cli, monkeypatch, "staff", "list").code == 8  # and nothing opens it
+
+
+def _as_nobody(args: list[str], home: Path) -> int:
+    """``haven ARGS`` in a forked child that dropped root (which ignores file modes) to user nobody."""
+    from haven.cli import main as cli_main
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            os.environ["HAVEN_HOME"] = str(home)
+            code = cli_main(args)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def test_panic_replaces_a_read_only_attempts_file_and_succeeds(
+    request: pytest.FixtureRequest, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only counter (as its owner, not root) no longer makes panic erase and then exit 6."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to hand the site to another user")
+    shared = Path(tempfile.mkdtemp(prefix="haven-nobody-"))  # pytest's own folders are private to root
+    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
+    shared.chmod(0o755)
+    home = shared / "site"
+    assert _in(home, run_cli, monkeypatch, "init", "--admin", "Ana").code == 0
+    for path in [home, *home.iterdir()]:
+        os.chown(path, 65534, 65534)
+    (home / "attempts").chmod(0o400)
+    salt = (home / "keyslots").read_bytes()[20:52]
+    assert _as_nobody(["panic", "--yes"], home) == 0
+    assert (home / "keyslots").read_bytes()[20:52] != salt
+    assert stat.S_IMODE((home / "attempts").stat().st_mode) == 0o600
+    assert _as_nobody(["staff", "list"], home) == 8
