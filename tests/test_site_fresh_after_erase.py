@@ -9,12 +9,9 @@ rewritten in place) shows an older birth time than any file of a fresh init.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 
 from haven.site.keyslots import HEADER_BYTES
 from tests.conftest import ADMIN_PASSPHRASE, Result
+from tests.helpers_site import NOBODY, as_nobody, share_with_nobody
 
 REGISTRAR = "census unable gallery jump essay happy"
 REGISTRAR_DURESS = "crane found canal crucial divide visa"
@@ -140,41 +138,20 @@ def test_after_panic_the_folder_is_a_fresh_locked_inits(
     assert _in(home, run_cli, monkeypatch, "staff", "list").code == 8  # and nothing opens it
 
 
-def _as_nobody(args: list[str], home: Path) -> int:
-    """``haven ARGS`` in a forked child that dropped root (which ignores file modes) to user nobody."""
-    from haven.cli import main as cli_main
-
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        code = 1
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            os.environ["HAVEN_HOME"] = str(home)
-            code = cli_main(args)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-
-
 def test_panic_replaces_a_read_only_attempts_file_and_succeeds(
-    request: pytest.FixtureRequest, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+    run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read-only counter (as its owner, not root) no longer makes panic erase and then exit 6."""
     if os.geteuid() != 0:
         pytest.skip("needs root to hand the site to another user")
-    shared = Path(tempfile.mkdtemp(prefix="haven-nobody-"))  # pytest's own folders are private to root
-    request.addfinalizer(lambda: shutil.rmtree(shared, ignore_errors=True))
-    shared.chmod(0o755)
-    home = shared / "site"
-    assert _in(home, run_cli, monkeypatch, "init", "--admin", "Ana").code == 0
-    for path in [home, *home.iterdir()]:
-        os.chown(path, 65534, 65534)
-    (home / "attempts").chmod(0o400)
-    salt = (home / "keyslots").read_bytes()[20:52]
-    assert _as_nobody(["panic", "--yes"], home) == 0
-    assert (home / "keyslots").read_bytes()[20:52] != salt
-    assert stat.S_IMODE((home / "attempts").stat().st_mode) == 0o600
-    assert _as_nobody(["staff", "list"], home) == 8
+    with share_with_nobody() as shared:
+        home = shared / "site"
+        assert _in(home, run_cli, monkeypatch, "init", "--admin", "Ana").code == 0
+        for path in [home, *home.iterdir()]:
+            os.chown(path, NOBODY, NOBODY)
+        (home / "attempts").chmod(0o400)
+        salt = (home / "keyslots").read_bytes()[20:52]
+        assert as_nobody(["panic", "--yes"], home) == 0
+        assert (home / "keyslots").read_bytes()[20:52] != salt
+        assert stat.S_IMODE((home / "attempts").stat().st_mode) == 0o600
+        assert as_nobody(["staff", "list"], home) == 8

@@ -220,7 +220,7 @@ class KeySlotFile:
         except FileNotFoundError:
             raise SiteError(f"There is no key slot file in {self.path.parent}.") from None
         except OSError as exc:
-            raise SiteError(f"The key slot file cannot be read: {exc.strerror}.") from None
+            raise SiteError(f"The site's key slot file ({self.path}) cannot be read: {exc.strerror}.") from None
         if len(data) != FILE_BYTES:
             raise SiteError("This site's key slot file is damaged (wrong size).")
         header = Header.unpack(data[:HEADER_BYTES])

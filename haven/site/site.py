@@ -224,6 +224,7 @@ class Site:
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
+        self.slots_file.read()  # a damaged header is an error now, not a failed attempt (nor a hang)
         with file_errors(), self.attempts.locked():
             failures = self.attempts.read()
             delay = delay_for(failures)
@@ -255,8 +256,6 @@ class Site:
     def _open(self, header: Header, index: int, slot: bytes, content: SlotContent) -> Session:
         self.attempts.write(0)
         self.attempts.write(0)  # the other endings write twice as well
-        if not self.folder.db_path.exists():
-            raise SiteError(f"The database of the site in {self.folder.home} is missing.")
         store = self.folder.open(content.master_key)
         try:
             member = StaffTable(store).by_id(content.staff_id)
