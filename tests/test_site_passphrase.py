@@ -98,6 +98,7 @@ def test_generated_passphrases_always_pass_and_rarely_need_a_redraw() -> None:
     for language in pp.WORD_LISTS:
         for _ in range(300):
             pp.check(pp.suggest(language=language), ("Ana",))
+    pp.check("grain twenty head airport swarm", ("Grain Twenty",))  # a name that is a list word changes nothing
     pool = pp.word_list("en")
     refused = 0
     for _ in range(1000):

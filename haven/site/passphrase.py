@@ -175,6 +175,10 @@ def _mixed_bits(tokens: list[str], known: tuple[str, ...]) -> float | None:
     return bits
 
 
+def _in_a_list(word: str) -> bool:
+    return any(word in _word_index(language) for language in WORD_LISTS)
+
+
 @functools.cache
 def _word_index(language: str) -> dict[str, int]:
     return {w.casefold(): i for i, w in enumerate(word_list(language))}
@@ -192,7 +196,10 @@ def estimate(passphrase: str, known: tuple[str, ...] = ()) -> Estimate:
     text = normalise(passphrase)
     if not text:
         return Estimate(0.0, "it is empty")
-    words = (*SITE_WORDS, *(w for k in known for w in normalise(k).casefold().split(" ") if w))
+    # A name that is itself a list word ("Grain") is left to the list estimate, so that a
+    # generated passphrase never fails because of the name of the person it is for.
+    named = (w for k in known for w in normalise(k).casefold().split(" ") if w and not _in_a_list(w))
+    words = (*SITE_WORDS, *named)
     tokens = text.split(" ")
     listed = _list_words_bits(tokens)
     if listed is not None and listed[0] != "en":
