@@ -9,10 +9,11 @@ Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
 3. then one of three endings:
 
    * a key slot opened: reset the counter, open the database with the master
-     key, find the staff member;
-   * a duress slot opened: overwrite every slot with random bytes (fsync),
-     remove the database files, build a new empty site for the same staff member
-     under a new master key, and open that: the person at the keyboard sees a
+     key, find the staff member (and put back an edited erase limit);
+   * a duress slot opened: overwrite every slot and the salt with random bytes
+     (fsync), remove every file of the site, and build what ``haven init`` by
+     this person would (the same function: new files, salt and master key, one
+     account with every role), and open that: the person at the keyboard sees a
      working, empty site, and no passphrase opens the old data again;
    * nothing opened: keep the failure counted (and erase the site if the
      configured limit is reached), then raise :class:`WrongPassphraseError`;
@@ -21,7 +22,7 @@ Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
    after the derivation finished, so the three cannot be told apart by time.
 
 :meth:`Site.panic` erases like a duress passphrase but needs none and does no
-key derivation: a fraction of a second.
+key derivation (a fraction of a second), and leaves a new site nobody can open.
 """
 
 from __future__ import annotations
