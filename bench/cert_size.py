@@ -4,7 +4,7 @@
 
 Prints, from one run: our stub's length and QR version at error correction Q
 (goal: <= 10), and the same for every EU DCC vaccination certificate in
-../shared/testdata/eu-dcc (median, min, max), and the SMART Health Card
+tests/vectors/eu-dcc (median, min, max), and the SMART Health Card
 single-QR examples at error correction L (as the SHC spec prints them).
 """
 
@@ -20,9 +20,10 @@ from haven import qr
 from haven.cert_services import Certificates
 from haven.core.card import Card
 from haven.services import Clinic
+from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+VECTORS = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
 DOSES = [
     {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"},
@@ -33,8 +34,9 @@ DOSES = [
 
 def ours() -> list[str]:
     store = MemoryStore()
-    certs = Certificates(store, lambda: NOW, random.Random(1).randbytes)
-    certs.bootstrap()
+    rng = random.Random(1).randbytes
+    certs = Certificates(store, lambda: NOW, rng, keys=RoleKeys.generate(rng))
+    certs.standalone()
     card = Card(bytes(16))
     Clinic(store, today=lambda: NOW.date()).add_visit(card, DOSES, first_visit=True)
     return certs.issue(card, count=10)
@@ -42,7 +44,7 @@ def ours() -> list[str]:
 
 def eu_vaccinations() -> list[str]:
     texts = []
-    for path in sorted((SHARED / "eu-dcc").rglob("*.json")):
+    for path in sorted((VECTORS / "eu-dcc").rglob("*.json")):
         doc = json.loads(path.read_text("utf-8"))
         if doc.get("JSON") and doc["JSON"].get("v") and doc["PREFIX"].startswith("HC1:"):
             texts.append(doc["PREFIX"])
@@ -63,7 +65,8 @@ def main() -> None:
     stubs = ours()
     print(summary("Haven stub, three COVID-19 doses", stubs, "q"))
     print(summary("EU DCC vaccination certificates (test data)", eu_vaccinations(), "q"))
-    shc = [p.read_text().strip() for p in sorted((SHARED / "shc").glob("example-0[013]-f-qr-code-numeric-value-0.txt"))]
+    singles = sorted((VECTORS / "shc").glob("example-0[013]-f-qr-code-numeric-value-0.txt"))
+    shc = [p.read_text().strip() for p in singles]
     # segno puts 'shc:/' + digits in one byte-mode segment; the spec's QR codes use a byte segment for
     # 'shc:/' and a numeric one for the digits, so the digits alone (numeric mode) are the fair measure.
     digits = [t.removeprefix("shc:/") for t in shc]

@@ -57,7 +57,7 @@ from haven.site.folder import SiteFolder
 from haven.site.site import Site
 
 ROOT = Path(__file__).resolve().parents[1]
-EU_DCC = ROOT.parent / "shared" / "testdata" / "eu-dcc"
+EU_DCC = ROOT / "tests" / "vectors" / "eu-dcc"
 HAVEN = str(ROOT / ".venv" / "bin" / "haven")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 7
@@ -111,7 +111,8 @@ def make_site(home: Path) -> list[str]:
     store = session.store
     now = dt.datetime.now(dt.UTC)
     rng = random.Random(3)
-    certs = Certificates(store, lambda: now, rng.randbytes)
+    certs = Certificates(store, lambda: now, rng.randbytes, keys=session.keys)
+    certs.standalone()
     clinic = Clinic(store)
     stubs: list[str] = []
     products = ["comirnaty", "spikevax", "coronavac", "vaxzevria"]

@@ -31,12 +31,13 @@ def setup() -> Callable[[bytes], None]:
     from haven.certs.verify import verify
     from haven.core.card import Card
     from haven.services import Clinic
+    from haven.site.rolekeys import RoleKeys
     from haven.store.memory import MemoryStore
 
     rng = random.Random(1)
     store = MemoryStore()
-    certs = Certificates(store, lambda: NOW, rng.randbytes)
-    certs.bootstrap()
+    certs = Certificates(store, lambda: NOW, rng.randbytes, keys=RoleKeys.generate(rng.randbytes))
+    certs.standalone()
     card = Card(bytes(16))
     Clinic(store, today=lambda: NOW.date()).add_visit(
         card, [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-01-05"}], first_visit=True

@@ -9,6 +9,7 @@ return sealed records and counter keys. Nothing a worker does touches storage.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Callable, Sequence
@@ -54,3 +55,33 @@ def seal_batch(
 def seal_batch_in_worker(jobs: Sequence[Job], today: dt.date) -> SealedBatch:
     """Entry point for a worker process (module-level so it can be pickled)."""
     return seal_batch(jobs, today)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+WATCH_SECONDS = 0.5
+
+
+def worker_init(parent: int) -> None:
+    """Run first in every worker: die with the importing process, which may be killed (even by SIGKILL).
+
+    A worker holds holders' derived keys; it must not outlive the import. Linux delivers SIGKILL
+    when the parent exits (PR_SET_PDEATHSIG); elsewhere, and should the parent already be gone,
+    a watchdog thread notices the parent changed and exits.
+    """
+    import ctypes
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="haven-parent-watch", daemon=True).start()

@@ -5,9 +5,17 @@ Everything here takes the store, the clock and the randomness injected, like
 
 * ``certs/trust-list``    the network's signed trust list (as received, bytes)
 * ``certs/root-public``   the root public key this site trusts (pinned)
-* ``certs/root-key``      the root private key, only where the root lives
-* ``certs/signing-keys``  epoch keys this site may sign with
+* ``certs/root-key``      the root private key, only where the root lives, wrapped under the admin key
+* ``certs/signing-keys``  epoch keys this site may sign with, wrapped under the issuing key
 * ``certs/issuers``       EU DCC signer certificates and SMART Health Card issuers
+
+Private keys are never stored in the clear (docs/site-security.md, "Keys by role"): a
+passphrase that opens the database but carries no role key reads none of them.
+
+A new site has no trust list and no signing key: it verifies what it is told to
+trust, and issues nothing until it joins a network (``haven trust join`` plus an
+epoch key from the network) or an operator chooses standalone issuing
+(:meth:`Certificates.standalone`), whose certificates name this site.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
 from haven.certs.keys import fingerprint, load_private_der, new_private_key, private_der, public_bytes
 from haven.certs.trust import (
     EPOCH_MAX_DAYS,
+    EPOCH_WEEKS,
+    WEEK,
     SigningKey,
     TrustList,
     decode_signing_keys,
@@ -38,13 +48,19 @@ from haven.certs.trust import (
     make_signing_key,
     parse_trust_list,
     timestamp,
+    week_start,
 )
 from haven.certs.verify import BulkVerifier, Trust, Verified, verify
+from haven.core import strictjson
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.entries import MAX_DOSE, Test, Vaccination
-from haven.errors import CertificateError, InputError, NoRecordsError, TrustError
-from haven.services import AddedVisit, Clinic
+from haven.core.history import record_tag
+from haven.core.records import OpenedRecord
+from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
+from haven.services import AddedVisit, Audit, Clinic
+from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
+from haven.site.roles import Permission
 from haven.store.base import Store
 
 TRUST_LIST = "certs/trust-list"
@@ -53,7 +69,18 @@ ROOT_KEY = "certs/root-key"
 SIGNING_KEYS = "certs/signing-keys"
 ISSUERS = "certs/issuers"
 DEFAULT_LABEL = "local"
+STANDALONE_NETWORK = "standalone"
+SCHEDULE_AHEAD_WEEKS = 3 * EPOCH_WEEKS  # a root site lists its keys this far ahead
 WHAT = ("vaccination", "test", "all")
+# Said wherever standalone issuing is chosen or shown (CLI and web).
+NAMES_THIS_SITE = (
+    "Every certificate signed here carries a key id that only this site uses: whoever checks it "
+    "learns that this clinic issued it. Join a network (haven trust join) so that certificates name only the network."
+)
+NO_ISSUING = (
+    "This site issues no certificates yet. Join a network (haven trust join, then haven trust import-key), "
+    "or choose standalone issuing (haven trust standalone): then every certificate names this clinic."
+)
 
 
 # A site's trust list, the root public key it pinned and its external issuers (settings as stored, None if unset).
@@ -96,14 +123,13 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
     return facts
 
 
-def bootstrap_trust(
-    store: Store, now: dt.datetime, random_bytes: Callable[[int], bytes] = secrets.token_bytes
-) -> TrustList | None:
-    """Make a fresh site a network of one: a root key, one epoch key, a signed trust list.
+def entry_id(visit: OpenedRecord, number: int) -> str:
+    """The id of a visit's entry when choosing what a certificate states: ``<index>.<record>.<entry>``.
 
-    Does nothing (returns None) where the site already has a trust list.
+    The record tag (see :func:`haven.core.history.record_tag`) keeps the id unambiguous when two
+    visits share an index after a merge, so a certificate states exactly the entries chosen.
     """
-    return Certificates(store, lambda: now, random_bytes).bootstrap()
+    return f"{visit.index}.{record_tag(visit)}.{number}"
 
 
 @dataclass
@@ -111,6 +137,7 @@ class Certificates:
     store: Store
     now: Callable[[], dt.datetime] = utc_now
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
+    keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the acting member's role keys
 
     # ------------------------------------------------------------ stored trust
 
@@ -126,9 +153,13 @@ class Certificates:
             raise TrustError("This site has no trust list: run 'haven trust root' or 'haven trust join'.")
         return current
 
+    def holds_root(self) -> bool:
+        return bool(self.store.get_setting(ROOT_KEY))
+
     def root_key(self) -> ec.EllipticCurvePrivateKey | None:
+        """The root private key where this site holds it (a coordinator's keys unwrap it)."""
         data = self.store.get_setting(ROOT_KEY)
-        return load_private_der(data) if data else None
+        return load_private_der(unwrap(self.keys.require_admin(), ROOT_KEY, data)) if data else None
 
     def _require_root(self) -> ec.EllipticCurvePrivateKey:
         root = self.root_key()
@@ -136,11 +167,36 @@ class Certificates:
             raise TrustError("This site does not hold the network's root key; ask whoever holds it.")
         return root
 
+    def _issuing(self) -> bytes:
+        key = issuing_key(self.keys, self.store.get_setting)
+        if key is None:
+            raise PermissionDeniedError(
+                "Only a clinician's or a coordinator's passphrase opens the signing keys.",
+                permission=Permission.CERTIFICATE_ISSUE.value,
+            )
+        return key
+
     def signing_keys(self) -> list[SigningKey]:
-        return decode_signing_keys(self.store.get_setting(SIGNING_KEYS))
+        data = self.store.get_setting(SIGNING_KEYS)
+        return decode_signing_keys(unwrap(self._issuing(), SIGNING_KEYS, data) if data else None)
+
+    def held_kids(self) -> set[bytes] | None:
+        """The ids of the epoch keys held here; None where these role keys cannot open them."""
+        if issuing_key(self.keys, self.store.get_setting) is None:
+            return None
+        return {k.kid for k in self.signing_keys()}
 
     def _save_keys(self, keys: Iterable[SigningKey]) -> None:
-        self.store.put_setting(SIGNING_KEYS, encode_signing_keys(keys))
+        plain = encode_signing_keys(keys)
+        self.store.put_setting(SIGNING_KEYS, wrap(self._issuing(), SIGNING_KEYS, plain, self.random_bytes))
+
+    def _save_root(self, root: ec.EllipticCurvePrivateKey) -> None:
+        sealed = wrap(self.keys.require_admin(), ROOT_KEY, private_der(root), self.random_bytes)
+        self.store.put_setting(ROOT_KEY, sealed)
+
+    def _week(self) -> int:
+        """Now, as every time in a trust list is written: the Monday of this week."""
+        return week_start(timestamp(self.now()))
 
     def _publish(self, new: TrustList) -> TrustList:
         self.store.put_setting(TRUST_LIST, new.sign(self._require_root()))
@@ -148,51 +204,85 @@ class Certificates:
 
     # ------------------------------------------------------------ trust management
 
-    def bootstrap(self, network: str = "local", label: str = DEFAULT_LABEL) -> TrustList | None:
-        if self.store.get_setting(TRUST_LIST) is not None:
-            return None
-        return self.create_root(network, label)
+    def standalone(self, network: str = STANDALONE_NETWORK, replace: bool = False) -> TrustList:
+        """Issue alone: this site becomes the root of a network of one (see :data:`NAMES_THIS_SITE`)."""
+        return self.create_root(network, DEFAULT_LABEL, replace=replace)
 
     def create_root(self, network: str, label: str = DEFAULT_LABEL, replace: bool = False) -> TrustList:
-        """A new network with this site as its root, and a first epoch key for ``label``."""
+        """A new network with this site as its root, and scheduled epoch keys for ``label``
+        (the one signing this week and the next, made ahead)."""
         if self.store.get_setting(TRUST_LIST) is not None and not replace:
             raise TrustError("This site already has a trust list; a new root replaces it (use --replace).")
         network = network.strip()
         if not network or len(network) > 60:
             raise TrustError("Name the network with 1 to 60 characters.")
-        now = timestamp(self.now())
+        week = self._week()
         root = new_private_key(self.random_bytes)
-        key = make_signing_key(self.random_bytes, label, now)
-        first = TrustList(network, 1, now, public_bytes(root), keys=(key.trusted(),))
-        self.store.put_setting(ROOT_KEY, private_der(root))
+        keys = self._scheduled(label, [], timestamp(self.now()))
+        first = TrustList(network, 1, week, public_bytes(root), keys=tuple(k.trusted() for k in keys))
+        self._save_root(root)
         self.store.put_setting(ROOT_PUBLIC, first.root_public)
-        self._save_keys([key])
+        self._save_keys(keys)
         self.store.put_setting(TRUST_LIST, first.sign(root))
         return first
+
+    def _scheduled(self, label: str, held: list[SigningKey], now: int) -> list[SigningKey]:
+        """New keys for ``label`` so that one signs now and keys are made ahead (``SCHEDULE_AHEAD_WEEKS``)."""
+        week = week_start(now)
+        mine = [k for k in held if k.label == label.strip()]
+        signing = any(k.trusted().signs_at(now) for k in mine)
+        if signing and max(k.not_after for k in mine) >= week + EPOCH_WEEKS * WEEK:
+            return []  # at least one more epoch is listed already: refilled in batches, not weekly
+        made: list[SigningKey] = []
+        if not signing:  # new, or its key revoked: one from this week
+            made.append(make_signing_key(self.random_bytes, label, week, EPOCH_WEEKS * 7))
+        start = max((k.not_after for k in [*mine, *made]), default=week)
+        while start < week + SCHEDULE_AHEAD_WEEKS * WEEK:
+            key = make_signing_key(self.random_bytes, label, start, EPOCH_WEEKS * 7)
+            made.append(key)
+            start = key.not_after
+        return made
+
+    def keep_scheduled(self) -> list[SigningKey]:
+        """At the root's site: publish the labels' next epoch keys ahead of need (none if already made)."""
+        current = self._require_list()
+        held = [k for k in self.signing_keys() if current.key(k.kid) == k.trusted()]
+        labels = sorted({k.label for k in held}) or [DEFAULT_LABEL]
+        week = self._week()
+        made = [k for label in labels for k in self._scheduled(label, held, timestamp(self.now()))]
+        if made:
+            self._publish(current.next(week, keys=(*current.keys, *(k.trusted() for k in made))))
+            self._save_keys([*self.signing_keys(), *made])
+        return made
 
     def new_key(
         self, label: str, days: int = EPOCH_MAX_DAYS, start: dt.datetime | None = None, end_current: bool = False
     ) -> SigningKey:
         """A new epoch key for ``label`` (root only), listed in a new version of the trust list.
 
-        With ``end_current`` (rotation) the label's keys still signing now stop
-        now; certificates they signed stay valid until they expire.
+        Its epoch starts on the Monday of ``start``'s week (default: this week). With
+        ``end_current`` (rotation) the label's keys still signing stop at this week's
+        start, when the new one begins; certificates they signed stay valid until they expire.
         """
         current = self._require_list()
         self._require_root()
         now = timestamp(self.now())
+        week = week_start(now)
         begin = timestamp(start) if start else now
         key = make_signing_key(self.random_bytes, label, begin, days)
         keys = list(current.keys)
+        held = self.signing_keys()
         if end_current:
+            # The label's keys made ahead go too (made with the one replaced, they signed nothing yet).
             keys = [
                 k
                 if k.label != key.label or not k.signs_at(now)
-                else type(k)(k.public, k.label, k.not_before, max(k.not_before, now - 1))
+                else type(k)(k.public, k.label, k.not_before, max(k.not_before, week))
                 for k in keys
+                if k.label != key.label or k.not_before <= now
             ]
-        self._publish(current.next(now, keys=(*keys, key.trusted())))
-        held = [k for k in self.signing_keys() if not (end_current and k.label == key.label and k.not_before <= now)]
+            held = [k for k in held if k.label != key.label]
+        self._publish(current.next(week, keys=(*keys, key.trusted())))
         self._save_keys([*held, key])
         return key
 
@@ -200,7 +290,7 @@ class Certificates:
         """Revoke a key (every certificate it signed) or one certificate's one-time id (root only)."""
         current = self._require_list()
         self._require_root()
-        now = timestamp(self.now())
+        now = self._week()
         if kid is not None:
             if current.key(kid) is None and kid not in current.revoked_kids:
                 raise TrustError(f"No key {kid.hex()} in the trust list.")
@@ -236,6 +326,8 @@ class Certificates:
         root = self.root_key()
         if root is not None and public_bytes(root) != new.root_public:
             self.store.put_setting(ROOT_KEY, b"")
+        elif self.store.get_setting(SIGNING_KEYS) is None:
+            return new
         self._save_keys(k for k in self.signing_keys() if new.key(k.kid) is not None)
         return new
 
@@ -279,11 +371,11 @@ class Certificates:
     def import_key(self, data: bytes, passphrase: str) -> SigningKey:
         current = self._require_list()
         try:
-            doc = json.loads(data)
+            doc = strictjson.loads(data)
             private = serialization.load_pem_private_key(
                 doc["private_key"].encode("ascii"), password=passphrase.encode("utf-8")
             )
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (InputError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise TrustError("This is not a Haven signing key file, or the passphrase is wrong.") from None
         if not isinstance(private, ec.EllipticCurvePrivateKey):
             raise TrustError("This signing key file holds no P-256 key.")
@@ -329,7 +421,11 @@ class Certificates:
     # ------------------------------------------------------------ certificates
 
     def current_key(self) -> SigningKey:
-        """The epoch key to sign with now; a site holding the root rotates to a new one when needed."""
+        """The epoch key to sign with now (at the root's site, the schedule is kept ahead first)."""
+        if self.store.get_setting(TRUST_LIST) is None:
+            raise TrustError(NO_ISSUING)
+        if self.holds_root() and self.keys.admin is not None:
+            self.keep_scheduled()
         listed = self._require_list()
         now = timestamp(self.now())
         usable = [
@@ -339,11 +435,11 @@ class Certificates:
         ]
         if usable:
             return max(usable, key=lambda k: k.not_before)
-        if self.root_key() is None:
-            raise TrustError("This site has no signing key valid now: import a new epoch key from your network.")
-        held = self.signing_keys()
-        label = max(held, key=lambda k: k.not_after).label if held else DEFAULT_LABEL
-        return self.new_key(label)
+        if self.holds_root():
+            raise TrustError(
+                "This site has no signing key valid now: a coordinator's 'haven trust show' lists the next ones."
+            )
+        raise TrustError("This site has no signing key valid now: import a new epoch key from your network.")
 
     def facts_for(self, card: Card, pin: str | None, what: str) -> Facts:
         """The facts a holder's certificate states, from their history."""
@@ -376,42 +472,48 @@ class Certificates:
         at: dt.datetime | None = None,
         extra: Iterable[str] = (),
         first_visit: bool = False,
+        audit: Audit | None = None,
     ) -> dict[str, Any]:
         """Verify a certificate, then add its vaccinations to the holder's history, marked verified-external.
 
         Vaccinations already in the history (same product, dose and date) and
-        those Haven cannot map to its catalogue are skipped and reported.
+        those Haven cannot map to its catalogue are skipped and reported. The
+        history is read, and the visit and the ``audit`` entry (counting the
+        vaccinations imported) written, in one transaction.
         """
         verified = self.verify(text, at, extra)
         clinic = Clinic(self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes)
-        try:
-            known = {
-                (e.product, e.dose, e.date)
-                for v in clinic.history(card, pin).visits
-                for e in v.visit.entries
-                if isinstance(e, Vaccination)
-            }
-        except NoRecordsError:
-            known = set()
-        entries, skipped = [], []
-        for v in verified.facts.get("vaccinations", []):
-            reason = _unimportable(v, known, self.now().date())
-            if reason:
-                skipped.append({"vaccination": v, "reason": reason})
-                continue
-            entries.append(
-                {
-                    "type": "vaccination",
-                    "product": v["product"],
-                    "dose": v["dose"],
-                    "date": v["date"],
-                    "verified_external": verified.format,
+        with self.store.transaction():
+            try:
+                known = {
+                    (e.product, e.dose, e.date)
+                    for v in clinic.history(card, pin).visits
+                    for e in v.visit.entries
+                    if isinstance(e, Vaccination)
                 }
-            )
-            known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
-        added: AddedVisit | None = None
-        if entries:
-            added = clinic.add_visit(card, entries, pin=pin, first_visit=first_visit, trusted=True)
+            except NoRecordsError:
+                known = set()
+            entries, skipped = [], []
+            for v in verified.facts.get("vaccinations", []):
+                reason = _unimportable(v, known, self.now().date())
+                if reason:
+                    skipped.append({"vaccination": v, "reason": reason})
+                    continue
+                entries.append(
+                    {
+                        "type": "vaccination",
+                        "product": v["product"],
+                        "dose": v["dose"],
+                        "date": v["date"],
+                        "verified_external": verified.format,
+                    }
+                )
+                known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
+            added: AddedVisit | None = None
+            if entries:
+                added = clinic.add_visit(card, entries, pin=pin, first_visit=first_visit, trusted=True)
+            if audit is not None:
+                audit(len(entries))
         return {
             "format": verified.format,
             "imported": len(entries),
@@ -494,4 +596,4 @@ def add_issuer_files(trust: Trust, files: Iterable[str]) -> None:
             trust.eudcc.extend(eudcc.load_signers(_read(file)))
 
 
-__all__ = ["WHAT", "CertificateError", "Certificates", "bootstrap_trust", "facts_from", "iso"]
+__all__ = ["WHAT", "CertificateError", "Certificates", "facts_from", "iso"]

@@ -12,20 +12,24 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker
+from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
 from haven.core.aggregates import AggregateKey, aggregate_keys
 from haven.core.card import Card
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
-from haven.errors import HavenError, NoRecordsError
+from haven.errors import HavenError, InputError, NoRecordsError, StoreError
 from haven.store.base import Store
 
 # Reading walks locators in batches and stops after GAP empty indices in a row,
 # so a visit that arrived by sync ahead of its predecessors is still found.
 READ_BATCH = 32
 GAP = 8
+
+
+# Writes one audit entry covering ``count`` things, inside the caller's open write transaction.
+Audit = Callable[[int], None]
 
 
 def utc_today() -> dt.date:
@@ -59,6 +63,11 @@ class Clinic:
     # ------------------------------------------------------------ reading
 
     def _read(self, keys: HolderKeys) -> tuple[list[OpenedRecord], int]:
+        opened, unreadable, _ = self._read_all(keys)
+        return opened, unreadable
+
+    def _read_all(self, keys: HolderKeys) -> tuple[list[OpenedRecord], int, int]:
+        """Opened records, how many did not open, and the highest index seen (-1: none)."""
         opened: list[OpenedRecord] = []
         unreadable = 0
         start, last_hit = 0, -1
@@ -74,7 +83,7 @@ class Clinic:
                     unreadable += 1
             start += READ_BATCH
             if start - 1 - last_hit >= GAP:
-                return opened, unreadable
+                return opened, unreadable, last_hit
 
     def history(self, card: Card, pin: str | None = None) -> History:
         """The holder's whole history; :class:`NoRecordsError` if there is none (or the PIN is wrong)."""
@@ -91,25 +100,37 @@ class Clinic:
     # ------------------------------------------------------------ writing
 
     def add_visit(
-        self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False, trusted: bool = False
+        self,
+        card: Card,
+        doc: Any,
+        pin: str | None = None,
+        first_visit: bool = False,
+        trusted: bool = False,
+        audit: Audit | None = None,
     ) -> AddedVisit:
-        """Validate and record one visit, whole or not at all.
+        """Validate and record one visit, whole or not at all, with its ``audit`` entry.
 
         A card with no records here is refused (an unknown card and a wrong PIN
         look alike) unless ``first_visit`` says staff are starting its history.
         ``trusted`` admits ``verified_external`` (certificate import only).
+        The index is read, and the record and its audit entry written, in one
+        write transaction: two staff adding to one card never get the same index,
+        and an error means neither the visit nor its audit entry was stored.
         """
         today = self.today()
         visit = parse_visit(doc, today, trusted=trusted)
         keys = HolderKeys.derive(card, pin)
-        opened, unreadable = self._read(keys)
-        if not opened and not unreadable and not first_visit:
-            raise NoRecordsError(
-                "No records for this card. If this is the holder's first visit here, record it as a first visit."
-            )
-        index = max((o.index for o in opened), default=-1) + 1
-        record, counts = self._seal(keys, index, visit, today)
-        self.store.add([record], counts)
+        with self.store.transaction():
+            opened, unreadable, last = self._read_all(keys)
+            if not opened and not unreadable and not first_visit:
+                raise NoRecordsError(
+                    "No records for this card. If this is the holder's first visit here, record it as a first visit."
+                )
+            index = last + 1
+            record, counts = self._seal(keys, index, visit, today)
+            self.store.add([record], counts)
+            if audit is not None:
+                audit(1)
         return AddedVisit(index=index, entries=len(visit.entries), first=not opened)
 
     def _seal(
@@ -140,16 +161,23 @@ class Clinic:
         batch: int = 2000,
         progress: Callable[[int], None] | None = None,
         workers: int = 0,
+        audit: Audit | None = None,
+        checkpoint: Callable[[int], None] | None = None,
     ) -> int:
         """Bulk-record visits (card, visit document, PIN), committing every ``batch`` visits.
 
         Cards without records start a history (an import is a first visit).
-        Batches are written in input order. A bad visit stops the import: the
-        batches before its own are kept, nothing of its batch is. The error's
-        ``details`` then carry ``item`` (0-based position in ``items``) and
-        ``imported``. With ``workers`` > 0, validation and sealing run on that
-        many worker processes while this one reads ahead and writes.
+        Batches are written in input order, each in one transaction with its
+        ``audit`` entry and a ``checkpoint`` call (given how many items are
+        committed so far, so it can record where a rerun resumes). A bad visit
+        stops the import: the batches before its own are kept, nothing of its
+        batch is. The error's ``details`` then carry ``item`` (0-based position
+        in ``items``) and ``imported``; a storage error carries ``imported``
+        only (no item is to blame). With ``workers`` > 0, validation and sealing
+        run on that many worker processes while this one reads ahead and writes.
         """
+        if batch < 1:
+            raise InputError(f"A batch is 1 or more visits (not {batch}).")
         today = self.today()
         holders: dict[tuple[bytes, str | None], list[Any]] = {}  # -> [keys, next index]
         done = 0
@@ -175,7 +203,23 @@ class Clinic:
 
         def write(result: SealedBatch) -> None:
             nonlocal done
-            self.store.add(result.records, result.counts)
+            try:
+                with self.store.transaction():
+                    # Indexes were given out before this lock was taken: if another writer stored a
+                    # visit of one of these holders meanwhile, one of them is taken. Refuse the batch
+                    # rather than give two visits one index; a rerun reads the indexes afresh.
+                    if self.store.find([r.locator for r in result.records]):
+                        raise StoreError(
+                            "Visits of a holder in this batch were recorded at the same time by someone else; "
+                            "nothing of this batch was saved."
+                        )
+                    self.store.add(result.records, result.counts)
+                    if audit is not None:
+                        audit(len(result.records))
+                    if checkpoint is not None:
+                        checkpoint(done + len(result.records))
+            except HavenError as exc:
+                raise _WriteFailure(exc) from None
             done += len(result.records)
             if progress:
                 progress(done)
@@ -189,6 +233,9 @@ class Clinic:
         except _BatchFailure as failure:
             # Batches are written in order, so the failed batch starts at item ``done``.
             failure.cause.details.update(item=done + failure.error_at, imported=done)
+            raise failure.cause from None
+        except _WriteFailure as failure:
+            failure.cause.details.update(imported=done)
             raise failure.cause from None
         except HavenError as exc:
             # Raised while reading the input: the item after the last one read is the bad one.
@@ -204,14 +251,31 @@ class Clinic:
         write: Callable[[SealedBatch], None],
     ) -> None:
         """Three stages at once: this thread reads and assigns indexes, worker processes seal,
-        a writer thread commits in input order (SQLite releases the GIL while it works)."""
+        a writer thread commits in input order (SQLite releases the GIL while it works).
+
+        Workers die with this process (see :func:`haven.bulk.worker_init`): they hold holders' keys."""
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker_init,
+            initargs=(os.getpid(),),
+        ) as pool:
             writer = _OrderedWriter(write, capacity=workers + 1)
             try:
-                for jobs in batches:
+                while True:
+                    try:
+                        jobs = next(batches)
+                    except StopIteration:
+                        break
+                    except HavenError:
+                        # A bad line: the batches read before it are still written, as without workers
+                        # (an error the writer met in one of them, earlier in the input, wins).
+                        writer.finish()
+                        raise
                     writer.put(pool.submit(seal_batch_in_worker, jobs, today))
                 writer.finish()
             finally:
@@ -270,6 +334,14 @@ class _Abandoned(Exception):
     """The importing thread stopped; the writer discards what is left."""
 
 
+class _WriteFailure(HavenError):
+    """A storage error while committing a batch (the input is not to blame)."""
+
+    def __init__(self, cause: HavenError) -> None:
+        super().__init__(cause.message)
+        self.cause = cause
+
+
 class _BatchFailure(HavenError):
     """Carries a worker's validation error and where in its batch it happened."""
 
@@ -291,16 +363,11 @@ def iter_jsonl(lines: Iterable[str], numbers: list[int] | None = None) -> Iterat
     ``numbers``, when given, receives the line number of every object before it
     is parsed, so a caller can map an item's position back to its line.
     """
-    import json
-
-    from haven.errors import InputError
+    from haven.core import strictjson
 
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if numbers is not None:
             numbers.append(number)
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}.") from None
+        yield number, strictjson.loads(line)

@@ -91,8 +91,11 @@ def main() -> None:
     first = vectors[0]["text"]
     sig_flipped = bytearray(base45.decode(first))
     sig_flipped[-1] ^= 0x01
+    raw = base45.decode(first)
+    high_s = (cose.P256_ORDER - int.from_bytes(raw[-32:], "big")).to_bytes(32, "big")  # (r, n - s) verifies too
     negatives = [
         ("the first vector with the last signature bit flipped", base45.encode(bytes(sig_flipped)), NOW, "forged"),
+        ("the first vector with s replaced by n - s (high s)", base45.encode(raw[:-32] + high_s), NOW, "forged"),
         ("the first vector checked a year and a week later", first, NOW + dt.timedelta(days=372), "expired"),
         ("the first vector checked before its issue week", first, NOW - dt.timedelta(days=14), "not-yet-valid"),
         ("the first vector without its last character", first[:-1], NOW, "malformed"),

@@ -37,21 +37,26 @@ if sys.version_info < (3, 11):
     sys.exit(f"Haven needs Python 3.11 or newer; {sys.executable} is {sys.version.split()[0]}")
 PY
 
+# Libraries come only from the lock files (exact versions, each file's sha256: scripts/lock.sh writes them);
+# Haven itself is then installed without resolving anything (--no-deps), built by the locked setuptools.
 extras=""
 [ "$task" = "test" ] && extras="[dev]"
+lock="requirements.lock"
+[ -n "$extras" ] && lock="requirements-dev.lock"
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.haven-installed${extras}"
 # An install with the test tools serves the demo too.
-if [ -z "$extras" ] && [ -f ".venv/.haven-installed[dev]" ] && [ ! pyproject.toml -nt ".venv/.haven-installed[dev]" ]; then
-  stamp=".venv/.haven-installed[dev]"
+dev_stamp=".venv/.haven-installed[dev]"
+if [ -z "$extras" ] && [ -f "$dev_stamp" ] && [ ! pyproject.toml -nt "$dev_stamp" ] && [ ! requirements-dev.lock -nt "$dev_stamp" ]; then
+  stamp="$dev_stamp"
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  say "installing Haven${extras} into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e ".${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+  say "installing Haven${extras} into .venv from $lock"
+  .venv/bin/python -m pip install -q --require-hashes --only-binary :all: -r "$lock"
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   touch "$stamp"
 fi
 

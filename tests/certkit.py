@@ -11,12 +11,13 @@ from pathlib import Path
 from haven.cert_services import Certificates
 from haven.core.card import Card
 from haven.services import Clinic
+from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EU_DCC = SHARED / "testdata" / "eu-dcc"
-SHC = SHARED / "testdata" / "shc"
+VECTORS = Path(__file__).resolve().parent / "vectors"  # every test vector lives in the repository
+EU_DCC = VECTORS / "eu-dcc"
+SHC = VECTORS / "shc"
 SHC_JWKS = SHC / "issuer" / ".well-known" / "jwks.json"
 THREE_DOSES = [
     {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"},
@@ -56,9 +57,11 @@ class Site:
 
 
 def network(seed: int = 1, now: dt.datetime = NOW) -> Site:
-    """A network of one, as 'haven init' makes it, with a deterministic clock and randomness."""
+    """A site issuing standalone (``haven trust standalone``), with a deterministic clock and randomness,
+    acting with both role keys (a coordinator who may also issue)."""
     store = MemoryStore()
     clock = Clock(now)
-    certs = Certificates(store, clock, seeded(seed))
-    certs.bootstrap()
+    random_bytes = seeded(seed)
+    certs = Certificates(store, clock, random_bytes, keys=RoleKeys.generate(random_bytes))
+    certs.standalone()
     return Site(store, clock, certs)

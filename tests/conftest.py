@@ -19,7 +19,6 @@ from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 
 TODAY = dt.date(2026, 11, 29)
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # The passphrase run_cli unlocks with (five random BIP39 words: strong enough to be accepted).
 ADMIN_PASSPHRASE = "grain twenty head airport swarm"
 

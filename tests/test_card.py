@@ -181,3 +181,55 @@ def test_secret_never_in_repr() -> None:
     card = Card(bytes(range(16)))
     assert bytes(range(16)).hex() not in repr(card)
     assert "secret" not in repr(card)
+
+
+# What people, keyboards and chat apps put between a card's words or its code's groups.
+SEPARATORS = ["-", ",", ", ", "，", "、", ";", "—", "\u200b", " \u200b", "\u3000"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(secrets16, languages, st.sampled_from(SEPARATORS))
+def test_separators_between_words_are_read_as_spaces(secret: bytes, language: str, separator: str) -> None:
+    card = Card(secret, language)
+    assert parse_card(separator.join(card.words())) == card
+
+
+@given(secrets16, st.sampled_from([" ", "-", "  ", " - "]), st.sampled_from([4, 8]))
+def test_a_code_written_in_groups_is_read(secret: bytes, separator: str, size: int) -> None:
+    card = Card(secret)
+    assert parse_card(separator.join(card.code[i : i + size] for i in range(0, CODE_LENGTH, size))) == card
+
+
+def test_typing_slips_get_the_fix_not_a_count() -> None:
+    card = Card(bytes(range(16)))
+    code, words = card.code, card.words()
+    grouped_short = " ".join(code[i : i + 4] for i in range(0, CODE_LENGTH, 4))[:-1]
+    with pytest.raises(CardError) as err:
+        parse_card(grouped_short)
+    assert err.value.details == {"problem": "length"}
+    assert "has 31 (not counting the spaces or hyphens between groups)" in err.value.message
+    with pytest.raises(CardError) as err:
+        parse_card(words[0][:3] + "\u200b" + words[0][3:] + " " + " ".join(words[1:]))
+    assert "invisible characters (U+200B)" in err.value.message and err.value.details["problem"] == "count"
+    with pytest.raises(CardError, match="capital letters"):
+        parse_card(code.lower())
+
+
+@settings(max_examples=3, deadline=None)
+@given(secrets16, languages)
+def test_a_changed_character_in_typed_words_is_still_refused(secret: bytes, language: str) -> None:
+    """Separators are not characters of a word: a slip in the typed text cannot open another card."""
+    card = Card(secret, language)
+    typed = " ".join(card.words())
+    alphabet = sorted({*SEPARATORS[:8], "a", "z", "가", "的", "e", "n", "o"})
+    for position, old in enumerate(typed):
+        for new in alphabet:
+            if new == old:
+                continue
+            changed = typed[:position] + new + typed[position + 1 :]
+            try:
+                opened = parse_card(changed)
+            except CardError:
+                continue
+            # Only a separator swapped for another, or a letter's case, may still open the card: the same one.
+            assert opened == card and (old == " " or new.lower() == old.lower()), repr(changed)

@@ -249,6 +249,7 @@ def test_bulk_verify_reads_binary_standard_input_like_text_input(
     run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    assert run_cli("trust", "standalone").code == 0
     stubs = [*STUBS, STUBS[0][:-1], "", "hello"]
     data = "\r\n".join(stubs) + "\n"
     as_text = run_cli("cert", "verify", "-", stdin=data)
@@ -263,6 +264,7 @@ def test_bulk_verify_reads_binary_standard_input_like_text_input(
 @pytest.mark.slow
 def test_a_pipe_gets_each_result_as_soon_as_its_line_is_written(run_cli: Any, tmp_path: Path) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    assert run_cli("trust", "standalone").code == 0
     card = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
     doses = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"}])
     assert run_cli("visit", "add", "--card", card, "--first-visit", "--entries", "-", stdin=doses).code == 0
@@ -288,6 +290,7 @@ def test_a_pipe_gets_each_result_as_soon_as_its_line_is_written(run_cli: Any, tm
 @pytest.mark.slow
 def test_worker_processes_give_the_same_lines_and_exit_status(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    assert run_cli("trust", "standalone").code == 0
     card = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
     doses = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2025-01-10"}])
     assert run_cli("visit", "add", "--card", card, "--first-visit", "--entries", "-", stdin=doses).code == 0

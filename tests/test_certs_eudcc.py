@@ -1,9 +1,10 @@
-"""EU DCC: every vector in ../shared/testdata/eu-dcc agrees with its expected results."""
+"""EU DCC: every vector in tests/vectors/eu-dcc agrees with its expected results."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,56 @@ def test_without_the_signer_the_issuer_is_unknown_and_a_wrong_clock_is_expired()
     with pytest.raises(CertificateError) as late:
         verify(doc["PREFIX"], Trust(eudcc=signers), dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
     assert late.value.code == "expired" and late.value.signature_valid
+
+
+def signers_ending_in_every_byte() -> dict[int, bytes]:
+    """DER signer certificates (a country outside the test data), one whose last byte is each value 0..255.
+
+    The last byte is the signature's, so certificates differing in serial number end in every byte soon.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.derive_private_key(0x4B45, ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "KE"), x509.NameAttribute(NameOID.COMMON_NAME, "DSC")])
+    base = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .not_valid_before(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        .not_valid_after(dt.datetime(2028, 1, 1, tzinfo=dt.UTC))
+    )
+    by_last: dict[int, bytes] = {}
+    serial = 1
+    while len(by_last) < 256:
+        assert serial < 20_000, f"only {len(by_last)} end bytes seen"
+        der = base.serial_number(serial).sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        by_last.setdefault(der[-1], der)
+        serial += 1
+    return by_last
+
+
+def test_a_der_signer_is_read_exactly_whatever_byte_it_ends_in() -> None:
+    """A DER file is never trimmed: one ending in a whitespace byte (09-0d, 20) was cut and refused."""
+    for last, der in signers_ending_in_every_byte().items():
+        [signer] = eudcc.load_signers(der)
+        assert (signer.der, signer.der[-1]) == (der, last)
+        assert signer.kid == hashlib.sha256(der).digest()[:8]
+        assert signer.cert.subject.rfc4514_string() == "CN=DSC,C=KE"
+
+
+def test_trust_add_issuer_takes_a_der_file_ending_in_a_newline_byte(run_cli: Any, tmp_path: Path) -> None:
+    der = signers_ending_in_every_byte()[0x0A]
+    path = tmp_path / "dsc-ke.der"
+    path.write_bytes(der)
+    assert path.read_bytes()[-1:] == b"\n"
+    assert run_cli("init", "--admin", "amal").code == 0
+    added = run_cli("trust", "add-issuer", "--json", str(path))
+    assert added.code == 0, added.err
+    [signer] = added.json()["signers"]
+    assert signer["kid"] == base64.b64encode(hashlib.sha256(der).digest()[:8]).decode()
+    verified = run_cli("cert", "verify", "--json", "--issuer-cert", str(path), "HC1:NCF")
+    assert verified.json()["reason"] == "malformed"  # the file was read; the text is no certificate

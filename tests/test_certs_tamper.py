@@ -59,6 +59,37 @@ def test_every_bit_flip_of_the_signature_reads_as_forged() -> None:
     assert results == {"forged"}
 
 
+# The order of P-256's group. ECDSA's (r, s) and (r, n - s) both verify: the "other form" of a signature.
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def other_form(signature: bytes) -> bytes:
+    return signature[:32] + (P256_N - int.from_bytes(signature[32:], "big")).to_bytes(32, "big")
+
+
+def test_every_issued_signature_is_low_s() -> None:
+    stubs = SITE.certs.issue(SITE.holder(), count=64)
+    highs = [
+        stub
+        for stub in stubs
+        if int.from_bytes(cose.decode_sign1(base45.decode(stub), canonical=True).signature[32:], "big") > P256_N // 2
+    ]
+    assert highs == []
+
+
+def test_the_other_form_of_a_valid_signature_reads_as_forged_in_every_verifier() -> None:
+    """Replacing s by n - s gives a second string that plain ECDSA accepts: Haven refuses it."""
+    from haven.certs.verify import BulkVerifier
+
+    for stub in SITE.certs.issue(SITE.holder(), count=16):
+        signed = cose.decode_sign1(base45.decode(stub), canonical=True)
+        copy = rebuild(signed.protected_bytes, signed.payload, other_form(signed.signature))
+        assert copy != stub
+        assert (reason(stub), reason(copy)) == (None, "forged")
+        [(line, code)] = BulkVerifier(TRUST, NOW).results([copy])
+        assert '"reason":"forged"' in line and code != 0
+
+
 def test_every_bit_flip_of_the_protected_header_is_refused_with_a_fitting_reason() -> None:
     kid_at = SIGNED.protected_bytes.index(kid_of(TRUST.haven.key(SIGNED.protected[4]).public))  # type: ignore[union-attr]
     for n, header in enumerate(flips(SIGNED.protected_bytes)):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from haven.certs.keys import public_bytes
-from haven.certs.trust import TrustList, make_signing_key, parse_trust_list, timestamp
+from haven.certs.trust import TrustList, make_signing_key, parse_trust_list
 from haven.errors import InputError, TrustError
 from tests.certkit import NOW, network, seeded
 
@@ -16,7 +16,7 @@ def test_the_signed_list_round_trips_and_any_change_is_refused() -> None:
     site = network()
     data = site.certs.export_list()
     listed = parse_trust_list(data, site.store.get_setting("certs/root-public"))
-    assert listed.network == "local" and len(listed.keys) == 1
+    assert listed.network == "standalone" and len(listed.keys) == 3  # twelve weeks of keys, made ahead
     for i in range(0, len(data), 3):
         changed = bytearray(data)
         changed[i] ^= 0x10
@@ -64,23 +64,24 @@ def test_rollback_is_refused_and_the_same_list_again_is_harmless() -> None:
         site.certs.update_list(old)
 
 
-def test_an_expired_epoch_rotates_at_the_root_and_fails_elsewhere() -> None:
+def test_the_next_epoch_signs_at_the_root_and_nothing_signs_elsewhere_once_keys_run_out() -> None:
     site = network()
     first = site.certs.current_key()
     site.clock.now = NOW + dt.timedelta(days=40)
     second = site.certs.current_key()
     assert second.kid != first.kid and second.label == first.label
-    assert second.not_before == timestamp(site.clock.now)
+    assert second.not_before == first.not_after  # the next scheduled epoch, made ahead
     site.store.put_setting("certs/root-key", b"")
-    site.clock.now = NOW + dt.timedelta(days=80)
+    site.clock.now = NOW + dt.timedelta(days=200)
     with pytest.raises(TrustError, match="no signing key"):
         site.certs.current_key()
 
 
-def test_bootstrap_is_idempotent() -> None:
+def test_standalone_twice_is_refused_without_replace() -> None:
     site = network()
     before = site.certs.export_list()
-    assert site.certs.bootstrap() is None
+    with pytest.raises(TrustError, match="replace"):
+        site.certs.standalone()
     assert site.certs.export_list() == before
 
 

@@ -153,11 +153,13 @@ def test_import_jsonl_with_progress_and_a_bad_line(site, tmp_path: Path) -> None
     lines = [json.dumps({"card": c, "entries": json.loads(VAX1)}) for c in cards * 2]
     (tmp_path / "ok.jsonl").write_text("\n".join(lines) + "\n\n")
     r = site("visit", "import", str(tmp_path / "ok.jsonl"), "--json")
-    assert r.code == 0 and r.json() == {"imported": 6}
-    bad = [*lines[:3], f'{{"card": "{cards[0]}", "entries": [{{"type": "x"}}]}}', *lines[:1]]
+    assert r.code == 0 and r.json() == {"imported": 6, "already_imported": 0}
+    others = [json.dumps({"card": new_card(site)["qr"], "entries": json.loads(VAX1)}) for _ in range(3)]
+    bad = [*others, f'{{"card": "{cards[0]}", "entries": [{{"type": "x"}}]}}', *others[:1]]
     (tmp_path / "bad.jsonl").write_text("\n".join(bad))
     r = error_case(site, "visit", "import", str(tmp_path / "bad.jsonl"), "--batch", "2")
-    assert r.code == 4 and "Line 4" in r.err and "2 visits were imported" in r.err and "from line 3" in r.err
+    assert r.code == 4 and "Line 4" in r.err and "2 visits of this file are imported" in r.err
+    assert "resumes at line 3" in r.err
 
 
 def test_seizure_view_shows_only_opaque_rows(site) -> None:  # type: ignore[no-untyped-def]

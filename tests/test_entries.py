@@ -115,3 +115,37 @@ def test_age_band_from_birth_year() -> None:
     visit = parse_visit({"holder": {"birth_year": 1996}, "entries": entry()}, TODAY)
     assert visit.holder.band_on(dt.date(2026, 10, 1)) == "30-39"
     assert visit.holder.band_on(dt.date(2025, 10, 1)) == "18-29"
+
+
+# Every other form ISO 8601 (and Python 3.11's date.fromisoformat) has for 2026-10-01, and near misses.
+OTHER_DATE_FORMS = [
+    "2026-W40-4",  # week date: fromisoformat reads it as 2026-10-01
+    "2026W404",  # week date, basic
+    "2026-W40",  # week without a day: fromisoformat reads it as its Monday
+    "2026W40",
+    "20261001",  # calendar date, basic
+    "2026-274",  # ordinal date
+    "2026274",
+    "2026-10",  # reduced precision
+    "2026",
+    "+2026-10-01",  # expanded year
+    "02026-10-01",
+    "2026-10-01T00:00",  # a date and time
+    "2026-10-01T00:00:00Z",
+    "2026-10-01 ",
+    " 2026-10-01",
+    "2026-10-01\n",
+    "2026-1-01",
+    "2026-10-1",
+    "2026/10/01",
+    "２０２６-１０-０１",  # full-width digits
+    "٢٠٢٦-١٠-٠١",  # Arabic-Indic digits
+]
+
+
+@pytest.mark.parametrize("text", OTHER_DATE_FORMS)
+def test_only_yyyy_mm_dd_is_a_date(text: str) -> None:
+    with pytest.raises(EntryError) as err:
+        parse_visit(entry(date=text), TODAY)
+    assert (err.value.field, err.value.reason) == ("entries[0].date", "must be a date written YYYY-MM-DD")
+    assert parse_visit(entry(date="2026-10-01"), TODAY).entries[0].date == dt.date(2026, 10, 1)

@@ -65,9 +65,9 @@ def test_catalogue_covers_what_an_adult_refugee_needs() -> None:
 def test_covid_products_match_the_reference_table() -> None:
     import csv
 
-    from tests.conftest import SHARED
+    from tests.certkit import VECTORS
 
-    path = SHARED / "reference" / "covid19_vaccine_products.csv"
+    path = VECTORS / "reference" / "covid19_vaccine_products.csv"
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert rows, "reference table missing"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from haven.errors import AuditTamperedError
-from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, hour
+from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, chain, hour
+from haven.site.rolekeys import AUDIT_PUBLIC
 from haven.site.site import Session
 from tests.helpers_site import ADMIN, CLINICIAN, new_site
 
@@ -44,13 +45,21 @@ def test_entries_say_who_did_what_never_to_whom(session: Session) -> None:
     assert {e.at for e, _ in rows} == {"2026-11-29T14Z"}  # the hour only
     columns = session.store.tables()
     audit = next(t for t in columns if t.name == "audit")
-    assert audit.columns == ("seq", "at", "staff", "action", "count", "hash")
+    assert audit.columns == ("seq", "sealed", "hash")  # who, when and what are sealed to coordinators
     assert session.audit.verify().seq == 6
 
 
+def _public(session: Session) -> bytes:
+    public = session.store.get_setting(AUDIT_PUBLIC)
+    assert public is not None
+    return public
+
+
 def test_audit_detects_an_edited_entry(session: Session) -> None:
-    for column, value in (("action", "history.view"), ("count", 2), ("at", "2026-11-28T09Z"), ("staff", b"x" * 16)):
-        _sql(session, f"UPDATE audit SET {column} = ? WHERE seq = 3", value)
+    sealed = bytes(session.store.query("SELECT sealed FROM audit WHERE seq = 3")[0][0])
+    other = AuditEntry(3, "2026-11-28T09Z", b"x" * 16, "history.view", 2).seal(_public(session))
+    for value in (sealed[:-1] + bytes([sealed[-1] ^ 1]), other):
+        _sql(session, "UPDATE audit SET sealed = ? WHERE seq = 3", value)
         with pytest.raises(AuditTamperedError) as caught:
             session.audit.verify()
         assert caught.value.seq == 3
@@ -70,11 +79,11 @@ def test_audit_detects_entries_cut_from_the_end(session: Session) -> None:
 
 
 def test_audit_detects_reordered_entries(session: Session) -> None:
-    rows = {e.seq: (e, h) for e, h in session.audit.rows()}
+    rows = {seq: (sealed, h) for seq, sealed, h in session.audit.sealed_rows()}
     (e4, h4), (e5, h5) = rows[4], rows[5]
     # Swap the contents of entries 4 and 5 (hashes moved with them).
-    _sql(session, "UPDATE audit SET action = ?, hash = ? WHERE seq = 4", e5.action, h5)
-    _sql(session, "UPDATE audit SET action = ?, hash = ? WHERE seq = 5", e4.action, h4)
+    _sql(session, "UPDATE audit SET sealed = ?, hash = ? WHERE seq = 4", e5, h5)
+    _sql(session, "UPDATE audit SET sealed = ?, hash = ? WHERE seq = 5", e4, h4)
     with pytest.raises(AuditTamperedError) as caught:
         session.audit.verify()
     assert caught.value.seq == 4
@@ -93,8 +102,8 @@ def test_audit_detects_an_inserted_entry(session: Session) -> None:
     rows = session.audit.rows()
     _sql(session, "UPDATE audit SET seq = seq + 100 WHERE seq >= 3")
     _sql(session, "UPDATE audit SET seq = seq - 99 WHERE seq >= 103")
-    fake = AuditEntry(3, rows[1][0].at, rows[1][0].staff, "visit.add", 1)
-    _sql(session, "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)", 3, fake.at, fake.staff, fake.action, 1, b"\0" * 32)
+    fake = AuditEntry(3, rows[1][0].at, rows[1][0].staff, "visit.add", 1).seal(_public(session))
+    _sql(session, "INSERT INTO audit VALUES (?, ?, ?)", 3, fake, b"\0" * 32)
     with pytest.raises(AuditTamperedError) as caught:
         session.audit.verify()
     assert caught.value.seq == 3
@@ -102,17 +111,8 @@ def test_audit_detects_an_inserted_entry(session: Session) -> None:
 
 def test_audit_detects_an_entry_appended_behind_the_heads_back(session: Session) -> None:
     last, digest = session.audit.rows()[-1]
-    extra = AuditEntry(last.seq + 1, last.at, last.staff, "visit.add", 1)
-    _sql(
-        session,
-        "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
-        extra.seq,
-        extra.at,
-        extra.staff,
-        "visit.add",
-        1,
-        extra.chain(digest),
-    )
+    extra = AuditEntry(last.seq + 1, last.at, last.staff, "visit.add", 1).seal(_public(session))
+    _sql(session, "INSERT INTO audit VALUES (?, ?, ?)", last.seq + 1, extra, chain(digest, last.seq + 1, extra))
     with pytest.raises(AuditTamperedError, match="head"):
         session.audit.verify()
 
@@ -127,16 +127,19 @@ def test_a_rewritten_chain_is_caught_by_a_witnessed_head(session: Session) -> No
     """Someone holding the key can recompute every hash; a head written down earlier still catches it."""
     witness = session.audit.verify()
     rows = session.audit.rows()
-    # Rewrite history: entry 3 becomes something else, and every hash after it is recomputed.
-    _sql(session, "UPDATE audit SET action = 'history.view' WHERE seq = 3")
+    # Rewrite history: entry 3 becomes something else (sealed with the public key, as anyone can),
+    # and every hash after it is recomputed.
     previous = GENESIS
-    for entry, _ in rows:
-        if entry.seq == 3:
-            entry = AuditEntry(3, entry.at, entry.staff, "history.view", entry.count)
-        previous = entry.chain(previous)
-        _sql(session, "UPDATE audit SET hash = ? WHERE seq = ?", previous, entry.seq)
+    for seq, sealed, _ in session.audit.sealed_rows():
+        if seq == 3:
+            entry = rows[2][0]
+            sealed = AuditEntry(3, entry.at, entry.staff, "history.view", entry.count).seal(_public(session))
+            _sql(session, "UPDATE audit SET sealed = ? WHERE seq = 3", sealed)
+        previous = chain(previous, seq, sealed)
+        _sql(session, "UPDATE audit SET hash = ? WHERE seq = ?", previous, seq)
     _sql(session, "UPDATE settings SET value = ? WHERE name = ?", Head(len(rows), previous).pack(), HEAD_SETTING)
     assert session.audit.verify().seq == len(rows)  # consistent on its own ...
+    assert session.audit.rows()[2][0].action == "history.view"
     with pytest.raises(AuditTamperedError, match="witnessed"):
         session.audit.verify((witness,))  # ... but not with what was seen before
     earlier = Head(2, rows[1][1])
@@ -171,7 +174,7 @@ def test_cli_audit_verify_fails_with_exit_12_after_tampering(run_cli, tmp_path: 
     assert (shown[0]["action"], shown[0]["staff"]) == ("site.init", "Ana")
     assert "hash" in shown[0] and set(shown[0]) == {"seq", "at", "staff", "action", "count", "hash"}
     with Site(SiteFolder(tmp_path / "site")).unlock(ADMIN) as session:
-        _sql(session, "UPDATE audit SET action = 'x' WHERE seq = 1")
+        _sql(session, "UPDATE audit SET sealed = x'00' WHERE seq = 1")
     result = run_cli("audit", "verify", "--witness", head)
     assert result.code == 12
     assert result.err.startswith("haven: Audit entry 1") and "Traceback" not in result.err

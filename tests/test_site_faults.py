@@ -135,6 +135,10 @@ write, commits = sqlite.SQLiteStore._write, [0]
 
 @contextlib.contextmanager
 def write_then_wait(self):
+    if getattr(self._local, "writing", False):  # a block joining the open transaction: not a commit
+        with write(self) as conn:
+            yield conn
+        return
     # The visits are inserted, not yet committed: say so, and (on the batch to be killed) wait there.
     with write(self) as conn:
         yield conn

@@ -15,7 +15,6 @@ from haven.errors import (
 )
 from haven.site.keyslots import FILE_BYTES, SLOTS, KeySlotFile
 from haven.site.roles import ALL_ROLES, Permission, Role
-from haven.site.staff import StaffTable
 from tests.helpers_site import ADMIN, ADMIN_DURESS, CLINICIAN, CLINICIAN_DURESS, WRONG, make_site, new_site
 
 
@@ -79,8 +78,8 @@ def test_removed_staff_passphrases_stop_working_and_their_name_is_forgotten(tmp_
     with site.unlock(ADMIN) as session:
         session.remove_staff("Min")
         assert [m.name for m in session.staff_list()] == ["Ana"]
-        assert "Min" not in StaffTable(session.store).names().values()
-        assert None in StaffTable(session.store).names().values()  # the id stays for the audit log
+        assert "Min" not in session.staff_table().names().values()
+        assert None in session.staff_table().names().values()  # the id stays for the audit log
     for passphrase in (CLINICIAN, CLINICIAN_DURESS):
         with pytest.raises(WrongPassphraseError):
             site.unlock(passphrase)

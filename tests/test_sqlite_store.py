@@ -48,6 +48,22 @@ def test_store_contract(store) -> None:  # type: ignore[no-untyped-def]
     assert {"records", "aggregates", "settings"} <= names
 
 
+def test_a_transaction_commits_everything_inside_it_or_nothing(store) -> None:  # type: ignore[no-untyped-def]
+    key = AggregateKey(202645, 1, 1, 1, 3)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add([record(1)], [key])
+        with store.transaction():  # a nested block joins the outer transaction
+            store.put_setting("x", b"1")
+        assert len(store.find([(1).to_bytes(16, "big")])) == 1  # reads inside see the writes
+        raise RuntimeError("the audit entry failed")
+    assert list(store.records()) == [] and store.aggregates() == {} and store.get_setting("x") is None
+    with store.transaction():
+        store.add([record(1)], [key])
+        with store.transaction():
+            store.put_setting("x", b"1")
+    assert len(list(store.records())) == 1 and store.aggregates() == {key: 1} and store.get_setting("x") == b"1"
+
+
 def test_find_many_locators(store) -> None:  # type: ignore[no-untyped-def]
     store.merge(record(n) for n in range(600))
     found = store.find([n.to_bytes(16, "big") for n in range(0, 600, 2)])

@@ -19,22 +19,14 @@ from collections.abc import Callable
 
 from haven.certs import base45, cose
 from haven.certs.claims import CTI_BYTES, Claims, Facts, day_number, encode_claims
-from haven.certs.trust import SigningKey, iso, timestamp
+from haven.certs.trust import DAY, WEEK, SigningKey, iso, timestamp, week_start
 from haven.errors import InputError, TrustError
 
-DAY = 86400
-WEEK = 7 * DAY
-MONDAY_OFFSET = 4 * DAY  # 1970-01-01 was a Thursday; 1970-01-05 a Monday
 VACCINATION_VALIDITY_DAYS = 365
 TEST_VALIDITY_HOURS = 72  # counted from the start of the test's day (dates are days, not times)
 MAX_BATCH = 100
 
-__all__ = ["MAX_BATCH", "expiry", "issue_batch", "timestamp", "week_start"]
-
-
-def week_start(moment: int) -> int:
-    """Monday 00:00 UTC of the week holding ``moment`` (seconds)."""
-    return (moment - MONDAY_OFFSET) // WEEK * WEEK + MONDAY_OFFSET
+__all__ = ["DAY", "MAX_BATCH", "WEEK", "expiry", "issue_batch", "timestamp", "week_start"]
 
 
 def expiry(facts: Facts, iat: int, valid_days: int = VACCINATION_VALIDITY_DAYS) -> int:

@@ -26,7 +26,7 @@ EU_VACCINE_TYPES = {
     "J07BN04": "protein_subunit",
 }
 # Further CVX codes of catalogue products: other formulations named in the catalogue's notes
-# (haven/data/catalogue.json) and in ../shared/reference/covid19_vaccine_products.csv.
+# (haven/data/catalogue.json) and in tests/vectors/reference/covid19_vaccine_products.csv.
 CVX_ALIASES = {
     "217": "comirnaty",
     "218": "comirnaty",

@@ -6,6 +6,11 @@ the same length, and it is what WebCrypto's ``verify`` takes as is.
 Signing is deterministic (RFC 6979): the same key and message always give the
 same signature, so test vectors replay byte for byte and a weak random number
 generator cannot leak the key. Every message differs anyway (random ``cti``).
+
+ECDSA signatures are malleable: if ``(r, s)`` verifies, so does ``(r, n - s)``.
+Haven's own signatures are issued with ``s <= n/2`` ("low-s") and Haven's
+certificate verifiers refuse the other half, so a stub has exactly one valid
+string and nobody can make a second, still valid, copy of it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ P256_SIGNATURE_BYTES = 64
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _P256_SIZE = 32
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+# The largest low s, big-endian: a 32-byte s is low when it compares <= this (bytes compare as numbers here).
+_P256_HALF_ORDER = (P256_ORDER // 2).to_bytes(_P256_SIZE, "big")
 
 
 @dataclass(frozen=True)
@@ -146,9 +154,17 @@ def read_canonical_sign1(raw: bytes) -> tuple[bytes, bytes, bytes, bytes]:
 
 
 def sign_es256(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
+    """A deterministic ES256 signature ``r || s`` of a P-256 key, always low-s (``s <= n/2``)."""
     der = key.sign(message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     r, s = decode_dss_signature(der)
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if s > P256_ORDER // 2:
+        s = P256_ORDER - s  # the same signature's other form: verifies too, and is the one Haven accepts
+    return r.to_bytes(_P256_SIZE, "big") + s.to_bytes(_P256_SIZE, "big")
+
+
+def is_low_s(signature: bytes) -> bool:
+    """Whether a 64-byte P-256 ``r || s`` has ``s <= n/2``, the only form Haven issues and accepts."""
+    return signature[_P256_SIZE:] <= _P256_HALF_ORDER
 
 
 def encode_sign1(

@@ -75,17 +75,18 @@ class Signer:
 
 
 def load_signers(data: bytes) -> list[Signer]:
-    """DSCs from a file's bytes: DER, PEM (one or more), or base64 DER as in the test data."""
-    blocks = [base64.b64decode(b"".join(m.split())) for m in _PEM.findall(data)]
+    """DSCs from a file's bytes: DER, PEM (one or more), or base64 DER as in the test data.
+
+    DER is binary and read exactly as given: any byte, whitespace included, may
+    end it (the kid is a hash of every byte). Only text forms are trimmed.
+    """
+    binary = data[:1] == b"\x30"  # a DER SEQUENCE; PEM and base64 start with '-' or a letter
+    blocks = [data] if binary else [base64.b64decode(b"".join(m.split())) for m in _PEM.findall(data)]
     if not blocks:
-        stripped = data.strip()
-        if stripped[:1] == b"\x30":
-            blocks = [stripped]
-        else:
-            try:
-                blocks = [base64.b64decode(b"".join(stripped.split()), validate=True)]
-            except ValueError:
-                raise InputError("This file holds no X.509 certificate (DER or PEM).") from None
+        try:
+            blocks = [base64.b64decode(b"".join(data.split()), validate=True)]
+        except ValueError:
+            raise InputError("This file holds no X.509 certificate (DER or PEM).") from None
     out = []
     for der in blocks:
         try:

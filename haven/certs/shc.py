@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from haven.certs import codes, cose
 from haven.certs.trust import timestamp
 from haven.certs.verify import Verified, check_times
+from haven.core import strictjson
 from haven.core.catalogue import catalogue
 from haven.errors import (
     CertificateError,
@@ -110,9 +111,10 @@ def load_issuer(path: Path, iss: str | None = None) -> Issuer:
     (every key of a JWKS is published by one issuer at ``<iss>/.well-known/jwks.json``).
     """
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"The JWKS file {path} cannot be read: {exc}.") from None
+    doc = strictjson.loads(text, f"JWKS file {path}")
     if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
         raise InputError(f"{path} is not a JWKS (no 'keys' list).")
     keys: dict[str, dict[str, Any]] = {}
@@ -142,9 +144,10 @@ def load_issuer(path: Path, iss: str | None = None) -> Issuer:
         crl_path = path.parent / "crl" / f"{kid}.json"
         if crl_path.is_file():
             try:
-                crl = json.loads(crl_path.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                text = crl_path.read_text("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"The revocation list {crl_path} cannot be read: {exc}.") from None
+            crl = strictjson.loads(text, f"revocation list {crl_path}")
             if not isinstance(crl, dict) or crl.get("kid") != kid or crl.get("method") != "rid":
                 raise InputError(f"{crl_path} is not a revocation list for key {kid}.")
             crls[kid] = crl

@@ -1,7 +1,8 @@
 """Printable sheets of one-time certificates: HTML (inline SVG, print CSS), PNG or PDF.
 
 One stub per cut-out box; no names, no facts in words, nothing on a stub but
-its QR code and its number on the sheet.
+its QR code. Not even "2/5": a number on a stub would tell a checkpoint how
+many codes the holder was given and which one this is.
 """
 
 from __future__ import annotations
@@ -20,21 +21,16 @@ _CSS = """
 body { font-family: sans-serif; margin: 0; }
 .about { border-bottom: 1px dashed #000; padding: 4mm; font-size: 10pt; }
 .stubs { display: flex; flex-wrap: wrap; }
-.stub { width: 60mm; height: 66mm; box-sizing: border-box; border: 1px dashed #000;
+.stub { width: 60mm; height: 60mm; box-sizing: border-box; border: 1px dashed #000;
         display: flex; flex-direction: column; align-items: center; justify-content: center;
         page-break-inside: avoid; break-inside: avoid; }
 .stub svg { width: 54mm; height: 54mm; }
-.stub span { font-size: 8pt; color: #444; }
 """
 
 
 def html_sheet(stubs: Sequence[str]) -> str:
     """A self-contained HTML page: instructions to cut off, then one box per stub."""
-    boxes = "\n".join(
-        f'<div class="stub">{qr.svg(s, scale=4)}<span>{html.escape(texts.STUB_LABEL.format(n=i, total=len(stubs)))}'
-        "</span></div>"
-        for i, s in enumerate(stubs, start=1)
-    )
+    boxes = "\n".join(f'<div class="stub">{qr.svg(s, scale=4)}</div>' for s in stubs)
     about = "".join(f"<p>{html.escape(line)}</p>" for line in texts.INSTRUCTIONS)
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
@@ -57,8 +53,7 @@ def _image_sheet(stubs: Sequence[str], kind: str) -> bytes:
     for i, t in enumerate(tiles):
         x, y = (i % cols) * (tile + pad), (i // cols) * (tile + pad)
         sheet.paste(t, (x + pad // 2, y + pad // 2))
-        draw.rectangle((x, y, x + tile + pad - 1, y + tile + pad - 1), outline=128)
-        draw.text((x + pad // 2, y + tile + pad // 2), texts.STUB_LABEL.format(n=i + 1, total=len(tiles)), fill=64)
+        draw.rectangle((x, y, x + tile + pad - 1, y + tile + pad - 1), outline=128)  # where to cut
     out = io.BytesIO()
     sheet.save(out, format="PDF" if kind == "pdf" else "PNG", resolution=150)
     return out.getvalue()

@@ -14,4 +14,3 @@ INSTRUCTIONS = (
     "The codes carry no name. Whoever holds a code can show it, so keep them as you would keep money.",
     "Cut this part off and keep it apart from the codes.",
 )
-STUB_LABEL = "{n}/{total}"

@@ -14,10 +14,15 @@ store). The root signs the trust list, a COSE_Sign1 over canonical CBOR::
     }
     key = {1: kid, 2: public (bstr .size 65), 3: label, 4: not_before, 5: not_after}
 
-A key belongs to a programme or region (``label``) and an epoch of at most
-31 days (``not_before`` .. ``not_after``): it signs certificates only in that
-window, and certificates it signed stay verifiable until they expire. No key
-belongs to one clinic, so a certificate does not tell where it was issued.
+A key belongs to a programme or region (``label``) and an epoch of whole weeks,
+at most four (``not_before`` .. ``not_after``, both Monday 00:00 UTC): it signs
+certificates only in that window, and certificates it signed stay verifiable
+until they expire. Every time in the list (``issued_at`` too) is a week
+boundary, as coarse as a certificate's ``iat``: the list does not say when a key
+was made or a change was signed. Keys are made ahead, on that schedule, never at
+first use. A key shared by a network's sites does not tell a checkpoint where a
+certificate was issued; a site that issues alone (``haven trust standalone``)
+is named by its own key, and Haven says so when it is chosen.
 Verifiers fetch the list whole and verify offline; nothing is asked per certificate.
 """
 
@@ -45,10 +50,19 @@ from haven.errors import HavenError, TrustError
 
 EPOCH_MAX_DAYS = 31
 EPOCH_MAX_SECONDS = EPOCH_MAX_DAYS * 86400
+DAY = 86400
+WEEK = 7 * DAY
+MONDAY_OFFSET = 4 * DAY  # 1970-01-01 was a Thursday; 1970-01-05 a Monday
+EPOCH_WEEKS = 4  # a scheduled key signs for four weeks (28 days, within EPOCH_MAX_DAYS)
 
 
 def timestamp(moment: dt.datetime) -> int:
     return int(moment.timestamp())
+
+
+def week_start(moment: int) -> int:
+    """Monday 00:00 UTC of the week holding ``moment`` (seconds)."""
+    return (moment - MONDAY_OFFSET) // WEEK * WEEK + MONDAY_OFFSET
 
 
 def from_timestamp(seconds: int) -> dt.datetime:
@@ -261,13 +275,15 @@ class SigningKey:
 def make_signing_key(
     random_bytes: Callable[[int], bytes], label: str, start: int, days: int = EPOCH_MAX_DAYS
 ) -> SigningKey:
-    """A new epoch key for ``label`` signing from ``start`` for ``days`` days (at most 31)."""
+    """A new epoch key for ``label``: from the Monday of ``start``'s week, for ``days`` // 7 whole weeks
+    (at least one; ``days`` is at most 31), so that neither end says when the key was made."""
     if not 1 <= days <= EPOCH_MAX_DAYS:
         raise TrustError(f"An epoch lasts 1 to {EPOCH_MAX_DAYS} days.")
     label = label.strip()
     if not label or len(label) > 40:
         raise TrustError("Give the key a programme or region label of 1 to 40 characters.")
-    return SigningKey(new_private_key(random_bytes), label, start, start + days * 86400 - 1)
+    begin = week_start(start)
+    return SigningKey(new_private_key(random_bytes), label, begin, begin + max(1, days // 7) * WEEK)
 
 
 def encode_signing_keys(keys: Iterable[SigningKey]) -> bytes:

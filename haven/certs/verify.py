@@ -24,6 +24,7 @@ from haven.certs.trust import TrustedKey, TrustList, iso, timestamp
 from haven.errors import (
     CertificateError,
     ExpiredCertificate,
+    ForgedCertificate,
     MalformedCertificate,
     NotYetValidCertificate,
     RevokedCertificate,
@@ -207,6 +208,8 @@ def _haven_signed(text: str, trust: TrustList | None, raw: bytes | None = None) 
     if key is None:
         raise UnknownIssuer(f"No key {kid.hex()} in trust list {trust.sequence} of {trust.network}.", format=fmt)
     if alg == cose.ES256 and len(signature) == cose.P256_SIGNATURE_BYTES:
+        if not cose.is_low_s(signature):  # (r, n - s) of a valid signature verifies too: a second copy of a stub
+            raise ForgedCertificate("The signature has a high s, which Haven never issues: it was altered.", format=fmt)
         return trust, key, kid, payload, cose.p256_der(signature), message  # trust-list keys are P-256
     cose.verify_signature(alg, key.public_key(), message, signature, fmt)  # refuses, saying why
     return trust, key, kid, payload, None, message

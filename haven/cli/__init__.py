@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 
@@ -9,7 +10,7 @@ import click
 
 from haven.cli import cards, certs, demo, security, serve, site, staff, trust, visits
 from haven.cli.base import fail
-from haven.errors import HavenError
+from haven.errors import HavenError, InputError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -32,9 +33,9 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
     \b
     Example:
       haven init --admin Ana
-      haven card new --json > card.json
-      haven visit add --card "$(jq -r '.words|join(" ")' card.json)" --first-visit --entries visit.json
-      haven history --card "$(jq -r .code card.json)"
+      haven card new
+      haven visit add --first-visit --entries visit.json    # asks for the card, hidden
+      printf '%s\\n' "$card" | haven history --card -        # in scripts: the card on stdin
     """
     ctx.obj = {"home": home, "json": as_json, "passphrase_file": passphrase_file}
 
@@ -54,6 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("haven: stopped.", err=True)
         return 130
+    except click.UsageError as exc:  # a bad option or argument: one line, like every error, and where to look
+        where = f"{exc.ctx.command_path} --help" if exc.ctx else "haven --help"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"haven: {message} (see '{where}')", err=True)
+        if as_json:
+            click.echo(json.dumps({"error": InputError(message).to_dict()}, ensure_ascii=False))
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from haven.cli import outputs
+from haven.core import strictjson
 from haven.core.card import Card, parse_card
 from haven.errors import HavenError, InputError
 from haven.site.config import SecuritySettings
@@ -185,35 +187,88 @@ def common_no_unlock(func: F) -> F:
 def read_text_arg(value: str, what: str) -> str:
     """The text of FILE, or of standard input for ``-``."""
     if value == "-":
-        return sys.stdin.read()
+        return read_stdin(sys.stdin.read, what)
     try:
         return Path(value).read_text("utf-8")
     except FileNotFoundError:
         raise InputError(f"The {what} file {value!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"The {what} file {value!r} cannot be read: {exc}.") from None
+    except IsADirectoryError:
+        raise InputError(f"The {what} file {value!r} is a folder.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The {what} file {value!r} is not UTF-8 text (byte {exc.start + 1}).") from None
+    except OSError as exc:
+        raise InputError(f"The {what} file {value!r} cannot be read: {exc.strerror or exc}.") from None
+
+
+def read_stdin(read: Callable[[], str], what: str) -> str:
+    """``read()`` from standard input, with bytes that are not UTF-8 as one clear error."""
+    try:
+        return read()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The {what} on standard input is not UTF-8 text (byte {exc.start + 1}).") from None
+
+
+def check_output(path: str | None, what: str) -> None:
+    """Refuse an output path that cannot be written, before anything is stored or issued."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(f"Cannot write the {what} to {path!r}: the folder {str(folder)!r} does not exist.")
+    if target.is_dir():
+        raise InputError(f"Cannot write the {what} to {path!r}: it is a folder.")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InputError(f"Cannot write the {what} to {path!r}: permission denied.")
+
+
+def write_output(path: str, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` whole or not at all, readable by its owner only (:mod:`haven.cli.outputs`)."""
+    check_output(path, what)
+    outputs.write({path: data})
 
 
 def read_json_arg(value: str, what: str) -> Any:
-    text = read_text_arg(value, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"The {what} are not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        ) from None
+    """The JSON document in FILE (or standard input for ``-``), read strictly (haven/core/strictjson.py)."""
+    return strictjson.loads(read_text_arg(value, what), f"{what} document")
 
 
-def card_arg(value: str) -> Card:
-    """A card from the words or the code, or ``-`` to read them from standard input."""
+CARD_PROMPT = "Card words or code"
+
+
+def read_secret_line(prompt: str, confirm: bool = False) -> str:
+    """One secret from standard input: asked without echo on a terminal, else the next line of the stream.
+
+    Secrets come this way (or from a file), never as command arguments: those land in the shell history
+    and the process list. When several options read standard input, the lines are taken in the order
+    the command reads them (card, then PIN), and ``-`` for the entries or a certificate takes the rest.
+    """
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True))
+    return read_stdin(sys.stdin.readline, prompt.lower()).rstrip("\r\n")
+
+
+def card_arg(value: str | None) -> Card:
+    """A card from ``--card``: ``-`` (or no --card on a terminal) reads it from standard input."""
+    if value is None:
+        if not sys.stdin.isatty():
+            raise InputError(
+                "This command needs the holder's card: give --card - and the card's words or code as the first "
+                "line of standard input (or run it in a terminal to be asked)."
+            )
+        value = "-"
     if value == "-":
-        value = sys.stdin.readline()
+        value = read_secret_line(CARD_PROMPT)
     return parse_card(value)
 
 
-def pin_arg(path: str | None) -> str | None:
+def pin_arg(path: str | None, new: bool = False) -> str | None:
+    """The holder's PIN from ``--pin-file``: a file's text, or ``-`` for the next line of standard input
+    (on a terminal, asked without echo; a ``new`` PIN twice)."""
     if path is None:
         return None
+    if path == "-":
+        return read_secret_line("Holder's PIN", confirm=new)
     return read_text_arg(path, "PIN").strip("\r\n")
 
 
@@ -222,7 +277,8 @@ def pin_option(func: F) -> F:
         "--pin-file",
         type=click.Path(dir_okay=False, allow_dash=True),
         default=None,
-        help="File holding the holder's PIN, if the holder set one.",
+        help="File holding the holder's PIN, if the holder set one; '-' reads it from standard input "
+        "(hidden prompt on a terminal).",
     )(func)
 
 
@@ -230,9 +286,11 @@ def card_option(func: F) -> F:
     return click.option(
         "--card",
         "card_text",
-        required=True,
-        metavar="CARD",
-        help="The card's 13 words (space-separated) or its code; '-' reads them from standard input.",
+        default=None,
+        metavar="CARD|-",
+        help="'-': read the card's 13 words or its code from standard input (first line). Without --card, a "
+        "terminal asks for them without showing them. Words typed here land in the shell history and the "
+        "process list.",
     )(func)
 
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
 from haven import qr
-from haven.cli.base import Context, card_arg, card_option, common, common_no_unlock, pin_arg, read_json_arg
+from haven.cli import outputs
+from haven.cli.base import (
+    Context,
+    card_arg,
+    card_option,
+    check_output,
+    common,
+    common_no_unlock,
+    pin_arg,
+    read_json_arg,
+)
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
 from haven.services import Clinic
@@ -21,13 +30,21 @@ def card_doc(card: Card, language: str) -> dict[str, Any]:
     return {"words": card.words(language), "language": language, "qr": card.code}
 
 
-def _write_images(card: Card, svg_path: str | None, png_path: str | None, doc: dict[str, Any]) -> None:
+def _check_images(svg_path: str | None, png_path: str | None) -> None:
+    check_output(svg_path, "QR code")
+    check_output(png_path, "QR code")
+
+
+def _images(card: Card, svg_path: str | None, png_path: str | None, doc: dict[str, Any]) -> dict[str, bytes]:
+    """The QR image files asked for (path -> bytes), named in ``doc``."""
+    files: dict[str, bytes] = {}
     if svg_path:
-        Path(svg_path).write_text(qr.svg(card.code), "utf-8")
+        files[svg_path] = qr.svg(card.code).encode("utf-8")
         doc["qr_svg"] = svg_path
     if png_path:
-        Path(png_path).write_bytes(qr.png(card.code))
+        files[png_path] = qr.png(card.code)
         doc["qr_png"] = png_path
+    return files
 
 
 def _print_card(c: Console, card: Card, language: str, show_qr: bool) -> None:
@@ -64,7 +81,8 @@ def card() -> None:
     "--pin-file",
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help="File holding a PIN the holder chose (checked now, asked at every visit).",
+    help="File holding a PIN the holder chose (checked now, asked at every visit); '-' reads it from standard "
+    "input (asked twice, hidden, on a terminal).",
 )
 @click.option(
     "--entries",
@@ -92,20 +110,25 @@ def card_new(
 
     \b
     Example:
-      haven card new --words-language ko --qr-png card.png
+      haven card new --words-language ko
     """
-    pin = pin_arg(pin_file)
+    _check_images(qr_svg, qr_png)  # before anything is stored
+    pin = pin_arg(pin_file, new=True)
     if pin is not None:
         normalise_pin(pin)
     new = Card.generate(secrets.token_bytes, words_language)
     doc = card_doc(new, words_language)
     doc["pin"] = pin is not None
-    if entries is not None:
-        visit_doc = read_json_arg(entries, "entries")
-        with ctx.session(Permission.VISIT_ADD) as session:
-            doc["visit"] = Clinic(session.store).add_visit(new, visit_doc, pin=pin, first_visit=True).to_doc()
-            session.record("visit.add")
-    _write_images(new, qr_svg, qr_png, doc)
+    # The images are written aside first and put in place after the visit is stored: a missing
+    # folder or a full disk stores nothing, and no record is left that no card can open.
+    with outputs.staged(_images(new, qr_svg, qr_png, doc)):
+        if entries is not None:
+            visit_doc = read_json_arg(entries, "entries")
+            with ctx.session(Permission.VISIT_ADD) as session:
+                added = Clinic(session.store).add_visit(
+                    new, visit_doc, pin=pin, first_visit=True, audit=session.auditor("visit.add")
+                )
+                doc["visit"] = added.to_doc()
 
     def human(c: Console) -> None:
         _print_card(c, new, words_language, show_qr)
@@ -128,7 +151,7 @@ def card_new(
 @common_no_unlock
 def card_qr(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     qr_svg: str | None,
     qr_png: str | None,
     words_language: str | None,
@@ -137,12 +160,13 @@ def card_qr(
 
     \b
     Example:
-      haven card qr --card "$CARD" --words-language zh --qr-svg card.svg
+      haven card qr --words-language zh    # asks for the card, hidden
     """
+    _check_images(qr_svg, qr_png)
     the_card = card_arg(card_text)
     language = words_language or the_card.language
     doc = card_doc(the_card, language)
-    _write_images(the_card, qr_svg, qr_png, doc)
+    outputs.write(_images(the_card, qr_svg, qr_png, doc))
     ctx.emit(doc, lambda c: _print_card(c, the_card, language, True))
 
 

@@ -26,7 +26,8 @@ from haven.cert_services import (
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
 from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
-from haven.cli.base import Context, card_arg, card_options, common
+from haven.cli import outputs
+from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -92,7 +93,7 @@ def cert() -> None:
 @common
 def cert_issue(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     pin_file: str | None,
     count: int,
     what: str,
@@ -107,7 +108,7 @@ def cert_issue(
 
     \b
     Example:
-      haven cert issue --card "$CARD" --count 10 --sheet sheet.html
+      haven cert issue --count 10 --sheet sheet.html    # asks for the card, hidden
     """
     from haven.cli.base import pin_arg
 
@@ -116,13 +117,17 @@ def cert_issue(
     kind = Path(sheet_path).suffix.lower().lstrip(".") if sheet_path else None
     if kind is not None and kind not in sheet.FORMATS:
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
+    check_output(sheet_path, "sheet")  # before anything is issued
     with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
-        stubs = Certificates(session.store).issue(card, pin, count=count, what=what, valid_days=valid_days)
-        session.record("certificate.issue", len(stubs))
-    doc: dict[str, Any] = {"certificates": stubs}
-    if sheet_path and kind:
-        Path(sheet_path).write_bytes(sheet.render(stubs, kind))
-        doc["sheet"] = sheet_path
+        stubs = session.certificates().issue(card, pin, count=count, what=what, valid_days=valid_days)
+        doc: dict[str, Any] = {"certificates": stubs}
+        files = {sheet_path: sheet.render(stubs, kind)} if sheet_path and kind else {}
+        # The sheet is written aside, the audit entry committed, then the sheet put in place:
+        # the log never counts certificates that a full disk kept from the sheet.
+        with outputs.staged(files):
+            session.record("certificate.issue", len(stubs))
+        if files:
+            doc["sheet"] = sheet_path
 
     def human(c: Console) -> None:
         for i, s in enumerate(stubs, start=1):
@@ -303,7 +308,7 @@ def _line_batches(stream: TextIO) -> Iterator[list[str]]:
 @common
 def cert_import(
     ctx: Context,
-    card_text: str,
+    card_text: str | None,
     pin_file: str | None,
     at: str | None,
     issuer_certs: tuple[str, ...],
@@ -316,22 +321,27 @@ def cert_import(
 
     \b
     Example:
-      haven cert import --card "$CARD" --issuer-cert dsc.pem "HC1:..."
+      haven cert import --issuer-cert dsc.pem "HC1:..."    # asks for the card, hidden
     """
     from haven.cli.base import pin_arg
 
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     if text == "-":
-        text = sys.stdin.readline()
+        text = read_stdin(sys.stdin.readline, "certificate")
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")
     with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
-        result = Certificates(session.store).import_certificate(
-            card, text, pin=pin, at=parse_at(at), extra=issuer_certs, first_visit=first_visit
+        result = session.certificates().import_certificate(
+            card,
+            text,
+            pin=pin,
+            at=parse_at(at),
+            extra=issuer_certs,
+            first_visit=first_visit,
+            audit=session.auditor("certificate.import"),
         )
-        session.record("certificate.import", result["imported"])
 
     def human(c: Console) -> None:
         c.print(f"Imported {result['imported']} vaccination(s) from a verified {result['format']} certificate.")

@@ -115,7 +115,7 @@ def demo(home: str | None, as_json: bool) -> None:
         for language, pin, visits in demo_visits(today):
             card = Card.generate(secrets.token_bytes, language)
             for n, visit in enumerate(visits):
-                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0)
+                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0, audit=session.auditor("visit.add"))
             holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
         first = holders[0]
         typed = " ".join(first["words"])
@@ -132,7 +132,6 @@ def demo(home: str | None, as_json: bool) -> None:
             wrong_pin = "opened"
         except NoRecordsError as exc:
             wrong_pin = exc.message
-        session.record("visit.add", sum(len(v) for _, _, v in demo_visits(today)))
         tables = store.tables()
     finally:
         session.close()
@@ -166,21 +165,25 @@ def demo(home: str | None, as_json: bool) -> None:
         what = {
             "records": "sealed visits: a random locator, a random id and ciphertext each",
             "aggregates": "anonymous counters by week, product or test and age band, as small numbers",
-            "settings": "the trust list and signing keys",
+            "settings": "keys wrapped under role keys (a passphrase without the role opens none), the audit public key",
         }
         for name, n in rows.items():
             if name in what:
                 c.print(f"table {name}: {n} rows, {what[name]}; no name, and nothing that links two visits")
         c.print(
             f"table staff: {rows.get('staff', 0)} staff account, table audit: {rows.get('audit', 0)} entries "
-            "(who did what, never to whom). A staff passphrase shows these; without one, the whole file is "
-            "random bytes (SQLCipher)."
+            "(who did what, never to whom), both sealed so that only a coordinator's passphrase opens them. "
+            "Without a passphrase, the whole file is random bytes (SQLCipher)."
         )
         c.print(Rule("Staff"))
         c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
         c.print(f"Without a passphrase, see for yourself: haven --home {folder.home} seizure-view --raw")
-        c.print(f"With it: HAVEN_PASSPHRASE='{secret}' haven --home {folder.home} seizure-view")
-        c.print(f'History from the command line: haven --home {folder.home} history --card "{first["qr"]}"')
+        c.print(f"With it (type it when asked): haven --home {folder.home} seizure-view")
+        c.print(
+            f"History from the command line: haven --home {folder.home} history  "
+            "(type the first holder's words when asked: they are not shown, and never put them after --card, "
+            "where the shell history and the process list would keep them)"
+        )
 
     ctx.emit(doc, human)
 

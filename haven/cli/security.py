@@ -14,7 +14,6 @@ from haven.cli.base import Context, common, common_no_unlock
 from haven.errors import InputError
 from haven.site.audit import Head
 from haven.site.roles import Permission
-from haven.site.staff import StaffTable
 
 
 @click.command()
@@ -63,7 +62,7 @@ def audit_show(ctx: Context, last: int | None) -> None:
     """
     with ctx.session(Permission.AUDIT_VIEW) as session:
         rows = session.audit.rows()
-        names = StaffTable(session.store).names()
+        names = session.staff_table().names()
         session.record("audit.view")
     if last is not None:
         rows = rows[-last:]

@@ -31,11 +31,11 @@ def demo_site(
     folder: SiteFolder, now: dt.datetime, settings: SecuritySettings
 ) -> tuple[KeySite, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
     """A new, real, encrypted demo site: one staff account per role (five-word passphrases, a duress
-    passphrase for the clinician), a network of one for certificates, and the ``haven demo`` holders.
+    passphrase for the clinician), standalone issuing for certificates (they name the demo site), and
+    the ``haven demo`` holders.
 
     Returns the site (locked again), the accounts, the duress account and the holders.
     """
-    from haven.cert_services import bootstrap_trust
     from haven.cli.demo import demo_visits
     from haven.core.card import Card
     from haven.services import Clinic
@@ -56,16 +56,14 @@ def demo_site(
             for name, roles in DEMO_STAFF
             if name != "coordinator"
         }
-        bootstrap_trust(session.store, now)
+        session.certificates().standalone()  # a demo issues alone: its certificates name it
         clinic = Clinic(session.store, today=lambda: today)
-        visits = 0
+        audit = session.as_staff(members["registrar"]).auditor("visit.add")
         for language, pin, docs in demo_visits(today):
             card = Card.generate(secrets.token_bytes, language)
             for n, visit in enumerate(docs):
-                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0)
-                visits += 1
+                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0, audit=audit)
             holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
-        session.as_staff(members["registrar"]).record("visit.add", visits)
     accounts = [{"name": name, "role": roles.names()[0], "passphrase": passphrases[name]} for name, roles in DEMO_STAFF]
     return site, accounts, {"name": DEMO_DURESS_STAFF, "passphrase": duress}, holders
 
@@ -91,6 +89,20 @@ def demo_site(
     help="Mark the session cookie Secure (default: when the request came over https).",
 )
 @click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDRESS",
+    help="A reverse proxy (IP address or network) whose X-Forwarded-For/-Proto to believe; repeatable (default none).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name to answer besides localhost and the --host address; repeatable.",
+)
+@click.option(
     "--home",
     type=click.Path(file_okay=False),
     default=None,
@@ -105,6 +117,8 @@ def serve(
     demo: bool,
     auto_lock_minutes: int | None,
     secure_cookies: bool | None,
+    trusted_proxies: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
     home: str | None,
     as_json: bool,
 ) -> None:
@@ -134,6 +148,8 @@ def serve(
         port=port,
         secure_cookies=secure_cookies,
         auto_lock_s=auto_lock_minutes * 60 if auto_lock_minutes else None,
+        trusted_proxies=trusted_proxies or None,
+        allowed_hosts=allowed_hosts or None,
     )
     security = SecuritySettings.from_env()
     accounts: list[dict[str, str]] = []
@@ -175,7 +191,8 @@ def serve(
 
     ctx.emit(doc, human)
     app = create_app(settings, Site(keys=keys))
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning")
+    # Proxy headers are the app's to believe (only from settings.trusted_proxies), never uvicorn's default.
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
 
 
 def register(group: click.Group) -> None:

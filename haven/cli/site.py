@@ -133,7 +133,20 @@ def _files(ctx: Context) -> list[dict[str, Any]]:
     return [{"path": str(p.relative_to(ctx.home)), "bytes": p.stat().st_size} for p in ctx.folder.files()]
 
 
+# The opening of every PKCS#8 P-256 private key Haven writes (RFC 5915 inside RFC 5208): never printed.
+PKCS8_P256 = bytes.fromhex("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420")
+
+
+def refuse_private_keys(tables: list[Table]) -> None:
+    """Stop rather than print a private key: stored keys are wrapped, so one in the clear is a fault."""
+    for t in tables:
+        for row in t.rows:
+            if any(isinstance(v, (bytes, bytearray, memoryview)) and PKCS8_P256 in bytes(v) for v in row):
+                raise SiteError(f"Table {t.name} holds a private key in the clear; seizure-view does not print it.")
+
+
 def seizure_doc(ctx: Context, tables: list[Table]) -> dict[str, Any]:
+    refuse_private_keys(tables)
     return {
         "home": str(ctx.home),
         "files": _files(ctx),
@@ -185,8 +198,9 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
     """Print every file, table and row as someone who seized this site sees them, without any card.
 
     By default you unlock the site, so this shows what anyone holding a staff
-    passphrase (coerced, or an informant) can read: staff names and roles, the
-    audit log, counters, and holder records still sealed under their cards.
+    passphrase (coerced, or an informant) can read with an SQLCipher shell:
+    counters, staff accounts and audit entries sealed to coordinators, keys
+    wrapped under role keys, and holder records still sealed under their cards.
     With --raw, no passphrase: sizes and random-looking bytes.
 
     \b

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from haven.cert_services import DEFAULT_LABEL, Certificates
+from haven.cert_services import DEFAULT_LABEL, NAMES_THIS_SITE, STANDALONE_NETWORK, Certificates
 from haven.certs import base45, cose
-from haven.certs.trust import EPOCH_MAX_DAYS, TrustList
-from haven.cli.base import Context, common, read_text_arg
+from haven.certs.trust import EPOCH_MAX_DAYS, EPOCH_WEEKS, TrustList
+from haven.cli.base import Context, check_output, common, read_text_arg, write_output
 from haven.cli.certs import parse_at
 from haven.errors import HavenError, InputError, TrustError
 from haven.site.roles import Permission
@@ -23,19 +23,24 @@ def _show(c: Console, doc: dict[str, Any]) -> None:
     c.print(f"Root key fingerprint: {doc['root_fingerprint']}")
     grid = RichTable("kid", "label", "from", "to", "status", "held here", title="Certificate signing keys")
     for k in doc["keys"]:
-        grid.add_row(k["kid"], k["label"], k["not_before"], k["not_after"], k["status"], "yes" if k["held"] else "")
+        held = {True: "yes", False: "", None: "?"}[k["held"]]
+        grid.add_row(k["kid"], k["label"], k["not_before"], k["not_after"], k["status"], held)
     c.print(grid)
     c.print(f"Revoked keys: {len(doc['revoked_keys'])}; revoked certificates: {doc['revoked_certificates']}")
     c.print("This site holds the root key." if doc["holds_root"] else "The root key is kept elsewhere.")
+    if doc["names_this_site"]:
+        c.print(f"[bold]{NAMES_THIS_SITE}[/bold]")
 
 
 def _doc(certs: Certificates, current: TrustList) -> dict[str, Any]:
     now = int(certs.now().timestamp())
-    held = {k.kid.hex() for k in certs.signing_keys()}
+    held = certs.held_kids()  # None: this passphrase's role keys do not open them ("?")
     doc = current.to_doc(now)
     for k in doc["keys"]:
-        k["held"] = k["kid"] in held
-    doc["holds_root"] = certs.root_key() is not None
+        k["held"] = None if held is None else bytes.fromhex(k["kid"]) in held
+    doc["holds_root"] = certs.holds_root()
+    # A root that signs certificates itself, for no one else, is named by them.
+    doc["names_this_site"] = doc["holds_root"] and current.network == STANDALONE_NETWORK
     return doc
 
 
@@ -58,12 +63,39 @@ def trust_show(ctx: Context) -> None:
       haven trust show --json
     """
     with ctx.session(Permission.TRUST_VIEW) as session:
-        store = session.store
-        certs = Certificates(store)
+        certs = session.certificates()
         current = certs.trust_list()
         if current is None:
-            raise TrustError("This site has no trust list: run 'haven trust root' or 'haven trust join'.")
+            raise TrustError(
+                "This site has no trust list: join a network (haven trust join) or choose standalone issuing "
+                "(haven trust standalone)."
+            )
+        if certs.holds_root() and session.keys.admin is not None:
+            certs.keep_scheduled()  # the root's coordinator lists the next epochs' keys ahead of need
+            current = certs.trust_list() or current
         doc = _doc(certs, current)
+    ctx.emit(doc, lambda c: _show(c, doc))
+
+
+@trust.command("standalone")
+@click.option("--replace", is_flag=True, help="Replace this site's trust list and keys.")
+@common
+def trust_standalone(ctx: Context, replace: bool) -> None:
+    """Issue certificates alone, without a network: every certificate then names this clinic.
+
+    This site becomes the root of a network of one. Its epoch keys are its own,
+    so the key id in each certificate tells whoever checks it that this clinic
+    issued it. Join a network instead (haven trust join) wherever that matters.
+
+    \b
+    Example:
+      haven trust standalone
+    """
+    with ctx.session(Permission.TRUST_MANAGE) as session:
+        certs = session.certificates()
+        current = certs.standalone(replace=replace)
+        doc = _doc(certs, current)
+        session.record("trust.standalone")
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -75,16 +107,16 @@ def trust_show(ctx: Context) -> None:
 def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
     """Create a network's root key here, with a first epoch key and a signed trust list.
 
-    'haven init' already made this site a network of one; use this to start
-    the real network (with --replace). Keep the root's site offline.
+    Its epoch keys are made ahead, four weeks each, on week boundaries; export
+    them to the network's sites (export-key). Until they sign at other sites
+    too, certificates signed here name this site. Keep the root's site offline.
 
     \b
     Example:
       haven trust root --network "North clinics" --label north --replace
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        certs = Certificates(store)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        certs = session.certificates()
         current = certs.create_root(network, label, replace=replace)
         doc = _doc(certs, current)
         session.record("trust.root")
@@ -93,8 +125,13 @@ def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
 
 @trust.command("new-key")
 @click.option("--label", required=True, help="Programme or region the key signs for (never one clinic).")
-@click.option("--days", default=EPOCH_MAX_DAYS, show_default=True, help=f"Epoch length (1-{EPOCH_MAX_DAYS} days).")
-@click.option("--start", default=None, metavar="ISO_TIME", help="Start of the epoch (default: now).")
+@click.option(
+    "--days",
+    default=EPOCH_WEEKS * 7,
+    show_default=True,
+    help=f"Epoch length (7-{EPOCH_MAX_DAYS} days, in whole weeks).",
+)
+@click.option("--start", default=None, metavar="ISO_TIME", help="Start of the epoch: its week's Monday (default: now).")
 @common
 def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> None:
     """Make an epoch signing key (at the root's site) and list it in a new trust list version.
@@ -103,9 +140,8 @@ def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> Non
     Example:
       haven trust new-key --label north --start 2026-12-01
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        key = Certificates(store).new_key(label, days, parse_at(start))
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        key = session.certificates().new_key(label, days, parse_at(start))
         session.record("trust.new-key")
     doc = key.trusted().to_doc()
     ctx.emit(
@@ -123,9 +159,8 @@ def trust_rotate(ctx: Context, label: str) -> None:
     Example:
       haven trust rotate --label north
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        key = Certificates(store).new_key(label, end_current=True)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        key = session.certificates().new_key(label, end_current=True)
         session.record("trust.rotate")
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"Signing with key {doc['kid']} from now to {doc['not_after']}."))
@@ -145,9 +180,8 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
     """
     if (kid is None) == (certificate is None):
         raise InputError("Give exactly one of --kid and --certificate.")
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        certs = Certificates(store)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        certs = session.certificates()
         if kid is not None:
             try:
                 new = certs.revoke(kid=bytes.fromhex(kid))
@@ -185,11 +219,11 @@ def trust_export(ctx: Context, out: str) -> None:
     Example:
       haven trust export --out trust-list.cose
     """
+    check_output(out, "trust list")
     with ctx.session(Permission.TRUST_VIEW) as session:
-        store = session.store
-        data = Certificates(store).export_list()
+        data = session.certificates().export_list()
         session.record("trust.export")
-    Path(out).write_bytes(data)
+    write_output(out, data, "trust list")
     ctx.emit({"trust_list": out, "bytes": len(data)}, lambda c: c.print(f"Wrote {out} ({len(data)} bytes)."))
 
 
@@ -203,9 +237,8 @@ def trust_import(ctx: Context, file: str) -> None:
     Example:
       haven trust import trust-list.cose
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        certs = Certificates(store)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        certs = session.certificates()
         current = certs.update_list(Path(file).read_bytes())
         doc = _doc(certs, current)
         session.record("trust.import")
@@ -227,9 +260,8 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     Example:
       haven trust join trust-list.cose --root-fingerprint "3f2a 91c0 ..."
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        certs = Certificates(store)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        certs = session.certificates()
         current = certs.join(Path(file).read_bytes(), root_fingerprint)
         doc = _doc(certs, current)
         session.record("trust.join")
@@ -261,11 +293,11 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
         kid_bytes = bytes.fromhex(kid)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        data = Certificates(store).export_key(kid_bytes, _passphrase(key_passphrase_file))
+    check_output(out, "signing key")
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        data = session.certificates().export_key(kid_bytes, _passphrase(key_passphrase_file))
         session.record("trust.export-key")
-    Path(out).write_bytes(data)
+    write_output(out, data, "signing key")
     ctx.emit({"key_file": out, "kid": kid}, lambda c: c.print(f"Wrote signing key {kid} to {out}."))
 
 
@@ -280,9 +312,8 @@ def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     Example:
       haven trust import-key north-dec.key --key-passphrase-file pass.txt
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        key = Certificates(store).import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        key = session.certificates().import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
         session.record("trust.import-key")
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"This site can now sign with key {doc['kid']} ({doc['label']})."))
@@ -303,9 +334,8 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        store = session.store
-        doc = Certificates(store).add_issuer(Path(file), iss)
+    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
+        doc = session.certificates().add_issuer(Path(file), iss)
         session.record("trust.add-issuer")
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -13,12 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
+from haven.cli import imports
 from haven.cli.base import Context, card_arg, card_options, common, common_no_unlock, pin_arg, read_json_arg
-from haven.core.card import Card, parse_card
 from haven.core.catalogue import catalogue
 from haven.core.history import History
-from haven.errors import HavenError, InputError
-from haven.services import Clinic, iter_jsonl
+from haven.errors import HavenError
+from haven.services import Clinic
 from haven.site.roles import Permission
 
 
@@ -41,20 +39,20 @@ def visit() -> None:
     help="Start this card's history here: without it, a card with no records here is refused.",
 )
 @common
-def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, first_visit: bool) -> None:
+def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries: str, first_visit: bool) -> None:
     """Record one visit for the card's holder, whole or not at all.
 
     \b
     Example:
-      echo '[{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]' \\
-        | haven visit add --card "$CARD" --entries -
+      haven visit add --entries visit.json    # asks for the card, hidden
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     doc = read_json_arg(entries, "entries")
     with ctx.session(Permission.VISIT_ADD) as session:
-        added = Clinic(session.store).add_visit(card, doc, pin=pin, first_visit=first_visit)
-        session.record("visit.add")
+        added = Clinic(session.store).add_visit(
+            card, doc, pin=pin, first_visit=first_visit, audit=session.auditor("visit.add")
+        )
     ctx.emit(
         added.to_doc(),
         lambda c: c.print(f"Recorded visit {added.index + 1} ({added.entries} entries)."),
@@ -62,8 +60,8 @@ def visit_add(ctx: Context, card_text: str, pin_file: str | None, entries: str, 
 
 
 @visit.command("import")
-@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--batch", default=50000, show_default=True, help="Visits per transaction.")
+@click.argument("source", type=click.Path(allow_dash=True))  # a folder: refused in one line by imports
+@click.option("--batch", default=50000, show_default=True, help="Visits per transaction (1 or more).")
 @click.option(
     "--workers",
     type=click.IntRange(0, 64),
@@ -76,27 +74,15 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
 
     Each line: {"card": WORDS-OR-CODE, "entries": [...], "holder": {...}, "pin": "..."}
     ("holder" and "pin" optional). Cards without records start a history.
+    Importing the same file again resumes after what is already imported.
 
     \b
     Example:
       haven visit import register-2026-11.jsonl
     """
-    stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    imports.check_batch(batch)
+    stream = imports.open_source(source, sys.stdin)
     lines: list[int] = []  # line number of every visit handed to the import, in order
-
-    def items() -> Iterator[tuple[Card, Any, str | None]]:
-        cards: dict[str, Card] = {}  # an import file names each card many times; parse each once
-        for _, doc in iter_jsonl(stream, lines):
-            if not isinstance(doc, dict) or "card" not in doc:
-                raise InputError("Each line is an object with 'card' and 'entries'.")
-            text = str(doc["card"])
-            card = cards.get(text) or cards.setdefault(text, parse_card(text))
-            pin = doc.get("pin")
-            if pin is not None and not isinstance(pin, str):
-                raise InputError("'pin' must be text.")
-            visit_doc = {k: v for k, v in doc.items() if k in ("entries", "holder")}
-            yield card, visit_doc, pin
-
     done = {"n": 0}
     try:
         with (
@@ -111,35 +97,33 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
             ) as bar,
         ):
             task = bar.add_task("import", total=None)
+            imports.prepare(stream, session.store, batch)
 
             def progress(n: int) -> None:
                 done["n"] = n
-                bar.update(task, completed=n)
+                bar.update(task, completed=stream.skip + n)
 
             try:
                 if workers is None:
                     workers = max(0, (os.cpu_count() or 1) - 1)
                 session.store.tune_for_bulk()
-                total = Clinic(session.store).import_visits(items(), batch=batch, progress=progress, workers=workers)
-                session.record("visit.import", total)
-            except HavenError as exc:
-                item, imported = exc.details.get("item", len(lines)), exc.details.get("imported", done["n"])
-                if imported:
-                    with contextlib.suppress(HavenError):  # never hide the error that stopped the import
-                        session.record("visit.import", imported)
-                failed = lines[item] if item < len(lines) else (lines[-1] + 1 if lines else 1)
-                resume = lines[imported] if imported < len(lines) else failed
-                exc.message = (
-                    f"Line {failed}: {exc.message} {imported} visits were imported; "
-                    f"after fixing it, import again from line {resume}."
+                total = Clinic(session.store).import_visits(
+                    imports.items(stream, lines),
+                    batch=batch,
+                    progress=progress,
+                    workers=workers,
+                    audit=session.auditor("visit.import"),
+                    checkpoint=(lambda n: imports.save(stream, session.store, n)) if stream.resumable else None,
                 )
-                exc.details.update(line=failed, resume_from_line=resume)
-                exc.details.pop("item", None)
+            except HavenError as exc:
+                imports.explain(exc, lines, stream, exc.details.get("imported", done["n"]))
                 raise
     finally:
-        if stream is not sys.stdin:
+        if stream.resumable:
             stream.close()
-    ctx.emit({"imported": total}, lambda c: c.print(f"Imported {total} visits."))
+    before = stream.skip
+    skipped = f" ({before} were imported from this file before)" if before else ""
+    ctx.emit({"imported": total, "already_imported": before}, lambda c: c.print(f"Imported {total} visits{skipped}."))
 
 
 def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
@@ -195,12 +179,12 @@ def print_history(c: Console, history: History) -> None:
 @click.command()
 @card_options
 @common
-def history(ctx: Context, card_text: str, pin_file: str | None) -> None:
+def history(ctx: Context, card_text: str | None, pin_file: str | None) -> None:
     """Show the card holder's history and the next doses due.
 
     \b
     Example:
-      haven history --card "$CARD" --json
+      haven history --json    # asks for the card, hidden
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)

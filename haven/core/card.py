@@ -47,6 +47,11 @@ _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _CODE_CHARS = frozenset(_BASE32)
 _TO_INT_DIGITS = str.maketrans(_BASE32, "0123456789abcdefghijklmnopqrstuv")
 _LOOKS_LIKE_CODE = re.compile(r"^[\x21-\x7e]{16,}$")
+# Invisible characters that copying text between apps leaves between words.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# What people, keyboards and input methods put between words or groups of the code: white space, hyphens and
+# dashes, commas and semicolons (ASCII, full-width, the ideographic comma) and the invisible characters.
+_SEPARATORS = re.compile(f"[\\s,;\\-\u2010\u2011\u2013\u2014\uff0c\uff1b\u3001{_INVISIBLE}]+")
 
 
 @dataclass(frozen=True)
@@ -82,16 +87,50 @@ class Card:
 
 
 def parse_card(text: str) -> Card:
-    """Read a card from its code or its words; raise :class:`CardError` naming the problem."""
-    text = unicodedata.normalize("NFC", text).strip()
-    if not text:
+    """Read a card from its code or its words; raise :class:`CardError` naming the problem.
+
+    Separators are not characters of the code or of any word, so reading them is safe: a changed,
+    dropped or added character still changes a word or the code's length, and is refused.
+    """
+    text = unicodedata.normalize("NFC", text)
+    invisible = sorted({f"U+{ord(ch):04X}" for ch in text if ch in _INVISIBLE})
+    try:
+        return _parse_parts(typed_parts(text))
+    except CardError as exc:
+        if not invisible or exc.details.get("problem") == "checksum":
+            raise
+        note = (
+            f" The text holds invisible characters ({', '.join(invisible)}), read as spaces: if one was inside "
+            "a word, type the words again."
+        )
+        raise CardError(exc.message + note, **exc.details) from None
+
+
+def typed_parts(text: str) -> list[str]:
+    """The words (or groups of the code) of typed card text, split as :func:`parse_card` splits them;
+    Chinese words typed without separators are one part here."""
+    return [part for part in _SEPARATORS.split(unicodedata.normalize("NFC", text)) if part]
+
+
+def _parse_parts(parts: list[str]) -> Card:
+    if not parts:
         raise CardError("Enter the card's 13 words or its card code.")
-    parts = text.split()
     if len(parts) == 1:
-        if _LOOKS_LIKE_CODE.match(text):
-            return parse_code(text)
-        if all(_is_han(ch) for ch in text):
-            return parse_words(list(text))
+        if _LOOKS_LIKE_CODE.match(parts[0]):
+            return parse_code(parts[0])
+        if all(_is_han(ch) for ch in parts[0]):
+            return parse_words(list(parts[0]))
+    elif all(_CODE_CHARS.issuperset(p) for p in parts) and not all(_language_of(p.lower()) for p in parts):
+        # A code written in groups ("ABCD EFGH ..." or "ABCD-EFGH-..."): the groups, joined.
+        joined = "".join(parts)
+        if len(joined) == CODE_LENGTH or any(ch.isdigit() for ch in joined):
+            if len(joined) != CODE_LENGTH:
+                raise CardError(
+                    f"A card code has {CODE_LENGTH} characters; this one has {len(joined)} "
+                    "(not counting the spaces or hyphens between groups).",
+                    problem="length",
+                )
+            return parse_code(joined)
     return parse_words(parts)
 
 
@@ -104,8 +143,9 @@ def parse_code(code: str) -> Card:
         )
     if not _CODE_CHARS.issuperset(code):
         position, ch = next((i, c) for i, c in enumerate(code, start=1) if c not in _CODE_CHARS)
+        case = " Card codes are written in capital letters." if ch.upper() in _CODE_CHARS else ""
         raise CardError(
-            f"Character {position} ({ch!r}) cannot be in a card code (only A-Z and 2-7).",
+            f"Character {position} ({ch!r}) cannot be in a card code (only A-Z and 2-7).{case}",
             problem="character",
             position=position,
         )

@@ -16,6 +16,7 @@ typo), and every error names the field (``entries[1].result``) and the reason.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ SEXES = ("female", "male", "other", "unknown")
 AGE_BANDS = ("0-4", "5-11", "12-17", "18-29", "30-39", "40-49", "50-59", "60-69", "70+")
 _AGE_BAND_LOW = (0, 5, 12, 18, 30, 40, 50, 60, 70)
 MAX_ENTRIES = 50
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d would take any script's
 MAX_DOSE = 10
 MAX_TEXT = 2000
 MAX_SHORT = 80
@@ -191,12 +193,13 @@ class _Fields:
         value = self.get(name, required=True)
         if not isinstance(value, str):
             raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
+        # Only YYYY-MM-DD: fromisoformat also takes 20261001, 2026-W40-4 and more (Python 3.11).
+        if not _DATE.fullmatch(value):
+            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise EntryError(self.at(name), "must be a date written YYYY-MM-DD") from None
-        if len(value) != 10:
-            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
         if day > today:
             raise EntryError(self.at(name), f"is in the future (today is {today.isoformat()})")
         if day.year < 1900:

@@ -12,6 +12,15 @@ from haven.core.entries import HolderFacts, Vaccination, entry_to_doc, holder_to
 from haven.core.records import OpenedRecord
 from haven.core.schedule import DoseDue, next_due
 
+# Visits are told apart by index and by the start of their random record id: after two offline
+# sites that gave one holder the same index are merged, the index alone names two visits.
+RECORD_TAG_BYTES = 4
+
+
+def record_tag(visit: OpenedRecord) -> str:
+    """The visit's short record tag (hex), shown only to staff who opened the card."""
+    return visit.id[:RECORD_TAG_BYTES].hex()
+
 
 @dataclass(frozen=True)
 class History:
@@ -30,6 +39,7 @@ class History:
             "visits": [
                 {
                     "index": v.index,
+                    "record": record_tag(v),
                     "recorded_on": v.recorded_on.isoformat(),
                     "entries": [_entry_doc(e) for e in v.visit.entries],
                     **({"holder": holder_to_doc(v.visit.holder)} if holder_to_doc(v.visit.holder) else {}),

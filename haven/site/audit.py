@@ -1,4 +1,4 @@
-"""The audit log: who did what, never to whom, in an append-only hash chain.
+"""The audit log: who did what, never to whom, in an append-only hash chain, sealed to coordinators.
 
 An entry is ``(seq, at, staff, action, count)``: a sequence number from 1, the
 hour it happened (UTC, rounded down: minutes would help match an entry to a
@@ -7,17 +7,25 @@ such as ``visit.add`` and how many things it covered. There is no card, locator,
 record id, holder detail or free text, so the log cannot say whom an action
 touched.
 
-Chaining: ``h_0 = SHA-256("haven/v1/audit")`` and
-``h_i = SHA-256(h_{i-1} || CBOR([seq, at, staff, action, count]))``. Each row
-stores its ``h_i``; the site setting ``audit.head`` holds the last ``(seq, h)``,
-written in the same transaction. :meth:`AuditLog.verify` recomputes the chain
-and names the first entry that fails: an edited entry, a removed one (middle or
-tail), an inserted one and two swapped ones all break it.
+Sealing: every staff member writes entries, only coordinators read them. Each
+entry is encrypted with HPKE (RFC 9180: DHKEM(X25519, HKDF-SHA256),
+HKDF-SHA256, AES-256-GCM; ``cryptography``'s implementation) to the site's
+audit public key, whose private half is wrapped under the admin key
+(:mod:`haven.site.rolekeys`). A row is ``(seq, sealed, hash)``.
 
-Whoever holds a passphrase holds the master key and could recompute the whole
-chain after editing it. That is caught by comparing with a head seen earlier:
-``haven audit head`` prints it, and ``haven audit verify --witness SEQ:HASH``
-checks that the chain still passes through it.
+Chaining: ``h_0 = SHA-256("haven/v1/audit")`` and
+``h_i = SHA-256(h_{i-1} || CBOR([seq, sealed]))``: over the sealed bytes, so a
+chain hash cannot be used to guess an entry, and checking the chain needs no key.
+Each row stores its ``h_i``; the site setting ``audit.head`` holds the last
+``(seq, h)``, written in the same transaction. :meth:`AuditLog.verify` recomputes
+the chain and names the first entry that fails: an edited entry, a removed one
+(middle or tail), an inserted one and two swapped ones all break it; opening an
+entry also checks that it was sealed for its own place.
+
+Whoever holds a passphrase holds the master key and the public key, and could
+recompute the whole chain after editing it. That is caught by comparing with a
+head seen earlier: ``haven audit head`` prints it, and ``haven audit verify
+--witness SEQ:HASH`` checks that the chain still passes through it.
 """
 
 from __future__ import annotations
@@ -28,12 +36,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import x25519
 
-from haven.errors import AuditTamperedError, InputError
+from haven.errors import AuditTamperedError, InputError, SiteError
+from haven.site.rolekeys import AUDIT_PUBLIC
 from haven.store.sqlite import SQLiteStore
 
 GENESIS = hashlib.sha256(b"haven/v1/audit").digest()
 HEAD_SETTING = "audit.head"
+SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+INFO = b"haven/v1/audit"
 
 
 def hour(now: dt.datetime) -> str:
@@ -58,8 +71,27 @@ class AuditEntry:
     def canonical(self) -> bytes:
         return bytes(cbor2.dumps([self.seq, self.at, self.staff, self.action, self.count], canonical=True))
 
-    def chain(self, previous: bytes) -> bytes:
-        return hashlib.sha256(previous + self.canonical()).digest()
+    def seal(self, public: bytes) -> bytes:
+        return bytes(SUITE.encrypt(self.canonical(), x25519.X25519PublicKey.from_public_bytes(public), INFO))
+
+    @classmethod
+    def open(cls, seq: int, sealed: bytes, private: x25519.X25519PrivateKey) -> AuditEntry:
+        try:
+            value = cbor2.loads(SUITE.decrypt(sealed, private, INFO))
+            entry = cls(int(value[0]), str(value[1]), bytes(value[2]), str(value[3]), int(value[4]))
+        except Exception:  # any failure to open is the same finding: not an entry sealed here
+            raise AuditTamperedError(f"Audit entry {seq} cannot be opened: it was changed.", seq=seq) from None
+        if entry.seq != seq:
+            raise AuditTamperedError(f"Audit entry {seq} was moved from place {entry.seq}.", seq=seq)
+        return entry
+
+
+def chain(previous: bytes, seq: int, sealed: bytes) -> bytes:
+    return hashlib.sha256(previous + cbor2.dumps([seq, sealed], canonical=True)).digest()
+
+
+# A stored row: (seq, sealed entry, chain hash).
+Row = tuple[int, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -91,17 +123,29 @@ class Head:
 
 
 class AuditLog:
-    def __init__(self, store: SQLiteStore) -> None:
+    """The log of one store; reading entries takes the audit private key (a coordinator's), checking does not."""
+
+    def __init__(self, store: SQLiteStore, private: x25519.X25519PrivateKey | None = None) -> None:
         self.store = store
+        self.private = private
 
     def append(self, staff: bytes, action: str, count: int, now: dt.datetime) -> Head:
         """Add one entry and move the head, in one transaction."""
         with self.store.transaction() as conn:
             return append_in(conn, staff, action, count, now)
 
+    def sealed_rows(self) -> list[Row]:
+        return [
+            (int(r[0]), bytes(r[1]), bytes(r[2]))
+            for r in self.store.query("SELECT seq, sealed, hash FROM audit ORDER BY seq")
+        ]
+
     def rows(self) -> list[tuple[AuditEntry, bytes]]:
-        rows = self.store.query("SELECT seq, at, staff, action, count, hash FROM audit ORDER BY seq")
-        return [(AuditEntry(int(r[0]), str(r[1]), bytes(r[2]), str(r[3]), int(r[4])), bytes(r[5])) for r in rows]
+        """Every entry opened, with its chain hash."""
+        if self.private is None:
+            raise SiteError("Reading the audit log takes a coordinator's passphrase.")
+        private = self.private
+        return [(AuditEntry.open(seq, sealed, private), digest) for seq, sealed, digest in self.sealed_rows()]
 
     def head(self) -> Head | None:
         raw = self.store.get_setting(HEAD_SETTING)
@@ -109,19 +153,22 @@ class AuditLog:
 
     def verify(self, witnesses: tuple[Head, ...] = ()) -> Head:
         """Recompute the chain; return the head, or raise :class:`AuditTamperedError` at the first fault."""
-        return verify_rows(self.rows(), self.head(), witnesses)
+        head = verify_rows(self.sealed_rows(), self.head(), witnesses)
+        if self.private is not None:
+            self.rows()  # every entry opens, in its own place
+        return head
 
 
 def append_in(conn: Any, staff: bytes, action: str, count: int, now: dt.datetime) -> Head:
     """Append within an open write transaction ``conn``."""
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, previous = (1, GENESIS) if last is None else (int(last[0]) + 1, bytes(last[1]))
-    entry = AuditEntry(seq, hour(now), staff, action, count)
-    digest = entry.chain(previous)
-    conn.execute(
-        "INSERT INTO audit (seq, at, staff, action, count, hash) VALUES (?, ?, ?, ?, ?, ?)",
-        (entry.seq, entry.at, entry.staff, entry.action, entry.count, digest),
-    )
+    public = conn.execute("SELECT value FROM settings WHERE name = ?", (AUDIT_PUBLIC,)).fetchone()
+    if public is None:
+        raise SiteError("This site has no audit key.")
+    sealed = AuditEntry(seq, hour(now), staff, action, count).seal(bytes(public[0]))
+    digest = chain(previous, seq, sealed)
+    conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", (seq, sealed, digest))
     head = Head(seq, digest)
     conn.execute(
         "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -130,21 +177,20 @@ def append_in(conn: Any, staff: bytes, action: str, count: int, now: dt.datetime
     return head
 
 
-def verify_rows(rows: list[tuple[AuditEntry, bytes]], head: Head | None, witnesses: tuple[Head, ...] = ()) -> Head:
+def verify_rows(rows: list[Row], head: Head | None, witnesses: tuple[Head, ...] = ()) -> Head:
     previous = GENESIS
     seen: dict[int, bytes] = {0: GENESIS}
-    for position, (entry, stored) in enumerate(rows, start=1):
-        if entry.seq != position:
+    for position, (seq, sealed, stored) in enumerate(rows, start=1):
+        if seq != position:
             raise AuditTamperedError(
-                f"Audit entry {position} is missing or out of place (found {entry.seq} there).", seq=position
+                f"Audit entry {position} is missing or out of place (found {seq} there).", seq=position
             )
-        digest = entry.chain(previous)
+        digest = chain(previous, seq, sealed)
         if digest != stored:
             raise AuditTamperedError(
-                f"Audit entry {entry.seq} does not match the chain: it, or one before it, was changed or moved.",
-                seq=entry.seq,
+                f"Audit entry {seq} does not match the chain: it, or one before it, was changed or moved.", seq=seq
             )
-        seen[entry.seq] = digest
+        seen[seq] = digest
         previous = digest
     last = Head(len(rows), previous)
     if head is None:

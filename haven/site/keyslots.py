@@ -28,21 +28,24 @@ site has nor whether any of them set a duress passphrase.
 Plaintext of a slot (160 bytes)::
 
     0   1   kind: 1 = holds the master key, 2 = duress
-    1   1   roles (bit set; duress slots keep them to rebuild the account)
-    2   16  staff id
-    18  32  master key (zero in a duress slot: it never holds the key)
+    1   1   roles (bit set)
+    2   16  staff id (duress slot: the seed of the next site's salt)
+    18  32  master key (duress slot: never the key; see below)
     50  1   name length (duress slots only; 0 otherwise)
-    51  96  name, UTF-8, zero-padded (duress slots only)
+    51  96  duress slot: the name, UTF-8, zero-padded;
+            key slot: the member key (32: it opens this member's record and
+            role keys, see haven/site/rolekeys.py), then zero
     147 13  zero
 
 In a duress slot the staff id and master key fields hold what the site rebuilt
 by duress needs (see :class:`haven.site.site.DuressKey`): the seed of its salt,
 and this passphrase's Argon2id key under that salt. Never the master key.
 
-The file is only ever rewritten in place (``pwrite`` + ``fsync``), never
-replaced by a rename, so an overwritten slot's old bytes do not linger in a
-freed block of this file (see docs/site-security.md for what a file system or
-an SSD may still keep).
+The file is rewritten in place (``pwrite`` + ``fsync``), never replaced by a
+rename, so an overwritten slot's old bytes do not linger in a freed block of
+this file (see docs/site-security.md for what a file system or an SSD may still
+keep). Duress and panic overwrite it in place too, then remove it and make a new
+one, as a fresh site has.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ SLOT_BYTES = NONCE_BYTES + PLAIN_BYTES + TAG_BYTES
 FILE_BYTES = HEADER_BYTES + SLOTS * SLOT_BYTES
 STAFF_ID_BYTES = 16
 MASTER_KEY_BYTES = 32
+MEMBER_KEY_BYTES = 32
 NAME_MAX_BYTES = 96
 CHECKED_HEADER_BYTES = 56
 MAX_ERASE_AFTER = 10_000
@@ -134,6 +138,7 @@ class SlotContent:
     staff_id: bytes
     master_key: bytes = field(default=bytes(MASTER_KEY_BYTES), repr=False)
     name: str = field(default="", repr=False)
+    member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)  # zero: a slot of an older Haven
 
     def pack(self) -> bytes:
         name = self.name.encode("utf-8")
@@ -141,13 +146,18 @@ class SlotContent:
             raise InputError(f"A staff name has at most {NAME_MAX_BYTES} bytes in UTF-8.")
         if len(self.staff_id) != STAFF_ID_BYTES or len(self.master_key) != MASTER_KEY_BYTES:
             raise ValueError("bad slot content")
-        body = bytes([self.kind, self.roles]) + self.staff_id + self.master_key + bytes([len(name)]) + name
+        if len(self.member_key) != MEMBER_KEY_BYTES or (name and any(self.member_key)):
+            raise ValueError("bad slot content")
+        tail = name if self.kind == SlotKind.DURESS else self.member_key
+        body = bytes([self.kind, self.roles]) + self.staff_id + self.master_key + bytes([len(name)]) + tail
         return body + bytes(PLAIN_BYTES - len(body))
 
     @classmethod
     def unpack(cls, raw: bytes) -> SlotContent:
-        n = raw[50]
-        return cls(SlotKind(raw[0]), raw[1], raw[2:18], raw[18:50], raw[51 : 51 + n].decode("utf-8"))
+        kind, n = SlotKind(raw[0]), raw[50]
+        if kind == SlotKind.DURESS:
+            return cls(kind, raw[1], raw[2:18], raw[18:50], raw[51 : 51 + n].decode("utf-8"))
+        return cls(kind, raw[1], raw[2:18], raw[18:50], member_key=raw[51 : 51 + MEMBER_KEY_BYTES])
 
 
 class SlotKey:
@@ -232,6 +242,15 @@ class KeySlotFile:
         data = header.pack() + b"".join(slots)
         assert len(data) == FILE_BYTES
         self._pwrite(0, data)
+
+    def read_slot(self, index: int) -> bytes | None:
+        """One slot as it is on disk now (None if unreadable): cheap enough to check on every request."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(HEADER_BYTES + index * SLOT_BYTES)
+                return f.read(SLOT_BYTES)
+        except OSError:
+            return None
 
     def write_slot(self, index: int, slot: bytes) -> None:
         assert len(slot) == SLOT_BYTES and 0 <= index < SLOTS

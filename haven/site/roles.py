@@ -1,8 +1,10 @@
 """Staff roles and what each may do: the one matrix the CLI and the web app consult.
 
-A role check is an application rule, not a cryptographic boundary: every staff
-passphrase unwraps the same site master key. What protects holders from an
-informant account is that the database holds nothing to look people up by
+A role check is an application rule for what the database holds in the clear
+(every staff passphrase unwraps the same site master key), and a cryptographic
+boundary for what is wrapped under role keys: the signing and root keys, the staff
+records and the audit entries (:mod:`haven.site.rolekeys`). What protects holders
+from an informant account is that the database holds nothing to look people up by
 (docs/threat-model.md); roles keep honest staff to their job and make the audit
 log say who did what.
 

@@ -40,10 +40,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from haven.cert_services import bootstrap_trust
+from haven.cert_services import Certificates
 from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site import legacy
 from haven.site import passphrase as pp
 from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
@@ -60,6 +61,7 @@ from haven.site.kdf import (
 from haven.site.keyslots import (
     MASTER_KEY_BYTES,
     MAX_ERASE_AFTER,
+    MEMBER_KEY_BYTES,
     SLOTS,
     STAFF_ID_BYTES,
     Header,
@@ -70,6 +72,7 @@ from haven.site.keyslots import (
     new_salt,
     random_slots,
 )
+from haven.site.rolekeys import NO_KEYS, MemberRecord, RoleKeys, audit_private, install, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Permission, Role, require
 from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in, remove_in
 from haven.store.sqlite import SQLiteStore
@@ -92,6 +95,43 @@ def file_errors() -> Iterator[None]:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def put_setting_in(conn: Any, name: str, value: bytes) -> None:
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
+
+
+def add_member_in(
+    conn: Any, member: StaffMember, keys: RoleKeys, random_bytes: Callable[[int], bytes]
+) -> tuple[bytes, RoleKeys]:
+    """Store ``member`` (sealed under the admin key of ``keys``) and their own record, with the role keys
+    their roles may hold; return the member key their key slot must carry, and those role keys."""
+    member_key = random_bytes(MEMBER_KEY_BYTES)
+    theirs = keys.for_roles(member.roles)
+    insert_in(conn, member, keys.require_admin(), random_bytes)
+    record = MemberRecord(member.name, member.slots, member.added, theirs)
+    put_setting_in(conn, member_setting(member.id), record.seal(member_key, member.id, random_bytes))
+    return member_key, theirs
+
+
+def build_site(
+    store: SQLiteStore, member: StaffMember, now: dt.datetime, random_bytes: Callable[[int], bytes]
+) -> tuple[bytes, RoleKeys]:
+    """Fill a new, empty database as ``haven init`` leaves it: new role keys, the one staff member,
+    an audit log that begins with ``site.init``. No trust list and no signing key: a site issues no
+    certificate until it joins a network or chooses standalone issuing (``haven trust standalone``).
+
+    Returns the member key for the member's key slot, and the role keys they hold.
+    """
+    keys = RoleKeys.generate(random_bytes)
+    with store.transaction() as conn:
+        install(lambda name, value: put_setting_in(conn, name, value), keys, random_bytes)
+        member_key, theirs = add_member_in(conn, member, keys, random_bytes)
+        append_in(conn, member.id, "site.init", 1, now)
+    return member_key, theirs
 
 
 @dataclass
@@ -169,20 +209,16 @@ class Site:
         )
         key_index, other_index = _split(member.slots)
         slots = random_slots(self.random_bytes)
-        slots[key_index] = key.seal(
-            header, key_index, SlotContent(SlotKind.KEY, roles, member.id, master), self.random_bytes
-        )
         if duress is not None:
             slots[other_index] = duress.seal(header, other_index, roles, name, self.random_bytes)
         made_home = self.folder.make_home()
         store: SQLiteStore | None = None
         try:
             store = self.folder.create(master)
-            with store.transaction() as conn:
-                insert_in(conn, member)
-                append_in(conn, member.id, "site.init", 1, now)
+            member_key, keys = build_site(store, member, now, self.random_bytes)
             store.put_setting(ERASE_AFTER_SETTING, header.erase_after.to_bytes(4, "big"))
-            bootstrap_trust(store, now, self.random_bytes)  # a network of one: issues and verifies at once
+            content = SlotContent(SlotKind.KEY, member.roles, member.id, master, member_key=member_key)
+            slots[key_index] = key.seal(header, key_index, content, self.random_bytes)
             self.slots_file.create(header, slots)
             self.attempts.create()
         except BaseException:
@@ -193,7 +229,7 @@ class Site:
                 with contextlib.suppress(OSError):
                     self.folder.home.rmdir()
             raise
-        return Session(self, store, member, header, key_index, slots[key_index], master)
+        return Session(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
 
     # ------------------------------------------------------------ unlock
 
@@ -215,24 +251,26 @@ class Site:
         *,
         wait: bool = True,
         on_wait: Callable[[float, int], None] | None = None,
-        served: float = 0.0,
+        counted: bool = True,
     ) -> Session:
         """Open the site with a staff passphrase (see the module docstring for every path).
 
-        ``served``: seconds of the backoff wait the caller already made the person wait
-        before calling (the web app answers "try again in N s" instead of holding a
-        request open for minutes, then lets the attempt through); only the rest is slept.
+        ``counted=False`` is for passphrases not typed at this machine (the web sign-in, which
+        limits guessing in its own memory): no attempt is counted or reset, there is no backoff and
+        no erase-after, so strangers on the network can neither wipe the site nor make the keyboard
+        wait (a duress passphrase still leaves the counter at 0, as on any new site). The endings
+        are padded alike all the same.
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
         self.slots_file.read()  # a damaged header is an error now, not a failed attempt (nor a hang)
-        with file_errors(), self.attempts.locked():
-            failures = self.attempts.read()
+        with file_errors(), self.attempts.locked() if counted else contextlib.nullcontext():
+            failures = self.attempts.read() if counted else 0
             delay = delay_for(failures)
             if delay and not wait:
                 raise LockedOutError(delay, failures)
-            self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
-            delay = max(0.0, delay - served)
+            if counted:
+                self.attempts.write(failures + 1)  # counted before trying: a killed attempt still counts
             if delay:
                 if on_wait is not None:
                     on_wait(delay, failures)
@@ -246,29 +284,59 @@ class Site:
                 found = next((o for o in opened if o[1].kind == SlotKind.KEY), None)
                 duress = next((o for o in opened if o[1].kind == SlotKind.DURESS), None)
                 if found is not None:
-                    return self._open(header, found[0], slots[found[0]], found[1])
+                    return self._open(header, found[0], slots[found[0]], found[1], key, counted)
                 if duress is not None:
                     return self._duress(header, duress[1])
-                self._wrong(header, failures + 1)
+                if counted:
+                    self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
             finally:
                 self.sleep(max(0.0, derived_at + self.settle_seconds - self.clock()))
 
-    def _open(self, header: Header, index: int, slot: bytes, content: SlotContent) -> Session:
-        self.attempts.write(0)
-        self.attempts.write(0)  # the other endings write twice as well
+    def _open(
+        self, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey, counted: bool = True
+    ) -> Session:
+        if counted:
+            self.attempts.write(0)
+            self.attempts.write(0)  # the other endings write twice as well
         store = self.folder.open(content.master_key)
+        if not any(content.member_key):  # a slot of an older Haven
+            try:
+                return self._convert(store, header, index, slot, content, key)
+            except BaseException:
+                store.close()
+                raise
         try:
-            member = StaffTable(store).by_id(content.staff_id)
+            blob = store.get_setting(member_setting(content.staff_id))
+            if blob is None or not StaffTable(store).exists(content.staff_id):
+                raise WrongPassphraseError()  # a slot left behind by an interrupted removal
+            record = MemberRecord.open(content.member_key, content.staff_id, blob)
+            if record.keys.admin is not None and legacy.is_legacy(store):  # a conversion cut short after its slot
+                legacy.finish(store, record.keys, self.random_bytes)
         except BaseException:
             store.close()
             raise
-        if member is None:  # a slot left behind by an interrupted removal
-            store.close()
-            raise WrongPassphraseError()
-        session = Session(self, store, member, header, index, slot, content.master_key)
+        member = StaffMember(content.staff_id, record.name, Role(content.roles), record.slots, record.added)
+        session = Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
         session.check_erase_after()
         return session
+
+    def _convert(
+        self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
+    ) -> Session:
+        """A coordinator's first unlock of a site made before keys by role (haven/site/legacy.py)."""
+        if Role.COORDINATOR not in Role(content.roles) or not legacy.is_legacy(store):
+            legacy.refuse(store, Role(content.roles))
+        with self._slots_lock():
+            current, slots = self.slots_file.read()
+            if current.salt != header.salt or slots[index] != slot:
+                raise SiteError("The site's key slots changed while it was being opened; try again.")
+            member, member_key, keys = legacy.convert(store, content.staff_id, self.random_bytes)
+            new = dataclasses.replace(content, member_key=member_key)
+            sealed = key.seal(header, index, new, self.random_bytes)
+            self.slots_file.write_slot(index, sealed)
+            legacy.finish(store, keys, self.random_bytes)
+        return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
     def _duress(self, header: Header, content: SlotContent) -> Session:
         """Erase everything, then build the site a fresh ``haven init`` by this person would make.
@@ -407,6 +475,8 @@ class Session:
     own_slot: int
     own_slot_bytes: bytes = field(repr=False)
     _master_key: bytes = field(repr=False)
+    keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the role keys this member's slot leads to
+    _member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)
     warnings: list[str] = field(default_factory=list)  # for the person at the keyboard (tampering found)
 
     @property
@@ -443,29 +513,44 @@ class Session:
         """
         return hmac.compare_digest(self._master_key, other._master_key)
 
-    def as_staff(self, member: StaffMember) -> Session:
-        """This unlocked site acting as ``member``, who proved their own passphrase elsewhere.
+    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> Session:
+        """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
+        (``keys``: the role keys their own slot led to; none by default).
 
         The web app keeps one open store for every signed-in staff member: each request
         acts through such a view, so ``require`` and ``record`` name the right person.
         The view shares the store: closing it closes the store.
         """
-        return dataclasses.replace(self, staff=member)
+        return dataclasses.replace(self, staff=member, keys=keys)
 
     def record(self, action: str, count: int = 1) -> None:
-        """Write an audit entry for something this staff member just did."""
+        """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
         AuditLog(self.store).append(self.staff.id, action, count, self.site.now())
+
+    def auditor(self, action: str) -> Callable[[int], None]:
+        """An audit hook for a change: called inside the change's write transaction, so the change
+        and its entry commit together or not at all (see :meth:`haven.services.Clinic.add_visit`)."""
+        return lambda count: self.record(action, count)
 
     def clinic(self, **kwargs: Any) -> Clinic:
         return Clinic(self.store, **kwargs)
 
+    def certificates(self) -> Certificates:
+        """Certificate and trust use cases with this member's role keys (a clinician's open the signing keys)."""
+        return Certificates(self.store, self.site.now, self.site.random_bytes, keys=self.keys)
+
     @property
     def audit(self) -> AuditLog:
-        return AuditLog(self.store)
+        """The log; its entries open only with a coordinator's keys (checking the chain needs none)."""
+        private = audit_private(self.keys, self.store.get_setting) if self.keys.admin is not None else None
+        return AuditLog(self.store, private)
+
+    def staff_table(self) -> StaffTable:
+        return StaffTable(self.store, self.keys)
 
     def staff_list(self) -> list[StaffMember]:
         self.require(Permission.STAFF_MANAGE)
-        return StaffTable(self.store).active()
+        return self.staff_table().active()
 
     def close(self) -> None:
         """Close the database and drop this object's reference to the master key.
@@ -474,6 +559,8 @@ class Session:
         """
         self.store.close()
         self._master_key = b""
+        self._member_key = b""
+        self.keys = RoleKeys()
 
     def __enter__(self) -> Session:
         return self
@@ -512,13 +599,19 @@ class Session:
                     "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
                 )
 
+    def _all_keys(self) -> RoleKeys:
+        """Every role key, as only a coordinator can reach them (to hand them to a new or reset account)."""
+        admin = self.keys.require_admin()
+        return RoleKeys(issuing_key(self.keys, self.store.get_setting), admin)
+
     def add_staff(self, name: str, roles: Role, passphrase: str, duress: str | None = None) -> StaffMember:
         """A new account with its passphrase (and, if given, its duress passphrase)."""
         self.require(Permission.STAFF_MANAGE)
         name = check_name(name)
         _, key, duress_key = self._new_keys(passphrase, duress, name)  # the slow part, outside the lock
         now = self.site.now()
-        table = StaffTable(self.store)
+        table = self.staff_table()
+        keys = self._all_keys()
         with self._writing_slots() as slots:
             self._refuse_taken(slots, key, duress_key)
             free = [i for i in range(SLOTS) if i not in table.used_slots()]
@@ -528,10 +621,10 @@ class Session:
                 self.site.random_bytes(STAFF_ID_BYTES), name, roles, self.site._random_pair(free), day(now)
             )
             with self.store.transaction() as conn:
-                insert_in(conn, member)
+                member_key, _ = add_member_in(conn, member, keys, self.site.random_bytes)
                 append_in(conn, self.staff.id, "staff.add", 1, now)
             key_index, other = _split(member.slots)
-            content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key)
+            content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key, member_key=member_key)
             self.site.slots_file.write_slot(
                 key_index, key.seal(self.header, key_index, content, self.site.random_bytes)
             )
@@ -543,7 +636,7 @@ class Session:
     def remove_staff(self, name: str) -> None:
         """Overwrite the account's slots (its passphrases stop working at once) and forget its name."""
         self.require(Permission.STAFF_MANAGE)
-        table = StaffTable(self.store)
+        table = self.staff_table()
         member = table.by_name(name)
         if member.id == self.staff.id:
             raise InputError("You cannot remove your own account; another coordinator can.")
@@ -579,7 +672,7 @@ class Session:
             target = self.staff
         else:
             self.require(Permission.STAFF_MANAGE)
-            target = StaffTable(self.store).by_name(name or "")
+            target = self.staff_table().by_name(name or "")
         _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()
         with self._writing_slots() as slots:
@@ -589,9 +682,16 @@ class Session:
                 other = target.slots[1] if target.slots[0] == key_index else target.slots[0]
             else:
                 key_index, other = _split(target.slots)
+            member_key = self._member_key
             with self.store.transaction() as conn:
+                if not own:  # their record is rebuilt under a new member key that only the new slot holds
+                    keys = self._all_keys().for_roles(target.roles)
+                    member_key = self.site.random_bytes(MEMBER_KEY_BYTES)
+                    record = MemberRecord(target.name, target.slots, target.added, keys)
+                    sealed_record = record.seal(member_key, target.id, self.site.random_bytes)
+                    put_setting_in(conn, member_setting(target.id), sealed_record)
                 append_in(conn, self.staff.id, "staff.passwd", 1, now)
-            content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key)
+            content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key, member_key=member_key)
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
             if duress_key is not None:
@@ -610,9 +710,12 @@ class Session:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
             raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
-        with self._writing_slots():
+        with self._writing_slots(), self.store.transaction() as conn:
+            # The audit entry is written first and committed after the header: a header that cannot be
+            # written leaves no entry for a change that was not made. The database keeps the limit too
+            # (where only a passphrase can change it): see check_erase_after.
+            self.record("site.set")
+            put_setting_in(conn, ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
-            self.store.put_setting(ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             self.site.slots_file.write_header(self.header)
-            self.record("site.set")

@@ -1,14 +1,18 @@
-"""Staff accounts as stored inside the encrypted database (the ``staff`` table)."""
+"""Staff accounts as stored inside the encrypted database (the ``staff`` table), sealed to coordinators."""
 
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cbor2
+
 from haven.errors import InputError
 from haven.site.keyslots import NAME_MAX_BYTES
+from haven.site.rolekeys import NO_KEYS, RoleKeys, member_setting, unwrap, wrap
 from haven.site.roles import Role
 from haven.store.sqlite import SQLiteStore
 
@@ -41,53 +45,65 @@ def day(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).date().isoformat()
 
 
-def _member(row: tuple[Any, ...]) -> StaffMember:
-    return StaffMember(bytes(row[0]), str(row[1]), Role(int(row[2])), (int(row[3]), int(row[4])), str(row[5]))
+def _purpose(staff_id: bytes) -> str:
+    return "staff/" + staff_id.hex()
 
 
-_COLUMNS = "id, name, roles, slot_a, slot_b, added"
+def seal_member(member: StaffMember, admin: bytes, random_bytes: Callable[[int], bytes]) -> bytes:
+    doc = {1: member.name, 2: int(member.roles), 3: list(member.slots), 4: member.added}
+    return wrap(admin, _purpose(member.id), cbor2.dumps(doc, canonical=True), random_bytes)
+
+
+def open_member(staff_id: bytes, sealed: bytes, admin: bytes) -> StaffMember:
+    doc = cbor2.loads(unwrap(admin, _purpose(staff_id), sealed))
+    a, b = doc[3]
+    return StaffMember(staff_id, str(doc[1]), Role(int(doc[2])), (int(a), int(b)), str(doc[4]))
 
 
 class StaffTable:
-    def __init__(self, store: SQLiteStore) -> None:
+    """The ``staff`` table: each row is a random id, the account sealed under the admin key, and
+    the day it was removed. Without the admin key (a coordinator's passphrase) only ``exists`` works."""
+
+    def __init__(self, store: SQLiteStore, keys: RoleKeys = NO_KEYS) -> None:
         self.store = store
+        self.keys = keys
+
+    def exists(self, staff_id: bytes) -> bool:
+        return bool(self.store.query("SELECT 1 FROM staff WHERE id = ? AND removed IS NULL", (staff_id,)))
 
     def active(self) -> list[StaffMember]:
-        rows = self.store.query(f"SELECT {_COLUMNS} FROM staff WHERE removed IS NULL ORDER BY name")
-        return [_member(r) for r in rows]
-
-    def by_id(self, staff_id: bytes) -> StaffMember | None:
-        rows = self.store.query(f"SELECT {_COLUMNS} FROM staff WHERE id = ? AND removed IS NULL", (staff_id,))
-        return _member(rows[0]) if rows else None
+        admin = self.keys.require_admin()
+        rows = self.store.query("SELECT id, sealed FROM staff WHERE removed IS NULL")
+        return sorted((open_member(bytes(r[0]), bytes(r[1]), admin) for r in rows), key=lambda m: m.name)
 
     def by_name(self, name: str) -> StaffMember:
         text = check_name(name)
-        rows = self.store.query(f"SELECT {_COLUMNS} FROM staff WHERE name = ? AND removed IS NULL", (text,))
-        if not rows:
+        found = next((m for m in self.active() if m.name == text), None)
+        if found is None:
             raise InputError(f"No staff member here is called {text!r}.")
-        return _member(rows[0])
+        return found
 
     def names(self) -> dict[bytes, str | None]:
         """Every id ever used here and its name (None once removed), for showing the audit log."""
-        return {bytes(r[0]): r[1] for r in self.store.query("SELECT id, name FROM staff")}
+        admin = self.keys.require_admin()
+        rows = self.store.query("SELECT id, sealed FROM staff")
+        return {bytes(r[0]): None if r[1] is None else open_member(bytes(r[0]), bytes(r[1]), admin).name for r in rows}
 
     def used_slots(self) -> set[int]:
-        rows = self.store.query("SELECT slot_a, slot_b FROM staff WHERE removed IS NULL")
-        return {int(s) for row in rows for s in row}
+        return {s for m in self.active() for s in m.slots}
 
 
-def insert_in(conn: Any, member: StaffMember) -> None:
-    if conn.execute("SELECT 1 FROM staff WHERE name = ? AND removed IS NULL", (member.name,)).fetchone():
-        raise InputError(f"There is already a staff member called {member.name!r}.")
+def insert_in(conn: Any, member: StaffMember, admin: bytes, random_bytes: Callable[[int], bytes]) -> None:
+    for staff_id, sealed in conn.execute("SELECT id, sealed FROM staff WHERE removed IS NULL").fetchall():
+        if open_member(bytes(staff_id), bytes(sealed), admin).name == member.name:
+            raise InputError(f"There is already a staff member called {member.name!r}.")
     conn.execute(
-        f"INSERT INTO staff ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-        (member.id, member.name, int(member.roles), member.slots[0], member.slots[1], member.added),
+        "INSERT INTO staff (id, sealed, removed) VALUES (?, ?, NULL)",
+        (member.id, seal_member(member, admin, random_bytes)),
     )
 
 
 def remove_in(conn: Any, staff_id: bytes, now: dt.datetime) -> None:
-    """Forget the name (a seized list of helpers endangers them) but keep the id for the audit log."""
-    conn.execute(
-        "UPDATE staff SET name = NULL, slot_a = NULL, slot_b = NULL, removed = ? WHERE id = ?",
-        (day(now), staff_id),
-    )
+    """Forget the account (a seized list of helpers endangers them) but keep the id for the audit log."""
+    conn.execute("UPDATE staff SET sealed = NULL, removed = ? WHERE id = ?", (day(now), staff_id))
+    conn.execute("DELETE FROM settings WHERE name = ?", (member_setting(staff_id),))

@@ -8,6 +8,7 @@ settings. It never sees a card, a holder key or a clinical value.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,6 +26,10 @@ class Table:
 
 
 class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Any]:
+        """One write transaction, all or nothing; every read and write inside it (nested blocks too)
+        joins it, and no other writer (thread or process) commits in between."""
+
     def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
         """Store the records and bump the counters, all or nothing, durably before returning."""
 

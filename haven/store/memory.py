@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,7 +18,30 @@ class MemoryStore:
         self._by_locator: dict[bytes, list[SealedRecord]] = {}
         self._counts: Counter[AggregateKey] = Counter()
         self._settings: dict[str, bytes] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a transaction's own reads and writes take it again
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            saved = (dict(self._records), {k: list(v) for k, v in self._by_locator.items()}, Counter(self._counts))
+            settings = dict(self._settings)
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._records, self._by_locator, self._counts = saved
+                self._settings = settings
+                raise
+            finally:
+                self._depth = 0
 
     def _put(self, record: SealedRecord) -> bool:
         key = (record.locator, record.id)

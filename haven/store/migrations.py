@@ -78,10 +78,27 @@ def _v3(conn: Any) -> None:
     )
 
 
+def _v4(conn: Any) -> None:
+    # Staff records and audit entries sealed to coordinators (haven/site/rolekeys.py): only the
+    # random id, whether the account was removed, and each entry's number and hash stay in the clear.
+    # A site made before keeps its old tables (renamed, read until a coordinator converts them).
+    legacy = conn.execute("SELECT count(*) FROM staff").fetchone()[0]
+    conn.execute("DROP INDEX staff_name")
+    if legacy:
+        conn.execute("ALTER TABLE staff RENAME TO staff_v3")
+        conn.execute("ALTER TABLE audit RENAME TO audit_v3")
+    else:
+        conn.execute("DROP TABLE staff")
+        conn.execute("DROP TABLE audit")
+    conn.execute("CREATE TABLE staff (id BLOB PRIMARY KEY, sealed BLOB, removed TEXT) WITHOUT ROWID")
+    conn.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, sealed BLOB NOT NULL, hash BLOB NOT NULL)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "settings, records and aggregates", _v1),
     Migration(2, "reserved: certificates", _v2),
     Migration(3, "staff accounts and the audit log", _v3),
+    Migration(4, "staff records and audit entries sealed to coordinators", _v4),
 )
 
 LATEST = MIGRATIONS[-1].version

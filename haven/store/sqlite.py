@@ -118,9 +118,15 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Any]:
+        if getattr(self._local, "writing", False):
+            # Already inside this thread's write transaction: join it, so a change and its
+            # audit entry (or a read of the next index and the insert) commit together.
+            yield self._conn()
+            return
         with translate_errors(self.path), self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
+            self._local.writing = True
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -128,11 +134,14 @@ class SQLiteStore:
                 with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.writing = False
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
-        """One write transaction on this thread's connection, for tables kept beside the Store protocol
-        (staff, audit). Commits when the block ends, rolls back if it raises."""
+        """One write transaction on this thread's connection. Commits when the outermost block ends,
+        rolls back if it raises. Writes and reads inside it (``add``, ``find``, ``put_setting``, nested
+        ``transaction`` blocks) join it; ``BEGIN IMMEDIATE`` holds the write lock across processes."""
         with self._write() as conn:
             yield conn
 

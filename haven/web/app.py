@@ -18,9 +18,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from haven.web import handlers
 from haven.web.deps import UNSAFE, checks_csrf
+from haven.web.hosts import HostRule, TrustedHosts
 from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
@@ -117,7 +119,10 @@ def create_app(settings: WebSettings, site: Site) -> FastAPI:
         return scope.get("scheme") == "https"
 
     app.add_middleware(SessionCookie, sessions=sessions, secure=secure)
+    app.add_middleware(TrustedHosts, rule=HostRule.of(settings))
     app.add_middleware(SecurityHeaders)
+    if settings.trusted_proxies:  # outermost: the limits and the cookie's Secure see the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     _check_every_state_change_is_protected(app)
     return app
 

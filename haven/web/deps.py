@@ -24,6 +24,7 @@ from haven.site.roles import require as require_role
 from haven.site.staff import StaffMember
 from haven.web.middleware import SESSION_COOKIE
 from haven.web.sessions import OpenCard, Session
+from haven.web.site import SignedIn
 from haven.web.state import AppState
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -103,17 +104,14 @@ def require(permission: Permission | None) -> Callable[..., Awaitable[StaffMembe
         _csrf: Annotated[str | None, Depends(csrf_scheme)],
     ) -> StaffMember:
         session = current_session(request)
-        if session is None or session.staff is None:
-            raise AuthError()
-        state = app_state(request)
-        if not state.site.check(session.generation):  # locked, or ended by duress or panic since
-            state.sessions.sign_out(session)
+        staff = signed_in_staff(request, touch=True)
+        if session is None or staff is None:
             raise AuthError()
         if permission is not None:
-            require_role(session.staff.roles, permission)
+            require_role(staff.roles, permission)
         await _check_csrf(request, session)
         request.scope["state"]["staff_generation"] = session.generation  # see handlers.ended_meanwhile
-        return session.staff
+        return staff
 
     dependency.checks_csrf = True  # type: ignore[attr-defined]
     dependency.permission = permission  # type: ignore[attr-defined]
@@ -129,6 +127,31 @@ CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
 
 
+def signed_in_staff(request: Request, touch: bool = False) -> StaffMember | None:
+    """The request's staff member if their session still stands, else None (and it is signed out).
+
+    It ends when the server locked, a duress sign-in or a panic came since, or their key slot
+    changed (removed, or passphrase reset, from here or from a terminal). ``touch``: a staff
+    request, which keeps the server from auto-locking.
+    """
+    session = current_session(request)
+    if session is None or session.staff is None:
+        return None
+    state = app_state(request)
+    if state.site.check(session.generation, session.slot, touch):
+        return session.staff
+    sign_out_session(state, session, drop=False)
+    return None
+
+
+def start_staff_session(request: Request, state: AppState, signed: SignedIn) -> Session:
+    """After a sign-in: a fresh session id (no fixation) holding who signed in."""
+    fresh = state.sessions.rotate(ensure_session(request))
+    fresh.staff, fresh.generation, fresh.slot = signed.staff, signed.generation, signed.slot
+    set_session(request, fresh)
+    return fresh
+
+
 def open_card(request: Request) -> OpenCard:
     session = current_session(request)
     if session is None or session.staff is None:
@@ -142,10 +165,14 @@ def open_card(request: Request) -> OpenCard:
 TheOpenCard = Annotated[OpenCard, Depends(open_card)]
 
 
-def sign_out_session(state: AppState, session: Session) -> None:
-    """End ``session``; when no one is signed in any more, the server locks (forgets the key)."""
-    state.sessions.drop(session)
-    if not state.sessions.any_signed_in():
+def sign_out_session(state: AppState, session: Session, drop: bool = True) -> None:
+    """End ``session`` (or, without ``drop``, only sign it out); when no one is signed in any more,
+    the server locks (forgets the key)."""
+    if drop:
+        state.sessions.drop(session)
+    else:
+        state.sessions.sign_out(session)
+    if not state.sessions.any_signed_in() and not state.site.locked:
         state.site.lock()
 
 

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from haven.errors import AuthError, HavenError, LockedOutError, RateLimitError, StoreError
+from haven.errors import AuthError, HavenError, InputError, LockedOutError, RateLimitError, StoreError, WebError
 from haven.web.messages import NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
 from haven.web.render import gettext_for, render, request_locale
 
@@ -65,9 +65,15 @@ async def haven_error(request: Request, exc: Exception) -> Response:
     return error_response(request, doc, exc.http_status, headers)
 
 
+# Refusals by the framework, before any Haven code runs (docs/web.md, "Errors"): every code is documented;
+# 400 is a body the framework could not read, Haven's own bad input.
+FRAMEWORK_CODES = {400: InputError.code, 404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+OTHER_REFUSAL = WebError.code
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(exc.status_code, "http")
+    code = FRAMEWORK_CODES.get(exc.status_code, OTHER_REFUSAL)
     if wants_json(request):
         message = str(exc.detail)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from haven.core.card import typed_parts
 from haven.errors import CardError, EntryError, HavenError, LockedOutError, PinError, RateLimitError
 from haven.web.i18n import N_
 
@@ -88,7 +89,7 @@ def card_error(exc: CardError, typed: str, _: Gettext) -> str:
     template = CARD_PROBLEMS.get(str(problem))
     if template is None:
         return exc.message
-    parts = typed.split()
+    parts = typed_parts(typed)  # split as the card's parser splits it (hyphens, commas, ... are separators)
     position = exc.details.get("position")
     word = ""
     if isinstance(position, int):
@@ -96,7 +97,7 @@ def card_error(exc: CardError, typed: str, _: Gettext) -> str:
             parts = list(parts[0])
         if 0 < position <= len(parts):
             word = parts[position - 1]
-    n = len(typed.strip()) if problem == "length" else len(parts)
+    n = len("".join(parts)) if problem == "length" else len(parts)
     text = _(template) % {"n": n, "position": position, "word": word}
     suggestion = re.search(r"Did you mean '(.+)'\?", exc.message)
     if suggestion:

@@ -38,9 +38,7 @@ class RateLimiter:
         """Count one attempt; :class:`RateLimitError` (nothing counted) if the limit is reached."""
         now = self.clock()
         with self._lock:
-            self._calls += 1
-            if self._calls % _SWEEP_EVERY == 0:
-                self._sweep(now)
+            self._count_call(now)
             hits = self._hits.setdefault((bucket, key), deque())
             while hits and now - hits[0] >= limit.window_s:
                 hits.popleft()
@@ -60,6 +58,18 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= limit.count:
                 raise RateLimitError(max(1, math.ceil(limit.window_s - (now - hits[0]))), what)
+
+    def record(self, bucket: str, key: str) -> None:
+        """Count one attempt, whatever the limit (one that was let through and has now failed)."""
+        now = self.clock()
+        with self._lock:
+            self._count_call(now)
+            self._hits.setdefault((bucket, key), deque()).append(now)
+
+    def _count_call(self, now: float) -> None:
+        self._calls += 1
+        if self._calls % _SWEEP_EVERY == 0:
+            self._sweep(now)
 
     def _sweep(self, now: float) -> None:
         for key in [k for k, hits in self._hits.items() if not hits or now - hits[-1] >= _KEEP_S]:

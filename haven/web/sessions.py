@@ -2,7 +2,9 @@
 
 A session holds the CSRF token, the signed-in staff member (and the site
 generation they signed in to: a lock, a duress sign-in or a panic ends every
-session of an older generation), the language and at most one open card.
+session of an older generation; and the key slot their passphrase opened:
+removing them or resetting their passphrase rewrites it, which ends the
+session), the language and at most one open card.
 The open card (its secret and the PIN, if any) lives here only: never in a
 cookie, a URL or a log line. It closes itself after
 ``card_idle_s`` unused, the session after ``session_idle_s``; restarting the
@@ -49,6 +51,7 @@ class Session:
     last_seen: float
     staff: StaffMember | None = None
     generation: int = -1  # the site generation the staff member signed in to
+    slot: tuple[int, bytes] | None = field(default=None, repr=False)  # the key slot they signed in with
     language: str | None = None
     flash: str | None = None  # a msgid shown once on the next page (e.g. "Visit recorded.")
     _card: OpenCard | None = field(default=None, repr=False)
@@ -123,20 +126,20 @@ class SessionStore:
     def sign_out(self, session: Session) -> None:
         """Forget the staff member and the open card of ``session`` (it stays, signed out)."""
         session._card = None
-        session.staff = None
+        session.staff = session.slot = None
 
     def drop(self, session: Session) -> None:
         with self._lock:
             self._sessions.pop(session.id, None)
         session._card = None
-        session.staff = None
+        session.staff = session.slot = None
 
     def sign_out_all(self) -> None:
         """Sign every session out and close every open card (the site locked): languages stay."""
         with self._lock:
             for session in self._sessions.values():
                 session._card = None
-                session.staff = None
+                session.staff = session.slot = None
 
     def any_signed_in(self) -> bool:
         """Whether a session not yet idle past ``idle_s`` has a staff member signed in."""
@@ -149,7 +152,7 @@ class SessionStore:
         with self._lock:
             for session in self._sessions.values():
                 session._card = None
-                session.staff = None
+                session.staff = session.slot = None
             self._sessions.clear()
 
     def sweep(self) -> int:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,9 +52,31 @@ class WebSettings:
     card_limit_address: Limit = field(default_factory=lambda: Limit(60, 300))  # card opens per client address
     pin_limit: Limit = field(default_factory=lambda: Limit(5, 900))  # attempts with a PIN per session
     pin_limit_address: Limit = field(default_factory=lambda: Limit(20, 900))  # ... per client address
-    sign_in_limit: Limit = field(default_factory=lambda: Limit(10, 900))  # failed sign-ins per client address
+    # Web sign-ins, in this process's memory only (never the site's attempts file): per client address
+    # (an IPv6 address counts by its /64), and from all addresses together. Successes are not counted.
+    sign_in_limit: Limit = field(default_factory=lambda: Limit(10, 900))
+    sign_in_limit_global: Limit = field(default_factory=lambda: Limit(100, 900))
+    # Reverse proxies (IP addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are believed;
+    # none by default, so a client cannot choose the address its limits count against.
+    trusted_proxies: tuple[str, ...] = ()
+    # Host names answered besides the address the server binds to and localhost (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
     sign_in_concurrency: int = 2  # passphrase checks (memory-hard) running at once; the rest wait
     upload_max_bytes: int = 8 * 1024 * 1024  # largest QR photo accepted
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise InputError(
+                    f"A trusted proxy is an IP address or network (like 10.0.0.5 or 10.0.0.0/24), not {proxy!r}."
+                ) from None
+        hosts = tuple(host_name(h) for h in self.allowed_hosts)
+        for host in hosts:
+            if not host or any(c in host for c in "/*@ ") or (":" in host and not _is_ip(host)):
+                raise InputError(f"An allowed host is a name or address, no port (like clinic.lan), not {host!r}.")
+        object.__setattr__(self, "allowed_hosts", hosts)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> WebSettings:
@@ -75,6 +98,8 @@ def _cast(name: str, kind: Any, raw: str) -> Any:
             return int(raw)
         if kind == "Limit":
             return Limit.parse(raw)
+        if kind.startswith("tuple"):
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
         if kind.startswith("bool"):
             value = raw.strip().lower()
             if value in ("", "auto"):
@@ -87,3 +112,17 @@ def _cast(name: str, kind: Any, raw: str) -> Any:
     except ValueError:
         raise InputError(f"HAVEN_WEB_{name.upper()}={raw!r} is not a valid value.") from None
     return raw
+
+
+def host_name(host: str) -> str:
+    """A host as compared: lower case, an IPv6 address without its brackets."""
+    host = host.strip().lower()
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

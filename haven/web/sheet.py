@@ -3,7 +3,7 @@
 The English sentences are :mod:`haven.certs.texts` (what ``haven cert issue
 --sheet`` prints); they are repeated here as literals so Babel extracts them
 for translation, and a test keeps the two identical. The stubs themselves carry
-no words, only their number on the sheet: a torn-off stub does not say what it is.
+no words and no number: a torn-off stub does not say what it is, nor how many the holder has.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ INSTRUCTIONS = (
     N_("The codes carry no name. Whoever holds a code can show it, so keep them as you would keep money."),
     N_("Cut this part off and keep it apart from the codes."),
 )
-STUB_LABEL = "{n}/{total}"
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,15 @@
 ``haven serve`` starts **locked**: it holds no key, reads nothing of the
 encrypted database, and serves only the public pages and the verifier. A staff
 sign-in (name and passphrase) runs :meth:`haven.site.site.Site.unlock` (one
-Argon2id run, the site's backoff, duress): the first one opens the shared
-store that every signed-in staff member then uses; later ones only identify
-their person and close the store their unlock opened.
+Argon2id run, duress; never the site's attempts file: the web limits guessing
+in memory, :mod:`haven.web.state`): the first one opens the shared store that
+every signed-in staff member then uses; later ones only identify their person
+and close the store their unlock opened. A failed sign-in leaves the server as
+it was.
+
+* **Removed or reset.** Each staff request reads the person's key slot back
+  (:meth:`Site.check`): removing them or resetting their passphrase, from any
+  process, rewrites it and ends their session.
 
 * **Duress.** A duress passphrase erases the site and opens a new empty one
   (:mod:`haven.site.site`). The server sees the new session's master key differ
@@ -28,6 +34,7 @@ trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import secrets
 import threading
@@ -37,11 +44,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from haven.cert_services import TRUST_LIST, bootstrap_trust
+from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
-from haven.errors import AuthError, LockedOutError, UnavailableError, WrongPassphraseError
+from haven.errors import AuthError, UnavailableError, WrongPassphraseError
 from haven.services import Clinic
-from haven.site.attempts import delay_for
+from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
 from haven.site.site import Site as KeySite
 from haven.site.staff import StaffMember
@@ -83,12 +90,13 @@ def credentials_refused() -> AuthError:
     return AuthError(BAD_CREDENTIALS, reason="credentials")
 
 
-@dataclass
-class _Gate:
-    """The site's backoff, served as "come back in N s" rather than as a request held open."""
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, to which generation of the site, and the key slot their passphrase opened."""
 
-    failures: int
-    until: float
+    staff: StaffMember
+    generation: int
+    slot: tuple[int, bytes] = field(repr=False)  # index and sealed bytes, as they were at sign-in
 
 
 @dataclass
@@ -105,9 +113,9 @@ class Site:
     generation: int = field(default=0, init=False)
     last_active: float = field(default=0.0, init=False)
     _shared: KeySession | None = field(default=None, init=False, repr=False)
+    _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
-    _gate: _Gate | None = field(default=None, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
 
     # ------------------------------------------------------------ state
@@ -127,42 +135,32 @@ class Site:
 
     # ------------------------------------------------------------ signing in
 
-    def sign_in(self, name: str, passphrase: str) -> tuple[StaffMember, int]:
+    def sign_in(self, name: str, passphrase: str) -> SignedIn:
         """The staff member whose name and passphrase these are, and the generation they signed in to.
 
-        A wrong passphrase and a right passphrase with another account's name answer alike
-        (:class:`AuthError`, reason ``credentials``). The site's backoff answers
-        :class:`LockedOutError` with the seconds to wait.
+        The passphrase is checked through the key slots without the site's attempts file
+        (``counted=False``): no backoff that staff at the keyboard would then wait out, no
+        erase-after; the web app limits guessing in its own memory. A wrong passphrase and a right
+        passphrase under another account's name answer alike (:class:`AuthError`, reason
+        ``credentials``) and leave the server as it was: still locked, or with the store it had.
         """
-        served = self._pass_gate()
         try:
-            session = self.keys.unlock(passphrase, served=served)
+            session = self.keys.unlock(passphrase, counted=False)
         except WrongPassphraseError:
             raise credentials_refused() from None
+        if not same_name(name, session.staff.name):
+            session.close()
+            with self._lock:
+                self._check_files()  # a duress passphrase under another name erased the site all the same
+            raise credentials_refused()
         with self._lock:
-            self._gate = None
             member = session.staff
+            slot = (session.own_slot, session.own_slot_bytes)
+            keys = session.keys  # what this member's own slot opened, kept for their requests
             self._adopt(session)
-            generation = self.generation
-            if not same_name(name, member.name):
-                raise credentials_refused()
+            self._member_keys[member.id] = keys
             self.last_active = self.clock()
-            return member, generation
-
-    def _pass_gate(self) -> float:
-        """Seconds of the site's backoff already waited out; :class:`LockedOutError` while it lasts."""
-        failures = self.keys.failures()
-        delay = delay_for(failures)
-        if not delay:
-            return 0.0
-        with self._lock:
-            now = self.clock()
-            if self._gate is None or self._gate.failures != failures:
-                self._gate = _Gate(failures, now + delay)
-            remaining = self._gate.until - now
-        if remaining > 0:
-            raise LockedOutError(float(int(remaining) + 1), failures)
-        return delay
+            return SignedIn(member, self.generation, slot)
 
     def _adopt(self, session: KeySession) -> None:
         """Keep ``session``'s store as the shared one, or close it; switch if the site was rebuilt."""
@@ -175,22 +173,34 @@ class Site:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
-        if session.store.get_setting(TRUST_LIST) is None:
-            # A site rebuilt by duress looks like one 'haven init' made: a network of one.
-            bootstrap_trust(session.store, self.now(), self.random_bytes)
 
     # ------------------------------------------------------------ each staff request
 
-    def check(self, generation: int) -> bool:
-        """Whether a web session signed in to ``generation`` may still act; marks the site in use."""
+    def check(self, generation: int, slot: tuple[int, bytes] | None, touch: bool = True) -> bool:
+        """Whether a web session signed in to ``generation`` with key ``slot`` may still act; with
+        ``touch``, marks the site in use.
+
+        The slot is read back from the key slot file each time (one small read): removing the
+        account or resetting its passphrase, here or from a terminal, rewrites it, and the session
+        ends at its next request.
+        """
         with self._lock:
             self._check_files()
             if self._shared is not None and self.clock() - self.last_active > self.auto_lock_s:
                 self._close()
             if self._shared is None or generation != self.generation:
                 return False
-            self.last_active = self.clock()
-            return True
+        if slot is None or not self._holds(slot):
+            return False
+        if touch:
+            with self._lock:
+                self.last_active = self.clock()
+        return True
+
+    def _holds(self, slot: tuple[int, bytes]) -> bool:
+        index, sealed = slot
+        now = self.keys.slots_file.read_slot(index)
+        return now is not None and hmac.compare_digest(now, sealed)
 
     def auto_lock(self) -> bool:
         """Lock if no staff request came for ``auto_lock_s``; True if it locked now."""
@@ -221,6 +231,7 @@ class Site:
 
     def _end_sessions(self) -> None:
         self.generation += 1
+        self._member_keys.clear()
         for listener in self._on_lock:
             listener()
 
@@ -251,12 +262,16 @@ class Site:
         return self._session().store
 
     def as_staff(self, member: StaffMember) -> KeySession:
-        """The unlocked site acting as ``member`` (for ``require`` and the audit log)."""
-        return self._session().as_staff(member)
+        """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
+        return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
 
     def record(self, member: StaffMember, action: str, count: int = 1) -> None:
         """An audit entry (who did what, never to whom), as the CLI writes it."""
         self.as_staff(member).record(action, count)
+
+    def auditor(self, member: StaffMember, action: str) -> Callable[[int], None]:
+        """An audit hook that writes its entry inside the change's own transaction."""
+        return self.as_staff(member).auditor(action)
 
     def clinic(self) -> Clinic:
         return Clinic(self.store, today=self.date_today, random_bytes=self.random_bytes)
@@ -274,9 +289,9 @@ class Site:
             )
         return shared.store.get_setting(TRUST_LIST)
 
-    def issuer(self) -> CertificateIssuer:
+    def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:
             return self.certificates
         from haven.web.certificates import SiteIssuer
 
-        return SiteIssuer(self)
+        return SiteIssuer(self, self.as_staff(member).keys)

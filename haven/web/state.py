@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
 
-from haven.errors import AuthError, LockedOutError
-from haven.site.staff import StaffMember
+from haven.errors import AuthError
 from haven.web.ratelimit import RateLimiter
 from haven.web.sessions import SessionStore
 from haven.web.settings import WebSettings
-from haven.web.site import Site
+from haven.web.site import SignedIn, Site
 
 
 @dataclass
@@ -35,16 +35,45 @@ class AppState:
         )
         self.site.on_lock(self.sessions.sign_out_all)
 
-    async def sign_in(self, address: str, name: str, passphrase: str) -> tuple[StaffMember, int]:
-        """Check a staff sign-in through the site's key slots; failed ones count against the
-        per-address limit (the site's own backoff, shared by every way in, comes on top)."""
-        limit = self.settings.sign_in_limit
-        self.limiter.check("sign-in", address, limit, "sign-in attempts")
-        future = self._sign_ins.submit(self.site.sign_in, name, passphrase)
-        try:
-            return await asyncio.wrap_future(future)
-        except LockedOutError:
-            raise
-        except AuthError:
-            self.limiter.hit("sign-in", address, limit, "sign-in attempts")
-            raise
+    async def sign_in(self, address: str, name: str, passphrase: str) -> SignedIn:
+        """Check a staff sign-in through the site's key slots, within the web's own limits.
+
+        Failures count against the client address and against every address together. The limits
+        are checked when the attempt is queued and again when its passphrase check starts, so a
+        burst queued at once runs at most ``sign_in_concurrency - 1`` checks past them. They live in
+        this process's memory only: the site's attempts file, its backoff and its erase-after are
+        for passphrases typed at the machine.
+        """
+        limits = [
+            ("sign-in", address_key(address), self.settings.sign_in_limit),
+            ("sign-in-all", "", self.settings.sign_in_limit_global),
+        ]
+
+        def check() -> None:
+            for bucket, key, limit in limits:
+                self.limiter.check(bucket, key, limit, "sign-in attempts")
+
+        def attempt() -> SignedIn:
+            check()
+            try:
+                return self.site.sign_in(name, passphrase)
+            except AuthError:
+                for bucket, key, _ in limits:
+                    self.limiter.record(bucket, key)
+                raise
+
+        check()
+        return await asyncio.wrap_future(self._sign_ins.submit(attempt))
+
+
+def address_key(address: str) -> str:
+    """What the per-address limit counts by: the address, or an IPv6 address's /64 (one host's share)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -21,7 +21,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from haven.cert_services import bootstrap_trust
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration
@@ -73,12 +72,12 @@ class Clock:
 
 def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> KeySite:
     """A real site (key slots, SQLCipher) with cheap test keys: coordinator, registrar, clinician (with a
-    duress passphrase) and ana (registrar and clinician), and a network of one for certificates."""
+    duress passphrase) and ana (registrar and clinician), and standalone issuing for certificates."""
     keys = KeySite(SiteFolder(home), SecuritySettings(kdf_profile="test"), now=now, settle=0.0)
     with keys.create("coordinator", PASSPHRASES["coordinator"], roles=Role.COORDINATOR, calibration=CHEAP) as session:
         for name in ("registrar", "clinician", "ana"):
             session.add_staff(name, ROLES[name], PASSPHRASES[name], DURESS.get(name))
-        bootstrap_trust(session.store, now())
+        session.certificates().standalone()
     return keys
 
 
@@ -166,7 +165,10 @@ def serve(app: FastAPI) -> Iterator[str]:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, proxy_headers=False
+    )  # as `haven serve` runs it: proxy headers are the app's to believe
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -79,7 +79,7 @@ def test_trust_list_is_the_sites_signed_list_and_is_refused_while_locked(client:
     r = client.get("/api/trust-list")
     assert r.status_code == 200 and r.headers["content-type"] == "application/cbor"
     listed = parse_trust_list(r.content, None)
-    assert r.content == Certificates(site.store).export_list() and listed.network == "local"
+    assert r.content == Certificates(site.store).export_list() and listed.network == "standalone"
     site.lock()
     r = client.get("/api/trust-list")
     assert r.status_code == 404

@@ -117,6 +117,38 @@ def test_serve_without_demo_serves_a_site_made_by_haven_init(
             assert r.json()["staff"] == {"name": "Amal", "roles": ["registrar", "clinician", "coordinator"]}
 
 
+def test_serve_believes_forwarded_headers_only_from_a_configured_proxy(
+    run_cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real `haven serve`: an X-Forwarded-For from 127.0.0.1 is not believed unless --trusted-proxy
+    names it, so rotating the header does not dodge the per-address sign-in limit; a foreign Host
+    header is refused with 400."""
+    assert run_cli("init", "--admin", "Amal").code == 0
+    monkeypatch.delenv("HAVEN_PASSPHRASE")
+    monkeypatch.setenv("HAVEN_WEB_SIGN_IN_LIMIT", "3/900")
+    home = tmp_path / "site"
+
+    def rotating(url: str) -> list[tuple[int, str]]:
+        seen = []
+        with httpx.Client(base_url=url) as c:
+            for n in range(4):
+                token = c.get("/api/session").json()["csrf_token"]
+                headers = {"X-CSRF-Token": token, "X-Forwarded-For": f"203.0.113.{n}"}
+                r = c.post("/api/session", json={"name": "amal", "passphrase": "wrong"}, headers=headers)
+                seen.append((r.status_code, r.json()["error"]["code"]))
+        return seen
+
+    port = free_port()
+    with running([str(HAVEN), "serve", "--home", str(home), "--port", str(port), "--json"]) as (_, url):
+        assert rotating(url) == [(401, "auth")] * 3 + [(429, "rate-limited")]
+        r = httpx.get(url + "api/health", headers={"Host": "evil.example"})
+        assert r.status_code == 400 and r.json()["error"]["details"] == {"reason": "host"}
+    port = free_port()
+    command = [str(HAVEN), "serve", "--home", str(home), "--port", str(port), "--trusted-proxy", "127.0.0.1", "--json"]
+    with running(command) as (_, url):
+        assert rotating(url) == [(401, "auth")] * 4  # four clients behind the proxy
+
+
 def test_serve_without_a_site_says_so(run_cli: Callable[..., Result]) -> None:
     result = run_cli("serve", "--port", "1")
     assert result.code == 6

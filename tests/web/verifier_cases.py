@@ -173,6 +173,8 @@ def cases() -> list[Case]:
         for cut in range(0, len(raw), 9):
             add(f"{vector['cti'][:2]}: first {cut} bytes", base45.encode(raw[:cut]))
         add(f"{vector['cti'][:2]}: one byte more", base45.encode(raw + b"\x00"))
+        high_s = (cose.P256_ORDER - int.from_bytes(raw[-32:], "big")).to_bytes(32, "big")
+        add(f"{vector['cti'][:2]}: s replaced by n - s (plain ECDSA accepts it)", base45.encode(raw[:-32] + high_s))
     text = first["text"]
     for name, edited in (
         ("empty text", ""),

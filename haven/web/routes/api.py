@@ -34,8 +34,11 @@ from haven.web.deps import (
     ensure_session,
     set_session,
     sign_out_session,
+    signed_in_staff,
     staff_session,
+    start_staff_session,
 )
+from haven.web.jsonbody import StrictJSONRoute
 from haven.web.sessions import OpenCard
 
 PUBLIC = "public"
@@ -64,7 +67,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-router = APIRouter(prefix="/api", responses=ERRORS)
+router = APIRouter(prefix="/api", responses=ERRORS, route_class=StrictJSONRoute)
 
 
 class Health(BaseModel):
@@ -137,7 +140,8 @@ class Counts(BaseModel):
 
 def session_info(request: Request) -> SessionInfo:
     session = ensure_session(request)
-    staff = StaffInfo(name=session.staff.name, roles=session.staff.roles.names()) if session.staff else None
+    member = signed_in_staff(request)
+    staff = StaffInfo(name=member.name, roles=member.roles.names()) if member else None
     return SessionInfo(signed_in=staff is not None, staff=staff, csrf_token=session.csrf)
 
 
@@ -198,14 +202,12 @@ def get_session(request: Request) -> SessionInfo:
 async def sign_in(request: Request, state: State, body: SignIn) -> SessionInfo:
     """Sign in with a staff name and passphrase, through the site's key slots.
 
-    The first sign-in opens the site (the server starts locked); a wrong passphrase goes through the
-    site's backoff (429 with Retry-After) and the per-address limit.
+    The first sign-in opens the site (the server starts locked); failed sign-ins are limited per
+    client address and in all (429 with Retry-After), in the server's memory: never the site's
+    attempts file, its backoff or its erase-after.
     """
-    session = ensure_session(request)
-    staff, generation = await state.sign_in(client_address(request), body.name, body.passphrase)
-    fresh = state.sessions.rotate(session)
-    fresh.staff, fresh.generation = staff, generation
-    set_session(request, fresh)
+    signed = await state.sign_in(client_address(request), body.name, body.passphrase)
+    start_staff_session(request, state, signed)
     return session_info(request)
 
 
@@ -260,12 +262,17 @@ def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew)
 def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
-        added = state.site.clinic().add_visit(card.card, body.visit, card.pin, first_visit=card.new or body.first_visit)
+        added = state.site.clinic().add_visit(
+            card.card,
+            body.visit,
+            card.pin,
+            first_visit=card.new or body.first_visit,
+            audit=state.site.auditor(staff, "visit.add"),
+        )
     except NoRecordsError:
         card.has_records = False
         raise
     card.has_records, card.new = True, False
-    state.site.record(staff, "visit.add")
     return VisitAdded(**added.to_doc())
 
 
@@ -278,7 +285,9 @@ def history(state: State, staff: HistoryStaff, card: TheOpenCard) -> dict[str, A
 
 
 class CertificatesWanted(BaseModel):
-    entries: list[str] = Field(max_length=200, description='Entry ids "<visit index>.<entry number>" from the history.')
+    entries: list[str] = Field(
+        max_length=200, description='Entry ids "<visit index>.<record>.<entry number>" from the history.'
+    )
     count: int = Field(ge=1, le=certificates.MAX_PER_SHEET, description="How many one-time certificates.")
 
 
@@ -295,7 +304,7 @@ class Sheet(BaseModel):
 def issue_certificates(state: State, staff: CertificateStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
     """Issue one-time certificates for entries of the open card's history (nothing of them is kept)."""
     history = state.site.clinic().history(card.card, card.pin)
-    sheet = certificates.issue(state.site, history, body.entries, body.count)
+    sheet = certificates.issue(state.site, history, body.entries, body.count, staff)
     state.site.record(staff, "certificate.issue", len(sheet.texts))
     return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat().replace("+00:00", "Z"))
 

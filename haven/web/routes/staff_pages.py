@@ -36,7 +36,9 @@ from haven.web.deps import (
     ensure_session,
     set_session,
     sign_out_session,
+    signed_in_staff,
     staff_session,
+    start_staff_session,
 )
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
 from haven.web.messages import error_message
@@ -69,8 +71,8 @@ def message(request: Request, exc: HavenError, typed: str = "") -> str:
 
 @router.get("/sign-in")
 def sign_in_page(request: Request) -> Response:
-    session = ensure_session(request)
-    if session.staff is not None:
+    ensure_session(request)
+    if signed_in_staff(request) is not None:
         return see_other("/")
     return render(request, "sign_in.html", error=None, name="")
 
@@ -82,9 +84,8 @@ async def sign_in(
     name: Annotated[str, Form(max_length=200)],
     passphrase: Annotated[str, Form(max_length=1000)],
 ) -> Response:
-    session = ensure_session(request)
     try:
-        staff, generation = await state.sign_in(client_address(request), name, passphrase)
+        signed = await state.sign_in(client_address(request), name, passphrase)
     except HavenError as exc:
         headers = {}
         if exc.http_status == 429:
@@ -92,9 +93,7 @@ async def sign_in(
         response = render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
         response.headers.update(headers)
         return response
-    fresh = state.sessions.rotate(session)
-    fresh.staff, fresh.generation = staff, generation
-    set_session(request, fresh)
+    start_staff_session(request, state, signed)
     return see_other("/")
 
 
@@ -329,7 +328,8 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     doc, sections = forms.visit_doc(form, symptoms)
     try:
-        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new)
+        audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
+        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
     except EntryError as exc:
         errors = {forms.field_name(sections, exc.field): message(request, exc)}
         form["care_symptoms"] = ",".join(symptoms)
@@ -338,7 +338,6 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
         card.has_records = False
         return see_other("/card")
     card.has_records, card.new = True, False
-    await run_in_threadpool(state.site.record, staff, "visit.add")
     session = staff_session(request)
     session.flash = RECORDED
     return see_other("/card/history" if allowed(staff.roles, Permission.HISTORY_VIEW) else "/card")
@@ -408,7 +407,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
         return see_other("/card")
     _ = gettext_for(request_locale(request))
     try:
-        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count)
+        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count, staff)
     except InputError as exc:
         error = (
             _("Choose at least one entry, and 1 to %(n)s certificates.", n=certificates.MAX_PER_SHEET)

@@ -9,12 +9,12 @@
      now         a Date: the time to check expiry against (passed in, never read here)
 
    The same checks, in the same order, with the same reasons as Python's haven.certs.verify
-   (docs/certificate-format.md, "Verification"); tests/web/test_verifier_vectors.py runs every
+   (docs/certificate-format.md, "Verification"); tests/web/test_browser.py runs every
    shared test vector and hundreds of tampered ones through both and compares the verdicts:
      1. Base45, the exact COSE_Sign1 layout, the protected header (alg an integer, kid bytes)
         -> malformed
      2. kid revoked -> revoked; kid not listed (or no trust list) -> unknown-issuer
-     3. alg ES256 and the signature verifies (WebCrypto, P-256, raw r||s) -> else forged
+     3. alg ES256, s <= n/2 (low-s) and the signature verifies (WebCrypto, P-256, raw r||s) -> else forged
      4. the claims are exactly Haven's (canonical CBOR) -> else malformed
      5. cti revoked -> revoked
      6. iat within the key's epoch -> else unknown-issuer
@@ -309,6 +309,19 @@ async function importP256(point) {
   return crypto.subtle.importKey("raw", point, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
 }
 
+/* n/2 of P-256, big-endian. If (r, s) verifies so does (r, n - s): Haven issues s <= n/2 only and
+   refuses the other form of a certificate's signature, so nobody can make a second valid copy of a stub. */
+const HALF_ORDER = new Uint8Array(
+  "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8".match(/../g).map((h) => parseInt(h, 16)),
+);
+
+function lowS(signature) {
+  for (let i = 0; i < 32; i++) {
+    if (signature[32 + i] !== HALF_ORDER[i]) return signature[32 + i] < HALF_ORDER[i];
+  }
+  return true;
+}
+
 async function es256(key, message, signature) {
   return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, message);
 }
@@ -507,7 +520,7 @@ export async function verify(text, trustList, now) {
   if (trustList.revokedKids.has(kidHex)) return refuse("revoked", "key");
   const key = trustList.keys.get(kidHex);
   if (!key) return refuse("unknown-issuer", "unknown-key");
-  if (alg !== ES256 || signature.length !== 64) return refuse("forged");
+  if (alg !== ES256 || signature.length !== 64 || !lowS(signature)) return refuse("forged");
   if (!(await es256(key.cryptoKey, sigStructure(protectedBytes, payload), signature))) return refuse("forged");
   let claims;
   try {
