@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_web_load.py                       # 50 clients, 60 s
     .venv/bin/python bench/bench_web_load.py --clients 10 --seconds 10
+    .venv/bin/python bench/bench_web_load.py --compare-wal       # the same load with WAL, then without
 
 Starts `haven serve --demo` in its own process on a free loopback port: a real encrypted site (key
 slots, SQLCipher), with the real calibrated Argon2id unless HAVEN_KDF_PROFILE says otherwise. First
@@ -33,6 +34,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 VISIT = [{"type": "test", "test": "antigen", "result": "negative", "date": None}]
+# `haven serve` with the store's journal mode set first (a benchmark-only switch: see --compare-wal).
+SERVE = (
+    "import sys; from haven.store import sqlite; sqlite.JOURNAL_MODE = sys.argv.pop(1); "
+    "from haven.cli import run; run()"
+)
 MIX = [
     ("GET /api/history", 40),
     ("GET /card", 15),
@@ -139,16 +145,12 @@ async def run(
     return timings, signins, errors, elapsed, signing_in, after_sign_in
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60)
-    args = parser.parse_args()
+def serve_and_load(args: argparse.Namespace, journal: str) -> dict[str, object]:
+    """Start a demo server whose store uses ``journal`` as its journal mode, load it, report."""
     port = free_port()
-    haven = Path(sys.executable).parent / "haven"
     env = {**os.environ, "HAVEN_WEB_MAX_SESSIONS": "5000"}
     with subprocess.Popen(
-        [str(haven), "serve", "--demo", "--port", str(port), "--json"],
+        [sys.executable, "-c", SERVE, journal, "serve", "--demo", "--port", str(port), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -179,7 +181,8 @@ def main() -> int:
         server.wait(15)
     every = [t for values in timings.values() for t in values]
     sign_in_times = signins["POST /api/session (sign-in)"]
-    report = {
+    report: dict[str, object] = {
+        "journal_mode": journal,
         "kdf_profile": os.environ.get("HAVEN_KDF_PROFILE", "calibrated"),
         "clients": args.clients,
         "sign_ins": {
@@ -204,8 +207,23 @@ def main() -> int:
         "server_peak_rss_mib": round(after["VmHWM"] / 1024, 1),
         "first_errors": errors[:5],
     }
-    print(json.dumps(report, indent=2))
-    return 0 if not errors else 1
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--compare-wal",
+        action="store_true",
+        help="run the load twice, the store in WAL mode (as before) and then with Haven's rollback journal",
+    )
+    args = parser.parse_args()
+    journals = ["wal", "truncate"] if args.compare_wal else ["truncate"]
+    reports = [serve_and_load(args, journal) for journal in journals]
+    print(json.dumps(reports if args.compare_wal else reports[0], indent=2))
+    return 0 if not any(r["errors"] for r in reports) else 1
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def open_as(site: Site, passphrase: str = ADMIN) -> Session:
 
 
 def folder_bytes(home: Path) -> dict[str, bytes]:
-    """Every file under ``home`` (the database, -wal, -shm, key slots, anything else), by relative path."""
+    """Every file under ``home`` (the database, its journal, key slots, anything else), by relative path."""
     return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file()}
 
 

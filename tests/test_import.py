@@ -18,7 +18,6 @@ import pytest
 
 from haven.core.card import Card, parse_card
 from haven.services import Clinic
-from haven.site.audit import AuditLog
 from tests.conftest import ADMIN_PASSPHRASE, Result
 from tests.helpers_site import make_site
 
@@ -198,7 +197,7 @@ def test_kill_9_of_an_import_leaves_no_worker_and_a_rerun_stores_each_line_once(
     assert doc["already_imported"] > 0 and doc["imported"] + doc["already_imported"] == total
     with site.unlock(ADMIN_PASSPHRASE) as session:
         assert session.store.count() == total  # one record per line: none lost, none twice
-        entries = [e for e, _ in AuditLog(session.store).rows() if e.action == "visit.import"]
+        entries = [e for e, _ in session.audit.rows() if e.action == "visit.import"]
         assert sum(e.count for e in entries) == total  # every committed batch has its audit entry
         first = parse_card(json.loads(path.read_text().splitlines()[0])["card"])
         assert len(Clinic(session.store).history(first).visits) == 1

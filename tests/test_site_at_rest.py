@@ -65,6 +65,10 @@ def _fill(store: SQLiteStore, card: Card, signing: bytes) -> None:
     store.put_setting("signing.key", signing)
 
 
+class _RolledBack(Exception):
+    pass
+
+
 def test_no_plaintext_in_any_file_of_a_running_or_a_stopped_site(
     tmp_path: Path, card: Card, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,14 +84,24 @@ def test_no_plaintext_in_any_file_of_a_running_or_a_stopped_site(
         session.record("visit.add", 2)
         needles = _needles(session._master_key, signing)
         running = folder_bytes(site.folder.home)
-        # Running: the connection is open and the last commits sit uncheckpointed in the WAL.
-        assert {"site.db", "site.db-wal", "site.db-shm", "keyslots", "attempts"} <= set(running)
-        assert len(running["site.db-wal"]) > 0
+        # Running, between commits: the connection is open; the rollback journal is empty.
+        assert set(running) == {"site.db", "site.db-journal", "keyslots", "attempts"}
+        assert running["site.db-journal"] == b""
         assert find_in_files(running, needles) == []
+        # In the middle of a commit: the journal holds the changed pages' images from before it.
+        with pytest.raises(_RolledBack), session.store.transaction() as conn:
+            conn.execute("UPDATE staff SET removed = removed")
+            conn.execute("DELETE FROM audit")
+            mid_commit = folder_bytes(site.folder.home)
+            raise _RolledBack
+        assert len(mid_commit["site.db-journal"]) > 4096
+        assert find_in_files(mid_commit, needles) == []
     finally:
         session.close()
     stopped = folder_bytes(site.folder.home)
-    assert set(stopped) == {"site.db", "keyslots", "attempts"}  # no logs, no temporary files, nothing else
+    # No logs, no temporary files, nothing else (the journal is empty).
+    assert set(stopped) == {"site.db", "site.db-journal", "keyslots", "attempts"}
+    assert stopped["site.db-journal"] == b""
     assert find_in_files(stopped, needles) == []
     assert list(scratch.iterdir()) == []
 

@@ -122,7 +122,7 @@ def test_an_empty_database_says_so_and_is_not_made_anew(run_cli: Cli) -> None:
 
 
 def test_every_site_file_is_private_including_the_databases_side_files(tmp_path: Path) -> None:
-    """With the usual umask 022: the folder 0700, every file in it 0600, -wal and -shm included, while open."""
+    """With the usual umask 022: the folder 0700, every file in it 0600, the journal included, while open."""
     from haven.core.card import Card
     from tests.helpers_site import NOW
 
@@ -136,7 +136,7 @@ def test_every_site_file_is_private_including_the_databases_side_files(tmp_path:
                 first_visit=True,
             )
             names = sorted(p.name for p in site.folder.home.iterdir())
-            assert {"site.db", "site.db-wal", "site.db-shm", "keyslots", "attempts"} <= set(names)
+            assert {"site.db", "site.db-journal", "keyslots", "attempts"} <= set(names)
             modes = {n: stat.S_IMODE((site.folder.home / n).stat().st_mode) for n in names}
             assert modes == dict.fromkeys(names, 0o600)
         assert stat.S_IMODE(site.folder.home.stat().st_mode) == 0o700

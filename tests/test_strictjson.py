@@ -124,4 +124,4 @@ def test_an_import_file_saved_with_a_byte_order_mark_is_read(run_cli: Any, tmp_p
     line = json.dumps({"card": Card(bytes(range(16))).code, "entries": [VAX]})
     (tmp_path / "visits.jsonl").write_text(f"\ufeff{line}\n", "utf-8")  # as Windows Notepad saves UTF-8
     result = run_cli("visit", "import", str(tmp_path / "visits.jsonl"), "--workers", "0", "--json")
-    assert (result.code, result.json()) == (0, {"imported": 1}), result.err
+    assert (result.code, result.json()) == (0, {"imported": 1, "already_imported": 0}), result.err

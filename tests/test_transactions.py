@@ -20,7 +20,7 @@ import pytest
 from haven.core.card import Card
 from haven.errors import StoreError
 from haven.services import Clinic
-from haven.site.audit import AuditLog
+from haven.site.site import Session
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSPHRASE, Result
 from tests.helpers_site import make_site
@@ -40,8 +40,8 @@ def _heal_audit(store: SQLiteStore) -> None:
         conn.execute("DROP TRIGGER audit_fails")
 
 
-def _actions(store: SQLiteStore) -> list[str]:
-    return [entry.action for entry, _ in AuditLog(store).rows()]
+def _actions(session: Session) -> list[str]:
+    return [entry.action for entry, _ in session.audit.rows()]
 
 
 def test_a_visit_whose_audit_entry_fails_is_not_stored(run_cli: Callable[..., Result], tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_a_visit_whose_audit_entry_fails_is_not_stored(run_cli: Callable[..., Re
     assert run_cli(*args, stdin=json.dumps(VISIT)).code == 0  # the retry stores it once, with its entry
     with site.unlock(ADMIN_PASSPHRASE) as session:
         assert session.store.count() == 1
-        assert _actions(session.store).count("visit.add") == 1
+        assert _actions(session).count("visit.add") == 1
         session.audit.verify()
 
 
@@ -94,7 +94,7 @@ def test_an_import_batch_and_its_audit_entry_commit_together(run_cli: Callable[.
     with site.unlock(ADMIN_PASSPHRASE) as session:
         assert session.store.count() == 6
         # One entry per committed batch, each covering its own visits.
-        assert [(e.action, e.count) for e, _ in AuditLog(session.store).rows()][-3:] == [("visit.import", 2)] * 3
+        assert [(e.action, e.count) for e, _ in session.audit.rows()][-3:] == [("visit.import", 2)] * 3
 
 
 # ---------------------------------------------------------------- one index per visit
@@ -159,6 +159,7 @@ def test_a_certificate_import_whose_audit_entry_fails_is_not_stored(
     run_cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    assert run_cli("trust", "standalone").code == 0
     issued_for, card = Card(secrets.token_bytes(16)).code, Card(secrets.token_bytes(16)).code
     assert (
         run_cli("visit", "add", "--card", issued_for, "--first-visit", "--entries", "-", stdin=json.dumps(VISIT)).code
@@ -175,11 +176,12 @@ def test_a_certificate_import_whose_audit_entry_fails_is_not_stored(
         _heal_audit(session.store)
     assert run_cli("cert", "import", "--card", card, "--first-visit", text, "--json").json()["imported"] == 1
     with site.unlock(ADMIN_PASSPHRASE) as session:
-        assert session.store.count() == 2 and _actions(session.store).count("certificate.import") == 1
+        assert session.store.count() == 2 and _actions(session).count("certificate.import") == 1
 
 
 def test_a_trust_change_whose_audit_entry_fails_is_not_made(run_cli: Callable[..., Result], tmp_path: Path) -> None:
     assert run_cli("init", "--admin", "amal").code == 0
+    assert run_cli("trust", "standalone").code == 0
     before = run_cli("trust", "show", "--json").json()
     site = make_site(tmp_path / "site")
     with site.unlock(ADMIN_PASSPHRASE) as session:

@@ -15,9 +15,11 @@ from haven.cli import imports
 from haven.cli.base import Context, card_arg, card_options, common, common_no_unlock, pin_arg, read_json_arg
 from haven.core.catalogue import catalogue
 from haven.core.history import History
-from haven.errors import HavenError
+from haven.errors import HavenError, StoreFullError
 from haven.services import Clinic
 from haven.site.roles import Permission
+
+HISTORY_NOT_AUDITED = "haven: warning: the disk is full, so this reading is not in the audit log. Free some space."
 
 
 @click.group()
@@ -190,7 +192,11 @@ def history(ctx: Context, card_text: str | None, pin_file: str | None) -> None:
     pin = pin_arg(pin_file)
     with ctx.session(Permission.HISTORY_VIEW) as session:
         result = Clinic(session.store).history(card, pin)
-        session.record("history.view")
+        try:
+            session.record("history.view")
+        except StoreFullError:
+            # Reading needs no space but its audit entry does: on a full disk the doses due still show.
+            click.echo(HISTORY_NOT_AUDITED, err=True)
     ctx.emit(result.to_doc(), lambda c: print_history(c, result))
 
 

@@ -1,6 +1,6 @@
 """The site folder: where a site's files live, created private to its owner.
 
-A site is three files (plus SQLite's ``-wal`` and ``-shm`` while it is open):
+A site is three files (plus SQLite's rollback journal ``site.db-journal``, empty between commits):
 ``keyslots`` (the master key, wrapped per staff passphrase), ``attempts`` (the
 wrong-passphrase counter) and ``site.db`` (everything else, encrypted whole by
 SQLCipher under the master key). :class:`haven.site.site.Site` is what opens it.
@@ -21,7 +21,10 @@ from haven.store.sqlite import SQLiteStore
 DB_NAME = "site.db"
 KEYSLOTS_NAME = "keyslots"
 ATTEMPTS_NAME = "attempts"
-DB_SIDE_FILES = ("-wal", "-shm", "-journal")
+DB_SIDE_FILES = ("-journal",)
+# A database made before Haven used a rollback journal had a write-ahead log and its index beside it:
+# erasing a site removes them too, since a WAL holds earlier versions of pages.
+LEGACY_SIDE_FILES = ("-wal", "-shm")
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,13 @@ class SiteFolder:
 
     def db_files(self) -> list[Path]:
         """The database and every file SQLite may keep beside it."""
-        return [self.db_path] + [self.home / (DB_NAME + suffix) for suffix in DB_SIDE_FILES]
+        return [self.db_path] + [self.home / (DB_NAME + suffix) for suffix in DB_SIDE_FILES + LEGACY_SIDE_FILES]
 
     def exists(self) -> bool:
         return self.keyslots_path.exists() or self.db_path.exists()
 
     def files(self) -> list[Path]:
-        """Every file in the folder (database, -wal, -shm, key slots and anything else), sorted."""
+        """Every file in the folder (database, journal, key slots and anything else), sorted."""
         if not self.home.exists():
             return []
         return sorted(p for p in self.home.rglob("*") if p.is_file())
@@ -63,8 +66,8 @@ class SiteFolder:
     def create(self, key: bytes | None = None) -> SQLiteStore:
         """A new database (under ``key``, the site master key) in a new or empty site folder.
 
-        The file is made ``0600`` before SQLite opens it: SQLite gives its ``-wal``,
-        ``-shm`` and ``-journal`` files the database's mode, so they are private too.
+        The file is made ``0600`` before SQLite opens it: SQLite gives its journal (and
+        any ``-wal`` or ``-shm``) the database's mode, so they are private too.
         """
         if self.exists():
             raise SiteError(f"A Haven site already exists in {self.home}.")
@@ -86,7 +89,7 @@ class SiteFolder:
                 f"The database of the site in {self.home} is {'empty' if stat.S_ISREG(st.st_mode) else 'not a file'} "
                 "(site.db): its data is gone. Restore the folder from a backup; nothing was changed."
             )
-        if st.st_mode & 0o077:  # made by an older Haven: SQLite copies this mode to -wal and -shm
+        if st.st_mode & 0o077:  # made by an older Haven: SQLite copies this mode to its journal
             os.chmod(self.db_path, 0o600)
         return SQLiteStore(self.db_path, key=key)
 

@@ -1,15 +1,34 @@
 """The default store: one SQLite database file per site.
 
-Durability: WAL journal with ``synchronous=FULL``. In WAL mode FULL syncs the
-WAL on every commit, so a visit whose ``add`` returned survives a killed
-process *and* a power cut (NORMAL would survive a killed process but may lose
-the last commits on power loss). ``temp_store=MEMORY`` keeps SQLite from
-writing temporary files beside the database, and ``secure_delete`` overwrites
-freed pages with zeros.
+Journal: a rollback journal (``journal_mode=TRUNCATE``), never WAL. A WAL keeps
+every commit's pages until a checkpoint, so a copy of a running site (or one
+left by kill -9) could be replayed commit by commit: each sealed record tied to
+its counter increments and audit entry, a removed name brought back. The
+rollback journal holds only the page images *before* the commit in flight, and
+is emptied (truncated, then synced) before ``COMMIT`` returns; pages are
+updated in place in the main file and ``secure_delete`` zeroes freed space, so
+a copy taken at any moment holds the last committed state and at most the
+pre-images of the commit in flight. SQLCipher encrypts the journal's page
+images like the database's.
+
+Durability: ``synchronous=FULL``. At each commit SQLite syncs the journal, then
+writes and syncs the main file, then truncates and syncs the journal: a visit
+whose ``add`` returned survives a killed process and a power cut, and an
+interrupted commit is rolled back from the journal at the next open.
+
+No memory-mapped I/O (no WAL index in a ``-shm`` file, ``mmap_size=0``): a
+write into a mapped page that the file system cannot back (a full disk, most
+easily with 1 KiB blocks) kills the process with SIGBUS instead of returning an
+error. ``cache_spill=OFF`` keeps a transaction's pages in memory until
+``COMMIT``, so the main file changes only inside a commit, after its journal is
+synced. ``temp_store=MEMORY`` keeps SQLite from writing temporary files.
 
 Threads: every thread gets its own connection; writes are serialised by a lock
-and ``BEGIN IMMEDIATE``. The driver is ``sqlcipher3`` (SQLite with SQLCipher
-built in; without a key it reads and writes plain SQLite).
+and ``BEGIN IMMEDIATE``. A commit needs every reader out of the file: the threads
+of one process wait for each other in a readers-writer lock (``rwlock.py``)
+rather than in SQLite's sleep-and-retry busy handler. The driver is
+``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
+writes plain SQLite).
 """
 
 from __future__ import annotations
@@ -27,15 +46,23 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
+from haven.store import journal
 from haven.store.base import Table
 from haven.store.migrations import migrate
+from haven.store.rwlock import ReadWriteLock
 
 _FIND_CHUNK = 256
 
+# The journal mode and sync level every connection uses (see above). Benchmarks change them to
+# measure what the rollback journal costs against WAL; nothing else should. (DELETE mode would
+# need EXTRA: it unlinks the journal without syncing the folder, which a power cut can undo.)
+JOURNAL_MODE = "truncate"
+SYNCHRONOUS = "FULL"
 
-# SQLite reports a write that failed for lack of space as a plain I/O error when it
-# happens while growing the -shm or -wal file; with less than this much space left,
-# such an error is reported as a full disk.
+
+# SQLite may report a write that failed for lack of space as a plain I/O error (while
+# creating or growing the journal, for one); with less than this much space left, such
+# an error is reported as a full disk.
 NEARLY_FULL_BYTES = 256 * 1024
 
 
@@ -84,12 +111,14 @@ class SQLiteStore:
         self._connections: list[Any] = []
         self._guard = threading.Lock()
         self._write_lock = threading.Lock()
+        self._readers = ReadWriteLock()
         with translate_errors(self.path):
             migrate(self._conn())
 
     # ------------------------------------------------------------ connections
 
     def _connect(self) -> Any:
+        journal.check(self.path, self._key)  # before SQLite plays a damaged journal back (see journal.py)
         conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
         if self._key is not None:
             # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
@@ -100,11 +129,19 @@ class SQLiteStore:
             conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA256")
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA mmap_size = 0")
+        conn.execute("PRAGMA cache_spill = OFF")
         conn.execute(f"PRAGMA cache_size = -{self._cache_mib * 1024}")
-        # The first read touches the file: a wrong key or a damaged file fails here.
+        # The first read touches the file: a wrong key or a damaged file fails here (and a hot
+        # journal left by a killed commit is rolled back).
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        conn.execute("PRAGMA synchronous = FULL")
+        # Choosing a rollback journal writes nothing to a database already in that family, so
+        # opening works on a full disk; a database still in WAL mode is converted here, once.
+        mode = conn.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]
+        if mode not in (JOURNAL_MODE, "memory"):  # (an in-memory database has no files to journal)
+            conn.close()
+            raise StoreError("The site database is in use by an older Haven; close it there and try again.")
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         return conn
 
     def _conn(self) -> Any:
@@ -129,13 +166,20 @@ class SQLiteStore:
             self._local.writing = True
             try:
                 yield conn
-                conn.execute("COMMIT")
+                # Only COMMIT writes the main file (no cache spill), so only COMMIT waits for readers.
+                with self._readers.exclusive():
+                    conn.execute("COMMIT")
             except BaseException:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception), self._readers.exclusive():
                     conn.execute("ROLLBACK")
                 raise
             finally:
                 self._local.writing = False
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[None]:
+        with translate_errors(self.path), self._readers.shared():
+            yield
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -147,7 +191,7 @@ class SQLiteStore:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of one read-only statement (for tables kept beside the Store protocol)."""
-        with translate_errors(self.path):
+        with self._read():
             return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
     # ------------------------------------------------------------ Store
@@ -168,7 +212,7 @@ class SQLiteStore:
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
-        with translate_errors(self.path):
+        with self._read():
             conn = self._conn()
             for start in range(0, len(locators), _FIND_CHUNK):
                 chunk = locators[start : start + _FIND_CHUNK]
@@ -187,21 +231,21 @@ class SQLiteStore:
             return int(conn.total_changes - before)
 
     def records(self) -> Iterator[SealedRecord]:
-        with translate_errors(self.path):
+        with self._read():
             rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
         return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
 
     def count(self) -> int:
-        with translate_errors(self.path):
+        with self._read():
             return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
 
     def aggregates(self) -> dict[AggregateKey, int]:
-        with translate_errors(self.path):
+        with self._read():
             rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
         return {AggregateKey(*row[:5]): row[5] for row in rows}
 
     def get_setting(self, name: str) -> bytes | None:
-        with translate_errors(self.path):
+        with self._read():
             row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -215,7 +259,7 @@ class SQLiteStore:
 
     def tables(self) -> list[Table]:
         out = []
-        with translate_errors(self.path):
+        with self._read():
             conn = self._conn()
             names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
             out.append(
@@ -240,11 +284,11 @@ class SQLiteStore:
             self._conn().execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
     def integrity_check(self) -> str:
-        with translate_errors(self.path):
+        with self._read():
             return str(self._conn().execute("PRAGMA integrity_check").fetchone()[0])
 
     def checkpoint(self) -> None:
-        """Fold the WAL into the main file (used before copying or erasing a site)."""
+        """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
         with translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
