@@ -177,3 +177,33 @@ def test_the_database_refuses_to_open_when_it_is_not_a_file(tmp_path: Path) -> N
     site.folder.db_path.mkdir()
     with pytest.raises(StoreCorruptError, match="not a file"):
         site.unlock(ADMIN)
+
+
+def test_a_header_from_before_the_check_opens_and_gets_one(tmp_path: Path) -> None:
+    """Sites made before the header had a check (zeros there) still open; the next unlock writes the check."""
+    site = new_site(tmp_path / "s", clinician=False)
+    path = site.folder.keyslots_path
+    data = bytearray(path.read_bytes())
+    checked = bytes(data[56:64])
+    data[56:64] = bytes(8)
+    path.write_bytes(bytes(data))
+    site.unlock(ADMIN).close()
+    assert path.read_bytes()[56:64] == checked
+
+
+def test_a_duress_slot_from_before_keys_ahead_still_rebuilds_a_site_it_opens(tmp_path: Path) -> None:
+    """A duress slot written by an older Haven (no key ahead, zero there) costs one more derivation, and works."""
+    from haven.site.keyslots import SlotContent, SlotKey, SlotKind
+    from tests.helpers_site import ADMIN_DURESS
+
+    site = new_site(tmp_path / "s", clinician=False)
+    slots = KeySlotFile(site.folder.keyslots_path)
+    header, body = slots.read()
+    key = SlotKey(header.params.derive(ADMIN_DURESS.encode(), header.salt))
+    [(index, content)] = key.open_all(header, body)
+    old = SlotContent(SlotKind.DURESS, content.roles, bytes(16), bytes(32), content.name)
+    slots.write_slot(index, key.seal(header, index, old, os.urandom))
+    site.unlock(ADMIN_DURESS).close()
+    with site.unlock(ADMIN_DURESS) as session:
+        assert session.staff.name == "Ana"
+    assert slots.read()[0].salt != header.salt

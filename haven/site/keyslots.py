@@ -98,6 +98,7 @@ class Header:
     params: KdfParams
     salt: bytes
     erase_after: int = 0
+    unchecked: bool = field(default=False, compare=False)  # read from a file made before the check existed
 
     def pack(self) -> bytes:
         p = self.params
@@ -113,7 +114,8 @@ class Header:
         magic, t, m, p, salt, erase_after, check = _HEADER.unpack(raw[:HEADER_BYTES])
         if magic != MAGIC:
             raise SiteError("This site's key slot file is damaged or is not a Haven key slot file (wrong first bytes).")
-        if not hmac.compare_digest(check, _check(raw)):
+        legacy = check == bytes(len(check))  # written before headers had a check: it gets one at the next unlock
+        if not legacy and not hmac.compare_digest(check, _check(raw)):
             raise SiteError(
                 "This site's key slot file is damaged: its header does not match its check. "
                 "Restore the folder from a backup; no passphrase can open it as it is."
@@ -124,7 +126,7 @@ class Header:
                 f"This site's key slot file asks for a key cost no calibration makes ({t} passes, "
                 f"{m // 1024} MiB, {p} lanes; erase after {erase_after}): it was altered. Restore it from a backup."
             )
-        return cls(params, bytes(salt), erase_after)
+        return cls(params, bytes(salt), erase_after, unchecked=legacy)
 
 
 def _check(raw: bytes) -> bytes:

@@ -286,7 +286,7 @@ class Site:
                 if found is not None:
                     return self._open(header, found[0], slots[found[0]], found[1], key, counted)
                 if duress is not None:
-                    return self._duress(header, duress[1])
+                    return self._duress(header, duress[1], secret)
                 if counted:
                     self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
@@ -338,7 +338,7 @@ class Site:
             legacy.finish(store, keys, self.random_bytes)
         return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
-    def _duress(self, header: Header, content: SlotContent) -> Session:
+    def _duress(self, header: Header, content: SlotContent, secret: bytes) -> Session:
         """Erase everything, then build the site a fresh ``haven init`` by this person would make.
 
         Its one account holds every role, as ``init --admin`` gives (a lone registrar is a
@@ -348,8 +348,13 @@ class Site:
         """
         with self._slots_lock():
             self._wipe(header)
-            fresh = Header(header.params, DuressKey.next_salt(content.staff_id), header.erase_after)
-            return self._write_new(fresh, content.name, ALL_ROLES, SlotKey(content.master_key), None, self.now())
+            if any(content.master_key):
+                salt, key = DuressKey.next_salt(content.staff_id), SlotKey(content.master_key)
+            else:  # a duress slot set by an older Haven holds no key ahead: derive it now (one run longer)
+                salt = new_salt(self.random_bytes)
+                key = SlotKey(header.params.derive(secret, salt))
+            fresh = Header(header.params, salt, header.erase_after)
+            return self._write_new(fresh, content.name, ALL_ROLES, key, None, self.now())
 
     def _wrong(self, header: Header, failures: int) -> None:
         self.attempts.write(failures)
@@ -494,6 +499,10 @@ class Session:
         can. An edited limit is put back and reported in :attr:`warnings`.
         """
         stored = self.store.get_setting(ERASE_AFTER_SETTING)
+        if self.header.unchecked:  # a header from before the check: write it with one (same bytes 0-55)
+            with self._writing_slots():
+                self.header = dataclasses.replace(self.header, unchecked=False)
+                self.site.slots_file.write_header(self.header)
         if stored is None or int.from_bytes(stored, "big") == self.header.erase_after:
             return
         limit, found = int.from_bytes(stored, "big"), self.header.erase_after
