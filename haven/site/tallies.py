@@ -46,12 +46,11 @@ class TallySealer:
 
     @classmethod
     def of(cls, store: Store, random_bytes: Callable[[int], bytes]) -> TallySealer:
-        public = store.get_setting(AUDIT_PUBLIC)
-        if not public:
-            raise SiteError("This site has no coordinator key to seal its counters to.")
-        return cls(public, random_bytes)
+        return cls(store.get_setting(AUDIT_PUBLIC) or b"", random_bytes)
 
     def __call__(self, counts: Iterable[AggregateKey] | Mapping[AggregateKey, int]) -> SealedTally:
+        if not self.public:
+            raise SiteError("This site has no coordinator key to seal its counters to: a coordinator must open it.")
         tally_id = self.random_bytes(ID_BYTES)
         key = x25519.X25519PublicKey.from_public_bytes(self.public)
         return SealedTally(tally_id, bytes(SUITE.encrypt(encode_tally(counts), key, INFO + tally_id)))
