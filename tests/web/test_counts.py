@@ -41,3 +41,4 @@ def test_a_coordinator_counts_a_registrars_visits_suppressed_before_and_after_a_
         assert page.status_code == 200 and ">6</td>" in page.text and ">5</td>" in page.text
         assert len(site.store.tallies()) == 1
         assert _week(client) == {"test antigen negative": "6", "vaccination td": "5"}
+        assert client.get("/api/counts", params={"week": "2026-W48"}).json()["unreadable"] == 0
