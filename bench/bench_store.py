@@ -71,14 +71,19 @@ def write_jsonl(path: Path, visits: int, console: Console) -> int:
 def run_import(home: Path, source: Path, workers: int, key: bytes) -> dict[str, float]:
     """Child process: import the file through the same path as `haven visit import`."""
     import resource
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric import x25519
 
     from haven.core.card import parse_card
     from haven.services import Clinic, iter_jsonl
     from haven.site.folder import SiteFolder
+    from haven.site.tallies import TallySealer
 
     store = SiteFolder(home).create(key)  # encrypted at rest (SQLCipher), as every real site
     store.tune_for_bulk(int(os.environ.get("HAVEN_BENCH_CACHE_MIB", "256")))
-    clinic = Clinic(store)
+    coordinators = x25519.X25519PrivateKey.generate().public_key().public_bytes_raw()
+    clinic = Clinic(store, seal_counts=TallySealer(coordinators, secrets.token_bytes))  # counters sealed, as a site's
 
     def items():  # type: ignore[no-untyped-def]
         cards = {}  # as `haven visit import` does: each card parsed once

@@ -58,7 +58,7 @@ from haven.core.entries import MAX_DOSE, Test, Vaccination
 from haven.core.history import record_tag
 from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
-from haven.services import AddedVisit, Audit, Clinic
+from haven.services import AddedVisit, Audit, Clinic, SealCounts
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -138,6 +138,7 @@ class Certificates:
     now: Callable[[], dt.datetime] = utc_now
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
     keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the acting member's role keys
+    seal_counts: SealCounts | None = field(default=None, repr=False)  # for the visits certificates import
 
     # ------------------------------------------------------------ stored trust
 
@@ -482,7 +483,9 @@ class Certificates:
         vaccinations imported) written, in one transaction.
         """
         verified = self.verify(text, at, extra)
-        clinic = Clinic(self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes)
+        clinic = Clinic(
+            self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes, seal_counts=self.seal_counts
+        )
         with self.store.transaction():
             try:
                 known = {

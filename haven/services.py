@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
-from haven.core.aggregates import AggregateKey, aggregate_keys
+from haven.core.aggregates import AggregateKey, aggregate_keys, decode_tally, encode_tally
 from haven.core.card import Card
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
-from haven.errors import HavenError, InputError, NoRecordsError, StoreError
-from haven.store.base import Store
+from haven.errors import HavenError, InputError, NoRecordsError, SiteError, StoreError
+from haven.store.base import SealedTally, Store
 
 # Reading walks locators in batches and stops after GAP empty indices in a row,
 # so a visit that arrived by sync ahead of its predecessors is still found.
@@ -30,6 +31,23 @@ GAP = 8
 
 # Writes one audit entry covering ``count`` things, inside the caller's open write transaction.
 Audit = Callable[[int], None]
+
+# Turns counter increments into a tally to store: a site's seals them to those who may read counts
+# (haven/site/tallies.py); the store never sees a count.
+SealCounts = Callable[[list[AggregateKey]], SealedTally]
+
+
+def unsealed_tally(counts: list[AggregateKey]) -> SealedTally:
+    """A tally left readable: for a store outside any site (tests, benchmarks), never a site's."""
+    return SealedTally(secrets.token_bytes(16), encode_tally(counts))
+
+
+def unsealed_counts(store: Store) -> dict[AggregateKey, int]:
+    """The totals of a store's unsealed tallies (see :func:`unsealed_tally`)."""
+    totals: Counter[AggregateKey] = Counter()
+    for tally in store.tallies():
+        totals.update(decode_tally(tally.sealed))
+    return dict(totals)
 
 
 def utc_today() -> dt.date:
@@ -48,11 +66,17 @@ class AddedVisit:
 
 @dataclass
 class Clinic:
-    """Cards, visits and histories at one site."""
+    """Cards, visits and histories at one site.
+
+    ``seal_counts`` makes each visit's (and each import batch's) tally; a site's sessions give one
+    that seals to the coordinators (:meth:`haven.site.site.Session.clinic`). Without one, histories
+    read but nothing is written: counters are never stored in the clear by default.
+    """
 
     store: Store
     today: Callable[[], dt.date] = utc_today
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
+    seal_counts: SealCounts | None = None
 
     # ------------------------------------------------------------ cards
 
@@ -128,10 +152,15 @@ class Clinic:
                 )
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
-            self.store.add([record], counts)
+            self.store.add([record], [self._tally(counts)])  # a tally even for no counts: all look alike
             if audit is not None:
                 audit(1)
         return AddedVisit(index=index, entries=len(visit.entries), first=not opened)
+
+    def _tally(self, counts: list[AggregateKey]) -> SealedTally:
+        if self.seal_counts is None:
+            raise SiteError("Visits cannot be recorded here: nothing seals their counters (open the site first).")
+        return self.seal_counts(counts)
 
     def _seal(
         self, keys: HolderKeys, index: int, visit: Visit, today: dt.date
@@ -204,6 +233,7 @@ class Clinic:
         def write(result: SealedBatch) -> None:
             nonlocal done
             try:
+                tally = self._tally(result.counts)  # one per batch, sealed before the write lock is taken
                 with self.store.transaction():
                     # Indexes were given out before this lock was taken: if another writer stored a
                     # visit of one of these holders meanwhile, one of them is taken. Refuse the batch
@@ -213,7 +243,7 @@ class Clinic:
                             "Visits of a holder in this batch were recorded at the same time by someone else; "
                             "nothing of this batch was saved."
                         )
-                    self.store.add(result.records, result.counts)
+                    self.store.add(result.records, [tally])
                     if audit is not None:
                         audit(len(result.records))
                     if checkpoint is not None:

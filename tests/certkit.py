@@ -10,7 +10,7 @@ from pathlib import Path
 
 from haven.cert_services import Certificates
 from haven.core.card import Card
-from haven.services import Clinic
+from haven.services import Clinic, unsealed_tally
 from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 
@@ -48,7 +48,12 @@ class Site:
     certs: Certificates
 
     def clinic(self) -> Clinic:
-        return Clinic(self.store, today=lambda: self.clock().date(), random_bytes=self.certs.random_bytes)
+        return Clinic(
+            self.store,
+            today=lambda: self.clock().date(),
+            random_bytes=self.certs.random_bytes,
+            seal_counts=unsealed_tally,
+        )
 
     def holder(self, entries: list[dict[str, object]] | None = None, secret: int = 1) -> Card:
         card = Card(bytes([secret]) * 16)

@@ -14,7 +14,7 @@ import pytest
 
 from haven.cli import main as cli_main
 from haven.core.card import Card
-from haven.services import Clinic
+from haven.services import Clinic, unsealed_tally
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 
@@ -46,7 +46,7 @@ def today() -> dt.date:
 
 @pytest.fixture
 def clinic() -> Clinic:
-    return Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(1))
+    return Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(1), seal_counts=unsealed_tally)
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from haven.core.card import Card
-    from haven.services import Clinic
+    from haven.services import Clinic, unsealed_tally
     from haven.store.sqlite import SQLiteStore
 
     store = SQLiteStore(Path(sys.argv[1]))
-    clinic = Clinic(store)
+    clinic = Clinic(store, seal_counts=unsealed_tally)
     card = Card(bytes(range(16)))
     entries = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-01-01"}]
     first = True
@@ -84,9 +84,9 @@ LEGACY_WRITER = textwrap.dedent(
     from haven.store import sqlite
     sqlite.JOURNAL_MODE = "wal"  # as Haven kept sites before
     from haven.core.card import Card
-    from haven.services import Clinic
+    from haven.services import Clinic, unsealed_tally
 
-    clinic = Clinic(sqlite.SQLiteStore(Path(sys.argv[1])))
+    clinic = Clinic(sqlite.SQLiteStore(Path(sys.argv[1])), seal_counts=unsealed_tally)
     entries = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-01-01"}]
     for n in range(5):
         clinic.add_visit(Card(bytes(range(16))), entries, first_visit=n == 0)

@@ -52,7 +52,7 @@ from tests.helpers_site import ADMIN, NOW, make_site
 
 home, commits, in_flight = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 session = make_site(home).unlock(ADMIN)
-clinic = Clinic(session.store, today=lambda: NOW.date())
+clinic = session.clinic(today=lambda: NOW.date())
 visit = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 for n in range(commits):
     clinic.add_visit(Card(bytes(range(16))), visit, first_visit=n == 0)
@@ -194,7 +194,7 @@ def test_a_removed_staff_members_name_is_in_no_file(tmp_path: Path) -> None:
     session = site.unlock(ADMIN)
     try:
         key = session._master_key
-        clinic = Clinic(session.store, today=lambda: NOW.date())
+        clinic = session.clinic(today=lambda: NOW.date())
         member = session.add_staff(name, Role.CLINICIAN, CLINICIAN)
         for n in range(3):
             clinic.add_visit(Card(bytes([n]) * 16), VISIT, first_visit=True)

@@ -3,7 +3,8 @@
 The search covers everything a passphrase leads to: the slot it opens, every table and every
 setting of the decrypted database, the member record its slot's member key opens, and every raw
 file of the site. It looks for the site's private keys (PKCS#8 DER, raw scalars), the role keys,
-the staff names and the audit entries (their encoding and their action names).
+the staff names, the audit entries (their encoding and their action names) and the counters (a
+tally's encoding, each counter's key as CBOR, and its week as a number).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.cert_services import NAMES_THIS_SITE, Certificates
 from haven.certs.keys import private_der
+from haven.core.aggregates import aggregate_keys, encode_tally
 from haven.core.card import Card
+from haven.core.entries import parse_visit
 from haven.errors import PermissionDeniedError, SiteError
-from haven.services import Clinic
 from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Role
@@ -50,7 +53,7 @@ def _site(home: Path) -> Site:
         admin.certificates().new_key("south")
     card = Card(bytes(range(16)))
     with site.unlock(REGISTRAR) as registrar:
-        Clinic(registrar.store, today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
+        registrar.clinic(today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
         registrar.record("visit.add")
     with site.unlock(CLINICIAN) as clinician:
         assert len(clinician.certificates().issue(card, count=2)) == 2
@@ -85,6 +88,12 @@ def _secrets(site: Site) -> dict[str, bytes]:
         needles["audit hour"] = entries[0][0].at.encode()
     for name in NAMES:
         needles[f"name {name}"] = name.encode()
+    keys = aggregate_keys(parse_visit(VISIT, NOW.date()))
+    assert keys
+    needles["counters (tally)"] = encode_tally(keys)[:16]  # its length and the CBOR that starts every tally
+    for key in keys:
+        needles[f"counter {tuple(key)} (CBOR)"] = cbor2.dumps(list(key))
+        needles[f"counter week {key.week}"] = str(key.week).encode()
     return needles
 
 
@@ -122,7 +131,9 @@ def _hits(found: dict[str, bytes], needles: dict[str, bytes]) -> set[str]:
     return {label for label, needle in needles.items() if any(needle in data for data in found.values())}
 
 
-def test_a_registrars_passphrase_decrypts_no_private_key_no_staff_name_and_no_audit_entry(tmp_path: Path) -> None:
+def test_a_registrars_passphrase_decrypts_no_private_key_no_staff_name_no_audit_entry_and_no_counter(
+    tmp_path: Path,
+) -> None:
     site = _site(tmp_path / "s")
     needles = _secrets(site)
     found, session = _decryptable(site, REGISTRAR)
@@ -135,6 +146,8 @@ def test_a_registrars_passphrase_decrypts_no_private_key_no_staff_name_and_no_au
             session.staff_table().active()
         with pytest.raises(PermissionDeniedError):
             audit_private(session.keys, session.store.get_setting)
+        with pytest.raises(PermissionDeniedError):
+            session.counts()
 
 
 def test_a_clinicians_passphrase_opens_the_epoch_keys_and_nothing_of_the_coordinators(tmp_path: Path) -> None:
@@ -274,7 +287,7 @@ def test_issuing_within_the_schedule_changes_no_trust_list(tmp_path: Path) -> No
     card = Card(bytes(range(16)))
     with site.create(COORDINATOR_NAME, ADMIN, calibration=CHEAP) as admin:
         admin.certificates().standalone()
-        Clinic(admin.store, today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
+        admin.clinic(today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
         before = admin.store.get_setting("certs/trust-list")
         for days in (0, 5, 20, 50):
             now[0] = NOW + dt.timedelta(days=days)

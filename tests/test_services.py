@@ -10,7 +10,7 @@ import pytest
 from haven.core.card import Card, parse_card
 from haven.core.keys import HolderKeys
 from haven.errors import CardError, EntryError, NoRecordsError, PinError
-from haven.services import GAP, Clinic
+from haven.services import GAP, Clinic, unsealed_counts, unsealed_tally
 from haven.store.memory import MemoryStore
 from tests.conftest import TODAY, seeded_bytes
 
@@ -58,7 +58,7 @@ def test_unknown_card_reads_nothing_and_writes_nothing(clinic: Clinic, card: Car
     with pytest.raises(NoRecordsError):
         clinic.add_visit(card, VAX1)
     assert list(clinic.store.records()) == []
-    assert clinic.store.aggregates() == {}
+    assert clinic.store.tallies() == []
 
 
 def test_wrong_pin_looks_like_an_unknown_card_and_writes_nothing(clinic: Clinic, card: Card) -> None:
@@ -79,7 +79,7 @@ def test_wrong_pin_looks_like_an_unknown_card_and_writes_nothing(clinic: Clinic,
 
 def test_pin_rules() -> None:
     store = MemoryStore()
-    clinic = Clinic(store, today=lambda: TODAY)
+    clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
     with pytest.raises(PinError):
         clinic.add_visit(Card(bytes(16)), VAX1, pin="12", first_visit=True)
     assert list(store.records()) == []
@@ -97,7 +97,7 @@ def test_bad_card_is_refused_before_any_lookup() -> None:
 
 def test_malformed_visit_is_refused_whole_before_any_lookup(card: Card) -> None:
     spy = SpyStore()
-    clinic = Clinic(spy, today=lambda: TODAY)
+    clinic = Clinic(spy, today=lambda: TODAY, seal_counts=unsealed_tally)
     bad = [*VAX1, {"type": "test", "test": "antigen", "result": "maybe", "date": "2026-11-02"}]
     with pytest.raises(EntryError) as err:
         clinic.add_visit(card, bad, first_visit=True)
@@ -107,8 +107,8 @@ def test_malformed_visit_is_refused_whole_before_any_lookup(card: Card) -> None:
 
 
 def test_two_offline_writers_of_the_same_index_both_survive_a_merge(card: Card) -> None:
-    site_a = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(10))
-    site_b = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(20))
+    site_a = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(10), seal_counts=unsealed_tally)
+    site_b = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(20), seal_counts=unsealed_tally)
     site_a.add_visit(card, VAX1, first_visit=True)
     assert site_b.store.merge(site_a.store.records()) == 1
     # Both sites now write visit index 1 while offline.
@@ -127,7 +127,7 @@ def test_two_offline_writers_of_the_same_index_both_survive_a_merge(card: Card) 
 
 
 def test_visits_arriving_out_of_order_are_found_within_the_gap(card: Card) -> None:
-    origin = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(3))
+    origin = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(3), seal_counts=unsealed_tally)
     origin.add_visit(card, VAX1, first_visit=True)
     for _ in range(GAP):
         origin.add_visit(card, TEST)
@@ -136,7 +136,7 @@ def test_visits_arriving_out_of_order_are_found_within_the_gap(card: Card) -> No
     missing = keys.locator(1)
     partial = MemoryStore()
     partial.merge(r for r in records if r.locator != missing)
-    history = Clinic(partial, today=lambda: TODAY).history(card)
+    history = Clinic(partial, today=lambda: TODAY, seal_counts=unsealed_tally).history(card)
     assert [v.index for v in history.visits] == [0, *range(2, GAP + 1)]
 
 
@@ -144,7 +144,7 @@ def test_damaged_record_is_counted_not_fatal(card: Card) -> None:
     from haven.core.records import SealedRecord
 
     store = MemoryStore()
-    clinic = Clinic(store, today=lambda: TODAY)
+    clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
     clinic.add_visit(card, VAX1, first_visit=True)
     clinic.add_visit(card, VAX2)
     rec = next(r for r in store.records() if r.locator == HolderKeys.derive(card).locator(1))
@@ -161,7 +161,7 @@ def test_aggregates_count_activity_without_people(clinic: Clinic, card: Card) ->
     clinic.add_visit(other, {"holder": {"age_band": "30-39"}, "entries": TEST}, first_visit=True)
     from haven.core.aggregates import describe
 
-    counts = {tuple(sorted(describe(k).items())): n for k, n in clinic.store.aggregates().items()}
+    counts = {tuple(sorted(describe(k).items())): n for k, n in unsealed_counts(clinic.store).items()}
     test_key = tuple(sorted({"week": "2026-W45", "kind": "test", "test": "antigen", "result": "negative",
                              "age_band": "30-39"}.items()))  # fmt: skip
     assert counts[test_key] == 2
@@ -170,7 +170,7 @@ def test_aggregates_count_activity_without_people(clinic: Clinic, card: Card) ->
 
 def test_import_many_visits_continues_histories(card: Card) -> None:
     store = MemoryStore()
-    clinic = Clinic(store, today=lambda: TODAY)
+    clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
     clinic.add_visit(card, VAX1, first_visit=True)
     other = Card(bytes(range(1, 17)))
     items = [(card, VAX2, None), (other, TEST, None), (other, VAX1, None), (card, TEST, None)]
@@ -184,7 +184,7 @@ def test_import_many_visits_continues_histories(card: Card) -> None:
 @pytest.mark.parametrize("workers", [0, 2])
 def test_import_stops_at_a_bad_visit_keeping_whole_batches(card: Card, workers: int) -> None:
     store = MemoryStore()
-    clinic = Clinic(store, today=lambda: TODAY)
+    clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
     bad = [{"type": "vaccination", "product": "nope", "dose": 1, "date": "2026-10-01"}]
     items = [(card, VAX1, None), (card, VAX2, None), (card, TEST, None), (card, bad, None), (card, TEST, None)]
     with pytest.raises(EntryError) as err:
@@ -200,15 +200,16 @@ def test_parallel_import_matches_sequential(card: Card) -> None:
     results = []
     for workers in (0, 2):
         store = MemoryStore()
-        clinic = Clinic(store, today=lambda: TODAY)
+        clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
         assert clinic.import_visits(items, batch=4, workers=workers) == 30
         results.append([[e.type for v in clinic.history(c).visits for e in v.visit.entries] for c in [card, *others]])
-        assert sum(store.aggregates().values()) == 30
+        assert sum(unsealed_counts(store).values()) == 30
+        assert len(store.tallies()) == 8  # one per batch of 4
     assert results[0] == results[1]
 
 
 def test_clock_is_injected(card: Card) -> None:
-    later = Clinic(MemoryStore(), today=lambda: dt.date(2026, 10, 10))
+    later = Clinic(MemoryStore(), today=lambda: dt.date(2026, 10, 10), seal_counts=unsealed_tally)
     with pytest.raises(EntryError, match="future"):
         later.add_visit(card, TEST, first_visit=True)
 
@@ -227,7 +228,7 @@ def test_parallel_import_stopped_by_bad_input_keeps_exactly_what_it_reports(card
 
     store = SQLiteStore(tmp_path / "site.db")
     try:
-        clinic = Clinic(store, today=lambda: TODAY)
+        clinic = Clinic(store, today=lambda: TODAY, seal_counts=unsealed_tally)
         with pytest.raises(CardError) as err:
             clinic.import_visits(items(), batch=2, workers=1)
         assert err.value.details["item"] == 7

@@ -41,7 +41,7 @@ def _slots(home: Path) -> list[bytes]:
 def test_after_duress_the_real_passphrase_opens_nothing(tmp_path: Path, card: Card) -> None:
     site = new_site(tmp_path / "s", sleep=FakeSleep())  # three wrong attempts below: skip the backoff wait
     with site.unlock(ADMIN) as session:
-        Clinic(session.store, today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
+        session.clinic(today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
         old_master = session._master_key
     with site.unlock(CLINICIAN_DURESS) as session:
         # The coerced person sees a working site, empty, with their own account in it, holding every

@@ -63,7 +63,7 @@ def test_disk_full_during_visits_loses_no_acknowledged_visit(small_disk: Path) -
     filler = _fill(small_disk, 160 * 1024)
     cards = []
     with site.unlock(ADMIN) as session:
-        clinic = Clinic(session.store, today=lambda: NOW.date())
+        clinic = session.clinic(today=lambda: NOW.date())
         with pytest.raises(StoreFullError):
             for _ in range(10_000):
                 card = Card(secrets.token_bytes(16))
@@ -73,14 +73,14 @@ def test_disk_full_during_visits_loses_no_acknowledged_visit(small_disk: Path) -
     assert len(cards) >= 3
     # The site still opens on the full disk, and holds exactly what was acknowledged.
     with site.unlock(ADMIN) as session:
-        clinic = Clinic(session.store)
+        clinic = session.clinic()
         assert all(len(clinic.history(c).visits) == 1 for c in cards)
         with pytest.raises(Exception, match="No records"):
             clinic.history(refused)
         assert session.store.integrity_check() == "ok"
     filler.unlink()
     with site.unlock(ADMIN) as session:  # space again: work goes on
-        Clinic(session.store, today=lambda: NOW.date()).add_visit(refused, VISIT, first_visit=True)
+        session.clinic(today=lambda: NOW.date()).add_visit(refused, VISIT, first_visit=True)
 
 
 def test_disk_full_from_the_command_line_is_one_clear_line(small_disk: Path, run_cli) -> None:
@@ -153,7 +153,7 @@ session = make_site(home).unlock(ADMIN)
 visit = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 card = Card(bytes(range(16)))
 items = ((card, visit, None) for _ in range(10**7))
-Clinic(session.store).import_visits(items, batch=25, progress=lambda n: print("acknowledged", n, flush=True))
+session.clinic().import_visits(items, batch=25, progress=lambda n: print("acknowledged", n, flush=True))
 """
 
 
@@ -208,7 +208,7 @@ def test_a_damaged_database_page_is_a_clear_error(tmp_path: Path, where: str, ru
     assert run_cli("--home", str(home), "init", "--admin", "Ana").code == 0
     site = make_site(home)
     with site.unlock(ADMIN) as session:
-        Clinic(session.store, today=lambda: NOW.date()).add_visit(Card(bytes(16)), VISIT, first_visit=True)
+        session.clinic(today=lambda: NOW.date()).add_visit(Card(bytes(16)), VISIT, first_visit=True)
     db = home / "site.db"
     pages = len(db.read_bytes()) // 4096
     _damage(db, range(1) if where == "first page" else range(1, pages))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
 from haven.store import migrations
+from haven.store.base import SealedTally
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore, translate_errors
 
@@ -18,6 +18,10 @@ from haven.store.sqlite import SQLiteStore, translate_errors
 def record(n: int, locator: int | None = None) -> SealedRecord:
     loc = (locator if locator is not None else n).to_bytes(16, "big")
     return SealedRecord(loc, n.to_bytes(16, "big"), bytes([n % 256]) * 300)
+
+
+def tally(n: int) -> SealedTally:
+    return SealedTally(n.to_bytes(16, "big"), bytes([n % 256]) * 64)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -28,15 +32,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-un
 
 
 def test_store_contract(store) -> None:  # type: ignore[no-untyped-def]
-    key = AggregateKey(202645, 1, 1, 1, 3)
-    store.add([record(1), record(2, locator=1)], [key, key])
-    store.add([record(3)], [key])
+    store.add([record(1), record(2, locator=1)], [tally(9)])
+    store.add([record(3)], [tally(5), tally(7)])
     assert sorted(r.id for r in store.find([(1).to_bytes(16, "big")])) == [
         (1).to_bytes(16, "big"),
         (2).to_bytes(16, "big"),
     ]
     assert store.find([b"\xff" * 16]) == []
-    assert store.aggregates() == {key: 3}
+    assert store.tallies() == [tally(5), tally(7), tally(9)]  # in id order, not in the order added
+    store.replace_tallies([tally(5).id, tally(9).id], [tally(1)])
+    assert store.tallies() == [tally(1), tally(7)]
     assert store.merge([record(3), record(4)]) == 1
     assert store.merge([record(4)]) == 0
     assert len(list(store.records())) == 4
@@ -45,23 +50,27 @@ def test_store_contract(store) -> None:  # type: ignore[no-untyped-def]
     store.put_setting("x", b"2")
     assert store.get_setting("x") == b"2"
     names = {t.name for t in store.tables()}
-    assert {"records", "aggregates", "settings"} <= names
+    assert {"records", "tallies", "settings"} <= names and "aggregates" not in names
 
 
 def test_a_transaction_commits_everything_inside_it_or_nothing(store) -> None:  # type: ignore[no-untyped-def]
-    key = AggregateKey(202645, 1, 1, 1, 3)
+    key = tally(3)
     with pytest.raises(RuntimeError), store.transaction():
         store.add([record(1)], [key])
         with store.transaction():  # a nested block joins the outer transaction
             store.put_setting("x", b"1")
         assert len(store.find([(1).to_bytes(16, "big")])) == 1  # reads inside see the writes
         raise RuntimeError("the audit entry failed")
-    assert list(store.records()) == [] and store.aggregates() == {} and store.get_setting("x") is None
+    assert list(store.records()) == [] and store.tallies() == [] and store.get_setting("x") is None
     with store.transaction():
         store.add([record(1)], [key])
         with store.transaction():
             store.put_setting("x", b"1")
-    assert len(list(store.records())) == 1 and store.aggregates() == {key: 1} and store.get_setting("x") == b"1"
+    assert len(list(store.records())) == 1 and store.tallies() == [key] and store.get_setting("x") == b"1"
+    with pytest.raises(RuntimeError), store.transaction():
+        store.replace_tallies([key.id], [tally(4)])
+        raise RuntimeError("the fold's audit entry failed")
+    assert store.tallies() == [key]
 
 
 def test_find_many_locators(store) -> None:  # type: ignore[no-untyped-def]
@@ -74,9 +83,9 @@ def test_add_is_all_or_nothing(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "site.db")
     store.add([record(1)], [])
     with pytest.raises(StoreError):
-        store.add([record(2), record(1)], [AggregateKey(1, 1, 1, 1, 1)])  # duplicate row: the whole add fails
+        store.add([record(2), record(1)], [tally(1)])  # duplicate row: the whole add fails
     assert len(list(store.records())) == 1
-    assert store.aggregates() == {}
+    assert store.tallies() == []
     store.close()
 
 
@@ -85,7 +94,7 @@ def test_threads_share_a_store(tmp_path: Path) -> None:
 
     def work(base: int) -> None:
         for n in range(50):
-            store.add([record(base + n)], [AggregateKey(1, 1, 1, 1, 1)])
+            store.add([record(base + n)], [tally(base + n)])
             store.find([record(base + n).locator])
 
     threads = [threading.Thread(target=work, args=(i * 1000,)) for i in range(4)]
@@ -94,7 +103,7 @@ def test_threads_share_a_store(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(list(store.records())) == 200
-    assert store.aggregates() == {AggregateKey(1, 1, 1, 1, 1): 200}
+    assert len(store.tallies()) == 200
     store.close()
 
 

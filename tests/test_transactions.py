@@ -19,7 +19,7 @@ import pytest
 
 from haven.core.card import Card
 from haven.errors import StoreError
-from haven.services import Clinic
+from haven.services import Clinic, unsealed_tally
 from haven.site.site import Session
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSPHRASE, Result
@@ -106,7 +106,7 @@ def _indexes(store: SQLiteStore, card: Card) -> list[int]:
 
 def test_threads_adding_to_one_card_get_distinct_indexes(sqlite_store: SQLiteStore) -> None:
     card = Card(secrets.token_bytes(16))
-    clinic = Clinic(sqlite_store)
+    clinic = Clinic(sqlite_store, seal_counts=unsealed_tally)
     clinic.add_visit(card, VISIT, first_visit=True)
     start = threading.Barrier(6)
     errors: list[BaseException] = []
@@ -131,7 +131,7 @@ def test_threads_adding_to_one_card_get_distinct_indexes(sqlite_store: SQLiteSto
 def _add_many(path: str, secret: bytes, count: int, go: Any) -> None:
     store = SQLiteStore(Path(path))
     go.wait()
-    clinic = Clinic(store)
+    clinic = Clinic(store, seal_counts=unsealed_tally)
     for _ in range(count):
         clinic.add_visit(Card(secret), VISIT)
     store.close()
@@ -141,7 +141,7 @@ def test_processes_adding_to_one_card_get_distinct_indexes(tmp_path: Path) -> No
     path = tmp_path / "site.db"
     store = SQLiteStore(path)
     card = Card(secrets.token_bytes(16))
-    Clinic(store).add_visit(card, VISIT, first_visit=True)
+    Clinic(store, seal_counts=unsealed_tally).add_visit(card, VISIT, first_visit=True)
     context = multiprocessing.get_context("spawn")
     go = context.Event()
     workers = [context.Process(target=_add_many, args=(str(path), card.secret, 20, go)) for _ in range(4)]
@@ -197,13 +197,15 @@ def test_an_import_never_gives_an_index_another_writer_took_meanwhile(sqlite_sto
     def items() -> Iterator[tuple[Card, Any, str | None]]:
         yield racing, VISIT, None  # given index 0 now, written with the batch
         # Meanwhile another staff member records this holder's first visit: it takes index 0.
-        thread = threading.Thread(target=lambda: Clinic(sqlite_store).add_visit(racing, VISIT, first_visit=True))
+        thread = threading.Thread(
+            target=lambda: Clinic(sqlite_store, seal_counts=unsealed_tally).add_visit(racing, VISIT, first_visit=True)
+        )
         thread.start()
         thread.join()
         yield other, VISIT, None
 
     with pytest.raises(StoreError, match="nothing of this batch was saved") as caught:
-        Clinic(sqlite_store).import_visits(items(), batch=2)
+        Clinic(sqlite_store, seal_counts=unsealed_tally).import_visits(items(), batch=2)
     assert caught.value.details["imported"] == 0
     assert _indexes(sqlite_store, racing) == [0]
     assert sqlite_store.count() == 1

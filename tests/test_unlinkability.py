@@ -11,7 +11,7 @@ import pytest
 
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
-from haven.services import Clinic
+from haven.services import Clinic, unsealed_tally
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import TODAY, seeded_bytes
 
@@ -28,7 +28,7 @@ VISIT = {
 def build_site(home: Path, holders: int, visits_each: int, seed: int) -> SQLiteStore:
     home.mkdir()
     store = SQLiteStore(home / "site.db")
-    clinic = Clinic(store, today=lambda: TODAY, random_bytes=seeded_bytes(seed))
+    clinic = Clinic(store, today=lambda: TODAY, random_bytes=seeded_bytes(seed), seal_counts=unsealed_tally)
     for h in range(holders):
         card = Card(seeded_bytes(seed * 100 + h)(16))
         for v in range(visits_each):

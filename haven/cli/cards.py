@@ -22,7 +22,6 @@ from haven.cli.base import (
 )
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
-from haven.services import Clinic
 from haven.site.roles import Permission
 
 
@@ -125,7 +124,7 @@ def card_new(
         if entries is not None:
             visit_doc = read_json_arg(entries, "entries")
             with ctx.session(Permission.VISIT_ADD) as session:
-                added = Clinic(session.store).add_visit(
+                added = session.clinic().add_visit(
                     new, visit_doc, pin=pin, first_visit=True, audit=session.auditor("visit.add")
                 )
                 doc["visit"] = added.to_doc()

@@ -16,7 +16,7 @@ from haven.cli.base import Context
 from haven.cli.visits import print_history
 from haven.core.card import Card, parse_card
 from haven.errors import CardError, NoRecordsError
-from haven.services import Clinic, utc_today
+from haven.services import utc_today
 from haven.site import passphrase
 from haven.site.folder import SiteFolder
 from haven.site.site import Site
@@ -109,7 +109,7 @@ def demo(home: str | None, as_json: bool) -> None:
     session = site.create(DEMO_STAFF, secret)
     store = session.store
     today = utc_today()
-    clinic = Clinic(store, today=lambda: today)
+    clinic = session.clinic(today=lambda: today)
     holders: list[dict[str, Any]] = []
     try:
         for language, pin, visits in demo_visits(today):
@@ -164,7 +164,7 @@ def demo(home: str | None, as_json: bool) -> None:
         rows = doc["stored_rows"]
         what = {
             "records": "sealed visits: a random locator, a random id and ciphertext each",
-            "aggregates": "anonymous counters by week, product or test and age band, as small numbers",
+            "tallies": "counters by week, product or test and age band, sealed to coordinators, one size each",
             "settings": "keys wrapped under role keys (a passphrase without the role opens none), the audit public key",
         }
         for name, n in rows.items():

@@ -38,7 +38,6 @@ def demo_site(
     """
     from haven.cli.demo import demo_visits
     from haven.core.card import Card
-    from haven.services import Clinic
     from haven.site import passphrase as pp
     from haven.site.kdf import params_for_new_site
 
@@ -57,7 +56,7 @@ def demo_site(
             if name != "coordinator"
         }
         session.certificates().standalone()  # a demo issues alone: its certificates name it
-        clinic = Clinic(session.store, today=lambda: today)
+        clinic = session.clinic(today=lambda: today)
         audit = session.as_staff(members["registrar"]).auditor("visit.add")
         for language, pin, docs in demo_visits(today):
             card = Card.generate(secrets.token_bytes, language)

@@ -16,7 +16,6 @@ from haven.cli.base import Context, card_arg, card_options, common, common_no_un
 from haven.core.catalogue import catalogue
 from haven.core.history import History
 from haven.errors import HavenError, StoreFullError
-from haven.services import Clinic
 from haven.site.roles import Permission
 
 HISTORY_NOT_AUDITED = "haven: warning: the disk is full, so this reading is not in the audit log. Free some space."
@@ -52,7 +51,7 @@ def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries
     pin = pin_arg(pin_file)
     doc = read_json_arg(entries, "entries")
     with ctx.session(Permission.VISIT_ADD) as session:
-        added = Clinic(session.store).add_visit(
+        added = session.clinic().add_visit(
             card, doc, pin=pin, first_visit=first_visit, audit=session.auditor("visit.add")
         )
     ctx.emit(
@@ -109,7 +108,7 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
                 if workers is None:
                     workers = max(0, (os.cpu_count() or 1) - 1)
                 session.store.tune_for_bulk()
-                total = Clinic(session.store).import_visits(
+                total = session.clinic().import_visits(
                     imports.items(stream, lines),
                     batch=batch,
                     progress=progress,
@@ -191,7 +190,7 @@ def history(ctx: Context, card_text: str | None, pin_file: str | None) -> None:
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     with ctx.session(Permission.HISTORY_VIEW) as session:
-        result = Clinic(session.store).history(card, pin)
+        result = session.clinic().history(card, pin)
         try:
             session.record("history.view")
         except StoreFullError:

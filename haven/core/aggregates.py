@@ -15,7 +15,11 @@ not counted.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
+
+import cbor2
 
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SEVERITIES, Test, Treatment, Vaccination, Visit
@@ -81,4 +85,61 @@ def describe(key: AggregateKey) -> dict[str, Any]:
     elif key.kind in (KIND_TREATMENT, KIND_CONSULTATION):
         out["severity"] = SEVERITIES[key.code - 1] if key.code else "unknown"
         out["referral"] = bool(key.detail)
+    return out
+
+
+# ---------------------------------------------------------------- tallies
+#
+# Counters are stored as sealed tallies (haven/site/tallies.py): each the encoding below of one
+# visit's (or one import batch's, or one fold's) increments. The encoding is padded so that the
+# tallies of single visits all have one size, whatever the visit held.
+
+TALLY_VERSION = 1
+TALLY_MIN_BYTES = 1024  # one visit's tally, whatever it holds (MAX_ENTRIES entries fit: tested)
+_LENGTH_BYTES = 4
+
+
+def padded_size(length: int) -> int:
+    """The smallest power of two, at least TALLY_MIN_BYTES, that holds ``length`` bytes.
+
+    >>> padded_size(40), padded_size(1024), padded_size(1025)
+    (1024, 1024, 2048)
+    """
+    size = TALLY_MIN_BYTES
+    while size < length:
+        size *= 2
+    return size
+
+
+def encode_tally(counts: Iterable[AggregateKey] | Mapping[AggregateKey, int]) -> bytes:
+    """Counter increments as padded CBOR: ``[version, [[week, kind, code, detail, age_band, n], ...]]``.
+
+    >>> key = AggregateKey(202645, 2, 1, 2, 0)
+    >>> tally = encode_tally([key, key])
+    >>> len(tally), decode_tally(tally)
+    (1024, Counter({AggregateKey(week=202645, kind=2, code=1, detail=2, age_band=0): 2}))
+    """
+    totals = Counter(counts) if not isinstance(counts, Mapping) else Counter(dict(counts))
+    rows = [[*key, n] for key, n in sorted(totals.items()) if n]
+    body = cbor2.dumps([TALLY_VERSION, rows], canonical=True)
+    framed = len(body).to_bytes(_LENGTH_BYTES, "big") + body
+    return framed + bytes(padded_size(len(framed)) - len(framed))
+
+
+def decode_tally(plain: bytes) -> Counter[AggregateKey]:
+    """The increments of one tally; ValueError if it is not one."""
+    length = int.from_bytes(plain[:_LENGTH_BYTES], "big")
+    body = plain[_LENGTH_BYTES : _LENGTH_BYTES + length]
+    if len(body) != length or any(plain[_LENGTH_BYTES + length :]):
+        raise ValueError("not a tally")
+    try:
+        version, rows = cbor2.loads(body)
+        if version != TALLY_VERSION:
+            raise ValueError("unknown tally version")
+        out: Counter[AggregateKey] = Counter()
+        for row in rows:
+            *key, n = (int(v) for v in row)
+            out[AggregateKey(*key)] += n
+    except (TypeError, ValueError, cbor2.CBORDecodeError) as exc:
+        raise ValueError(f"not a tally ({exc})") from None
     return out

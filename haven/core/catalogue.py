@@ -2,7 +2,7 @@
 
 Products carry their codes (ICD-11, CVX, ATC, EU DCC value sets) and their
 schedule. Each product, test type and result has a stable small ``id`` used in
-the aggregates table, so no catalogue string is stored there.
+the counters (sealed tallies), so no catalogue string is stored there.
 """
 
 from __future__ import annotations

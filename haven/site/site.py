@@ -44,7 +44,7 @@ from haven.cert_services import Certificates
 from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
-from haven.site import legacy
+from haven.site import legacy, tallies
 from haven.site import passphrase as pp
 from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
@@ -313,6 +313,8 @@ class Site:
             record = MemberRecord.open(content.member_key, content.staff_id, blob)
             if record.keys.admin is not None and legacy.is_legacy(store):  # a conversion cut short after its slot
                 legacy.finish(store, record.keys, self.random_bytes)
+            with contextlib.suppress(StoreFullError):  # (a full disk: at a later unlock)
+                tallies.seal_legacy(store, self.random_bytes)  # the counters of a site made before tallies
         except BaseException:
             store.close()
             raise
@@ -336,6 +338,8 @@ class Site:
             sealed = key.seal(header, index, new, self.random_bytes)
             self.slots_file.write_slot(index, sealed)
             legacy.finish(store, keys, self.random_bytes)
+            with contextlib.suppress(StoreFullError):
+                tallies.seal_legacy(store, self.random_bytes)
         return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
     def _duress(self, header: Header, content: SlotContent, secret: bytes) -> Session:
@@ -542,11 +546,21 @@ class Session:
         return lambda count: self.record(action, count)
 
     def clinic(self, **kwargs: Any) -> Clinic:
+        """Visits at this site: their counters sealed to the coordinators (haven/site/tallies.py)."""
+        kwargs.setdefault("seal_counts", tallies.TallySealer.of(self.store, self.site.random_bytes))
         return Clinic(self.store, **kwargs)
+
+    def counts(self) -> tallies.Counts:
+        """The counters, summed (a coordinator's: folding the tallies into one, with an audit entry)."""
+        self.require(Permission.REPORT_VIEW)
+        private = audit_private(self.keys, self.store.get_setting)
+        seal = tallies.TallySealer.of(self.store, self.site.random_bytes)
+        return tallies.read_and_fold(self.store, private, seal, self.auditor("counts.fold"))
 
     def certificates(self) -> Certificates:
         """Certificate and trust use cases with this member's role keys (a clinician's open the signing keys)."""
-        return Certificates(self.store, self.site.now, self.site.random_bytes, keys=self.keys)
+        seal = tallies.TallySealer.of(self.store, self.site.random_bytes)
+        return Certificates(self.store, self.site.now, self.site.random_bytes, keys=self.keys, seal_counts=seal)
 
     @property
     def audit(self) -> AuditLog:

@@ -1,8 +1,8 @@
 """The one small interface every storage adapter implements.
 
 A store keeps sealed visit records (an append-only set keyed by
-``(locator, id)``, merged by union), aggregate counters, and named site
-settings. It never sees a card, a holder key or a clinical value.
+``(locator, id)``, merged by union), sealed counter tallies, and named site
+settings. It never sees a card, a holder key, a clinical value or a count.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
 
 
@@ -25,13 +24,20 @@ class Table:
     rows: list[tuple[Any, ...]]
 
 
+class SealedTally(NamedTuple):
+    """Counter increments sealed to those who may read counts (haven/site/tallies.py), under a random id."""
+
+    id: bytes
+    sealed: bytes
+
+
 class Store(Protocol):
     def transaction(self) -> AbstractContextManager[Any]:
         """One write transaction, all or nothing; every read and write inside it (nested blocks too)
         joins it, and no other writer (thread or process) commits in between."""
 
-    def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
-        """Store the records and bump the counters, all or nothing, durably before returning."""
+    def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
+        """Store the records and their counters' tallies, all or nothing, durably before returning."""
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         """Every record stored under any of ``locators`` (several may share one)."""
@@ -42,8 +48,11 @@ class Store(Protocol):
     def records(self) -> Iterator[SealedRecord]:
         """Every record, in storage order (which follows the random locators)."""
 
-    def aggregates(self) -> dict[AggregateKey, int]:
-        """Current counter values."""
+    def tallies(self) -> list[SealedTally]:
+        """Every tally, in id order (random: nothing records the order they were added in)."""
+
+    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+        """Delete the tallies with ids ``remove`` and store ``add`` instead, all or nothing (a fold)."""
 
     def get_setting(self, name: str) -> bytes | None:
         """A site setting (trust list, keys, configuration), or None."""

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
-from haven.store.base import Table
+from haven.store.base import SealedTally, Table
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._records: dict[tuple[bytes, bytes], SealedRecord] = {}
         self._by_locator: dict[bytes, list[SealedRecord]] = {}
-        self._counts: Counter[AggregateKey] = Counter()
+        self._tallies: dict[bytes, bytes] = {}
         self._settings: dict[str, bytes] = {}
         self._lock = threading.RLock()  # re-entrant: a transaction's own reads and writes take it again
         self._depth = 0
@@ -31,13 +29,13 @@ class MemoryStore:
                 finally:
                     self._depth -= 1
                 return
-            saved = (dict(self._records), {k: list(v) for k, v in self._by_locator.items()}, Counter(self._counts))
+            saved = (dict(self._records), {k: list(v) for k, v in self._by_locator.items()}, dict(self._tallies))
             settings = dict(self._settings)
             self._depth = 1
             try:
                 yield
             except BaseException:
-                self._records, self._by_locator, self._counts = saved
+                self._records, self._by_locator, self._tallies = saved
                 self._settings = settings
                 raise
             finally:
@@ -51,11 +49,15 @@ class MemoryStore:
         self._by_locator.setdefault(record.locator, []).append(record)
         return True
 
-    def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
-        with self._lock:
+    def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
+        with self.transaction():
             for record in records:
                 self._put(record)
-            self._counts.update(counts)
+            self._put_tallies(tallies)
+
+    def _put_tallies(self, tallies: Sequence[SealedTally]) -> None:
+        for tally in tallies:
+            self._tallies[bytes(tally.id)] = bytes(tally.sealed)
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         with self._lock:
@@ -70,9 +72,15 @@ class MemoryStore:
             snapshot = sorted(self._records.values(), key=lambda r: (r.locator, r.id))
         return iter(snapshot)
 
-    def aggregates(self) -> dict[AggregateKey, int]:
+    def tallies(self) -> list[SealedTally]:
         with self._lock:
-            return dict(self._counts)
+            return [SealedTally(k, v) for k, v in sorted(self._tallies.items())]
+
+    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+        with self.transaction():
+            for tally_id in remove:
+                self._tallies.pop(bytes(tally_id), None)
+            self._put_tallies(add)
 
     def get_setting(self, name: str) -> bytes | None:
         with self._lock:
@@ -84,13 +92,13 @@ class MemoryStore:
 
     def tables(self) -> list[Table]:
         rows = [(r.locator, r.id, r.sealed) for r in self.records()]
-        counts = [(k.week, k.kind, k.code, k.detail, k.age_band, n) for k, n in sorted(self.aggregates().items())]
+        tallies = [tuple(t) for t in self.tallies()]
         with self._lock:
             settings = sorted(self._settings.items())
         return [
             Table("settings", ("name", "value"), settings),
             Table("records", ("locator", "id", "sealed"), rows),
-            Table("aggregates", ("week", "kind", "code", "detail", "age_band", "count"), counts),
+            Table("tallies", ("id", "sealed"), tallies),
         ]
 
     def close(self) -> None:

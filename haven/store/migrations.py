@@ -94,11 +94,24 @@ def _v4(conn: Any) -> None:
     conn.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, sealed BLOB NOT NULL, hash BLOB NOT NULL)")
 
 
+def _v5(conn: Any) -> None:
+    # Counters sealed to coordinators as tallies (haven/site/tallies.py): a random id and the sealed
+    # bytes, clustered by id so that nothing records the order they were added in. The counters of a
+    # site made before cannot be sealed here (that takes the site's public key, a site matter): they
+    # are kept as ``aggregates_v4`` until the next unlock seals them into one tally and drops them.
+    if conn.execute("SELECT count(*) FROM aggregates").fetchone()[0]:
+        conn.execute("ALTER TABLE aggregates RENAME TO aggregates_v4")
+    else:
+        conn.execute("DROP TABLE aggregates")
+    conn.execute("CREATE TABLE tallies (id BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "settings, records and aggregates", _v1),
     Migration(2, "reserved: certificates", _v2),
     Migration(3, "staff accounts and the audit log", _v3),
     Migration(4, "staff records and audit entries sealed to coordinators", _v4),
+    Migration(5, "counters sealed to coordinators as tallies", _v5),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -36,18 +36,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlcipher3 import dbapi2 as sqlite
 
-from haven.core.aggregates import AggregateKey
 from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
-from haven.store.base import Table
+from haven.store.base import SealedTally, Table
 from haven.store.migrations import migrate
 from haven.store.rwlock import ReadWriteLock
 
@@ -101,7 +99,7 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
 
 
 class SQLiteStore:
-    """A site's records and counters in one SQLite file."""
+    """A site's records, tallies and settings in one SQLite file."""
 
     def __init__(self, path: Path, key: bytes | None = None, cache_mib: int = 32) -> None:
         self.path = Path(path)
@@ -196,19 +194,14 @@ class SQLiteStore:
 
     # ------------------------------------------------------------ Store
 
-    def add(self, records: Sequence[SealedRecord], counts: Sequence[AggregateKey]) -> None:
-        tally = Counter(counts)
+    def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
         with self._write() as conn:
             # In key order: consecutive inserts land on neighbouring B-tree pages.
             conn.executemany(
                 "INSERT INTO records (locator, id, sealed) VALUES (?, ?, ?)",
                 sorted((r.locator, r.id, r.sealed) for r in records),
             )
-            conn.executemany(
-                """INSERT INTO aggregates (week, kind, code, detail, age_band, count) VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (week, kind, code, detail, age_band) DO UPDATE SET count = count + excluded.count""",
-                [(k.week, k.kind, k.code, k.detail, k.age_band, n) for k, n in tally.items()],
-            )
+            conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in tallies])
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
@@ -239,10 +232,15 @@ class SQLiteStore:
         with self._read():
             return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def aggregates(self) -> dict[AggregateKey, int]:
+    def tallies(self) -> list[SealedTally]:
         with self._read():
-            rows = self._conn().execute("SELECT week, kind, code, detail, age_band, count FROM aggregates").fetchall()
-        return {AggregateKey(*row[:5]): row[5] for row in rows}
+            rows = self._conn().execute("SELECT id, sealed FROM tallies ORDER BY id").fetchall()
+        return [SealedTally(bytes(a), bytes(b)) for a, b in rows]
+
+    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+        with self._write() as conn:
+            conn.executemany("DELETE FROM tallies WHERE id = ?", [(bytes(i),) for i in remove])
+            conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in add])
 
     def get_setting(self, name: str) -> bytes | None:
         with self._read():

@@ -1,7 +1,7 @@
 """The coordinator's counts for one week, with small cells suppressed, and a bar chart.
 
-Counts come from the anonymous counters taken at write time
-(:meth:`~haven.store.base.Store.aggregates`). Any count from 1 to 4 is shown
+Counts come from the anonymous counters taken at write time, sealed to the
+coordinators and summed when one reads them (:meth:`haven.site.site.Session.counts`). Any count from 1 to 4 is shown
 as ``"<5"``: a small count in a small place can point at a person.
 
 >>> from haven.core.aggregates import AggregateKey

@@ -274,7 +274,8 @@ class Site:
         return self.as_staff(member).auditor(action)
 
     def clinic(self) -> Clinic:
-        return Clinic(self.store, today=self.date_today, random_bytes=self.random_bytes)
+        """Visits: their counters sealed to the coordinators (haven/site/tallies.py)."""
+        return self._session().clinic(today=self.date_today, random_bytes=self.random_bytes)
 
     def trust_list(self) -> bytes | None:
         """The signed trust list the verifier caches; :class:`UnavailableError` while locked."""

@@ -125,7 +125,7 @@ def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, s
         },
     )
     assert 'id="holder_age_band-error">Give a birth year or an age band, not both.' in r.text
-    assert site.store.aggregates() == {}  # nothing was stored by any of these
+    assert site.store.tallies() == []  # nothing was stored by any of these
 
 
 def test_new_card_print_then_first_visit_and_history(client: TestClient, site: Site) -> None:

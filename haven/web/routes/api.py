@@ -136,6 +136,7 @@ class Counts(BaseModel):
     week: str
     weeks: list[str]
     rows: list[CountRow]
+    unreadable: int = Field(0, description="Counter tallies that did not open (damaged or made up): left out of rows.")
 
 
 def session_info(request: Request) -> SessionInfo:
@@ -315,10 +316,11 @@ def counts(
 ) -> Counts:
     """Anonymous counts for one ISO week (this week by default); counts below 5 are suppressed."""
     today = state.site.date_today()
-    aggregates = state.site.store.aggregates()
     chosen = parse_week(week, today)
+    read = state.site.as_staff(staff).counts()
     return Counts(
         week=week_label(chosen),
-        weeks=[week_label(w) for w in weeks(aggregates, today)],
-        rows=[CountRow(**r.to_doc()) for r in week_rows(aggregates, chosen)],
+        weeks=[week_label(w) for w in weeks(read.totals, today)],
+        rows=[CountRow(**r.to_doc()) for r in week_rows(read.totals, chosen)],
+        unreadable=read.unreadable,
     )

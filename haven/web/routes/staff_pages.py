@@ -434,7 +434,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
 @router.get("/counts")
 def counts_page(request: Request, state: State, staff: ReportStaff, week: str | None = None) -> Response:
     today = state.site.date_today()
-    aggregates = state.site.store.aggregates()
+    aggregates = state.site.as_staff(staff).counts().totals
     try:
         chosen = parse_week(week, today)
     except InputError:
