@@ -26,6 +26,11 @@ it was.
   server forgets the master key (Python cannot zero it: docs/threat-model.md).
 * **Panic.** :meth:`Site.panic` erases the site's keys (no passphrase, no key
   derivation) and leaves the server locked with nothing to unlock.
+* **Requests in flight.** Locking drops the shared store at once (new requests
+  find the server locked) and closes it; the store itself refuses every
+  operation begun after that (:class:`~haven.errors.StoreClosedError`, answered
+  as signed out) and closes its connections when the operations already running
+  end, so no request has its database closed under it.
 
 Certificates are issued through :class:`CertificateIssuer` (the site's own
 trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
