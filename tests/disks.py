@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 KINDS = ("tmpfs", "ext4-1k")
+ALL_KINDS = ("tmpfs", "ext4-1k", "ext4-4k")
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -20,16 +21,18 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def small_disk(tmp_path: Path, kind: str) -> Iterator[Path]:
+def small_disk(tmp_path: Path, kind: str, mib: int = 1) -> Iterator[Path]:
+    """A ``kind`` filesystem (one of :data:`ALL_KINDS`) of about ``mib`` MiB (ext4: ``mib`` + 2), mounted."""
     mount_point = tmp_path / f"disk-{kind}"
     mount_point.mkdir()
     if kind == "tmpfs":
-        done = _run("mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount_point))
+        done = _run("mount", "-t", "tmpfs", "-o", f"size={mib}m,mode=0700", "tmpfs", str(mount_point))
     else:
         image = tmp_path / "disk.img"
         with open(image, "wb") as f:
-            f.truncate(3 * 1024 * 1024)
-        made = _run("mkfs.ext4", "-q", "-F", "-b", "1024", "-m", "0", str(image))
+            f.truncate((mib + 2) * 1024 * 1024)
+        block = "4096" if kind == "ext4-4k" else "1024"
+        made = _run("mkfs.ext4", "-q", "-F", "-b", block, "-m", "0", str(image))  # -m 0: no blocks kept for root
         if made.returncode != 0:
             pytest.skip(f"cannot make an ext4 filesystem here: {made.stderr.strip() or made.returncode}")
         done = _run("mount", "-o", "loop", str(image), str(mount_point))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from haven.site.config import SecuritySettings
@@ -90,3 +95,38 @@ def find_in_files(files: dict[str, bytes], needles: dict[str, bytes]) -> list[tu
 
 
 __all__ = ["ALL_ROLES", "FakeSleep", "find_in_files", "folder_bytes", "make_site", "new_site", "open_as"]
+
+
+NOBODY = 65534  # uid and gid of the unprivileged user "nobody"
+
+
+@contextlib.contextmanager
+def share_with_nobody() -> Iterator[Path]:
+    """A folder user nobody may enter (pytest's own are private to root); removed afterwards."""
+    shared = Path(tempfile.mkdtemp(prefix="haven-nobody-"))
+    try:
+        shared.chmod(0o755)
+        yield shared
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def as_nobody(args: list[str], home: Path) -> int:
+    """Exit code of ``haven ARGS`` run in a forked child as user nobody, who owns ``home`` (root ignores modes)."""
+    from haven.cli import main as cli_main
+
+    for path in [home, *home.iterdir()]:
+        os.chown(path, NOBODY, NOBODY)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.environ["HAVEN_HOME"] = str(home)
+            code = cli_main(args)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

@@ -23,7 +23,7 @@ from haven.errors import PermissionDeniedError, SiteError
 from haven.services import Clinic
 from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
-from haven.site.roles import Role
+from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Session, Site
 from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site
 
@@ -153,13 +153,16 @@ def test_a_clinicians_passphrase_opens_the_epoch_keys_and_nothing_of_the_coordin
         assert AUDIT_PRIVATE in {r[0] for r in clinician.store.query("SELECT name FROM settings")}
 
 
-def test_the_empty_site_duress_leaves_holds_no_key_a_registrar_could_open(tmp_path: Path) -> None:
+def test_the_empty_site_duress_leaves_holds_no_key_of_the_old_site(tmp_path: Path) -> None:
+    """A registrar's duress builds what init builds: they hold every role, with keys made new for the empty site."""
     site = make_site(tmp_path / "s")
     with site.create(COORDINATOR_NAME, ADMIN, calibration=CHEAP) as admin:
         admin.add_staff(REGISTRAR_NAME, Role.REGISTRAR, REGISTRAR, "inquiry current useless three smoke")
+        old_admin_key = admin.keys.require_admin()
     site.unlock("inquiry current useless three smoke").close()  # the registrar's duress passphrase
     with site.unlock("inquiry current useless three smoke") as rebuilt:
-        assert rebuilt.staff.name == REGISTRAR_NAME and rebuilt.keys.admin is None
+        assert rebuilt.staff.name == REGISTRAR_NAME and rebuilt.staff.roles == ALL_ROLES
+        assert rebuilt.keys.require_admin() != old_admin_key
         assert Certificates(rebuilt.store).trust_list() is None
         settings = {r[0] for r in rebuilt.store.query("SELECT name FROM settings")}
         assert not settings & {"certs/root-key", "certs/signing-keys"}

@@ -14,7 +14,7 @@ from haven.errors import NoRecordsError, StoreCorruptError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site.config import SETTLE_SECONDS
 from haven.site.keyslots import HEADER_BYTES, SLOT_BYTES, SLOTS
-from haven.site.roles import Role
+from haven.site.roles import ALL_ROLES
 from haven.store.sqlite import SQLiteStore
 from tests.helpers_site import (
     ADMIN,
@@ -44,9 +44,10 @@ def test_after_duress_the_real_passphrase_opens_nothing(tmp_path: Path, card: Ca
         Clinic(session.store, today=lambda: NOW.date()).add_visit(card, VISIT, first_visit=True)
         old_master = session._master_key
     with site.unlock(CLINICIAN_DURESS) as session:
-        # The coerced person sees a working site, empty, with their own account in it.
+        # The coerced person sees a working site, empty, with their own account in it, holding every
+        # role as the first account of any new site does (a lone clinician is a site init never makes).
         assert session.staff.name == "Min"
-        assert session.staff.roles == Role.CLINICIAN
+        assert session.staff.roles == ALL_ROLES
         with pytest.raises(NoRecordsError):
             Clinic(session.store).history(card)
         assert list(session.store.records()) == []
@@ -82,8 +83,8 @@ def test_the_folder_looks_the_same_with_or_without_duress_passphrases(tmp_path: 
     a, b = folder_bytes(with_duress.folder.home), folder_bytes(without.folder.home)
     assert {k: len(v) for k, v in a.items()} == {k: len(v) for k, v in b.items()}
     assert a["attempts"] == b["attempts"]
-    # The key slot headers differ only in the random salt; the slots are all random bytes.
-    assert a["keyslots"][:20] == b["keyslots"][:20] and a["keyslots"][52:64] == b["keyslots"][52:64]
+    # The key slot headers differ only in the random salt (and the check over it); the slots are all random bytes.
+    assert a["keyslots"][:20] == b["keyslots"][:20] and a["keyslots"][52:56] == b["keyslots"][52:56]
     # Inside the database too: every account owns two slots either way.
     with with_duress.unlock(ADMIN) as s1, without.unlock(ADMIN) as s2:
         t1 = {t.name: (t.columns, len(t.rows)) for t in s1.store.tables() if t.name != "sqlite_master"}
@@ -164,11 +165,16 @@ def test_duress_never_holds_the_master_key(tmp_path: Path) -> None:
     from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 
     site = new_site(tmp_path / "s")
+    with site.unlock(ADMIN) as session:
+        master = session._master_key
     header, slots = KeySlotFile(site.folder.keyslots_path).read()
     key = SlotKey(header.params.derive(ADMIN_DURESS.encode(), header.salt))
     [(_, content)] = key.open_all(header, slots)
     assert content.kind == SlotKind.DURESS
-    assert content.master_key == bytes(32)
+    # It holds the key of the site duress will build (a new salt), nothing of this one.
+    assert master not in content.pack() and content.master_key != master
+    with pytest.raises(StoreCorruptError):
+        SQLiteStore(site.folder.db_path, key=content.master_key).close()
 
 
 def test_duress_site_can_be_unlocked_by_a_fresh_process(tmp_path: Path) -> None:

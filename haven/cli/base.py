@@ -72,6 +72,8 @@ class Context:
         secret = self.unlock_passphrase(site.settings)
         session = site.unlock(secret, on_wait=say_wait)
         try:
+            for warning in session.warnings:
+                click.echo(f"haven: warning: {warning}", err=True)
             if session.weak_kdf:
                 click.echo(
                     "haven: warning: this site's passphrase keys were made with test parameters and are cheap "

@@ -169,7 +169,10 @@ def raw_doc(ctx: Context) -> dict[str, Any]:
     """What someone holding the files but no passphrase (and no card) can read."""
     files = []
     for path in ctx.folder.files():
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SiteError(f"The site's file {path} cannot be read: {exc.strerror}.") from None
         files.append(
             {
                 "path": str(path.relative_to(ctx.home)),

@@ -254,7 +254,7 @@ def trust_import(ctx: Context, file: str) -> None:
 def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     """Join a network: adopt its trust list after checking its root key's fingerprint.
 
-    This site's own network of one (from 'haven init') is left behind.
+    A standalone network this site chose earlier (haven trust standalone) is left behind.
 
     \b
     Example:

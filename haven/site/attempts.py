@@ -37,6 +37,8 @@ FREE_FAILURES = 3
 MAX_DELAY_SECONDS = 300.0
 # A missing attempts file (deleted to skip the wait) is recreated as if this many had failed.
 FAILURES_IF_MISSING = 5
+# More failures than anyone could make (300 s each: ten years): the file was edited; count it as damaged.
+MAX_FAILURES = 1_000_000
 _RECORD = struct.Struct(">8sQ16s")
 
 
@@ -61,16 +63,20 @@ class AttemptCounter:
         fsync_dir(self.path.parent)
 
     def read(self) -> int:
+        """The failures in a row; a missing or damaged file counts as :data:`FAILURES_IF_MISSING`."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return FAILURES_IF_MISSING
+        except OSError as exc:
+            raise SiteError(f"The site's attempts file ({self.path}) cannot be read: {exc.strerror}.") from None
         if len(raw) != FILE_BYTES or raw[:8] != MAGIC:
             return FAILURES_IF_MISSING
-        return int(_RECORD.unpack(raw)[1])
+        failures = int(_RECORD.unpack(raw)[1])
+        return FAILURES_IF_MISSING if failures > MAX_FAILURES else failures
 
     def write(self, failures: int) -> None:
-        data = _RECORD.pack(MAGIC, failures, bytes(16))
+        data = _RECORD.pack(MAGIC, min(failures, MAX_FAILURES), bytes(16))
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -84,12 +90,31 @@ class AttemptCounter:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Serialise unlock attempts across processes."""
-        if not self.path.exists():
-            self.write(FAILURES_IF_MISSING)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        """Serialise unlock attempts across processes.
+
+        Duress and panic replace the file: a process that waited on the old one's lock
+        opens the new one and waits again, so two attempts never share the count.
+        """
+        while True:
+            if not self.path.exists():
+                self.write(FAILURES_IF_MISSING)
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise SiteError(f"The site's attempts file ({self.path}) cannot be opened: {exc.strerror}.") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                if _same_file(fd, self.path):
+                    yield
+                    return
+            finally:
+                os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from haven.errors import SiteError
+from haven.errors import SiteError, StoreCorruptError
 from haven.site.keyslots import fsync_dir
 from haven.store.sqlite import SQLiteStore
 
@@ -63,27 +64,45 @@ class SiteFolder:
         return not existed
 
     def create(self, key: bytes | None = None) -> SQLiteStore:
-        """A new database (under ``key``, the site master key) in a new or empty site folder."""
+        """A new database (under ``key``, the site master key) in a new or empty site folder.
+
+        The file is made ``0600`` before SQLite opens it: SQLite gives its journal (and
+        any ``-wal`` or ``-shm``) the database's mode, so they are private too.
+        """
         if self.exists():
             raise SiteError(f"A Haven site already exists in {self.home}.")
         self.make_home()
+        os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         return SQLiteStore(self.db_path, key=key)
 
     def open(self, key: bytes | None = None) -> SQLiteStore:
-        """The existing database, opened with ``key``."""
-        if not self.db_path.exists():
-            raise SiteError(f"There is no Haven site in {self.home}. Run 'haven init' first (or set --home).")
+        """The existing database, opened with ``key`` (never made anew: an empty file is an error)."""
+        try:
+            st = self.db_path.stat()
+        except FileNotFoundError:
+            raise SiteError(
+                f"The database of the site in {self.home} is missing (site.db). Its data cannot be opened; "
+                "restore the folder from a backup."
+            ) from None
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            raise StoreCorruptError(
+                f"The database of the site in {self.home} is {'empty' if stat.S_ISREG(st.st_mode) else 'not a file'} "
+                "(site.db): its data is gone. Restore the folder from a backup; nothing was changed."
+            )
+        if st.st_mode & 0o077:  # made by an older Haven: SQLite copies this mode to its journal
+            os.chmod(self.db_path, 0o600)
         return SQLiteStore(self.db_path, key=key)
 
-    def drop_db(self) -> None:
-        """Remove the database and its side files (instant, whatever the database's size).
+    def remove_files(self) -> None:
+        """Unlink the database, its side files, the key slots and the attempts counter (what a site is).
 
-        The files' old pages are useless once the key that encrypted them is
-        gone, so they are not overwritten. The files are unlinked, not emptied
-        in place: a process that still has the old database open (a server, a
-        second terminal) keeps its now-dead copy and cannot block the erase.
+        Instant, whatever the database's size. The database's old pages are useless once
+        the key that encrypted them is gone (the key slots are overwritten before this), so
+        they are not overwritten. Unlinked, not emptied in place: a process that still has
+        the old database open (a server, a second terminal) keeps its now-dead copy and
+        cannot block the erase.
         """
-        for path in self.db_files():
+        for path in [*self.db_files(), self.keyslots_path, self.attempts_path]:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if self.home.exists():

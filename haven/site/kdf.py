@@ -27,6 +27,11 @@ from haven.site.config import KdfProfile
 MIN_SECONDS = 0.5
 MIN_MEMORY_KIB = 256 * 1024
 MAX_PARALLELISM = 4
+# What a calibration can produce, at most: a header asking for more is damaged or forged, and
+# would make every unlock hang (one flipped byte once asked for 65,284 passes or 16 GiB).
+MAX_TIME_COST = 64
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_WORK_KIB = MAX_TIME_COST * MIN_MEMORY_KIB  # passes x memory: a few seconds at most on a slow machine
 KEY_BYTES = 32
 SALT_BYTES = 32
 
@@ -58,6 +63,16 @@ class KdfParams:
     def meets_floor(self) -> bool:
         """Memory at or above the 256 MiB floor (time can only be measured, see :func:`calibrate`)."""
         return self.memory_kib >= MIN_MEMORY_KIB and self.time_cost >= 1
+
+    def plausible(self) -> bool:
+        """Within what :func:`calibrate` (or the test profile) can choose, so a derivation ends in seconds."""
+        t, m, p = self.time_cost, self.memory_kib, self.parallelism
+        return (
+            1 <= t <= MAX_TIME_COST
+            and TEST_PARAMS_MEMORY_KIB <= m <= MAX_MEMORY_KIB
+            and t * m <= MAX_WORK_KIB
+            and 1 <= p <= MAX_PARALLELISM
+        )
 
     def to_doc(self) -> dict[str, int]:
         return {"time_cost": self.time_cost, "memory_kib": self.memory_kib, "parallelism": self.parallelism}
@@ -108,6 +123,8 @@ def calibrate(
     while True:
         params = KdfParams(time_cost, memory_kib, lanes)
         seconds = time_derive(params, clock)
+        if time_cost >= MAX_TIME_COST:  # a machine this fast still pays 64 passes of 256 MiB
+            return Calibration(params, seconds)
         if seconds >= target_seconds:
             again = time_derive(params, clock)
             if again >= target_seconds:
@@ -115,7 +132,7 @@ def calibrate(
             time_cost += 1
             continue
         per_pass = seconds / time_cost
-        time_cost = max(time_cost + 1, math.ceil(target_seconds * 1.1 / per_pass))
+        time_cost = min(MAX_TIME_COST, max(time_cost + 1, math.ceil(target_seconds * 1.1 / per_pass)))
 
 
 def params_for_new_site(profile: KdfProfile) -> Calibration:

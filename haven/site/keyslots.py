@@ -9,12 +9,16 @@ Layout (all integers big-endian; the file is always :data:`FILE_BYTES` long)::
     16      4     Argon2id lanes
     20      32    site salt (random)
     52      4     erase after this many wrong passphrases in a row (0 = never)
-    56      8     reserved (zero)
+    56      8     check: SHA-256("haven/v1/keyslot-header" || bytes 0-55), first 8 bytes
     64      188   slot 0
     ...           ... SLOTS slots in all
 
 Every slot is ``nonce (12) || AES-256-GCM(slot_key, plaintext (160)) || tag (16)``
 with associated data ``"haven/v1/keyslot" || header[0:52] || slot number (2)``.
+The check catches a damaged header before any key is derived (a flipped bit in
+the Argon2id cost would otherwise make every unlock hang), and the cost must be
+one a calibration can choose (:meth:`KdfParams.plausible`), so even a forged
+header with a recomputed check makes an unlock fail within seconds.
 ``slot_key = HKDF(Argon2id(passphrase, salt, params), "haven/v1/keyslot")``, so
 one Argon2id run per attempt tries every slot: the right, the duress and a wrong
 passphrase all cost exactly the same derivation. A slot nobody uses holds
@@ -24,25 +28,32 @@ site has nor whether any of them set a duress passphrase.
 Plaintext of a slot (160 bytes)::
 
     0   1   kind: 1 = holds the master key, 2 = duress
-    1   1   roles (bit set; duress slots keep them to rebuild the account)
-    2   16  staff id
-    18  32  master key (zero in a duress slot: it never holds the key)
+    1   1   roles (bit set)
+    2   16  staff id (duress slot: the seed of the next site's salt)
+    18  32  master key (duress slot: never the key; see below)
     50  1   name length (duress slots only; 0 otherwise)
     51  96  duress slot: the name, UTF-8, zero-padded;
             key slot: the member key (32: it opens this member's record and
             role keys, see haven/site/rolekeys.py), then zero
     147 13  zero
 
-The file is only ever rewritten in place (``pwrite`` + ``fsync``), never
-replaced by a rename, so an overwritten slot's old bytes do not linger in a
-freed block of this file (see docs/site-security.md for what a file system or
-an SSD may still keep).
+In a duress slot the staff id and master key fields hold what the site rebuilt
+by duress needs (see :class:`haven.site.site.DuressKey`): the seed of its salt,
+and this passphrase's Argon2id key under that salt. Never the master key.
+
+The file is rewritten in place (``pwrite`` + ``fsync``), never replaced by a
+rename, so an overwritten slot's old bytes do not linger in a freed block of
+this file (see docs/site-security.md for what a file system or an SSD may still
+keep). Duress and panic overwrite it in place too, then remove it and make a new
+one, as a fresh site has.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -70,8 +81,11 @@ STAFF_ID_BYTES = 16
 MASTER_KEY_BYTES = 32
 MEMBER_KEY_BYTES = 32
 NAME_MAX_BYTES = 96
+CHECKED_HEADER_BYTES = 56
+MAX_ERASE_AFTER = 10_000
 _HEADER = struct.Struct(">8sIII32sI8s")
 _AAD_LABEL = b"haven/v1/keyslot"
+_CHECK_LABEL = b"haven/v1/keyslot-header"
 
 
 class SlotKind(IntEnum):
@@ -84,10 +98,12 @@ class Header:
     params: KdfParams
     salt: bytes
     erase_after: int = 0
+    unchecked: bool = field(default=False, compare=False)  # read from a file made before the check existed
 
     def pack(self) -> bytes:
         p = self.params
-        return _HEADER.pack(MAGIC, p.time_cost, p.memory_kib, p.parallelism, self.salt, self.erase_after, bytes(8))
+        raw = _HEADER.pack(MAGIC, p.time_cost, p.memory_kib, p.parallelism, self.salt, self.erase_after, bytes(8))
+        return raw[:CHECKED_HEADER_BYTES] + _check(raw)
 
     @property
     def bound(self) -> bytes:
@@ -95,10 +111,26 @@ class Header:
 
     @classmethod
     def unpack(cls, raw: bytes) -> Header:
-        magic, t, m, p, salt, erase_after, _ = _HEADER.unpack(raw[:HEADER_BYTES])
-        if magic != MAGIC or not (1 <= t <= 1 << 16 and 8 <= m <= 1 << 26 and 1 <= p <= 255):
-            raise SiteError("This site's key slot file is damaged or is not a Haven key slot file.")
-        return cls(KdfParams(t, m, p), bytes(salt), erase_after)
+        magic, t, m, p, salt, erase_after, check = _HEADER.unpack(raw[:HEADER_BYTES])
+        if magic != MAGIC:
+            raise SiteError("This site's key slot file is damaged or is not a Haven key slot file (wrong first bytes).")
+        legacy = check == bytes(len(check))  # written before headers had a check: it gets one at the next unlock
+        if not legacy and not hmac.compare_digest(check, _check(raw)):
+            raise SiteError(
+                "This site's key slot file is damaged: its header does not match its check. "
+                "Restore the folder from a backup; no passphrase can open it as it is."
+            )
+        params = KdfParams(t, m, p)
+        if not params.plausible() or erase_after > MAX_ERASE_AFTER:
+            raise SiteError(
+                f"This site's key slot file asks for a key cost no calibration makes ({t} passes, "
+                f"{m // 1024} MiB, {p} lanes; erase after {erase_after}): it was altered. Restore it from a backup."
+            )
+        return cls(params, bytes(salt), erase_after, unchecked=legacy)
+
+
+def _check(raw: bytes) -> bytes:
+    return hashlib.sha256(_CHECK_LABEL + raw[:CHECKED_HEADER_BYTES]).digest()[:8]
 
 
 @dataclass(frozen=True)
@@ -200,7 +232,7 @@ class KeySlotFile:
         except FileNotFoundError:
             raise SiteError(f"There is no key slot file in {self.path.parent}.") from None
         except OSError as exc:
-            raise SiteError(f"The key slot file cannot be read: {exc.strerror}.") from None
+            raise SiteError(f"The site's key slot file ({self.path}) cannot be read: {exc.strerror}.") from None
         if len(data) != FILE_BYTES:
             raise SiteError("This site's key slot file is damaged (wrong size).")
         header = Header.unpack(data[:HEADER_BYTES])

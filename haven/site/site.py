@@ -9,10 +9,11 @@ Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
 3. then one of three endings:
 
    * a key slot opened: reset the counter, open the database with the master
-     key, find the staff member;
-   * a duress slot opened: overwrite every slot with random bytes (fsync),
-     remove the database files, build a new empty site for the same staff member
-     under a new master key, and open that: the person at the keyboard sees a
+     key, find the staff member (and put back an edited erase limit);
+   * a duress slot opened: overwrite every slot and the salt with random bytes
+     (fsync), remove every file of the site, and build what ``haven init`` by
+     this person would (the same function: new files, salt and master key, one
+     account with every role), and open that: the person at the keyboard sees a
      working, empty site, and no passphrase opens the old data again;
    * nothing opened: keep the failure counted (and erase the site if the
      configured limit is reached), then raise :class:`WrongPassphraseError`;
@@ -21,7 +22,7 @@ Unlocking (:meth:`Site.unlock`) runs the same steps for every passphrase:
    after the derivation finished, so the three cannot be told apart by time.
 
 :meth:`Site.panic` erases like a duress passphrase but needs none and does no
-key derivation: a fraction of a second.
+key derivation (a fraction of a second), and leaves a new site nobody can open.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haven.cert_services import Certificates
+from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site import legacy
@@ -48,9 +50,17 @@ from haven.site.attempts import AttemptCounter, delay_for
 from haven.site.audit import AuditLog, append_in
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
-from haven.site.kdf import MIN_MEMORY_KIB, Calibration, KdfParams, default_parallelism, params_for_new_site
+from haven.site.kdf import (
+    MIN_MEMORY_KIB,
+    SALT_BYTES,
+    Calibration,
+    KdfParams,
+    default_parallelism,
+    params_for_new_site,
+)
 from haven.site.keyslots import (
     MASTER_KEY_BYTES,
+    MAX_ERASE_AFTER,
     MEMBER_KEY_BYTES,
     SLOTS,
     STAFF_ID_BYTES,
@@ -68,6 +78,8 @@ from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in
 from haven.store.sqlite import SQLiteStore
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
+ERASE_AFTER_SETTING = "site.erase_after"  # the header's limit, kept where only a passphrase can change it
+ERASED_ADMIN_NAME = "admin"  # the account of the site panic leaves: nobody holds its key
 
 
 @contextlib.contextmanager
@@ -171,45 +183,40 @@ class Site:
         if self.folder.exists():
             raise SiteError(f"A Haven site already exists in {self.folder.home}.")
         name = check_name(admin)
-        text = pp.check(passphrase)
-        duress_text = None if duress is None else pp.check(duress)
+        text = pp.check(passphrase, (name,))
+        duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
-        if erase_after < 0:
-            raise InputError("--erase-after is a number of wrong passphrases (0 for never).")
+        if not 0 <= erase_after <= MAX_ERASE_AFTER:
+            raise InputError("--erase-after is a number of wrong passphrases from 3 to 10000, or 0 for never.")
         calibration = calibration or params_for_new_site(self.settings.kdf_profile)
         header = Header(calibration.params, new_salt(self.random_bytes), erase_after)
-        master = self.random_bytes(MASTER_KEY_BYTES)
         key = SlotKey(header.params.derive(text.encode(), header.salt))
-        duress_key = None if duress_text is None else SlotKey(header.params.derive(duress_text.encode(), header.salt))
-        now = self.now()
+        duress_key = None if duress_text is None else DuressKey.derive(header, duress_text, self.random_bytes)
+        with file_errors():
+            return self._write_new(header, name, roles, key, duress_key, self.now())
+
+    def _write_new(
+        self, header: Header, name: str, roles: Role, key: SlotKey, duress: DuressKey | None, now: dt.datetime
+    ) -> Session:
+        """Write a whole new site: what ``haven init`` makes, and what duress and panic leave behind.
+
+        One function for all three, so a rebuilt site cannot differ from a fresh one.
+        """
+        master = self.random_bytes(MASTER_KEY_BYTES)
         member = StaffMember(
             self.random_bytes(STAFF_ID_BYTES), name, roles, self._random_pair(list(range(SLOTS))), day(now)
         )
         key_index, other_index = _split(member.slots)
         slots = random_slots(self.random_bytes)
-        if duress_key is not None:
-            slots[other_index] = duress_key.seal(
-                header, other_index, SlotContent(SlotKind.DURESS, roles, member.id, name=name), self.random_bytes
-            )
-        with file_errors():
-            return self._write_new(header, slots, member, (key, key_index), master, now)
-
-    def _write_new(
-        self,
-        header: Header,
-        slots: list[bytes],
-        member: StaffMember,
-        own: tuple[SlotKey, int],
-        master: bytes,
-        now: dt.datetime,
-    ) -> Session:
+        if duress is not None:
+            slots[other_index] = duress.seal(header, other_index, roles, name, self.random_bytes)
         made_home = self.folder.make_home()
         store: SQLiteStore | None = None
-        key, key_index = own
         try:
             store = self.folder.create(master)
             member_key, keys = build_site(store, member, now, self.random_bytes)
+            store.put_setting(ERASE_AFTER_SETTING, header.erase_after.to_bytes(4, "big"))
             content = SlotContent(SlotKind.KEY, member.roles, member.id, master, member_key=member_key)
             slots[key_index] = key.seal(header, key_index, content, self.random_bytes)
             self.slots_file.create(header, slots)
@@ -217,9 +224,7 @@ class Site:
         except BaseException:
             if store is not None:
                 store.close()
-            for path in [*self.folder.db_files(), self.folder.keyslots_path, self.folder.attempts_path]:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+            self.folder.remove_files()
             if made_home:
                 with contextlib.suppress(OSError):
                     self.folder.home.rmdir()
@@ -258,6 +263,7 @@ class Site:
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
+        self.slots_file.read()  # a damaged header is an error now, not a failed attempt (nor a hang)
         with file_errors(), self.attempts.locked() if counted else contextlib.nullcontext():
             failures = self.attempts.read() if counted else 0
             delay = delay_for(failures)
@@ -280,7 +286,7 @@ class Site:
                 if found is not None:
                     return self._open(header, found[0], slots[found[0]], found[1], key, counted)
                 if duress is not None:
-                    return self._duress(header, key, duress[1])
+                    return self._duress(header, duress[1], secret)
                 if counted:
                     self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
@@ -293,8 +299,6 @@ class Site:
         if counted:
             self.attempts.write(0)
             self.attempts.write(0)  # the other endings write twice as well
-        if not self.folder.db_path.exists():
-            raise SiteError(f"The database of the site in {self.folder.home} is missing.")
         store = self.folder.open(content.master_key)
         if not any(content.member_key):  # a slot of an older Haven
             try:
@@ -313,7 +317,9 @@ class Site:
             store.close()
             raise
         member = StaffMember(content.staff_id, record.name, Role(content.roles), record.slots, record.added)
-        return Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
+        session = Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
+        session.check_erase_after()
+        return session
 
     def _convert(
         self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
@@ -332,31 +338,23 @@ class Site:
             legacy.finish(store, keys, self.random_bytes)
         return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
-    def _duress(self, header: Header, key: SlotKey, content: SlotContent) -> Session:
-        """Erase everything, then build an empty site in which this passphrase works."""
-        self.attempts.write(0)
+    def _duress(self, header: Header, content: SlotContent, secret: bytes) -> Session:
+        """Erase everything, then build the site a fresh ``haven init`` by this person would make.
+
+        Its one account holds every role, as ``init --admin`` gives (a lone registrar is a
+        site init never makes), under a new id, salt and master key; the duress passphrase
+        opens it with the key derived when it was set (:class:`DuressKey`), so this path
+        runs no second derivation and takes the time any attempt takes.
+        """
         with self._slots_lock():
-            self.slots_file.write(header, random_slots(self.random_bytes))  # crypto-erase: every slot, fsync
-            self.folder.drop_db()
-            master = self.random_bytes(MASTER_KEY_BYTES)
-            now = self.now()
-            member = StaffMember(
-                content.staff_id, content.name, Role(content.roles), self._random_pair(list(range(SLOTS))), day(now)
-            )
-            key_index, _ = _split(member.slots)
-            store = SQLiteStore(self.folder.db_path, key=master)
-            try:
-                # Like any new site: nothing tells it apart from a fresh `haven init`.
-                member_key, keys = build_site(store, member, now, self.random_bytes)
-                slots = random_slots(self.random_bytes)
-                content = SlotContent(SlotKind.KEY, member.roles, member.id, master, member_key=member_key)
-                slots[key_index] = key.seal(header, key_index, content, self.random_bytes)
-                self.slots_file.write(header, slots)
-            except BaseException:
-                store.close()
-                raise
-        self.attempts.write(0)
-        return Session(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
+            self._wipe(header)
+            if any(content.master_key):
+                salt, key = DuressKey.next_salt(content.staff_id), SlotKey(content.master_key)
+            else:  # a duress slot set by an older Haven holds no key ahead: derive it now (one run longer)
+                salt = new_salt(self.random_bytes)
+                key = SlotKey(header.params.derive(secret, salt))
+            fresh = Header(header.params, salt, header.erase_after)
+            return self._write_new(fresh, content.name, ALL_ROLES, key, None, self.now())
 
     def _wrong(self, header: Header, failures: int) -> None:
         self.attempts.write(failures)
@@ -395,20 +393,32 @@ class Site:
         finally:
             os.close(fd)
 
-    def _erase(self, header: Header | None) -> None:
-        """Overwrite every slot and a new salt in place, then leave a fresh, locked-looking site."""
-        params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
-        fresh = Header(params, new_salt(self.random_bytes), header.erase_after if header else 0)
+    def _wipe(self, header: Header | None) -> None:
+        """Crypto-erase (every slot and the salt overwritten in place, fsync), then remove every site file.
+
+        The files are then made anew rather than rewritten, so their birth and change times
+        are those of a new site; the folder too, where nothing else is in it.
+        """
         if self.folder.keyslots_path.exists():
-            with self._slots_lock(wait_seconds=PANIC_LOCK_WAIT_SECONDS):
-                self.slots_file.write(fresh, random_slots(self.random_bytes))
-        else:
-            self.folder.make_home()
-            self.slots_file.create(fresh, random_slots(self.random_bytes))
-        self.folder.drop_db()
-        # A database under a key nobody holds: the folder looks like any locked site.
-        SQLiteStore(self.folder.db_path, key=self.random_bytes(MASTER_KEY_BYTES)).close()
-        self.attempts.write(0)
+            params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
+            self.slots_file.write(Header(params, new_salt(self.random_bytes)), random_slots(self.random_bytes))
+        self.folder.remove_files()
+        with contextlib.suppress(OSError):  # not empty, a mount point, or a read-only parent: keep it
+            self.folder.home.rmdir()
+
+    def _erase(self, header: Header | None) -> None:
+        """Erase the site and leave what a fresh, locked ``haven init`` leaves: no one holds its key."""
+        params = header.params if header is not None else KdfParams(3, MIN_MEMORY_KIB, default_parallelism())
+        fresh = Header(params, new_salt(self.random_bytes), header.erase_after if header is not None else 0)
+        lock = (
+            self._slots_lock(wait_seconds=PANIC_LOCK_WAIT_SECONDS)
+            if self.folder.keyslots_path.is_file()
+            else contextlib.nullcontext()
+        )
+        with lock:
+            self._wipe(header)
+            nobody = SlotKey(self.random_bytes(MASTER_KEY_BYTES))
+            self._write_new(fresh, ERASED_ADMIN_NAME, ALL_ROLES, nobody, None, self.now()).close()
 
     def panic(self) -> None:
         """Crypto-erase the site now: no passphrase, no key derivation."""
@@ -421,6 +431,36 @@ class Site:
             header = None  # damaged or missing: overwrite it anyway
         with file_errors():
             self._erase(header)
+
+
+@dataclass(frozen=True)
+class DuressKey:
+    """A duress passphrase's slot key, and the key it will need in the site that duress leaves.
+
+    That site gets a new salt, so its key is another Argon2id run. Run at duress time, it
+    would make a duress attempt take twice as long as any other; so it runs when the duress
+    passphrase is set, under the salt the new site will have (made from ``seed``), and the
+    duress slot keeps both (in the fields a key slot uses for the staff id and master key).
+    """
+
+    slot_key: SlotKey
+    seed: bytes = field(repr=False)
+    next_key: bytes = field(repr=False)
+
+    @staticmethod
+    def next_salt(seed: bytes) -> bytes:
+        return hkdf(seed, "haven/v1/duress-next-salt", SALT_BYTES)
+
+    @classmethod
+    def derive(cls, header: Header, text: str, random_bytes: Callable[[int], bytes]) -> DuressKey:
+        seed = random_bytes(STAFF_ID_BYTES)
+        secret = text.encode()
+        here = SlotKey(header.params.derive(secret, header.salt))
+        return cls(here, seed, header.params.derive(secret, cls.next_salt(seed)))
+
+    def seal(self, header: Header, index: int, roles: Role, name: str, random_bytes: Callable[[int], bytes]) -> bytes:
+        content = SlotContent(SlotKind.DURESS, roles, self.seed, self.next_key, name)
+        return self.slot_key.seal(header, index, content, random_bytes)
 
 
 def _split(pair: tuple[int, int]) -> tuple[int, int]:
@@ -442,6 +482,7 @@ class Session:
     _master_key: bytes = field(repr=False)
     keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the role keys this member's slot leads to
     _member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)
+    warnings: list[str] = field(default_factory=list)  # for the person at the keyboard (tampering found)
 
     @property
     def weak_kdf(self) -> bool:
@@ -450,6 +491,28 @@ class Session:
 
     def require(self, permission: Permission) -> None:
         require(self.staff.roles, permission)
+
+    def check_erase_after(self) -> None:
+        """Compare the header's erase limit (anyone can edit it) with the copy in the database.
+
+        The header must stay readable without a key, so it cannot be authenticated; the copy
+        can. An edited limit is put back and reported in :attr:`warnings`.
+        """
+        stored = self.store.get_setting(ERASE_AFTER_SETTING)
+        if self.header.unchecked:  # a header from before the check: write it with one (same bytes 0-55)
+            with self._writing_slots():
+                self.header = dataclasses.replace(self.header, unchecked=False)
+                self.site.slots_file.write_header(self.header)
+        if stored is None or int.from_bytes(stored, "big") == self.header.erase_after:
+            return
+        limit, found = int.from_bytes(stored, "big"), self.header.erase_after
+        with self._writing_slots():
+            self.header = dataclasses.replace(self.header, erase_after=limit)
+            self.site.slots_file.write_header(self.header)
+        self.warnings.append(
+            f"The erase limit in the key slot file was changed without a passphrase ({found or 'never'} instead "
+            f"of {limit or 'never'}); it is {limit or 'never'} again. Someone had the site's files: check this machine."
+        )
 
     def same_key(self, other: Session) -> bool:
         """Whether ``other`` opened the same database as this session (the same master key).
@@ -527,18 +590,20 @@ class Session:
                 )
             yield slots
 
-    def _new_keys(self, passphrase: str, duress: str | None) -> tuple[str, SlotKey, SlotKey | None]:
-        text = pp.check(passphrase)
-        duress_text = None if duress is None else pp.check(duress)
+    def _new_keys(self, passphrase: str, duress: str | None, name: str) -> tuple[str, SlotKey, DuressKey | None]:
+        text = pp.check(passphrase, (name,))
+        duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
             raise InputError("The duress passphrase must differ from the passphrase.")
-        p, salt = self.header.params, self.header.salt
-        key = SlotKey(p.derive(text.encode(), salt))
-        return text, key, None if duress_text is None else SlotKey(p.derive(duress_text.encode(), salt))
+        key = SlotKey(self.header.params.derive(text.encode(), self.header.salt))
+        duress_key = None if duress_text is None else DuressKey.derive(self.header, duress_text, self.site.random_bytes)
+        return text, key, duress_key
 
-    def _refuse_taken(self, slots: list[bytes], keys: list[SlotKey | None], allowed: tuple[int, ...] = ()) -> None:
-        for key in keys:
-            if key is not None and any(i not in allowed for i, _ in key.open_all(self.header, slots)):
+    def _refuse_taken(
+        self, slots: list[bytes], key: SlotKey, duress: DuressKey | None, allowed: tuple[int, ...] = ()
+    ) -> None:
+        for candidate in (key, None if duress is None else duress.slot_key):
+            if candidate is not None and any(i not in allowed for i, _ in candidate.open_all(self.header, slots)):
                 raise InputError(
                     "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
                 )
@@ -552,12 +617,12 @@ class Session:
         """A new account with its passphrase (and, if given, its duress passphrase)."""
         self.require(Permission.STAFF_MANAGE)
         name = check_name(name)
-        _, key, duress_key = self._new_keys(passphrase, duress)  # the slow part, outside the lock
+        _, key, duress_key = self._new_keys(passphrase, duress, name)  # the slow part, outside the lock
         now = self.site.now()
         table = self.staff_table()
         keys = self._all_keys()
         with self._writing_slots() as slots:
-            self._refuse_taken(slots, [key, duress_key])
+            self._refuse_taken(slots, key, duress_key)
             free = [i for i in range(SLOTS) if i not in table.used_slots()]
             if len(free) < 2:
                 raise SiteError(f"This site has room for {SLOTS // 2} staff accounts; remove one first.")
@@ -573,10 +638,8 @@ class Session:
                 key_index, key.seal(self.header, key_index, content, self.site.random_bytes)
             )
             if duress_key is not None:
-                decoy = SlotContent(SlotKind.DURESS, roles, member.id, name=name)
-                self.site.slots_file.write_slot(
-                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
-                )
+                sealed = duress_key.seal(self.header, other, roles, name, self.site.random_bytes)
+                self.site.slots_file.write_slot(other, sealed)
         return member
 
     def remove_staff(self, name: str) -> None:
@@ -619,10 +682,10 @@ class Session:
         else:
             self.require(Permission.STAFF_MANAGE)
             target = self.staff_table().by_name(name or "")
-        _, key, duress_key = self._new_keys(new, duress)
+        _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()
         with self._writing_slots() as slots:
-            self._refuse_taken(slots, [key, duress_key], allowed=target.slots)
+            self._refuse_taken(slots, key, duress_key, allowed=target.slots)
             if own:
                 key_index = self.own_slot
                 other = target.slots[1] if target.slots[0] == key_index else target.slots[0]
@@ -641,10 +704,8 @@ class Session:
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
             if duress_key is not None:
-                decoy = SlotContent(SlotKind.DURESS, target.roles, target.id, name=target.name)
-                self.site.slots_file.write_slot(
-                    other, duress_key.seal(self.header, other, decoy, self.site.random_bytes)
-                )
+                decoy = duress_key.seal(self.header, other, target.roles, target.name, self.site.random_bytes)
+                self.site.slots_file.write_slot(other, decoy)
             elif clear_duress or not own:
                 self.site.slots_file.write_slot(other, self.site.random_bytes(len(sealed)))
             if own:
@@ -658,10 +719,12 @@ class Session:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
             raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
-        with self._writing_slots(), self.store.transaction():
+        with self._writing_slots(), self.store.transaction() as conn:
             # The audit entry is written first and committed after the header: a header that cannot be
-            # written leaves no entry for a change that was not made.
+            # written leaves no entry for a change that was not made. The database keeps the limit too
+            # (where only a passphrase can change it): see check_erase_after.
             self.record("site.set")
+            put_setting_in(conn, ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
             self.site.slots_file.write_header(self.header)
