@@ -26,6 +26,7 @@ its HTTP status, so the edges render all of them with one handler::
     ├── AuthError                      exit 8   401  the site stays locked
     │   ├── WrongPassphraseError       exit 8   401  no key slot opens with this passphrase
     │   ├── LockedOutError             exit 9   429  too many wrong passphrases in a row: wait first
+    │   ├── StoreClosedError           exit 8   401  the site locked (its store closed) while the request ran
     │   └── PermissionDeniedError      exit 10  403  this staff member's roles do not allow the action
     ├── AuditTamperedError             exit 12  409  the audit log was edited, cut or reordered
     ├── WebError                       exit 13  400  a request the web app refuses (never raised by the CLI)
@@ -254,6 +255,13 @@ class WrongPassphraseError(AuthError):
     code = "wrong-passphrase"
 
     def __init__(self, message: str = "This passphrase does not open this site.") -> None:
+        super().__init__(message)
+
+
+class StoreClosedError(AuthError):
+    """The store was closed (the site locked: sign-out, auto-lock, duress, panic) before this operation began."""
+
+    def __init__(self, message: str = "The site was locked meanwhile; sign in to continue.") -> None:
         super().__init__(message)
 
 

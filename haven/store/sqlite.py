@@ -29,6 +29,14 @@ of one process wait for each other in a readers-writer lock (``rwlock.py``)
 rather than in SQLite's sleep-and-retry busy handler. The driver is
 ``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
 writes plain SQLite).
+
+Closing: a server closes its store when it locks, while other threads may be
+in the middle of a query. Closing a connection under a thread that is stepping
+a statement on it frees memory that thread is still using (the process dies
+with SIGSEGV), so :meth:`SQLiteStore.close` only marks the store closed and
+forgets its key: every operation begun after it raises
+:class:`~haven.errors.StoreClosedError` (the site is locked), and the
+connections are closed by whoever finishes the last operation in flight.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from typing import Any
 from sqlcipher3 import dbapi2 as sqlite
 
 from haven.core.records import SealedRecord
-from haven.errors import StoreCorruptError, StoreError, StoreFullError
+from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
 from haven.store.base import SealedTally, Table
 from haven.store.migrations import migrate
@@ -110,18 +118,69 @@ class SQLiteStore:
         self._guard = threading.Lock()
         self._write_lock = threading.Lock()
         self._readers = ReadWriteLock()
-        with translate_errors(self.path):
+        self._closed = False
+        self._users = 0  # operations in flight, on every thread (see "Closing" above)
+        self._drained = threading.Condition(self._guard)
+        with self._using(), translate_errors(self.path):
             migrate(self._conn())
+
+    # ------------------------------------------------------------ closing
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """One operation on the store: refused once it is closed, unless this thread is already inside
+        one (a transaction begun before the close finishes, commits or rolls back, as a whole)."""
+        depth = getattr(self._local, "depth", 0)
+        with self._guard:
+            if self._closed and not depth:
+                raise StoreClosedError()
+            self._users += 1
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            with self._guard:
+                self._users -= 1
+                if self._closed and not self._users:
+                    self._close_connections()
+
+    def _close_connections(self) -> None:
+        """(With ``_guard`` held and no operation in flight: no thread is using any of them.)"""
+        for conn in self._connections:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._connections.clear()
+        self._drained.notify_all()
+
+    def close(self) -> None:
+        """Refuse every operation from now on and forget the key; the connections close now, or as
+        soon as the operations in flight on other threads end (it never waits for them)."""
+        with self._guard:
+            self._closed = True
+            self._key = None
+            if not self._users:
+                self._close_connections()
+
+    def wait_closed(self, timeout_s: float) -> bool:
+        """After :meth:`close`: wait until the operations in flight have ended and every connection is
+        closed; False if some were still running after ``timeout_s``."""
+        with self._guard:
+            return self._drained.wait_for(lambda: self._closed and not self._users, timeout_s)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # ------------------------------------------------------------ connections
 
-    def _connect(self) -> Any:
-        journal.check(self.path, self._key)  # before SQLite plays a damaged journal back (see journal.py)
+    def _connect(self, key: bytes | None) -> Any:
+        journal.check(self.path, key)  # before SQLite plays a damaged journal back (see journal.py)
         conn = sqlite.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=10)
-        if self._key is not None:
+        if key is not None:
             # SQLCipher would otherwise print page-HMAC failures to stderr; Haven reports them itself.
             conn.execute("PRAGMA cipher_log_level = NONE")
-            conn.execute(f"PRAGMA key = \"x'{self._key.hex()}'\"")
+            conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
             # Page authentication with HMAC-SHA256 (SQLCipher 4 defaults to SHA-512): as strong for a
             # 256-bit key, and cheaper on every page a bulk import rewrites. Part of the file format.
             conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA256")
@@ -145,7 +204,11 @@ class SQLiteStore:
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            with self._guard:
+                if self._closed:  # (the key is gone: never open the file without it)
+                    raise StoreClosedError()
+                key = self._key
+            conn = self._connect(key)
             self._local.conn = conn
             with self._guard:
                 self._connections.append(conn)
@@ -158,7 +221,7 @@ class SQLiteStore:
             # audit entry (or a read of the next index and the insert) commit together.
             yield self._conn()
             return
-        with translate_errors(self.path), self._write_lock:
+        with self._using(), translate_errors(self.path), self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             self._local.writing = True
@@ -176,7 +239,7 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[None]:
-        with translate_errors(self.path), self._readers.shared():
+        with self._using(), translate_errors(self.path), self._readers.shared():
             yield
 
     @contextlib.contextmanager
@@ -278,7 +341,7 @@ class SQLiteStore:
         B-tree pages per batch (records are clustered by random locator), and a cache that holds
         them all writes each page once per batch instead of once per row."""
         self._cache_mib = cache_mib  # for connections other threads open from now on
-        with translate_errors():
+        with self._using(), translate_errors():
             self._conn().execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
     def integrity_check(self) -> str:
@@ -287,13 +350,5 @@ class SQLiteStore:
 
     def checkpoint(self) -> None:
         """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
-        with translate_errors(self.path):
+        with self._using(), translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-
-    def close(self) -> None:
-        with self._guard:
-            for conn in self._connections:
-                with contextlib.suppress(Exception):
-                    conn.close()
-            self._connections.clear()
-        self._local = threading.local()

@@ -26,6 +26,11 @@ it was.
   server forgets the master key (Python cannot zero it: docs/threat-model.md).
 * **Panic.** :meth:`Site.panic` erases the site's keys (no passphrase, no key
   derivation) and leaves the server locked with nothing to unlock.
+* **Requests in flight.** Locking drops the shared store at once (new requests
+  find the server locked) and closes it; the store itself refuses every
+  operation begun after that (:class:`~haven.errors.StoreClosedError`, answered
+  as signed out) and closes its connections when the operations already running
+  end, so no request has its database closed under it.
 
 Certificates are issued through :class:`CertificateIssuer` (the site's own
 trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
@@ -46,7 +51,7 @@ from typing import Protocol
 
 from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
-from haven.errors import AuthError, UnavailableError, WrongPassphraseError
+from haven.errors import AuthError, StoreClosedError, UnavailableError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
@@ -55,6 +60,7 @@ from haven.site.staff import StaffMember
 from haven.store.sqlite import SQLiteStore
 
 BAD_CREDENTIALS = "That staff name and passphrase do not match."
+DRAIN_S = 5.0  # how long a panic waits for the requests still reading the old store (each takes milliseconds)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,14 @@ def same_name(typed: str, name: str) -> bool:
         return unicodedata.normalize("NFC", text).strip().casefold()
 
     return norm(typed) == norm(name)
+
+
+def locked_trust_list() -> UnavailableError:
+    return UnavailableError(
+        "This server is locked: it cannot read the trust list until a staff member signs in. "
+        "A verifier keeps using the list it has.",
+        reason="locked",
+    )
 
 
 def credentials_refused() -> AuthError:
@@ -216,12 +230,17 @@ class Site:
             self._close()
 
     def panic(self) -> None:
-        """Erase the site's keys now (no passphrase, no key derivation); the server stays locked."""
+        """Erase the site's keys now (no passphrase, no key derivation); the server stays locked.
+
+        The server locks first, so no request begins on the old store, and the erase waits (briefly)
+        for the operations already running on it: none of them then writes into the fresh site's files.
+        """
         with self._lock:
-            try:
-                self.keys.panic()
-            finally:
-                self._close()
+            shared = self._shared
+            self._close()
+            if shared is not None:
+                shared.store.wait_closed(DRAIN_S)
+            self.keys.panic()
 
     def _close(self) -> None:
         shared, self._shared, self._db_id = self._shared, None, None
@@ -283,12 +302,11 @@ class Site:
             self._check_files()
             shared = self._shared
         if shared is None:
-            raise UnavailableError(
-                "This server is locked: it cannot read the trust list until a staff member signs in. "
-                "A verifier keeps using the list it has.",
-                reason="locked",
-            )
-        return shared.store.get_setting(TRUST_LIST)
+            raise locked_trust_list()
+        try:
+            return shared.store.get_setting(TRUST_LIST)
+        except StoreClosedError:  # the server locked while this request ran
+            raise locked_trust_list() from None
 
     def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:
