@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from haven.core.catalogue import catalogue
 from haven.export import fhir
+from tests import disks
 from tests.conftest import ADMIN_PASSPHRASE
 
 VISITS = [
@@ -206,3 +209,34 @@ def test_a_registrar_cannot_export_a_history(holder, tmp_path: Path, monkeypatch
     )
     result = run("export", "fhir", "--card", "-", "--out", str(tmp_path / "ips.json"), stdin=f"{qr}\n")
     assert result.code == 10 and not (tmp_path / "ips.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", disks.KINDS)
+def test_on_a_full_disk_no_export_goes_unrecorded(tmp_path: Path, kind: str) -> None:
+    """The audit entry comes first: when it cannot be stored, no file appears, wherever it was to go."""
+    env = dict(os.environ, HAVEN_PASSPHRASE=ADMIN_PASSPHRASE, HAVEN_KDF_PROFILE="test")
+
+    def haven(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "haven", *args], input=stdin, capture_output=True, text=True, env=env
+        )
+
+    with disks.small_disk(tmp_path, kind, mib=2) as disk:
+        env["HAVEN_HOME"] = str(disk / "site")
+        assert haven("init", "--admin", "Ana").returncode == 0
+        qr = json.loads(haven("card", "new", "--json", "--no-show-qr").stdout)["qr"]
+        added = haven(
+            "visit", "add", "--card", "-", "--first-visit", "--entries", "-", stdin=f"{qr}\n{json.dumps(VISITS[0])}"
+        )
+        assert added.returncode == 0, added.stderr
+        filler = disks.fill(disk, 0)
+        for out in (tmp_path / "ips.json", disk / "ips.json"):  # room for the file, or none
+            done = haven("export", "fhir", "--card", "-", "--out", str(out), stdin=f"{qr}\n")
+            assert done.returncode == 7, done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1 and "disk is full" in done.stderr
+            assert not out.exists() and not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+        filler.unlink()
+        assert haven("export", "fhir", "--card", "-", "--out", str(disk / "ips.json"), stdin=f"{qr}\n").returncode == 0
+        entries = json.loads(haven("audit", "show", "--json").stdout)["entries"]
+        assert [e["action"] for e in entries].count("history.export") == 1

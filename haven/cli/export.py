@@ -47,6 +47,12 @@ def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: 
         # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
         with outputs.staged({out: data}):
             session.record("history.export")
+    if result.unreadable:
+        click.echo(
+            f"haven: warning: {result.unreadable} record(s) under this card could not be opened (damaged) "
+            "and are not in the export.",
+            err=True,
+        )
     doc = {"out": out, "resources": len(bundle["entry"]), "visits": len(result.visits)}
 
     def human(c: Console) -> None:
