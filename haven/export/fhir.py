@@ -27,7 +27,6 @@ ICD11 = "http://id.who.int/icd/release/11/mms"
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 # Haven never asks for a name, a birth date or an ID number: the workflow does not lead to them.
 ABSENT_REASON = "not-asked"
-IPS_BUNDLE = "http://hl7.org/fhir/uv/ips/StructureDefinition/Bundle-uv-ips"
 DOCUMENT_TYPE = (LOINC, "60591-5", "Patient summary Document")
 # The IPS sections: three are required and say "none known" (emptyReason) when Haven holds nothing.
 SECTIONS = {
@@ -207,7 +206,6 @@ def ips_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, A
     everything = [(composition_url, composition), (patient_url, _patient(history)), (device_url, device), *resources]
     return {
         "resourceType": "Bundle",
-        "meta": {"profile": [IPS_BUNDLE]},
         "identifier": {"system": "urn:ietf:rfc:3986", "value": new_id()},
         "type": "document",
         "timestamp": stamp,
