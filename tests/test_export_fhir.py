@@ -240,3 +240,15 @@ def test_on_a_full_disk_no_export_goes_unrecorded(tmp_path: Path, kind: str) -> 
         assert haven("export", "fhir", "--card", "-", "--out", str(disk / "ips.json"), stdin=f"{qr}\n").returncode == 0
         entries = json.loads(haven("audit", "show", "--json").stdout)["entries"]
         assert [e["action"] for e in entries].count("history.export") == 1
+
+
+def test_a_card_with_a_pin_exports_only_with_its_pin(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_cli("init", "--admin", "Ana").code == 0
+    visit = json.dumps(VISITS[1])
+    made = run_cli("card", "new", "--json", "--no-show-qr", "--pin-file", "-", "--entries", "-", stdin=f"4821\n{visit}")
+    assert made.code == 0, made.err
+    qr, out = made.json()["qr"], tmp_path / "ips.json"
+    export = ("export", "fhir", "--card", "-", "--pin-file", "-", "--out", str(out))
+    assert run_cli(*export, stdin=f"{qr}\n1111\n").code == 5 and not out.exists()
+    assert run_cli(*export, stdin=f"{qr}\n4821\n").code == 0
+    assert len(_resources(json.loads(out.read_text("utf-8")), "Observation")) == 1
