@@ -1,0 +1,213 @@
+"""A holder's history as a FHIR R4 document: an International Patient Summary (docs/export.md).
+
+Pure: a :class:`History` in, a JSON-ready dict out. The Patient carries no name, birth date or
+identifier (each absent element says why, with FHIR's data-absent-reason extension); clinical codes
+come from the catalogue only; free text (notes, referrals) is left out, since nothing can check it
+for what would identify the holder. Resource ids are random ``urn:uuid`` values from the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from haven.core.catalogue import catalogue
+from haven.core.entries import Entry, Test, Treatment, Vaccination
+from haven.core.history import History
+
+FHIR_VERSION = "4.0.1"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+CVX = "http://hl7.org/fhir/sid/cvx"
+ATC = "http://www.whocc.no/atc"
+ICD11 = "http://id.who.int/icd/release/11/mms"
+DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+# Haven never asks for a name, a birth date or an ID number: the workflow does not lead to them.
+ABSENT_REASON = "not-asked"
+DOCUMENT_TYPE = (LOINC, "60591-5", "Patient summary Document")
+# The IPS sections: three are required and say "none known" (emptyReason) when Haven holds nothing.
+SECTIONS = {
+    "problems": (LOINC, "11450-4", "Problem list - Reported", True),
+    "allergies": (LOINC, "48765-2", "Allergies and adverse reactions Document", True),
+    "medications": (LOINC, "10160-0", "History of Medication use Narrative", True),
+    "immunizations": (LOINC, "11369-6", "History of Immunization Narrative", False),
+    "results": (LOINC, "30954-2", "Relevant diagnostic tests/laboratory data Narrative", False),
+}
+EMPTY_REASON = "http://terminology.hl7.org/CodeSystem/list-empty-reason"
+# The catalogue's code names and the FHIR systems they belong to.
+PRODUCT_SYSTEMS = (("cvx", CVX), ("icd11", ICD11), ("atc", ATC), ("eu_dcc_vp", SNOMED))
+
+NewId = Callable[[], str]
+
+
+def random_ids(random_bytes: Callable[[int], bytes]) -> NewId:
+    """``urn:uuid`` ids (version 4) from ``random_bytes``: nothing in them links the file to the site."""
+    return lambda: uuid.UUID(bytes=random_bytes(16), version=4).urn
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+    return {"system": system, "code": code, **({"display": display} if display else {})}
+
+
+def _absent() -> dict[str, Any]:
+    return {"extension": [{"url": DATA_ABSENT, "valueCode": ABSENT_REASON}]}
+
+
+def _narrative(lines: list[str]) -> dict[str, str]:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><ul>{items}</ul></div>'}
+
+
+def _patient(history: History) -> dict[str, Any]:
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "name": [_absent()],
+        "_birthDate": _absent(),
+    }
+    if history.holder.sex is not None:
+        patient["gender"] = history.holder.sex  # Haven's values are FHIR's administrative genders
+    return patient
+
+
+def _immunization(entry: Vaccination, patient: str) -> tuple[dict[str, Any], str]:
+    cat = catalogue()
+    product = cat.product(entry.product)
+    codings = [_coding(system, product.codes[key]) for key, system in PRODUCT_SYSTEMS if key in product.codes]
+    codings[0]["display"] = product.name
+    diseases = [
+        {"coding": [_coding(SNOMED, cat.diseases[d]["snomed"], cat.diseases[d]["name"])]} for d in product.diseases
+    ]
+    resource: dict[str, Any] = {
+        "resourceType": "Immunization",
+        "status": "completed",
+        "vaccineCode": {"coding": codings, "text": product.name},
+        "patient": {"reference": patient},
+        "occurrenceDateTime": entry.date.isoformat(),
+        # Given here, or copied from a verified certificate of another issuer.
+        "primarySource": entry.verified_external is None,
+        "protocolApplied": [{"targetDisease": diseases, "doseNumberPositiveInt": entry.dose}],
+    }
+    if entry.lot is not None:
+        resource["lotNumber"] = entry.lot
+    return resource, f"{entry.date.isoformat()}: {product.name}, dose {entry.dose}"
+
+
+def _observation(entry: Test, patient: str) -> tuple[dict[str, Any], str]:
+    cat = catalogue()
+    test, result = cat.tests[entry.test], cat.results[entry.result]
+    value: dict[str, Any] = {"text": result.name}
+    if "snomed" in result.codes:
+        value["coding"] = [_coding(SNOMED, result.codes["snomed"], result.name)]
+    resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    _coding("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")
+                ]
+            }
+        ],
+        "code": {"coding": [_coding(LOINC, test.codes["loinc"], test.name)], "text": test.name},
+        "subject": {"reference": patient},
+        "effectiveDateTime": entry.date.isoformat(),
+        "valueCodeableConcept": value,
+    }
+    return resource, f"{entry.date.isoformat()}: {test.name}, {result.name}"
+
+
+def _condition(entry: Treatment, patient: str) -> tuple[dict[str, Any], str] | None:
+    """What was seen at a treatment or consultation: its symptoms and severity (Haven's words, no codes)."""
+    if not entry.symptoms and entry.severity is None:
+        return None
+    seen = ", ".join(s.replace("-", " ") for s in entry.symptoms) or "not recorded"
+    text = f"Symptoms: {seen}"
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "code": {"text": text},
+        "subject": {"reference": patient},
+        "onsetDateTime": entry.date.isoformat(),
+        "recordedDate": entry.date.isoformat(),
+    }
+    if entry.severity is not None:
+        resource["severity"] = {"text": entry.severity}
+    line = f"{entry.date.isoformat()}: {text}" + (f" ({entry.severity})" if entry.severity else "")
+    return resource, line
+
+
+def _medications(entry: Treatment, patient: str) -> list[tuple[dict[str, Any], str]]:
+    return [
+        (
+            {
+                "resourceType": "MedicationStatement",
+                "status": "completed",
+                "medicationCodeableConcept": {"text": medicine},
+                "subject": {"reference": patient},
+                "effectiveDateTime": entry.date.isoformat(),
+            },
+            f"{entry.date.isoformat()}: {medicine}",
+        )
+        for medicine in entry.medicines
+    ]
+
+
+def _section_entries(entry: Entry, patient: str) -> list[tuple[str, tuple[dict[str, Any], str]]]:
+    if isinstance(entry, Vaccination):
+        return [("immunizations", _immunization(entry, patient))]
+    if isinstance(entry, Test):
+        return [("results", _observation(entry, patient))]
+    if isinstance(entry, Treatment):
+        condition = _condition(entry, patient)
+        found = [("problems", condition)] if condition else []
+        return found + [("medications", m) for m in _medications(entry, patient)]
+    return []  # a note is free text: left out
+
+
+def _section(name: str, items: list[tuple[str, str]]) -> dict[str, Any]:
+    system, code, title, required = SECTIONS[name]
+    section: dict[str, Any] = {"title": title, "code": {"coding": [_coding(system, code, title)]}}
+    if items:
+        section["text"] = _narrative([line for _, line in items])
+        section["entry"] = [{"reference": url} for url, _ in items]
+    else:
+        section["text"] = _narrative(["None recorded in Haven."])
+        section["emptyReason"] = {"coding": [_coding(EMPTY_REASON, "unavailable", "Unavailable")]}
+    return section if items or required else {}
+
+
+def ips_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, Any]:
+    """The history as an IPS document Bundle (FHIR R4), dated ``now`` (to the hour, like the audit log)."""
+    hour = now.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    stamp = hour.isoformat().replace("+00:00", "Z")
+    patient_url, device_url, composition_url = new_id(), new_id(), new_id()
+    by_section: dict[str, list[tuple[str, str]]] = {name: [] for name in SECTIONS}
+    resources: list[tuple[str, dict[str, Any]]] = []
+    for visit in history.visits:
+        for entry in visit.visit.entries:
+            for name, (resource, line) in _section_entries(entry, patient_url):
+                url = new_id()
+                resources.append((url, resource))
+                by_section[name].append((url, line))
+    sections = [s for s in (_section(name, by_section[name]) for name in SECTIONS) if s]
+    composition = {
+        "resourceType": "Composition",
+        "status": "final",
+        "type": {"coding": [_coding(*DOCUMENT_TYPE)]},
+        "subject": {"reference": patient_url},
+        "date": stamp,
+        "author": [{"reference": device_url}],
+        "title": "International Patient Summary",
+        "section": sections,
+    }
+    device = {"resourceType": "Device", "deviceName": [{"name": "Haven", "type": "user-friendly-name"}]}
+    everything = [(composition_url, composition), (patient_url, _patient(history)), (device_url, device), *resources]
+    return {
+        "resourceType": "Bundle",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": new_id()},
+        "type": "document",
+        "timestamp": stamp,
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in everything],
+    }
