@@ -26,6 +26,10 @@ it was.
   server forgets the master key (Python cannot zero it: docs/threat-model.md).
 * **Panic.** :meth:`Site.panic` erases the site's keys (no passphrase, no key
   derivation) and leaves the server locked with nothing to unlock.
+* **The trust list while locked.** The signed, public trust list is kept in
+  memory from the last unlock and served while locked (never written outside
+  the encrypted database: a seized, stopped laptop names no network); a restart,
+  duress, panic or an erase elsewhere forgets it.
 
 Certificates are issued through :class:`CertificateIssuer` (the site's own
 trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
@@ -46,8 +50,9 @@ from typing import Protocol
 
 from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
-from haven.errors import AuthError, UnavailableError, WrongPassphraseError
+from haven.errors import AuthError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
 from haven.site.site import Site as KeySite
@@ -117,6 +122,8 @@ class Site:
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    # The public trust list as the store last held it, and the key slot header (salt) of that site.
+    _public_trust: tuple[bytes, bytes | None] | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------ state
 
@@ -173,6 +180,19 @@ class Site:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
+        self._keep_trust_list(session.store.get_setting(TRUST_LIST))
+
+    def _keep_trust_list(self, body: bytes | None) -> None:
+        self._public_trust = None if body is None else (body, self._site_id())
+
+    def _site_id(self) -> bytes | None:
+        """The key slot file's bound header (KDF parameters and salt): every erase, panic or duress
+        writes a new salt, so a different value means the site the kept list came from is gone."""
+        try:
+            with open(self.keys.slots_file.path, "rb") as f:
+                return f.read(BOUND_HEADER_BYTES)
+        except OSError:
+            return None
 
     # ------------------------------------------------------------ each staff request
 
@@ -221,6 +241,7 @@ class Site:
             try:
                 self.keys.panic()
             finally:
+                self._public_trust = None
                 self._close()
 
     def _close(self) -> None:
@@ -277,17 +298,16 @@ class Site:
         return Clinic(self.store, today=self.date_today, random_bytes=self.random_bytes)
 
     def trust_list(self) -> bytes | None:
-        """The signed trust list the verifier caches; :class:`UnavailableError` while locked."""
+        """The signed trust list the verifier caches: the store's while unlocked; while locked, the one
+        the store held when last open, unless the database was replaced since (a panic or duress
+        elsewhere); None when there is none (never since this process started, or the site has none)."""
         with self._lock:
             self._check_files()
-            shared = self._shared
-        if shared is None:
-            raise UnavailableError(
-                "This server is locked: it cannot read the trust list until a staff member signs in. "
-                "A verifier keeps using the list it has.",
-                reason="locked",
-            )
-        return shared.store.get_setting(TRUST_LIST)
+            if self._shared is not None:
+                self._keep_trust_list(self._shared.store.get_setting(TRUST_LIST))
+            elif self._public_trust is not None and self._public_trust[1] != self._site_id():
+                self._public_trust = None
+            return None if self._public_trust is None else self._public_trust[0]
 
     def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:
