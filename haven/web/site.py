@@ -299,8 +299,9 @@ class Site:
 
     def trust_list(self) -> bytes | None:
         """The signed trust list the verifier caches: the store's while unlocked; while locked, the one
-        the store held when last open, unless the database was replaced since (a panic or duress
-        elsewhere); None when there is none (never since this process started, or the site has none)."""
+        the store held when last open, unless the site was erased since (a new salt: panic or duress,
+        here or from a terminal); None when there is none (not opened since this process started, or
+        the site has none). Locked or not, the same answer: it does not tell which."""
         with self._lock:
             self._check_files()
             if self._shared is not None:
