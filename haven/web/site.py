@@ -31,6 +31,10 @@ it was.
   operation begun after that (:class:`~haven.errors.StoreClosedError`, answered
   as signed out) and closes its connections when the operations already running
   end, so no request has its database closed under it.
+* **The trust list while locked.** The signed, public trust list is kept in
+  memory from the last unlock and served while locked (never written outside
+  the encrypted database: a seized, stopped laptop names no network); a restart,
+  duress, panic or an erase elsewhere forgets it.
 
 Certificates are issued through :class:`CertificateIssuer` (the site's own
 trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
@@ -38,6 +42,7 @@ trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import os
@@ -51,8 +56,9 @@ from typing import Protocol
 
 from haven.cert_services import TRUST_LIST
 from haven.core.entries import Test, Vaccination
-from haven.errors import AuthError, StoreClosedError, UnavailableError, WrongPassphraseError
+from haven.errors import AuthError, StoreClosedError, WrongPassphraseError
 from haven.services import Clinic
+from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Session as KeySession
 from haven.site.site import Site as KeySite
@@ -92,14 +98,6 @@ def same_name(typed: str, name: str) -> bool:
     return norm(typed) == norm(name)
 
 
-def locked_trust_list() -> UnavailableError:
-    return UnavailableError(
-        "This server is locked: it cannot read the trust list until a staff member signs in. "
-        "A verifier keeps using the list it has.",
-        reason="locked",
-    )
-
-
 def credentials_refused() -> AuthError:
     return AuthError(BAD_CREDENTIALS, reason="credentials")
 
@@ -131,6 +129,8 @@ class Site:
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    # The public trust list as the store last held it, and the key slot header (salt) of that site.
+    _public_trust: tuple[bytes, bytes | None] | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------ state
 
@@ -187,6 +187,19 @@ class Site:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
+        self._keep_trust_list(session.store.get_setting(TRUST_LIST))
+
+    def _keep_trust_list(self, body: bytes | None) -> None:
+        self._public_trust = None if body is None else (body, self._site_id())
+
+    def _site_id(self) -> bytes | None:
+        """The key slot file's bound header (KDF parameters and salt): every erase, panic or duress
+        writes a new salt, so a different value means the site the kept list came from is gone."""
+        try:
+            with open(self.keys.slots_file.path, "rb") as f:
+                return f.read(BOUND_HEADER_BYTES)
+        except OSError:
+            return None
 
     # ------------------------------------------------------------ each staff request
 
@@ -237,10 +250,13 @@ class Site:
         """
         with self._lock:
             shared = self._shared
-            self._close()
-            if shared is not None:
-                shared.store.wait_closed(DRAIN_S)
-            self.keys.panic()
+            try:
+                self._close()
+                if shared is not None:
+                    shared.store.wait_closed(DRAIN_S)
+                self.keys.panic()
+            finally:
+                self._public_trust = None
 
     def _close(self) -> None:
         shared, self._shared, self._db_id = self._shared, None, None
@@ -297,16 +313,18 @@ class Site:
         return self._session().clinic(today=self.date_today, random_bytes=self.random_bytes)
 
     def trust_list(self) -> bytes | None:
-        """The signed trust list the verifier caches; :class:`UnavailableError` while locked."""
+        """The signed trust list the verifier caches: the store's while unlocked; while locked, the one
+        the store held when last open, unless the site was erased since (a new salt: panic or duress,
+        here or from a terminal); None when there is none (not opened since this process started, or
+        the site has none). Locked or not, the same answer: it does not tell which."""
         with self._lock:
             self._check_files()
-            shared = self._shared
-        if shared is None:
-            raise locked_trust_list()
-        try:
-            return shared.store.get_setting(TRUST_LIST)
-        except StoreClosedError:  # the server locked while this request ran
-            raise locked_trust_list() from None
+            if self._shared is not None:
+                with contextlib.suppress(StoreClosedError):  # locked while this request ran: the kept list
+                    self._keep_trust_list(self._shared.store.get_setting(TRUST_LIST))
+            elif self._public_trust is not None and self._public_trust[1] != self._site_id():
+                self._public_trust = None
+            return None if self._public_trust is None else self._public_trust[0]
 
     def issuer(self, member: StaffMember) -> CertificateIssuer:
         if self.certificates is not None:

@@ -19,6 +19,8 @@ from haven import qr
 from haven.cert_services import Certificates
 from haven.certs.verify import verify
 from haven.core.card import Card
+from haven.core.entries import Vaccination
+from haven.web import Site, WebSettings, create_app
 from tests.web.conftest import (
     ARTIFACTS,
     DURESS,
@@ -27,7 +29,9 @@ from tests.web.conftest import (
     RequestLog,
     launch,
     live_server,
+    make_keys,
     screenshot_dir,
+    serve,
     unlocked,
 )
 from tests.web.fakecam import y4m_from_png
@@ -482,4 +486,96 @@ def test_verifier_pins_the_root_and_refuses_older_or_foreign_trust_lists(browser
     page.reload()
     page.wait_for_selector(f"body[data-trust='{current.sequence + 1}']")
     assert page.is_hidden("#trust-note")
+    ctx.close()
+
+
+def paste_and_check(page: Any, text: str) -> None:
+    page.fill("#paste", text)
+    page.click("#paste-form button")
+    page.wait_for_selector("#result:not([hidden])")
+
+
+def test_a_fresh_phone_after_a_restart_cannot_check_yet_then_sees_valid_while_the_server_is_locked(
+    browser: Any, tmp_path: Path
+) -> None:
+    """A server restarted (locked, its list not read yet) gives a new phone no list: a genuine
+    certificate is "cannot check yet", never "not valid", and the page does not claim to work offline.
+    Once someone has signed in and the server has locked again, it serves the list: "valid"."""
+    now = dt.datetime.now(dt.UTC)
+    keys = make_keys(tmp_path / "site", now=lambda: dt.datetime.now(dt.UTC))
+    before = Site(keys=keys)  # the server before its restart issues a certificate, then stops
+    member = before.sign_in("clinician", PASSPHRASES["clinician"]).staff
+    [text] = before.issuer(member).issue_sheet([Vaccination("comirnaty", 1, now.date())], 1, now).texts
+    before.lock()
+    restarted = Site(keys=keys)
+    for url in serve(create_app(WebSettings(), restarted)):
+        log = RequestLog()
+        phone = browser.new_context(base_url=url, viewport={"width": 360, "height": 740}, locale="en-US")
+        phone.on("request", log.record)
+        page = phone.new_page()
+        page.goto("/verify")
+        page.wait_for_selector("body[data-ready=true][data-trust=none]")
+        page.wait_for_selector("body[data-offline-ready=true]", timeout=15000)
+        assert page.inner_text("#offline-state") == STRINGS["en"]["offline-ready-no-list"]
+        assert page.inner_text("#trust-state") == STRINGS["en"]["trust-none"]
+        paste_and_check(page, text)
+        assert page.get_attribute("#result", "data-state") == "unchecked"
+        assert page.inner_text("#verdict") == "Cannot check yet" != STRINGS["en"]["invalid"]
+        assert page.inner_text("#reason") == STRINGS["en"]["why-no-trust-list"]
+        page.click(".lang-button[data-lang=ko]")
+        assert page.inner_text("#verdict") == STRINGS["ko"]["cannot-check"]
+        page.click(".lang-button[data-lang=zh]")
+        assert page.inner_text("#verdict") == "暂时无法核验"
+        # Damaged text is still "not valid" without a list.
+        paste_and_check(page, "hello, world")
+        assert page.get_attribute("#result", "data-state") == "invalid"
+        phone.close()
+
+        restarted.sign_in("registrar", PASSPHRASES["registrar"])
+        restarted.lock()  # the last sign-out: locked again, holding no key
+        assert restarted.locked
+        other = browser.new_context(base_url=url, viewport={"width": 360, "height": 740}, locale="en-US")
+        other.on("request", log.record)
+        page = other.new_page()
+        page.goto("/verify")
+        page.wait_for_selector("body[data-ready=true]:not([data-trust=none])")
+        paste_and_check(page, text)
+        assert page.get_attribute("#result", "data-state") == "valid"
+        assert page.inner_text("#verdict") == "Valid"
+        assert "Comirnaty" in page.inner_text("#facts")
+        other.close()
+        assert not log.foreign(url), log.foreign(url)
+
+
+def test_an_old_saved_trust_list_says_its_age_and_that_a_refresh_failed(browser: Any, live: LiveServer) -> None:
+    unlocked(live.site)
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, locale="en-US")
+    page = ctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector("body[data-ready=true][data-trust-refresh=ok]:not([data-trust=none])")
+    assert page.is_visible("#trust-age") and page.is_hidden("#trust-refresh")
+    assert page.inner_text("#trust-age") == STRINGS["en"]["trust-age"].replace("{age}", "this minute")
+    # Ten days later, and the server has no list to give (restarted, nobody signed in yet).
+    page.evaluate(
+        """() => { const saved = JSON.parse(localStorage.getItem("haven-verify-trust"));
+                   saved.received = Date.now() - 10 * 86400000;
+                   localStorage.setItem("haven-verify-trust", JSON.stringify(saved)); }"""
+    )
+    missing = json.dumps({"error": {"code": "not-found", "message": "This server has no trust list to give yet."}})
+    ctx.route("**/api/trust-list", lambda r: r.fulfill(status=404, content_type="application/json", body=missing))
+    page.reload()
+    page.wait_for_selector("body[data-ready=true][data-trust-refresh=failed]:not([data-trust=none])")
+    age = page.inner_text("#trust-age")
+    assert "10 days ago" in age and STRINGS["en"]["trust-stale"] in age
+    assert page.get_attribute("#trust-age", "class") == "muted small-text stale"
+    assert page.inner_text("#trust-refresh") == STRINGS["en"]["trust-refresh-failed"].replace("{age}", "this minute")
+    page.click(".lang-button[data-lang=ko]")
+    assert "10일 전" in page.inner_text("#trust-age")
+    page.click(".lang-button[data-lang=zh]")
+    assert "10天前" in page.inner_text("#trust-age") and page.is_visible("#trust-refresh")
+    # The server gives the list again: the age starts over and the failure is gone.
+    ctx.unroute("**/api/trust-list")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true][data-trust-refresh=ok]")
+    assert "10天前" not in page.inner_text("#trust-age") and page.is_hidden("#trust-refresh")
     ctx.close()

@@ -83,9 +83,9 @@ def test_serve_demo_makes_a_real_encrypted_site_prints_the_sign_in_and_serves_it
         assert doc["duress"]["name"] == "clinician" and len(doc["duress"]["passphrase"].split()) == 5
         assert len(doc["holders"]) == 3
         with httpx.Client(base_url=url) as c:
-            # Locked: the public pages answer, the trust list cannot be read yet.
+            # Locked since it started: the public pages answer; no trust list read yet (none is on disk in the clear).
             assert c.get("/verify").status_code == 200
-            assert c.get("/api/trust-list").json()["error"]["details"] == {"reason": "locked"}
+            assert c.get("/api/trust-list").json()["error"]["code"] == "not-found"
             clinician = next(a for a in doc["staff"] if a["role"] == "clinician")
             r = sign_in(c, clinician["name"], clinician["passphrase"])
             assert r.status_code == 200 and r.json()["staff"] == {"name": "clinician", "roles": ["clinician"]}

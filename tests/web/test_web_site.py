@@ -44,7 +44,7 @@ def test_the_server_starts_locked_and_the_first_sign_in_opens_the_site(locked: S
     assert locked.locked
     assert c.get("/", follow_redirects=False).headers["location"] == "/sign-in"
     assert c.get("/sign-in").status_code == 200 and c.get("/verify").status_code == 200
-    assert c.get("/api/trust-list").json()["error"]["code"] == "unavailable"
+    assert c.get("/api/trust-list").json()["error"]["code"] == "not-found"  # not read since the server started
     with pytest.raises(Exception, match="Sign in"):
         locked.store  # noqa: B018 - nothing can be read while locked
     sign_in(c, "registrar")
@@ -79,7 +79,7 @@ def test_the_server_forgets_the_key_after_auto_lock(locked: Site, clock: Clock) 
     assert locked.locked and locked._shared is None
     r = c.get("/api/cards/open")
     assert r.status_code == 401  # signed out, and the open card forgotten
-    assert c.get("/api/trust-list").status_code == 404
+    assert c.get("/api/trust-list").status_code == 200  # the public list of the last unlock, from memory
     # Signing in again opens the site again; the card is not open any more.
     sign_in(c, "registrar")
     assert c.get("/api/cards/open").json()["error"]["code"] == "no-open-card"
@@ -212,3 +212,42 @@ def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) ->
     sign_in(c, "registrar")
     r = c.get("/api/test-store-error")
     assert r.status_code == 401 and r.json()["error"]["code"] == "auth"
+
+
+# ---------------------------------------------------------------- the public trust list while locked
+
+
+def test_a_locked_server_serves_the_trust_list_of_its_last_unlock_and_writes_it_nowhere(locked: Site) -> None:
+    """After the last sign-out (or auto-lock) the verifier still gets the signed list, answered exactly
+    as while unlocked; the copy is in memory only, so no file of the folder holds it."""
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    token = sign_in(c, "registrar")
+    unlocked = c.get("/api/trust-list")
+    assert unlocked.status_code == 200
+    assert c.delete("/api/session", headers={"X-CSRF-Token": token}).status_code == 204
+    assert locked.locked
+    r = client_of(app).get("/api/trust-list")
+    assert (r.status_code, r.content, r.headers["content-type"]) == (200, unlocked.content, "application/cbor")
+    assert not any(unlocked.content[-64:] in p.read_bytes() for p in locked.keys.folder.home.iterdir() if p.is_file())
+    # A restart forgets it: a new process has read nothing yet, and says only that it has no list.
+    restarted = create_app(WebSettings(), Site(keys=locked.keys, now=lambda: NOW))
+    assert client_of(restarted).get("/api/trust-list").json()["error"]["code"] == "not-found"
+
+
+@pytest.mark.parametrize("how", ["web panic", "panic in a terminal", "duress in a terminal"])
+def test_an_erased_site_no_longer_serves_its_old_trust_list(locked: Site, how: str) -> None:
+    """The list kept while locked names the network: an erase (here or from another process, also while
+    the server is locked) forgets it, as a fresh 'haven init' has none."""
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    sign_in(c, "clinician")
+    assert c.get("/api/trust-list").status_code == 200
+    locked.lock()
+    if how == "web panic":
+        locked.panic()
+    elif how == "panic in a terminal":
+        KeySite(locked.keys.folder, locked.keys.settings).panic()
+    else:
+        KeySite(locked.keys.folder, locked.keys.settings).unlock(DURESS["clinician"]).close()
+    assert c.get("/api/trust-list").json()["error"]["code"] == "not-found"

@@ -178,8 +178,9 @@ def catalogue_doc() -> dict[str, Any]:
         200: {"content": {"application/cbor": {}}, "description": "The signed trust list (COSE_Sign1)."},
         404: {
             "model": ErrorDoc,
-            "description": "No trust list here (`not-found`), or the server is locked and cannot read it "
-            "(`unavailable`, details.reason `locked`): a verifier keeps using the list it has.",
+            "description": "No trust list to give (`not-found`): the site has none, or the server has not been "
+            "unlocked since it started. A locked server serves the list it last read (the same answer as "
+            "unlocked); a verifier keeps using the list it has.",
         },
     },
 )
@@ -188,7 +189,7 @@ def trust_list(state: State) -> Response:
     body = state.site.trust_list()
     if body is None:
         return JSONResponse(
-            {"error": {"code": "not-found", "message": "This site publishes no trust list yet."}}, status_code=404
+            {"error": {"code": "not-found", "message": "This server has no trust list to give yet."}}, status_code=404
         )
     return Response(body, media_type="application/cbor", headers={"Cache-Control": "no-cache"})
 

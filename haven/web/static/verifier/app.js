@@ -4,8 +4,10 @@
    and pinned on first use (the root's fingerprint is shown, for a person to compare with the one their
    network publishes); later lists must be signed by that root and be newer (a lower or equal version is
    refused, as `haven trust import` does: an older list could un-revoke keys). The last good list is kept
-   in localStorage, so the page keeps verifying offline and while the server is locked. Nothing about a
-   certificate ever leaves the page. */
+   in localStorage with when the server last gave it and when a refresh last failed, so the page keeps
+   verifying offline and says how old its list is. Without any list a certificate cannot be checked: the
+   verdict is "cannot check yet", never "not valid" (a genuine certificate looks unknown then). Nothing
+   about a certificate ever leaves the page. */
 // Asset URLs carry the assets' hash (html[data-v]): the service worker caches exactly these.
 const V = document.documentElement.dataset.v || "";
 let verifier = null;
@@ -21,6 +23,9 @@ let offlineState = "offline-pending";
 let trust = null;
 let trustNote = null; // a string key: why a list offered by the server was not taken
 let fingerprint = "";
+let received = null; // ms since the epoch: when the server last gave (or confirmed) the list kept
+let refreshFailed = null; // ms since the epoch: when a refresh last failed, if after that
+const WEEK_MS = 7 * 86400000;
 
 function pickLanguage() {
   const saved = localStorage.getItem("haven-verify-lang");
@@ -44,7 +49,6 @@ function applyLanguage(next) {
   document.title = t("title") + " · Haven";
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const b of document.querySelectorAll(".lang-button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
-  document.getElementById("offline-state").textContent = t(offlineState);
   showTrust();
   const result = document.getElementById("result");
   if (!result.hidden && result.dataset.verdict) showVerdict(JSON.parse(result.dataset.verdict));
@@ -65,32 +69,44 @@ function fromBase64(text) {
 function readSaved() {
   try {
     const saved = JSON.parse(localStorage.getItem(SAVED) || "null");
-    return saved && saved.list && saved.root ? { list: fromBase64(saved.list), root: fromBase64(saved.root) } : null;
+    if (!saved || !saved.list || !saved.root) return null;
+    const when = (value) => (Number.isFinite(value) ? value : null);
+    return { list: fromBase64(saved.list), root: fromBase64(saved.root), received: when(saved.received), failed: when(saved.failed) };
   } catch {
     return null;
   }
 }
 
+function save(bytes, root) {
+  const record = { list: toBase64(bytes), root: toBase64(root), received, failed: refreshFailed };
+  localStorage.setItem(SAVED, JSON.stringify(record));
+}
+
 async function loadTrust() {
   const saved = readSaved();
   let current = null;
+  let currentBytes = null;
   if (saved) {
     try {
       current = await verifier.parseTrustList(saved.list, saved.root);
+      currentBytes = saved.list;
     } catch {
       current = null; // damaged in storage: the pinned root still decides what is taken next
     }
   }
+  received = current ? saved.received : null;
+  refreshFailed = current ? saved.failed : null;
   trustNote = null;
+  let fetched = false;
   try {
     const response = await fetch(TRUST_LIST_URL, { cache: "no-store" });
     if (response.ok) {
       const bytes = new Uint8Array(await response.arrayBuffer());
       const fresh = await verifier.parseTrustList(bytes, saved ? saved.root : null);
-      if (!current || fresh.sequence > current.sequence) {
-        current = fresh;
-        localStorage.setItem(SAVED, JSON.stringify({ list: toBase64(bytes), root: toBase64(fresh.rootPublic) }));
-      } else if (fresh.sequence < current.sequence) {
+      if (!current || fresh.sequence >= current.sequence) {
+        fetched = true;
+        if (!current || fresh.sequence > current.sequence) [current, currentBytes] = [fresh, bytes];
+      } else {
         trustNote = "trust-older";
       }
     }
@@ -98,9 +114,24 @@ async function loadTrust() {
     // Offline, or a list this page refuses: keep the one it has.
     if (error instanceof verifier.TrustListError) trustNote = "trust-refused";
   }
+  // No answer, or no list to give (a server that has not been opened since it started): the saved
+  // list stays, and the page says that it could not refresh it.
+  if (fetched) [received, refreshFailed] = [Date.now(), null];
+  else if (current && !trustNote) refreshFailed = Date.now();
+  if (current) save(currentBytes, current.rootPublic);
   trust = current;
   fingerprint = trust ? await verifier.fingerprint(trust.rootPublic) : "";
   showTrust();
+}
+
+/** "3 days ago" in the page's language (the browser's own words: no catalogue needed). */
+function ago(when) {
+  const seconds = Math.max(0, (Date.now() - when) / 1000);
+  const format = new Intl.RelativeTimeFormat(HTML_LANG[lang], { numeric: "auto" });
+  for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (seconds >= size) return format.format(-Math.floor(seconds / size), unit);
+  }
+  return format.format(0, "minute");
 }
 
 function showTrust() {
@@ -112,9 +143,25 @@ function showTrust() {
     el.textContent = t("trust-state", { network: trust.network, version: trust.sequence, fingerprint });
   }
   document.body.dataset.trust = trust ? String(trust.sequence) : "none";
+  const age = document.getElementById("trust-age");
+  age.hidden = !trust || received === null;
+  age.textContent = age.hidden ? "" : t("trust-age", { age: ago(received) });
+  age.classList.toggle("stale", !age.hidden && Date.now() - received > WEEK_MS);
+  if (!age.hidden && Date.now() - received > WEEK_MS) age.textContent += " " + t("trust-stale");
+  const failed = document.getElementById("trust-refresh");
+  failed.hidden = !trust || refreshFailed === null;
+  failed.textContent = failed.hidden ? "" : t("trust-refresh-failed", { age: ago(refreshFailed) });
+  document.body.dataset.trustRefresh = failed.hidden ? "ok" : "failed";
   const note = document.getElementById("trust-note");
   note.hidden = !trustNote;
   note.textContent = trustNote ? t(trustNote) : "";
+  showOffline();
+}
+
+function showOffline() {
+  // "Works without a connection" only once there is a list to check with.
+  const key = offlineState === "offline-ready" && !trust ? "offline-ready-no-list" : offlineState;
+  document.getElementById("offline-state").textContent = t(key);
 }
 
 // ---------------------------------------------------------------- the verdict
@@ -150,8 +197,11 @@ function showVerdict(verdict) {
   result.hidden = false;
   result.dataset.verdict = JSON.stringify(verdict);
   result.dataset.reason = verdict.valid ? "valid" : verdict.reason;
-  result.className = "result " + (verdict.valid ? "valid" : "invalid");
-  document.getElementById("verdict").textContent = t(verdict.valid ? "valid" : "invalid");
+  // Three states: valid; not valid, with its reason; cannot check yet (no list: a genuine one looks unknown).
+  const state = verdict.valid ? "valid" : verdict.detail === "no-trust-list" ? "unchecked" : "invalid";
+  result.dataset.state = state;
+  result.className = "result " + state;
+  document.getElementById("verdict").textContent = t(state === "unchecked" ? "cannot-check" : state);
   // The reason in words: a finer one where the verifier says more (which key, no list yet...).
   const finer = verdict.detail && strings.en["why-" + verdict.detail] ? "why-" + verdict.detail : null;
   document.getElementById("reason").textContent = t(verdict.valid ? "reason-valid" : finer || "reason-" + verdict.reason);
@@ -201,7 +251,7 @@ async function registerWorker() {
       offlineState = "offline-unavailable";
     }
   }
-  document.getElementById("offline-state").textContent = t(offlineState);
+  showOffline();
 }
 
 async function main() {
@@ -223,6 +273,8 @@ async function main() {
     return;
   }
   await loadTrust();
+  // Back online: try again for a list (a page opened offline, or while the server had none to give).
+  window.addEventListener("online", () => loadTrust());
   const status = document.getElementById("scanner-status");
   const button = document.getElementById("scan-button");
   const video = document.querySelector("#verify-scanner video");
