@@ -108,7 +108,7 @@ def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, s
     )
     assert r.status_code == 422
     assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', r.text)
-    assert '<p class="error field-error" role="alert" id="vac_dose-error">Enter a number from 1 to 10.</p>' in r.text
+    assert '<p class="error field-error" id="vac_dose-error">Enter a number from 1 to 10.</p>' in r.text
     assert 'value="11"' in r.text  # what was typed stays
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "note_text": "x"})
     assert 'id="date-error">This date is in the future (today is 2026-11-29).' in r.text
@@ -126,6 +126,77 @@ def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, s
     )
     assert 'id="holder_age_band-error">Give a birth year or an age band, not both.' in r.text
     assert site.store.aggregates() == {}  # nothing was stored by any of these
+
+
+CHOOSE_ONE = "Choose one, or clear the other fields of this section."
+
+
+def test_a_filled_field_is_never_dropped(client: TestClient, site: Site) -> None:
+    """A dose, lot, result, sample, severity or symptom without its section's key field is refused, never lost."""
+    token = page_sign_in(client, "clinician")
+    card = Card(bytes(range(16)))
+    open_typed(client, token, card.code)
+    client.post("/card/start-history", data={"csrf_token": token})
+    cases = [
+        ({"vac_dose": "1", "vac_lot": "AB12"}, "vac_product"),
+        ({"test_result": "positive"}, "test_test"),
+        ({"test_sample": "nasal"}, "test_test"),
+        ({"care_severity": "mild"}, "care_kind"),
+        ({"care_symptoms": "fever"}, "care_kind"),
+        ({"care_referral": "district hospital"}, "care_kind"),
+        ({"vac_lot": "AB12", "note_text": "seen today"}, "vac_product"),  # the note alone would have saved
+    ]
+    for fields, key in cases:
+        r = client.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20", **fields})
+        assert r.status_code == 422, fields
+        assert f'id="{key}-error">{CHOOSE_ONE}</p>' in r.text, fields
+        assert "Fill in at least one section" not in r.text
+        assert re.search(rf'id="{key}"[^>]*aria-invalid="true" aria-describedby="{key}-error"', r.text)
+        for value in fields.values():
+            assert value in r.text  # what was typed stays, for choosing the vaccine or clearing it
+    assert site.store.aggregates() == {}
+    # Chosen, the same fields are saved, none dropped.
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "vac_product": "td", "vac_dose": "1", "vac_lot": "AB12"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "care_kind": "consultation", "care_severity": "mild"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    entries = [v["entries"][0] for v in site.clinic().history(card).to_doc()["visits"]]
+    assert entries[0]["product"] == "td" and entries[0]["dose"] == 1 and entries[0]["lot"] == "AB12"
+    assert entries[1]["type"] == "consultation" and entries[1]["severity"] == "mild"
+
+
+def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: TestClient, site: Site) -> None:
+    token = page_sign_in(client, "clinician")
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2099-01-01", "vac_product": "td", "test_test": "pcr"},
+    )
+    assert r.status_code == 422
+    opening = r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1"'
+    summary = re.search(opening + r"(.*?)</div>", r.text, re.S)
+    assert summary, r.text
+    links = re.findall(r'<a href="#(\w+)">([^<]*)</a>', summary.group(1))
+    assert links == [
+        ("date", "Date: This date is in the future (today is 2026-11-29)."),
+        ("vac_dose", "Dose number: This is required."),
+        ("test_result", "Result: This is required."),
+    ]
+    for name, _ in links:  # each field says it is wrong and points at its own message
+        assert re.search(rf'id="{name}"[^>]*aria-invalid="true" aria-describedby="{name}-error"', r.text)
+        assert f'id="{name}-error"' in r.text
+    assert site.store.aggregates() == {}
+    client.cookies.set("haven_lang", "ko")
+    r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "vac_dose": "1"})
+    assert "저장되지 않았습니다" in r.text and '<a href="#vac_product">백신:' in r.text
 
 
 def test_new_card_print_then_first_visit_and_history(client: TestClient, site: Site) -> None:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from haven import qr
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
-from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS
+from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
 from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
 from haven.site.roles import Permission, allowed
 from haven.web import cards, certificates, forms, sheet
@@ -43,6 +43,7 @@ from haven.web.deps import (
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
 from haven.web.messages import error_message
 from haven.web.render import gettext_for, render, request_locale
+from haven.web.sessions import OpenCard
 from haven.web.vocab import product_name, word
 
 router = APIRouter(include_in_schema=False)
@@ -317,6 +318,26 @@ def visit_form(request: Request, state: State, staff: VisitStaff, card: TheOpenC
         card=card,
         form={"date": state.site.date_today().isoformat()},
         errors={},
+        summary=[],
+        **visit_context(state),
+    )
+
+
+def visit_refused(
+    request: Request, state: State, card: OpenCard, form: dict[str, str], found: dict[str, EntryError | str]
+) -> Response:
+    """The form again with what was typed, every error beside its field and in a summary at the top."""
+    _ = gettext_for(request_locale(request))
+    errors = {name: _(p) if isinstance(p, str) else message(request, p) for name, p in found.items()}
+    summary = [(name, forms.LABELS.get(name), text) for name, text in errors.items()]
+    return render(
+        request,
+        "visit.html",
+        status=422,
+        card=card,
+        form=form,
+        errors=errors,
+        summary=summary,
         **visit_context(state),
     )
 
@@ -327,16 +348,20 @@ async def add_visit(request: Request, state: State, staff: VisitStaff, card: The
     form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     doc, sections = forms.visit_doc(form, symptoms)
+    # Every problem at once (the core's checks, before any key is used); then the save checks them again.
+    problems = visit_problems(doc, state.site.date_today())
     try:
-        audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
-        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
+        if not problems:
+            audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
+            await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
     except EntryError as exc:
-        errors = {forms.field_name(sections, exc.field): message(request, exc)}
-        form["care_symptoms"] = ",".join(symptoms)
-        return render(request, "visit.html", status=422, card=card, form=form, errors=errors, **visit_context(state))
+        problems = [exc]
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
+    if problems:
+        form["care_symptoms"] = ",".join(symptoms)
+        return visit_refused(request, state, card, form, forms.form_errors(sections, problems))
     card.has_records, card.new = True, False
     session = staff_session(request)
     session.flash = RECORDED

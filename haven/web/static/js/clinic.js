@@ -9,6 +9,21 @@
   }
 
   ready(function () {
+    // A form's summary of errors takes focus (read out first); its links move focus to their field.
+    var summary = document.getElementById("error-summary");
+    if (summary) {
+      summary.focus();
+      summary.querySelectorAll("a[href^='#']").forEach(function (link) {
+        link.addEventListener("click", function (event) {
+          var field = document.getElementById(link.getAttribute("href").slice(1));
+          if (!field) return;
+          event.preventDefault();
+          var label = document.querySelector("label[for='" + field.id + "']");
+          (label || field).scrollIntoView({ block: "center" });
+          field.focus({ preventScroll: true });
+        });
+      });
+    }
     document.querySelectorAll(".js-hide").forEach(function (el) {
       el.hidden = true;
     });
