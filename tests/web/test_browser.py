@@ -242,6 +242,39 @@ def test_every_visit_error_at_once_in_a_summary_that_takes_focus(browser: Any, l
     ctx.close()
 
 
+def test_a_visit_typed_while_the_card_closed_is_saved_after_opening_it_again(
+    context: tuple[Any, RequestLog], live: LiveServer
+) -> None:
+    ctx, _ = context
+    page = ctx.new_page()
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    words = page.locator("#card-words li").all_inner_texts()
+    page.click("#first-visit-link")
+    with page.expect_request(lambda r: r.url.endswith("/api/cards/open")):  # typing keeps the card open
+        page.fill("#note_text", "typed before the card closed")
+    page.select_option("#vac_product", "td")
+    page.fill("#vac_dose", "1")
+    page.fill("#vac_lot", "LOT7")
+    # The card closes meanwhile (here from another tab, as the idle timeout would).
+    other = ctx.new_page()
+    other.goto("/card")
+    other.click("#close-card")
+    other.close()
+    page.click("#save-visit")
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert "The card closed before this visit was saved." in page.inner_text("#error-summary")
+    assert page.input_value("#note_text") == "typed before the card closed"
+    assert page.input_value("#vac_lot") == "LOT7"
+    page.fill("#reopen_card", " ".join(words))
+    page.click("#save-visit")
+    page.wait_for_url("**/card/history")
+    visits = page.inner_text("#visits")
+    assert "typed before the card closed" in visits and "LOT7" in visits
+
+
 def test_browser_and_python_verifiers_agree_on_every_vector_and_tampered_variant(
     browser: Any, live: LiveServer
 ) -> None:

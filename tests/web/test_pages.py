@@ -15,7 +15,7 @@ from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
 from haven.web.certificates import certifiable
 from haven.web.site import CertificateSheet, Site
-from tests.web.conftest import NOW, PASSPHRASES, csrf_of, sign_in
+from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
 
 
 def page_sign_in(client: TestClient, role: str) -> str:
@@ -436,3 +436,67 @@ def site_settings_limit() -> int:
     from haven.web import WebSettings
 
     return WebSettings().upload_max_bytes
+
+
+CLOSED_NOTICE = "The card closed before this visit was saved."
+
+
+def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_save(
+    client: TestClient, site: Site, clock: Clock
+) -> None:
+    token = page_sign_in(client, "clinician")
+    card = Card(bytes(range(16)))
+    record(site, card, [{"type": "note", "date": "2026-11-01", "text": "x"}], first=True)
+    open_typed(client, token, card.code)
+    assert client.get("/card/visit").status_code == 200
+    clock.now += 5 * 60 + 1  # the open card's idle timeout, while the visit was typed
+    draft = {
+        "date": "2026-11-20",
+        "vac_product": "td",
+        "vac_dose": "1",
+        "vac_lot": "XY1",
+        "care_kind": "treatment",
+        "care_symptoms": "fever",
+    }
+    r = client.post("/card/visit", data={"csrf_token": token, **draft})
+    assert r.status_code == 409 and CLOSED_NOTICE in r.text
+    assert 'value="XY1"' in r.text and '<option value="td" selected>' in r.text and 'value="fever" checked' in r.text
+    assert 'id="reopen_card"' in r.text
+    words = card.words("en")
+    words[3] = "abandom"
+    r = client.post("/card/visit", data={"csrf_token": token, **draft, "reopen_card": " ".join(words)})
+    assert r.status_code == 409 and 'id="reopen_card-error">Word 4 (“abandom”) is not a card word.' in r.text
+    assert 'value="XY1"' in r.text  # still kept
+    assert len(site.clinic().history(card).to_doc()["visits"]) == 1  # nothing saved yet
+    r = client.post(
+        "/card/visit", data={"csrf_token": token, **draft, "reopen_card": card.code}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/card/history"
+    last = site.clinic().history(card).to_doc()["visits"][-1]["entries"]
+    assert last[0]["lot"] == "XY1" and last[1]["symptoms"] == ["fever"]
+
+
+def test_a_first_visit_typed_while_the_card_closed_is_saved_as_the_first_visit(
+    client: TestClient, site: Site, clock: Clock
+) -> None:
+    token = page_sign_in(client, "clinician")
+    card, other = Card(bytes(range(1, 17))), Card(bytes(range(2, 18)))
+    open_typed(client, token, card.code)
+    client.post("/card/start-history", data={"csrf_token": token})
+    assert 'name="first_visit" value="1"' in client.get("/card/visit").text
+    clock.now += 5 * 60 + 1
+    draft = {"date": "2026-11-20", "note_text": "first visit", "first_visit": "1"}
+    r = client.post("/card/visit", data={"csrf_token": token, **draft})
+    assert r.status_code == 409 and 'name="first_visit" value="1"' in r.text
+    r = client.post(
+        "/card/visit", data={"csrf_token": token, **draft, "reopen_card": card.code}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert site.clinic().history(card).to_doc()["visits"][0]["entries"][0]["text"] == "first visit"
+    # A draft of a visit to a card with records, reopened on a card with none, is not a first visit there.
+    open_typed(client, token, card.code)
+    clock.now += 5 * 60 + 1
+    draft = {"date": "2026-11-20", "note_text": "again"}
+    r = client.post("/card/visit", data={"csrf_token": token, **draft, "reopen_card": other.code})
+    assert r.status_code == 409 and "No records for this card at this site (or the PIN is wrong)." in r.text
+    assert "again" in r.text and not site.clinic().has_records(other, None)

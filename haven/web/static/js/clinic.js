@@ -24,6 +24,20 @@
         });
       });
     }
+    // Typing is activity: while a form is filled in, its open card is touched (at most once a minute),
+    // so it does not close under the worker's hands.
+    document.querySelectorAll("form[data-keepalive]").forEach(function (form) {
+      var last = 0;
+      function touch() {
+        if (Date.now() - last < 60000) return;
+        last = Date.now();
+        fetch(form.dataset.keepalive, { credentials: "same-origin", headers: { Accept: "application/json" } }).catch(
+          function () {}
+        );
+      }
+      form.addEventListener("input", touch);
+      form.addEventListener("change", touch);
+    });
     document.querySelectorAll(".js-hide").forEach(function (el) {
       el.hidden = true;
     });
