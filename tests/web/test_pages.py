@@ -32,6 +32,15 @@ def ids(site: Site, card: Card) -> list[str]:
     return [key for key, _ in certifiable(site.clinic().history(card))]
 
 
+def post_visit(client: TestClient, role: str, fields: dict[str, str]) -> tuple[str, str]:
+    """Sign in as ``role``, make a new card and post its first visit's form: the page that comes back."""
+    token = page_sign_in(client, role)
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    r = client.post("/card/visit", data={"csrf_token": token, **fields})
+    assert r.status_code == 422
+    return token, r.text
+
+
 def open_typed(client: TestClient, token: str, text: str, pin: str = "") -> tuple[int, str]:
     r = client.post("/cards/open", data={"card": text, "pin": pin, "csrf_token": token}, follow_redirects=True)
     return r.status_code, r.text
@@ -100,16 +109,10 @@ def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: S
 
 
 def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, site: Site) -> None:
-    token = page_sign_in(client, "registrar")
-    client.post("/cards/new", data={"language": "en", "csrf_token": token})
-    r = client.post(
-        "/card/visit",
-        data={"csrf_token": token, "date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"},
-    )
-    assert r.status_code == 422
-    assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', r.text)
-    assert '<p class="error field-error" id="vac_dose-error">Enter a number from 1 to 10.</p>' in r.text
-    assert 'value="11"' in r.text  # what was typed stays
+    token, html = post_visit(client, "registrar", {"date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"})
+    assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', html)
+    assert '<p class="error field-error" id="vac_dose-error">Enter a number from 1 to 10.</p>' in html
+    assert 'value="11"' in html  # what was typed stays
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "note_text": "x"})
     assert 'id="date-error">This date is in the future (today is 2026-11-29).' in r.text
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20"})
@@ -174,16 +177,10 @@ def test_a_filled_field_is_never_dropped(client: TestClient, site: Site) -> None
 
 
 def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: TestClient, site: Site) -> None:
-    token = page_sign_in(client, "clinician")
-    client.post("/cards/new", data={"language": "en", "csrf_token": token})
-    r = client.post(
-        "/card/visit",
-        data={"csrf_token": token, "date": "2099-01-01", "vac_product": "td", "test_test": "pcr"},
-    )
-    assert r.status_code == 422
+    token, html = post_visit(client, "clinician", {"date": "2099-01-01", "vac_product": "td", "test_test": "pcr"})
     opening = r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1"'
-    summary = re.search(opening + r"(.*?)</div>", r.text, re.S)
-    assert summary, r.text
+    summary = re.search(opening + r"(.*?)</div>", html, re.S)
+    assert summary, html
     links = re.findall(r'<a href="#(\w+)">([^<]*)</a>', summary.group(1))
     assert links == [
         ("date", "Date: This date is in the future (today is 2026-11-29)."),
@@ -191,8 +188,8 @@ def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: Tes
         ("test_result", "Result: This is required."),
     ]
     for name, _ in links:  # each field says it is wrong and points at its own message
-        assert re.search(rf'id="{name}"[^>]*aria-invalid="true" aria-describedby="{name}-error"', r.text)
-        assert f'id="{name}-error"' in r.text
+        assert re.search(rf'id="{name}"[^>]*aria-invalid="true" aria-describedby="{name}-error"', html)
+        assert f'id="{name}-error"' in html
     assert site.store.aggregates() == {}
     client.cookies.set("haven_lang", "ko")
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "vac_dose": "1"})
