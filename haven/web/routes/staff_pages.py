@@ -372,7 +372,8 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
         if not reopen:
             return visit_refused(request, state, form, {}, closed=True)
         try:
-            card = cards.open_card(state, session, client_address(request), reopen, reopen_pin)
+            address = client_address(request)
+            card = await run_in_threadpool(cards.open_card, state, session, address, reopen, reopen_pin)
         except (CardError, PinError, InputError) as exc:
             errors = {"reopen_card": message(request, exc, reopen)}
             return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
