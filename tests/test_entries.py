@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from haven.core.entries import Note, Test, Treatment, Vaccination, parse_visit, visit_to_doc
+from haven.core.entries import Note, Test, Treatment, Vaccination, parse_visit, visit_problems, visit_to_doc
 from haven.errors import EntryError
 
 TODAY = dt.date(2026, 11, 29)
@@ -96,6 +96,31 @@ def test_errors_name_field_and_reason(doc: Any, field: str, reason: str) -> None
     assert err.value.field == field
     assert reason in err.value.reason
     assert err.value.message.startswith(field + ":")
+    first = visit_problems(doc, TODAY)[0]  # the form's list of every problem starts with the same one
+    assert (first.field, first.reason) == (err.value.field, err.value.reason)
+
+
+def test_every_problem_of_a_visit_at_once() -> None:
+    doc = {
+        "entries": [
+            {"type": "vaccination", "product": "td", "date": "2099-01-01", "lot": "x" * 41},
+            {"type": "test", "test": "pcr", "date": "2026-10-01", "colour": "red"},
+            {"type": "note", "date": "2026-10-01", "text": "x" * 2001},
+        ],
+        "holder": {"birth_year": 1800, "pregnant": "yes"},
+    }
+    found = [(p.field, p.reason.split(" (")[0]) for p in visit_problems(doc, TODAY)]
+    assert found == [
+        ("entries[0].dose", "is required"),
+        ("entries[0].date", "is in the future"),
+        ("entries[0].lot", "must be at most 40 characters"),
+        ("entries[1].result", "is required"),
+        ("entries[1].colour", "is not a known field"),
+        ("entries[2].text", "must be at most 2000 characters"),  # refused for its length, not also "required"
+        ("holder.birth_year", "must be between 1900 and 2026"),
+        ("holder.pregnant", "must be true or false"),
+    ]
+    assert visit_problems({"entries": entry()}, TODAY) == []
 
 
 def test_there_is_no_field_for_identity() -> None:

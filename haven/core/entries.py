@@ -16,13 +16,17 @@ typo), and every error names the field (``entries[1].result``) and the reason.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from haven.core.catalogue import catalogue
 from haven.errors import EntryError
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 SEVERITIES = ("mild", "moderate", "severe", "critical")  # WHO COVID-19 clinical management
 SYMPTOMS = (
@@ -136,16 +140,55 @@ def age_band(age: int) -> str:
 # ---------------------------------------------------------------- parsing
 
 
-class _Fields:
-    """Reads the fields of one JSON object, remembering which were used."""
+def _collecting(method: Callable[Concatenate[_Fields, _P], _R]) -> Callable[Concatenate[_Fields, _P], _R | None]:
+    """A field reader that, when its fields collect problems, notes a refused field and gives None."""
 
-    def __init__(self, doc: Any, path: str, trusted: bool = False) -> None:
+    def read(self: _Fields, /, *args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        try:
+            return method(self, *args, **kwargs)
+        except EntryError as exc:
+            if self.problems is None:
+                raise
+            self.problems.append(exc)
+            return None
+
+    read.__name__, read.__doc__ = method.__name__, method.__doc__
+    return read
+
+
+class _Fields:
+    """Reads the fields of one JSON object, remembering which were used.
+
+    With a ``problems`` list, a refused field is added to it and read as None,
+    so that one pass finds every problem; :meth:`settle` raises the first.
+    """
+
+    def __init__(self, doc: Any, path: str, trusted: bool = False, problems: list[EntryError] | None = None) -> None:
         if not isinstance(doc, Mapping):
             raise EntryError(path, "must be an object")
         self.doc = doc
         self.path = path
         self.trusted = trusted
         self.used: set[str] = set()
+        self.problems = problems
+        self.first = len(problems) if problems is not None else 0
+
+    def settle(self) -> None:
+        """Raise the first problem this object's fields collected (the caller has them all)."""
+        if self.problems is not None and len(self.problems) > self.first:
+            raise self.problems[self.first]
+
+    def finish(self) -> None:
+        """Refuse unknown fields, then :meth:`settle`."""
+        self.done()
+        self.settle()
+
+    def refused(self, name: str) -> bool:
+        return self.problems is not None and any(p.field == self.at(name) for p in self.problems[self.first :])
+
+    @_collecting
+    def refuse(self, name: str, reason: str) -> None:
+        raise EntryError(self.at(name), reason)
 
     def at(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -157,6 +200,7 @@ class _Fields:
             raise EntryError(self.at(name), "is required")
         return value
 
+    @_collecting
     def choice(self, name: str, options: tuple[str, ...] | Mapping[str, Any], required: bool = False) -> str | None:
         value = self.get(name, required)
         if value is None:
@@ -166,6 +210,14 @@ class _Fields:
             raise EntryError(self.at(name), f"must be one of: {shown}")
         return value
 
+    @_collecting
+    def boolean(self, name: str) -> bool | None:
+        value = self.get(name)
+        if value is None or isinstance(value, bool):
+            return value
+        raise EntryError(self.at(name), "must be true or false")
+
+    @_collecting
     def text(self, name: str, limit: int = MAX_SHORT) -> str | None:
         value = self.get(name)
         if value is None:
@@ -179,6 +231,7 @@ class _Fields:
             raise EntryError(self.at(name), f"must be at most {limit} characters")
         return value
 
+    @_collecting
     def integer(self, name: str, low: int, high: int, required: bool = False) -> int | None:
         value = self.get(name, required)
         if value is None:
@@ -189,6 +242,7 @@ class _Fields:
             raise EntryError(self.at(name), f"must be between {low} and {high}")
         return value
 
+    @_collecting
     def date(self, name: str, today: dt.date) -> dt.date:
         value = self.get(name, required=True)
         if not isinstance(value, str):
@@ -206,6 +260,7 @@ class _Fields:
             raise EntryError(self.at(name), "is before 1900")
         return day
 
+    @_collecting
     def text_list(self, name: str, options: tuple[str, ...] | None = None) -> tuple[str, ...]:
         value = self.get(name)
         if value is None:
@@ -224,6 +279,7 @@ class _Fields:
             out.append(item.strip())
         return tuple(out)
 
+    @_collecting
     def external(self) -> str | None:
         """``verified_external`` is set by certificate import only, never typed in."""
         value = self.choice("verified_external", EXTERNAL_FORMATS)
@@ -231,6 +287,7 @@ class _Fields:
             raise EntryError(self.at("verified_external"), "is set only by importing a verified certificate")
         return value
 
+    @_collecting
     def done(self) -> None:
         extra = sorted(set(self.doc) - self.used)
         if extra:
@@ -239,51 +296,44 @@ class _Fields:
 
 def _vaccination(f: _Fields, today: dt.date) -> Vaccination:
     product = f.choice("product", catalogue().products, required=True)
-    assert product is not None
     # Extra campaign and booster doses are real, so only the range is checked.
     dose = f.integer("dose", 1, MAX_DOSE, required=True)
-    assert dose is not None
-    return Vaccination(
-        product=product,
-        dose=dose,
-        date=f.date("date", today),
-        lot=f.text("lot", 40),
-        note=f.text("note", MAX_TEXT),
-        verified_external=f.external(),
-    )
+    date, lot, note = f.date("date", today), f.text("lot", 40), f.text("note", MAX_TEXT)
+    external = f.external()
+    f.finish()
+    assert product is not None and dose is not None and date is not None
+    return Vaccination(product=product, dose=dose, date=date, lot=lot, note=note, verified_external=external)
 
 
 def _test(f: _Fields, today: dt.date) -> Test:
     test = f.choice("test", catalogue().tests, required=True)
     result = f.choice("result", catalogue().results, required=True)
-    assert test is not None and result is not None
-    return Test(
-        test=test,
-        result=result,
-        date=f.date("date", today),
-        sample=f.choice("sample", SAMPLES),
-        note=f.text("note", MAX_TEXT),
-        verified_external=f.external(),
-    )
+    date, sample, note = f.date("date", today), f.choice("sample", SAMPLES), f.text("note", MAX_TEXT)
+    external = f.external()
+    f.finish()
+    assert test is not None and result is not None and date is not None
+    return Test(test=test, result=result, date=date, sample=sample, note=note, verified_external=external)
 
 
 def _treatment(f: _Fields, today: dt.date, kind: str) -> Treatment:
+    date = f.date("date", today)
+    symptoms, severity = f.text_list("symptoms", SYMPTOMS), f.choice("severity", SEVERITIES)
+    medicines, referral, note = f.text_list("medicines"), f.text("referral"), f.text("note", MAX_TEXT)
+    f.finish()
+    assert date is not None and symptoms is not None and medicines is not None
     return Treatment(
-        date=f.date("date", today),
-        kind=kind,
-        symptoms=f.text_list("symptoms", SYMPTOMS),
-        severity=f.choice("severity", SEVERITIES),
-        medicines=f.text_list("medicines"),
-        referral=f.text("referral"),
-        note=f.text("note", MAX_TEXT),
+        date=date, kind=kind, symptoms=symptoms, severity=severity, medicines=medicines, referral=referral, note=note
     )
 
 
 def _note(f: _Fields, today: dt.date) -> Note:
     text = f.text("text", MAX_TEXT)
-    if text is None:
-        raise EntryError(f.at("text"), "is required")
-    return Note(date=f.date("date", today), text=text)
+    if text is None and not f.refused("text"):
+        f.refuse("text", "is required")
+    date = f.date("date", today)
+    f.finish()
+    assert text is not None and date is not None
+    return Note(date=date, text=text)
 
 
 _PARSERS: dict[str, Callable[[_Fields, dt.date], Entry]] = {
@@ -296,35 +346,35 @@ _PARSERS: dict[str, Callable[[_Fields, dt.date], Entry]] = {
 
 
 def parse_entry(doc: Any, path: str, today: dt.date, trusted: bool = False) -> Entry:
-    f = _Fields(doc, path, trusted)
+    return _entry(doc, path, today, trusted, None)
+
+
+def _entry(doc: Any, path: str, today: dt.date, trusted: bool, problems: list[EntryError] | None) -> Entry:
+    f = _Fields(doc, path, trusted, problems)
     kind = f.choice("type", _PARSERS, required=True)
+    f.settle()
     assert kind is not None
-    entry = _PARSERS[kind](f, today)
-    f.done()
-    return entry
+    return _PARSERS[kind](f, today)
 
 
 def parse_holder(doc: Any, today: dt.date) -> HolderFacts:
+    return _holder(doc, today, None)
+
+
+def _holder(doc: Any, today: dt.date, problems: list[EntryError] | None) -> HolderFacts:
     if doc is None:
         return HolderFacts()
-    f = _Fields(doc, "holder")
+    f = _Fields(doc, "holder", problems=problems)
     facts = HolderFacts(
         birth_year=f.integer("birth_year", 1900, today.year),
         age_band=f.choice("age_band", AGE_BANDS),
         sex=f.choice("sex", SEXES),
-        pregnant=_bool(f, "pregnant"),
+        pregnant=f.boolean("pregnant"),
     )
-    f.done()
+    f.finish()
     if facts.birth_year is not None and facts.age_band is not None:
         raise EntryError("holder.age_band", "give a birth year or an age band, not both")
     return facts
-
-
-def _bool(f: _Fields, name: str) -> bool | None:
-    value = f.get(name)
-    if value is None or isinstance(value, bool):
-        return value
-    raise EntryError(f.at(name), "must be true or false")
 
 
 def parse_visit(doc: Any, today: dt.date, trusted: bool = False) -> Visit:
@@ -332,6 +382,30 @@ def parse_visit(doc: Any, today: dt.date, trusted: bool = False) -> Visit:
 
     ``trusted`` admits ``verified_external`` (set by certificate import only).
     """
+    return _visit(doc, today, trusted, None)
+
+
+def visit_problems(doc: Any, today: dt.date, trusted: bool = False) -> list[EntryError]:
+    """Every problem of a visit document at once, the first being the one :func:`parse_visit` raises.
+
+    Each entry and the holder facts are checked field by field; a refused
+    field does not hide the others (a form shows them all in one answer).
+    An empty list: the document parses.
+    """
+    problems: list[EntryError] = []
+    try:
+        _visit(doc, today, trusted, problems)
+    except EntryError as exc:
+        _note_problem(problems, exc)
+    return problems
+
+
+def _note_problem(problems: list[EntryError], exc: EntryError) -> None:
+    if not any(p is exc for p in problems):  # settle() raises one already noted
+        problems.append(exc)
+
+
+def _visit(doc: Any, today: dt.date, trusted: bool, problems: list[EntryError] | None) -> Visit:
     holder_doc = None
     if isinstance(doc, Mapping):
         top = _Fields(doc, "")
@@ -344,8 +418,21 @@ def parse_visit(doc: Any, today: dt.date, trusted: bool = False) -> Visit:
         raise EntryError("entries", "must hold at least one entry")
     if len(doc) > MAX_ENTRIES:
         raise EntryError("entries", f"must hold at most {MAX_ENTRIES} entries")
-    entries = tuple(parse_entry(item, f"entries[{i}]", today, trusted) for i, item in enumerate(doc))
-    return Visit(entries=entries, holder=parse_holder(holder_doc, today))
+    parts: list[Callable[[], Any]] = [
+        *(functools.partial(_entry, item, f"entries[{i}]", today, trusted, problems) for i, item in enumerate(doc)),
+        functools.partial(_holder, holder_doc, today, problems),
+    ]
+    read: list[Any] = []
+    for part in parts:
+        try:
+            read.append(part())
+        except EntryError as exc:
+            if problems is None:
+                raise
+            _note_problem(problems, exc)
+    if problems:
+        raise problems[0]
+    return Visit(entries=tuple(read[:-1]), holder=read[-1])
 
 
 # ---------------------------------------------------------------- documents

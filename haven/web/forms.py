@@ -1,14 +1,17 @@
 """The add-visit form: form fields to a visit document, and entry errors back to form fields.
 
-The form has one section per kind of entry; a section counts when its key
-field is filled (a vaccine chosen, a test chosen, a kind of care chosen, a
-note written). All entries share the visit's date.
+The form has one section per kind of entry; a section counts when any of its
+fields is filled, so a filled field is never dropped: a dose without a vaccine
+is refused at the vaccine ("choose one"), never saved as nothing. All entries
+share the visit's date.
 
 >>> doc, sections = visit_doc({"date": "2026-11-02", "vac_product": "td", "vac_dose": "1"})
 >>> doc["entries"][0]["product"], sections
 ('td', ['vac'])
 >>> field_name(sections, "entries[0].dose")
 'vac_dose'
+>>> visit_doc({"date": "2026-11-02", "vac_lot": "A1"})[0]["entries"]
+[{'type': 'vaccination', 'date': '2026-11-02', 'lot': 'A1'}]
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from haven.errors import EntryError
+from haven.web.i18n import N_
 
 SECTION_KEYS = {"vac": "vac_product", "test": "test_test", "care": "care_kind", "note": "note_text"}
 FIELD_NAMES = {
@@ -38,6 +44,32 @@ FIELD_NAMES = {
     },
     "note": {"text": "note_text", "date": "date"},
 }
+# Every field of each section, in the form's order: any one filled makes the section count.
+SECTION_FIELDS = {section: [n for n in names.values() if n != "date"] for section, names in FIELD_NAMES.items()}
+# The form's labels (msgids of visit.html), for the summary of errors that links to each field.
+LABELS = {
+    "date": N_("Date"),
+    "vac_product": N_("Vaccine"),
+    "vac_dose": N_("Dose number"),
+    "vac_lot": N_("Lot number"),
+    "vac_note": N_("Note"),
+    "test_test": N_("Test"),
+    "test_result": N_("Result"),
+    "test_sample": N_("Sample"),
+    "test_note": N_("Note"),
+    "care_kind": N_("Care"),
+    "care_symptoms": N_("Symptoms"),
+    "care_severity": N_("Severity"),
+    "care_medicines": N_("Medicines given (one per line)"),
+    "care_referral": N_("Referred to"),
+    "care_note": N_("Clinical note"),
+    "note_text": N_("Note"),
+    "holder_birth_year": N_("Birth year"),
+    "holder_age_band": N_("Age band"),
+    "holder_sex": N_("Sex"),
+    "holder_pregnant": N_("Pregnant"),
+}
+CHOOSE_ONE = N_("Choose one, or clear the other fields of this section.")
 _ENTRY_FIELD = re.compile(r"^entries\[(\d+)\]\.(\w+)")
 
 
@@ -62,6 +94,11 @@ def _lines(value: str | None) -> list[str]:
     return [part.strip() for part in re.split(r"[\n,;]", value) if part.strip()]
 
 
+def used(form: Mapping[str, Any], section: str, symptoms: Sequence[str] = ()) -> bool:
+    """Whether any field of ``section`` is filled."""
+    return any(_text(form, name) for name in SECTION_FIELDS[section]) or (section == "care" and bool(symptoms))
+
+
 def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[dict[str, Any], list[str]]:
     """The visit document for a submitted form, and the sections it used, in entry order."""
     date = _text(form, "date")
@@ -72,7 +109,7 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
         entries.append({k: v for k, v in entry.items() if v not in (None, [], "")})
         sections.append(section)
 
-    if _text(form, "vac_product"):
+    if used(form, "vac"):
         add(
             "vac",
             {
@@ -81,9 +118,10 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
                 "dose": _number(form, "vac_dose"),
                 "date": date,
                 "lot": _text(form, "vac_lot"),
+                "note": _text(form, "vac_note"),
             },
         )
-    if _text(form, "test_test"):
+    if used(form, "test"):
         add(
             "test",
             {
@@ -92,9 +130,10 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
                 "result": _text(form, "test_result"),
                 "date": date,
                 "sample": _text(form, "test_sample"),
+                "note": _text(form, "test_note"),
             },
         )
-    if _text(form, "care_kind"):
+    if used(form, "care", symptoms):
         add(
             "care",
             {
@@ -107,7 +146,7 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
                 "note": _text(form, "care_note"),
             },
         )
-    if _text(form, "note_text"):
+    if used(form, "note"):
         add("note", {"type": "note", "date": date, "text": _text(form, "note_text")})
     holder: dict[str, Any] = {}
     birth_year = _number(form, "holder_birth_year")
@@ -136,3 +175,19 @@ def field_name(sections: Sequence[str], field: str) -> str:
         if index < len(sections):
             return FIELD_NAMES[sections[index]].get(name, SECTION_KEYS[sections[index]])
     return "form"
+
+
+def form_errors(sections: Sequence[str], problems: Sequence[EntryError]) -> dict[str, EntryError | str]:
+    """The first problem of each form field, in the order found; a section's missing key is :data:`CHOOSE_ONE`.
+
+    A section counts only when one of its fields is filled, so its key field
+    missing means something else of it was filled in.
+    """
+    errors: dict[str, EntryError | str] = {}
+    keys = set(SECTION_KEYS.values())
+    for problem in problems:
+        name = field_name(sections, problem.field)
+        if name not in errors:
+            errors[name] = CHOOSE_ONE if name in keys and problem.reason == "is required" else problem
+    order = ["form", *LABELS]  # the form's order, top to bottom, as the summary lists them
+    return {name: errors[name] for name in sorted(errors, key=order.index)}

@@ -202,6 +202,83 @@ def test_clinic_flow_then_the_certificate_verified_offline_through_the_camera(
     assert online > 0 and not vlog.foreign(live.url), vlog.foreign(live.url)
 
 
+@pytest.mark.parametrize("locale", ["en", "zh_Hans"])
+def test_every_visit_error_at_once_in_a_summary_that_takes_focus(browser: Any, live: LiveServer, locale: str) -> None:
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
+    page = ctx.new_page()
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    page.click("#first-visit-link")
+    page.fill("#date", "2099-01-01")  # in the future
+    page.fill("#vac_dose", "1")  # a dose without a vaccine
+    page.fill("#vac_lot", "FJ8529")
+    page.select_option("#test_test", "pcr")  # a test without a result
+    page.click("#save-visit")
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.get_attribute("#error-summary", "role") == "alert"
+    links = page.locator("#error-summary a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert hrefs == ["#date", "#vac_product", "#test_result"]
+    summary = page.inner_text("#error-summary")
+    if locale == "zh_Hans":
+        assert "未保存任何内容" in summary and "疫苗：请选择一项" in summary
+    else:
+        assert "Vaccine: Choose one, or clear the other fields of this section." in summary
+    for name in ("date", "vac_product", "test_result"):
+        assert page.get_attribute(f"#{name}", "aria-describedby") == f"{name}-error"
+        assert page.get_attribute(f"#{name}", "aria-invalid") == "true"
+        assert page.is_visible(f"#{name}-error")
+    links.nth(1).click()
+    assert page.evaluate("document.activeElement.id") == "vac_product"
+    assert page.input_value("#vac_dose") == "1" and page.input_value("#vac_lot") == "FJ8529"
+    assert no_overflow(page)
+    # Corrected, the visit saves with every field that was filled.
+    page.fill("#date", live.site.date_today().isoformat())
+    page.select_option("#vac_product", "td")
+    page.select_option("#test_result", "negative")
+    page.click("#save-visit")
+    page.wait_for_url("**/card/history")
+    visits = page.inner_text("#visits")
+    assert "FJ8529" in visits  # the lot typed before the vaccine was chosen is kept
+    ctx.close()
+
+
+def test_a_visit_typed_while_the_card_closed_is_saved_after_opening_it_again(
+    context: tuple[Any, RequestLog], live: LiveServer
+) -> None:
+    ctx, _ = context
+    page = ctx.new_page()
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    words = page.locator("#card-words li").all_inner_texts()
+    page.click("#first-visit-link")
+    with page.expect_request(lambda r: r.url.endswith("/api/cards/open")):  # typing keeps the card open
+        page.fill("#note_text", "typed before the card closed")
+    page.select_option("#vac_product", "td")
+    page.fill("#vac_dose", "1")
+    page.fill("#vac_lot", "LOT7")
+    # The card closes meanwhile (here from another tab, as the idle timeout would).
+    other = ctx.new_page()
+    other.goto("/card")
+    other.click("#close-card")
+    other.close()
+    page.click("#save-visit")
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert "The card closed before this visit was saved." in page.inner_text("#error-summary")
+    assert page.input_value("#note_text") == "typed before the card closed"
+    assert page.input_value("#vac_lot") == "LOT7"
+    page.fill("#reopen_card", " ".join(words))
+    page.click("#save-visit")
+    page.wait_for_url("**/card/history")
+    visits = page.inner_text("#visits")
+    assert "typed before the card closed" in visits and "LOT7" in visits
+
+
 def test_browser_and_python_verifiers_agree_on_every_vector_and_tampered_variant(
     browser: Any, live: LiveServer
 ) -> None:

@@ -15,7 +15,7 @@ from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
 from haven.web.certificates import certifiable
 from haven.web.site import CertificateSheet, Site
-from tests.web.conftest import NOW, PASSPHRASES, csrf_of, sign_in
+from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
 
 
 def page_sign_in(client: TestClient, role: str) -> str:
@@ -30,6 +30,15 @@ def record(site: Site, card: Card, doc: object, first: bool = False) -> None:
 def ids(site: Site, card: Card) -> list[str]:
     """The entry ids of the card's certifiable entries, as the certificate page names them."""
     return [key for key, _ in certifiable(site.clinic().history(card))]
+
+
+def post_visit(client: TestClient, role: str, fields: dict[str, str]) -> tuple[str, str]:
+    """Sign in as ``role``, make a new card and post its first visit's form: the page that comes back."""
+    token = page_sign_in(client, role)
+    client.post("/cards/new", data={"language": "en", "csrf_token": token})
+    r = client.post("/card/visit", data={"csrf_token": token, **fields})
+    assert r.status_code == 422
+    return token, r.text
 
 
 def open_typed(client: TestClient, token: str, text: str, pin: str = "") -> tuple[int, str]:
@@ -100,16 +109,10 @@ def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: S
 
 
 def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, site: Site) -> None:
-    token = page_sign_in(client, "registrar")
-    client.post("/cards/new", data={"language": "en", "csrf_token": token})
-    r = client.post(
-        "/card/visit",
-        data={"csrf_token": token, "date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"},
-    )
-    assert r.status_code == 422
-    assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', r.text)
-    assert '<p class="error field-error" role="alert" id="vac_dose-error">Enter a number from 1 to 10.</p>' in r.text
-    assert 'value="11"' in r.text  # what was typed stays
+    token, html = post_visit(client, "registrar", {"date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"})
+    assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', html)
+    assert '<p class="error field-error" id="vac_dose-error">Enter a number from 1 to 10.</p>' in html
+    assert 'value="11"' in html  # what was typed stays
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "note_text": "x"})
     assert 'id="date-error">This date is in the future (today is 2026-11-29).' in r.text
     r = client.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20"})
@@ -126,6 +129,71 @@ def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, s
     )
     assert 'id="holder_age_band-error">Give a birth year or an age band, not both.' in r.text
     assert site.store.tallies() == []  # nothing was stored by any of these
+
+
+CHOOSE_ONE = "Choose one, or clear the other fields of this section."
+
+
+def test_a_filled_field_is_never_dropped(client: TestClient, site: Site) -> None:
+    """A dose, lot, result, sample, severity or symptom without its section's key field is refused, never lost."""
+    token = page_sign_in(client, "clinician")
+    card = Card(bytes(range(16)))
+    open_typed(client, token, card.code)
+    client.post("/card/start-history", data={"csrf_token": token})
+    cases = [
+        ({"vac_dose": "1", "vac_lot": "AB12"}, "vac_product"),
+        ({"test_result": "positive"}, "test_test"),
+        ({"test_sample": "nasal"}, "test_test"),
+        ({"care_severity": "mild"}, "care_kind"),
+        ({"care_symptoms": "fever"}, "care_kind"),
+        ({"care_referral": "district hospital"}, "care_kind"),
+        ({"vac_lot": "AB12", "note_text": "seen today"}, "vac_product"),  # the note alone would have saved
+    ]
+    for fields, key in cases:
+        r = client.post("/card/visit", data={"csrf_token": token, "date": "2026-11-20", **fields})
+        assert r.status_code == 422, fields
+        assert f'id="{key}-error">{CHOOSE_ONE}</p>' in r.text, fields
+        assert "Fill in at least one section" not in r.text
+        assert re.search(rf'id="{key}"[^>]*aria-invalid="true" aria-describedby="{key}-error"', r.text)
+        for value in fields.values():
+            assert value in r.text  # what was typed stays, for choosing the vaccine or clearing it
+    assert site.store.aggregates() == {}
+    # Chosen, the same fields are saved, none dropped.
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "vac_product": "td", "vac_dose": "1", "vac_lot": "AB12"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = client.post(
+        "/card/visit",
+        data={"csrf_token": token, "date": "2026-11-20", "care_kind": "consultation", "care_severity": "mild"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    entries = [v["entries"][0] for v in site.clinic().history(card).to_doc()["visits"]]
+    assert entries[0]["product"] == "td" and entries[0]["dose"] == 1 and entries[0]["lot"] == "AB12"
+    assert entries[1]["type"] == "consultation" and entries[1]["severity"] == "mild"
+
+
+def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: TestClient, site: Site) -> None:
+    token, html = post_visit(client, "clinician", {"date": "2099-01-01", "vac_product": "td", "test_test": "pcr"})
+    opening = r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1"'
+    summary = re.search(opening + r"(.*?)</div>", html, re.S)
+    assert summary, html
+    links = re.findall(r'<a href="#(\w+)">([^<]*)</a>', summary.group(1))
+    assert links == [
+        ("date", "Date: This date is in the future (today is 2026-11-29)."),
+        ("vac_dose", "Dose number: This is required."),
+        ("test_result", "Result: This is required."),
+    ]
+    for name, _ in links:  # each field says it is wrong and points at its own message
+        assert re.search(rf'id="{name}"[^>]*aria-invalid="true" aria-describedby="{name}-error"', html)
+        assert f'id="{name}-error"' in html
+    assert site.store.aggregates() == {}
+    client.cookies.set("haven_lang", "ko")
+    r = client.post("/card/visit", data={"csrf_token": token, "date": "2099-01-01", "vac_dose": "1"})
+    assert "저장되지 않았습니다" in r.text and '<a href="#vac_product">백신:' in r.text
 
 
 def test_new_card_print_then_first_visit_and_history(client: TestClient, site: Site) -> None:
@@ -365,3 +433,67 @@ def site_settings_limit() -> int:
     from haven.web import WebSettings
 
     return WebSettings().upload_max_bytes
+
+
+CLOSED_NOTICE = "The card closed before this visit was saved."
+
+
+def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_save(
+    client: TestClient, site: Site, clock: Clock
+) -> None:
+    token = page_sign_in(client, "clinician")
+    card = Card(bytes(range(16)))
+    record(site, card, [{"type": "note", "date": "2026-11-01", "text": "x"}], first=True)
+    open_typed(client, token, card.code)
+    assert client.get("/card/visit").status_code == 200
+    clock.now += 5 * 60 + 1  # the open card's idle timeout, while the visit was typed
+    draft = {
+        "date": "2026-11-20",
+        "vac_product": "td",
+        "vac_dose": "1",
+        "vac_lot": "XY1",
+        "care_kind": "treatment",
+        "care_symptoms": "fever",
+    }
+    r = client.post("/card/visit", data={"csrf_token": token, **draft})
+    assert r.status_code == 409 and CLOSED_NOTICE in r.text
+    assert 'value="XY1"' in r.text and '<option value="td" selected>' in r.text and 'value="fever" checked' in r.text
+    assert 'id="reopen_card"' in r.text
+    words = card.words("en")
+    words[3] = "abandom"
+    r = client.post("/card/visit", data={"csrf_token": token, **draft, "reopen_card": " ".join(words)})
+    assert r.status_code == 409 and 'id="reopen_card-error">Word 4 (“abandom”) is not a card word.' in r.text
+    assert 'value="XY1"' in r.text  # still kept
+    assert len(site.clinic().history(card).to_doc()["visits"]) == 1  # nothing saved yet
+    r = client.post(
+        "/card/visit", data={"csrf_token": token, **draft, "reopen_card": card.code}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/card/history"
+    last = site.clinic().history(card).to_doc()["visits"][-1]["entries"]
+    assert last[0]["lot"] == "XY1" and last[1]["symptoms"] == ["fever"]
+
+
+def test_a_first_visit_typed_while_the_card_closed_is_saved_as_the_first_visit(
+    client: TestClient, site: Site, clock: Clock
+) -> None:
+    token = page_sign_in(client, "clinician")
+    card, other = Card(bytes(range(1, 17))), Card(bytes(range(2, 18)))
+    open_typed(client, token, card.code)
+    client.post("/card/start-history", data={"csrf_token": token})
+    assert 'name="first_visit" value="1"' in client.get("/card/visit").text
+    clock.now += 5 * 60 + 1
+    draft = {"date": "2026-11-20", "note_text": "first visit", "first_visit": "1"}
+    r = client.post("/card/visit", data={"csrf_token": token, **draft})
+    assert r.status_code == 409 and 'name="first_visit" value="1"' in r.text
+    r = client.post(
+        "/card/visit", data={"csrf_token": token, **draft, "reopen_card": card.code}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert site.clinic().history(card).to_doc()["visits"][0]["entries"][0]["text"] == "first visit"
+    # A draft of a visit to a card with records, reopened on a card with none, is not a first visit there.
+    open_typed(client, token, card.code)
+    clock.now += 5 * 60 + 1
+    draft = {"date": "2026-11-20", "note_text": "again"}
+    r = client.post("/card/visit", data={"csrf_token": token, **draft, "reopen_card": other.code})
+    assert r.status_code == 409 and "No records for this card at this site (or the PIN is wrong)." in r.text
+    assert "again" in r.text and not site.clinic().has_records(other, None)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from haven import qr
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
-from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS
+from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
 from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
 from haven.site.roles import Permission, allowed
 from haven.web import cards, certificates, forms, sheet
@@ -41,7 +41,7 @@ from haven.web.deps import (
     start_staff_session,
 )
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
-from haven.web.messages import error_message
+from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.vocab import product_name, word
 
@@ -317,26 +317,85 @@ def visit_form(request: Request, state: State, staff: VisitStaff, card: TheOpenC
         card=card,
         form={"date": state.site.date_today().isoformat()},
         errors={},
+        summary=[],
+        new=card.new,
+        closed=False,
         **visit_context(state),
     )
 
 
+def visit_refused(
+    request: Request,
+    state: State,
+    form: dict[str, str],
+    found: dict[str, EntryError | str],
+    new: bool = False,
+    closed: bool = False,
+    errors: dict[str, str] | None = None,
+    typed: str = "",
+) -> Response:
+    """The form again with what was typed, every error beside its field and in a summary at the top
+    (``closed``: the card closed meanwhile, and the form asks for it again)."""
+    errors = dict(errors or {})
+    errors.update({name: _text(request, p) if isinstance(p, str) else message(request, p) for name, p in found.items()})
+    summary = [(name, forms.LABELS.get(name), text) for name, text in errors.items() if name != "reopen_card"]
+    return render(
+        request,
+        "visit.html",
+        status=409 if closed else 422,
+        form=form,
+        errors=errors,
+        summary=summary,
+        new=new or form.get("first_visit") == "1",
+        closed=closed,
+        typed=typed,
+        **visit_context(state),
+    )
+
+
+def _text(request: Request, msgid: str) -> str:
+    return gettext_for(request_locale(request))(msgid)
+
+
 @router.post("/card/visit")
-async def add_visit(request: Request, state: State, staff: VisitStaff, card: TheOpenCard) -> Response:
+async def add_visit(request: Request, state: State, staff: VisitStaff) -> Response:
     submitted = await request.form()
     form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
+    form["care_symptoms"] = ",".join(symptoms)
+    reopen, reopen_pin = form.pop("reopen_card", "").strip(), form.pop("reopen_pin", "")
+    session = staff_session(request)
+    card = state.sessions.card(session)
+    if card is None:
+        # The card closed while the visit was typed: the form comes back whole, to open the card again
+        # in it and save (the draft lives in the page only, never on the server).
+        if not reopen:
+            return visit_refused(request, state, form, {}, closed=True)
+        try:
+            address = client_address(request)
+            card = await run_in_threadpool(cards.open_card, state, session, address, reopen, reopen_pin)
+        except (CardError, PinError, InputError) as exc:
+            errors = {"reopen_card": message(request, exc, reopen)}
+            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
+        card.new = not card.has_records and form.get("first_visit") == "1"
+        if not card.has_records and not card.new:
+            state.sessions.close_card(session)
+            errors = {"reopen_card": _text(request, BY_CODE["no-records"])}
+            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
     doc, sections = forms.visit_doc(form, symptoms)
+    # Every problem at once (the core's checks, before any key is used); then the save checks them again.
+    problems = visit_problems(doc, state.site.date_today())
     try:
-        audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
-        await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
+        if not problems:
+            audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
+            await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
     except EntryError as exc:
-        errors = {forms.field_name(sections, exc.field): message(request, exc)}
-        form["care_symptoms"] = ",".join(symptoms)
-        return render(request, "visit.html", status=422, card=card, form=form, errors=errors, **visit_context(state))
+        problems = [exc]
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
+    if problems:
+        return visit_refused(request, state, form, forms.form_errors(sections, problems), new=card.new)
     card.has_records, card.new = True, False
     session = staff_session(request)
     session.flash = RECORDED

@@ -9,6 +9,35 @@
   }
 
   ready(function () {
+    // A form's summary of errors takes focus (read out first); its links move focus to their field.
+    var summary = document.getElementById("error-summary");
+    if (summary) {
+      summary.focus();
+      summary.querySelectorAll("a[href^='#']").forEach(function (link) {
+        link.addEventListener("click", function (event) {
+          var field = document.getElementById(link.getAttribute("href").slice(1));
+          if (!field) return;
+          event.preventDefault();
+          var label = document.querySelector("label[for='" + field.id + "']");
+          (label || field).scrollIntoView({ block: "center" });
+          field.focus({ preventScroll: true });
+        });
+      });
+    }
+    // Typing is activity: while a form is filled in, its open card is touched (at most once a minute),
+    // so it does not close under the worker's hands.
+    document.querySelectorAll("form[data-keepalive]").forEach(function (form) {
+      var last = 0;
+      function touch() {
+        if (Date.now() - last < 60000) return;
+        last = Date.now();
+        fetch(form.dataset.keepalive, { credentials: "same-origin", headers: { Accept: "application/json" } }).catch(
+          function () {}
+        );
+      }
+      form.addEventListener("input", touch);
+      form.addEventListener("change", touch);
+    });
     document.querySelectorAll(".js-hide").forEach(function (el) {
       el.hidden = true;
     });
