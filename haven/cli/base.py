@@ -190,14 +190,19 @@ def read_text_arg(value: str, what: str) -> str:
         return read_stdin(sys.stdin.read, what)
     try:
         return Path(value).read_text("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"The {what} file {value!r} does not exist.") from None
-    except IsADirectoryError:
-        raise InputError(f"The {what} file {value!r} is a folder.") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"The {what} file {value!r} is not UTF-8 text (byte {exc.start + 1}).") from None
     except OSError as exc:
-        raise InputError(f"The {what} file {value!r} cannot be read: {exc.strerror or exc}.") from None
+        raise unreadable(what, value, exc) from None
+
+
+def unreadable(what: str, name: str, exc: OSError) -> InputError:
+    """The one line for an input file that cannot be opened."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"The {what} file {name!r} does not exist.")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"The {what} file {name!r} is a folder, not a file.")
+    return InputError(f"The {what} file {name!r} cannot be read: {exc.strerror or exc}.")
 
 
 def read_stdin(read: Callable[[], str], what: str) -> str:

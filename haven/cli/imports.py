@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from argon2.low_level import Type, hash_secret_raw
 
+from haven.cli.base import unreadable
 from haven.core.card import Card, parse_card
 from haven.core.keys import PIN_MEMORY_KIB, PIN_PARALLELISM, PIN_TIME_COST
 from haven.errors import HavenError, InputError
@@ -93,12 +94,8 @@ def open_source(name: str, stdin: IO[str]) -> Source:
         return Source(buffer or io.BytesIO(stdin.read().encode()), name, resumable=False)
     try:
         return Source(open(name, "rb"), name, resumable=True)
-    except FileNotFoundError:
-        raise InputError(f"The import file {name!r} does not exist.") from None
-    except IsADirectoryError:
-        raise InputError(f"The import file {name!r} is a folder, not a file.") from None
     except OSError as exc:
-        raise InputError(f"The import file {name!r} cannot be read: {exc.strerror}.") from None
+        raise unreadable("import", name, exc) from None
 
 
 def _first_line(path: str) -> bytes:
