@@ -235,7 +235,8 @@ def playwright_instance() -> Iterator[Any]:
 def browser(playwright_instance: Any) -> Iterator[Any]:
     b = launch(playwright_instance)
     yield b
-    b.close()
+    # No b.close(): a graceful close waits for Chromium with no time limit, and was seen to hang at the
+    # end of a run. Stopping Playwright (the fixture above) ends the browser with a bounded wait.
 
 
 class RequestLog:
