@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from haven import qr  # noqa: E402
 from haven.core.card import Card  # noqa: E402
-from haven.web import Site, WebSettings, create_app  # noqa: E402
+from haven.web import WebSettings, WebSite, create_app  # noqa: E402
 from haven.web.certificates import certifiable, issue  # noqa: E402
 from tests.web.conftest import CHROMIUM_ARGS, ensure_chromium, free_port, make_keys, unlocked  # noqa: E402
 from tests.web.fakecam import y4m_from_png  # noqa: E402
@@ -45,7 +45,7 @@ DOSES = [
 ]
 
 
-def certificate(site: Site) -> str:
+def certificate(site: WebSite) -> str:
     """One certificate the site issues for three COVID-19 doses."""
     card = Card(bytes(range(16)))
     site.clinic().add_visit(card, DOSES, first_visit=True)
@@ -84,7 +84,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     home = Path(tempfile.mkdtemp(prefix="haven-bench-verifier-"))
-    site = unlocked(Site(keys=make_keys(home / "site", now=lambda: dt.datetime.now(dt.UTC))))
+    site = unlocked(WebSite(keys=make_keys(home / "site", now=lambda: dt.datetime.now(dt.UTC))))
     sample = certificate(site)
     app = create_app(WebSettings(), site)
     counter = ByteCounter(app)

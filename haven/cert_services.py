@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from haven.certs import eudcc, shc
 from haven.certs.batch import VACCINATION_VALIDITY_DAYS, issue_batch
 from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
-from haven.certs.keys import fingerprint, load_private_der, new_private_key, private_der, public_bytes
+from haven.certs.signing_keys import fingerprint, load_private_der, new_private_key, private_der, public_bytes
 from haven.certs.trust import (
     EPOCH_MAX_DAYS,
     EPOCH_WEEKS,
@@ -54,6 +54,7 @@ from haven.certs.verify import BulkVerifier, Trust, Verified, verify
 from haven.core import strictjson
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
+from haven.core.clock import utc_now
 from haven.core.entries import MAX_DOSE, Test, Vaccination
 from haven.core.history import record_tag
 from haven.core.records import OpenedRecord
@@ -86,10 +87,6 @@ NO_ISSUING = (
 # A site's trust list, the root public key it pinned and its external issuers (settings as stored, None if unset).
 TrustSettings = tuple[bytes | None, bytes | None, bytes | None]
 NO_TRUST_SETTINGS: TrustSettings = (None, None, None)  # no site: only --issuer-cert files
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def facts_from(entries: Iterable[object], what: str = "all") -> Facts:

@@ -16,6 +16,7 @@ from typing import Any
 from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
 from haven.core.aggregates import AggregateKey, aggregate_keys, decode_tally, encode_tally
 from haven.core.card import Card
+from haven.core.clock import utc_today
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
@@ -50,10 +51,6 @@ def unsealed_counts(store: Store) -> dict[AggregateKey, int]:
     return dict(totals)
 
 
-def utc_today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 @dataclass(frozen=True)
 class AddedVisit:
     index: int
@@ -69,7 +66,7 @@ class Clinic:
     """Cards, visits and histories at one site.
 
     ``seal_counts`` makes each visit's (and each import batch's) tally; a site's sessions give one
-    that seals to the coordinators (:meth:`haven.site.site.Session.clinic`). Without one, histories
+    that seals to the coordinators (:meth:`haven.site.site.UnlockedSite.clinic`). Without one, histories
     read but nothing is written: counters are never stored in the clear by default.
     """
 

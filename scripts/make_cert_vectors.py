@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from haven.certs import base45, cose
 from haven.certs.batch import issue_batch, week_start
 from haven.certs.claims import Facts, TestFact, VaccinationFact, decode_claims
-from haven.certs.keys import public_bytes
+from haven.certs.signing_keys import public_bytes
 from haven.certs.trust import SigningKey, TrustList, timestamp
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "haven-certificates.json"

@@ -16,7 +16,7 @@ from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration
 from haven.site.roles import ALL_ROLES, Role
-from haven.site.site import Session, Site
+from haven.site.site import Site, UnlockedSite
 
 # Five random BIP39 words each (55 bits): accepted by the strength check.
 ADMIN = "grain twenty head airport swarm"
@@ -80,7 +80,7 @@ def new_site(
     return site
 
 
-def open_as(site: Site, passphrase: str = ADMIN) -> Session:
+def open_as(site: Site, passphrase: str = ADMIN) -> UnlockedSite:
     return site.unlock(passphrase)
 
 

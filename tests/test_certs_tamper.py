@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from haven.certs import base45, cbor, cose
-from haven.certs.keys import kid_of, new_private_key, public_bytes
+from haven.certs.signing_keys import kid_of, new_private_key, public_bytes
 from haven.certs.trust import SigningKey, TrustList
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError, HavenError

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from haven.certs.keys import public_bytes
+from haven.certs.signing_keys import public_bytes
 from haven.certs.trust import TrustList, make_signing_key, parse_trust_list
 from haven.errors import InputError, TrustError
 from tests.certkit import NOW, network, seeded

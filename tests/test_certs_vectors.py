@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from haven.certs import base45, cose
 from haven.certs.batch import issue_batch
 from haven.certs.claims import Facts, TestFact, VaccinationFact
-from haven.certs.keys import public_bytes
+from haven.certs.signing_keys import public_bytes
 from haven.certs.trust import SigningKey, parse_trust_list
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.cert_services import NAMES_THIS_SITE, Certificates
-from haven.certs.keys import private_der
+from haven.certs.signing_keys import private_der
 from haven.core.aggregates import aggregate_keys, encode_tally
 from haven.core.card import Card
 from haven.core.entries import parse_visit
@@ -27,7 +27,7 @@ from haven.errors import PermissionDeniedError, SiteError
 from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Role
-from haven.site.site import Session, Site
+from haven.site.site import Site, UnlockedSite
 from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site
 
 COORDINATOR_NAME = "Kim Sun-hee"
@@ -103,7 +103,7 @@ def _cells(value: Any) -> bytes:
     return str(value).encode()
 
 
-def _decryptable(site: Site, passphrase: str) -> tuple[dict[str, bytes], Session]:
+def _decryptable(site: Site, passphrase: str) -> tuple[dict[str, bytes], UnlockedSite]:
     """Everything ``passphrase`` decrypts: its slots, the whole database, its own member record; and the files."""
     header, slots = KeySlotFile(site.folder.keyslots_path).read()
     opened = SlotKey(header.params.derive(passphrase.encode(), header.salt)).open_all(header, slots)
@@ -301,8 +301,7 @@ def test_issuing_within_the_schedule_changes_no_trust_list(tmp_path: Path) -> No
 def test_the_web_refuses_to_issue_before_standalone_is_chosen_and_says_why(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from haven.web import Site as WebSite
-    from haven.web import WebSettings, create_app
+    from haven.web import WebSettings, WebSite, create_app
 
     site = make_site(tmp_path / "s")
     with site.create("coordinator", ADMIN, roles=Role.COORDINATOR, calibration=CHEAP) as admin:
@@ -326,7 +325,7 @@ def test_the_web_refuses_to_issue_before_standalone_is_chosen_and_says_why(tmp_p
 def _make_legacy(site: Site) -> tuple[bytes, list[tuple[int, str, bytes, str, int]]]:
     """Turn a site into what an older Haven left: names and entries in the clear, keys unwrapped, slots
     without member keys. Returns the root key's PKCS#8 and the audit entries."""
-    from haven.certs.keys import new_private_key
+    from haven.certs.signing_keys import new_private_key
     from haven.certs.trust import encode_signing_keys, make_signing_key
     from haven.site.keyslots import SlotContent
 

@@ -11,12 +11,12 @@ import pytest
 from haven.errors import AuditTamperedError
 from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, chain, hour
 from haven.site.rolekeys import AUDIT_PUBLIC
-from haven.site.site import Session
+from haven.site.site import UnlockedSite
 from tests.helpers_site import ADMIN, CLINICIAN, new_site
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
+def session(tmp_path: Path) -> Iterator[UnlockedSite]:
     site = new_site(tmp_path / "s")
     with site.unlock(CLINICIAN) as clinician:
         for action in ("visit.add", "visit.add", "history.view"):
@@ -26,12 +26,12 @@ def session(tmp_path: Path) -> Iterator[Session]:
         yield admin
 
 
-def _sql(session: Session, sql: str, *params: object) -> None:
+def _sql(session: UnlockedSite, sql: str, *params: object) -> None:
     with session.store.transaction() as conn:
         conn.execute(sql, params)
 
 
-def test_entries_say_who_did_what_never_to_whom(session: Session) -> None:
+def test_entries_say_who_did_what_never_to_whom(session: UnlockedSite) -> None:
     rows = session.audit.rows()
     assert [e.action for e, _ in rows] == [
         "site.init",
@@ -49,13 +49,13 @@ def test_entries_say_who_did_what_never_to_whom(session: Session) -> None:
     assert session.audit.verify().seq == 6
 
 
-def _public(session: Session) -> bytes:
+def _public(session: UnlockedSite) -> bytes:
     public = session.store.get_setting(AUDIT_PUBLIC)
     assert public is not None
     return public
 
 
-def test_audit_detects_an_edited_entry(session: Session) -> None:
+def test_audit_detects_an_edited_entry(session: UnlockedSite) -> None:
     sealed = bytes(session.store.query("SELECT sealed FROM audit WHERE seq = 3")[0][0])
     other = AuditEntry(3, "2026-11-28T09Z", b"x" * 16, "history.view", 2).seal(_public(session))
     for value in (sealed[:-1] + bytes([sealed[-1] ^ 1]), other):
@@ -65,20 +65,20 @@ def test_audit_detects_an_edited_entry(session: Session) -> None:
         assert caught.value.seq == 3
 
 
-def test_audit_detects_a_deleted_entry_in_the_middle(session: Session) -> None:
+def test_audit_detects_a_deleted_entry_in_the_middle(session: UnlockedSite) -> None:
     _sql(session, "DELETE FROM audit WHERE seq = 3")
     with pytest.raises(AuditTamperedError, match="missing or out of place") as caught:
         session.audit.verify()
     assert caught.value.seq == 3
 
 
-def test_audit_detects_entries_cut_from_the_end(session: Session) -> None:
+def test_audit_detects_entries_cut_from_the_end(session: UnlockedSite) -> None:
     _sql(session, "DELETE FROM audit WHERE seq >= 5")
     with pytest.raises(AuditTamperedError, match="cut from the end"):
         session.audit.verify()
 
 
-def test_audit_detects_reordered_entries(session: Session) -> None:
+def test_audit_detects_reordered_entries(session: UnlockedSite) -> None:
     rows = {seq: (sealed, h) for seq, sealed, h in session.audit.sealed_rows()}
     (e4, h4), (e5, h5) = rows[4], rows[5]
     # Swap the contents of entries 4 and 5 (hashes moved with them).
@@ -89,7 +89,7 @@ def test_audit_detects_reordered_entries(session: Session) -> None:
     assert caught.value.seq == 4
 
 
-def test_audit_detects_swapped_sequence_numbers(session: Session) -> None:
+def test_audit_detects_swapped_sequence_numbers(session: UnlockedSite) -> None:
     _sql(session, "UPDATE audit SET seq = 100 WHERE seq = 2")
     _sql(session, "UPDATE audit SET seq = 2 WHERE seq = 3")
     _sql(session, "UPDATE audit SET seq = 3 WHERE seq = 100")
@@ -97,7 +97,7 @@ def test_audit_detects_swapped_sequence_numbers(session: Session) -> None:
         session.audit.verify()
 
 
-def test_audit_detects_an_inserted_entry(session: Session) -> None:
+def test_audit_detects_an_inserted_entry(session: UnlockedSite) -> None:
     # In the middle: renumber to make room, then insert a made-up entry.
     rows = session.audit.rows()
     _sql(session, "UPDATE audit SET seq = seq + 100 WHERE seq >= 3")
@@ -109,7 +109,7 @@ def test_audit_detects_an_inserted_entry(session: Session) -> None:
     assert caught.value.seq == 3
 
 
-def test_audit_detects_an_entry_appended_behind_the_heads_back(session: Session) -> None:
+def test_audit_detects_an_entry_appended_behind_the_heads_back(session: UnlockedSite) -> None:
     last, digest = session.audit.rows()[-1]
     extra = AuditEntry(last.seq + 1, last.at, last.staff, "visit.add", 1).seal(_public(session))
     _sql(session, "INSERT INTO audit VALUES (?, ?, ?)", last.seq + 1, extra, chain(digest, last.seq + 1, extra))
@@ -117,13 +117,13 @@ def test_audit_detects_an_entry_appended_behind_the_heads_back(session: Session)
         session.audit.verify()
 
 
-def test_audit_detects_a_missing_head(session: Session) -> None:
+def test_audit_detects_a_missing_head(session: UnlockedSite) -> None:
     _sql(session, "DELETE FROM settings WHERE name = ?", HEAD_SETTING)
     with pytest.raises(AuditTamperedError, match="head"):
         session.audit.verify()
 
 
-def test_a_rewritten_chain_is_caught_by_a_witnessed_head(session: Session) -> None:
+def test_a_rewritten_chain_is_caught_by_a_witnessed_head(session: UnlockedSite) -> None:
     """Someone holding the key can recompute every hash; a head written down earlier still catches it."""
     witness = session.audit.verify()
     rows = session.audit.rows()

@@ -20,7 +20,7 @@ import pytest
 from haven.core.card import Card
 from haven.errors import StoreError
 from haven.services import Clinic, unsealed_tally
-from haven.site.site import Session
+from haven.site.site import UnlockedSite
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSPHRASE, Result
 from tests.helpers_site import make_site
@@ -40,7 +40,7 @@ def _heal_audit(store: SQLiteStore) -> None:
         conn.execute("DROP TRIGGER audit_fails")
 
 
-def _actions(session: Session) -> list[str]:
+def _actions(session: UnlockedSite) -> list[str]:
     return [entry.action for entry, _ in session.audit.rows()]
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.certs import cbor, cose
-from haven.certs.keys import (
+from haven.certs.signing_keys import (
     KID_BYTES,
     kid_of,
     load_private_der,
@@ -173,7 +173,7 @@ class TrustList:
 
 
 def fingerprint_of(public: bytes) -> str:
-    from haven.certs.keys import fingerprint
+    from haven.certs.signing_keys import fingerprint
 
     return fingerprint(public)
 

@@ -28,7 +28,7 @@ from haven.errors import HavenError, InputError
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.roles import Permission
-from haven.site.site import Session, Site
+from haven.site.site import Site, UnlockedSite
 from haven.store.sqlite import SQLiteStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,7 +65,7 @@ class Context:
         )
 
     @contextlib.contextmanager
-    def session(self, permission: Permission | None = None) -> Iterator[Session]:
+    def session(self, permission: Permission | None = None) -> Iterator[UnlockedSite]:
         """The site unlocked by a staff passphrase, for one command; ``permission`` is checked first."""
         site = self.site()
         site.check_present()

@@ -15,8 +15,8 @@ from rich.rule import Rule
 from haven.cli.base import Context
 from haven.cli.visits import print_history
 from haven.core.card import Card, parse_card
+from haven.core.clock import utc_today
 from haven.errors import CardError, NoRecordsError
-from haven.services import utc_today
 from haven.site import passphrase
 from haven.site.folder import SiteFolder
 from haven.site.site import Site

@@ -21,7 +21,7 @@ from haven.cli.base import Context, resolve_home
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.roles import Role
-from haven.site.site import Site as KeySite
+from haven.site.site import Site
 
 DEMO_STAFF = (("registrar", Role.REGISTRAR), ("clinician", Role.CLINICIAN), ("coordinator", Role.COORDINATOR))
 DEMO_DURESS_STAFF = "clinician"
@@ -29,7 +29,7 @@ DEMO_DURESS_STAFF = "clinician"
 
 def demo_site(
     folder: SiteFolder, now: dt.datetime, settings: SecuritySettings
-) -> tuple[KeySite, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
+) -> tuple[Site, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
     """A new, real, encrypted demo site: one staff account per role (five-word passphrases, a duress
     passphrase for the clinician), standalone issuing for certificates (they name the demo site), and
     the ``haven demo`` holders.
@@ -41,7 +41,7 @@ def demo_site(
     from haven.site import passphrase as pp
     from haven.site.kdf import params_for_new_site
 
-    site = KeySite(folder, settings)
+    site = Site(folder, settings)
     passphrases = {name: pp.suggest() for name, _ in DEMO_STAFF}
     duress = pp.suggest()
     calibration = params_for_new_site(settings.kdf_profile)
@@ -136,7 +136,7 @@ def serve(
     """
     import uvicorn
 
-    from haven.web import Site, WebSettings, create_app
+    from haven.web import WebSettings, WebSite, create_app
 
     parent = click_ctx.find_root().obj or {}
     home = home or parent.get("home")
@@ -161,7 +161,7 @@ def serve(
         keys, accounts, duress, holders = demo_site(folder, dt.datetime.now(dt.UTC), security)
     else:
         folder = ctx.folder
-        keys = KeySite(folder, security)
+        keys = Site(folder, security)
         keys.check_present()
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     url = f"http://{shown}:{settings.port}/"
@@ -189,7 +189,7 @@ def serve(
         c.print("\nStop with Ctrl-C. Every session and open card ends with the server.")
 
     ctx.emit(doc, human)
-    app = create_app(settings, Site(keys=keys))
+    app = create_app(settings, WebSite(keys=keys))
     # Proxy headers are the app's to believe (only from settings.trusted_proxies), never uvicorn's default.
     uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
 

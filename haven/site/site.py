@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from haven.cert_services import Certificates
+from haven.core.clock import utc_now
 from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
 from haven.services import Clinic
@@ -91,10 +92,6 @@ def file_errors() -> Iterator[None]:
         if exc.errno == errno.ENOSPC:
             raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
         raise SiteError(f"The site's files cannot be used: {exc.strerror} ({exc.filename}).") from None
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def put_setting_in(conn: Any, name: str, value: bytes) -> None:
@@ -175,7 +172,7 @@ class Site:
         duress: str | None = None,
         calibration: Calibration | None = None,
         erase_after: int = 0,
-    ) -> Session:
+    ) -> UnlockedSite:
         """A new site with one staff member (``admin``), unlocked for them.
 
         Either everything is written or nothing is left behind.
@@ -198,7 +195,7 @@ class Site:
 
     def _write_new(
         self, header: Header, name: str, roles: Role, key: SlotKey, duress: DuressKey | None, now: dt.datetime
-    ) -> Session:
+    ) -> UnlockedSite:
         """Write a whole new site: what ``haven init`` makes, and what duress and panic leave behind.
 
         One function for all three, so a rebuilt site cannot differ from a fresh one.
@@ -229,7 +226,7 @@ class Site:
                 with contextlib.suppress(OSError):
                     self.folder.home.rmdir()
             raise
-        return Session(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
+        return UnlockedSite(self, store, member, header, key_index, slots[key_index], master, keys, member_key)
 
     # ------------------------------------------------------------ unlock
 
@@ -252,7 +249,7 @@ class Site:
         wait: bool = True,
         on_wait: Callable[[float, int], None] | None = None,
         counted: bool = True,
-    ) -> Session:
+    ) -> UnlockedSite:
         """Open the site with a staff passphrase (see the module docstring for every path).
 
         ``counted=False`` is for passphrases not typed at this machine (the web sign-in, which
@@ -295,7 +292,7 @@ class Site:
 
     def _open(
         self, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey, counted: bool = True
-    ) -> Session:
+    ) -> UnlockedSite:
         if counted:
             self.attempts.write(0)
             self.attempts.write(0)  # the other endings write twice as well
@@ -319,13 +316,15 @@ class Site:
             store.close()
             raise
         member = StaffMember(content.staff_id, record.name, Role(content.roles), record.slots, record.added)
-        session = Session(self, store, member, header, index, slot, content.master_key, record.keys, content.member_key)
+        session = UnlockedSite(
+            self, store, member, header, index, slot, content.master_key, record.keys, content.member_key
+        )
         session.check_erase_after()
         return session
 
     def _convert(
         self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
-    ) -> Session:
+    ) -> UnlockedSite:
         """A coordinator's first unlock of a site made before keys by role (haven/site/legacy.py)."""
         if Role.COORDINATOR not in Role(content.roles) or not legacy.is_legacy(store):
             legacy.refuse(store, Role(content.roles))
@@ -340,9 +339,9 @@ class Site:
             legacy.finish(store, keys, self.random_bytes)
             with contextlib.suppress(StoreFullError):
                 tallies.seal_legacy(store, self.random_bytes)
-        return Session(self, store, member, header, index, sealed, content.master_key, keys, member_key)
+        return UnlockedSite(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
-    def _duress(self, header: Header, content: SlotContent, secret: bytes) -> Session:
+    def _duress(self, header: Header, content: SlotContent, secret: bytes) -> UnlockedSite:
         """Erase everything, then build the site a fresh ``haven init`` by this person would make.
 
         Its one account holds every role, as ``init --admin`` gives (a lone registrar is a
@@ -474,7 +473,7 @@ def _split(pair: tuple[int, int]) -> tuple[int, int]:
 
 
 @dataclass
-class Session:
+class UnlockedSite:
     """A site unlocked by one staff member: the store, who they are, and what they may do."""
 
     site: Site
@@ -518,7 +517,7 @@ class Session:
             f"of {limit or 'never'}); it is {limit or 'never'} again. Someone had the site's files: check this machine."
         )
 
-    def same_key(self, other: Session) -> bool:
+    def same_key(self, other: UnlockedSite) -> bool:
         """Whether ``other`` opened the same database as this session (the same master key).
 
         False means the site was erased and rebuilt in between (a duress passphrase,
@@ -526,7 +525,7 @@ class Session:
         """
         return hmac.compare_digest(self._master_key, other._master_key)
 
-    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> Session:
+    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> UnlockedSite:
         """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
         (``keys``: the role keys their own slot led to; none by default).
 
@@ -585,7 +584,7 @@ class Session:
         self._member_key = b""
         self.keys = RoleKeys()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> UnlockedSite:
         return self
 
     def __exit__(self, *exc: object) -> None:

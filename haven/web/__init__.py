@@ -7,13 +7,13 @@ created at import time. ``site`` is a :class:`Site`: a site folder's key slots
 
 from haven.web.app import create_app
 from haven.web.settings import Limit, WebSettings
-from haven.web.site import CertificateIssuer, CertificateSheet, Site
+from haven.web.site import CertificateIssuer, CertificateSheet, WebSite
 
 __all__ = [
     "CertificateIssuer",
     "CertificateSheet",
     "Limit",
-    "Site",
     "WebSettings",
+    "WebSite",
     "create_app",
 ]

@@ -27,9 +27,9 @@ from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
 from haven.web.routes import api, staff_pages, verifier
-from haven.web.sessions import SessionStore
+from haven.web.sessions import BrowserSessions
 from haven.web.settings import WebSettings
-from haven.web.site import Site
+from haven.web.site import WebSite
 from haven.web.state import AppState
 
 DESCRIPTION = """Haven's web API: what the clinic pages and the offline verifier use.
@@ -54,9 +54,9 @@ class StaticAssets(StaticFiles):
         return response
 
 
-def create_app(settings: WebSettings, site: Site) -> FastAPI:
+def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     site.auto_lock_s = settings.auto_lock_s
-    sessions = SessionStore(
+    sessions = BrowserSessions(
         idle_s=settings.session_idle_s,
         card_idle_s=settings.card_idle_s,
         max_sessions=settings.max_sessions,

@@ -11,11 +11,11 @@ import io
 from haven.core.card import parse_card
 from haven.core.keys import normalise_pin
 from haven.errors import CardError, InputError
-from haven.web.sessions import OpenCard, Session
+from haven.web.sessions import BrowserSession, OpenCard
 from haven.web.state import AppState
 
 
-def count_attempt(state: AppState, session: Session, address: str, with_pin: bool) -> None:
+def count_attempt(state: AppState, session: BrowserSession, address: str, with_pin: bool) -> None:
     """Count one card-open attempt (and one PIN attempt); refuse it past the limits."""
     s, limiter = state.settings, state.limiter
     if with_pin:
@@ -36,7 +36,7 @@ def clean_pin(pin: str | None) -> str | None:
 
 
 def open_card(
-    state: AppState, session: Session, address: str, text: str, pin: str | None, counted: bool = False
+    state: AppState, session: BrowserSession, address: str, text: str, pin: str | None, counted: bool = False
 ) -> OpenCard:
     """Parse the card, check the PIN's form, and open it in ``session`` (counted and limited,
     unless the caller ``counted`` the attempt already)."""

@@ -26,7 +26,7 @@ from haven.site.rolekeys import RoleKeys
 from haven.site.staff import StaffMember
 
 if TYPE_CHECKING:
-    from haven.web.site import CertificateSheet, Site
+    from haven.web.site import CertificateSheet, WebSite
 
 MAX_PER_SHEET = 12
 
@@ -41,7 +41,7 @@ def certifiable(history: History) -> list[tuple[str, Vaccination | Test]]:
     ]
 
 
-def issue(site: Site, history: History, chosen: Iterable[str], count: int, staff: StaffMember) -> CertificateSheet:
+def issue(site: WebSite, history: History, chosen: Iterable[str], count: int, staff: StaffMember) -> CertificateSheet:
     """A sheet of ``count`` one-time certificates stating the ``chosen`` entries."""
     wanted = set(chosen)
     entries = [e for key, e in certifiable(history) if key in wanted]
@@ -54,7 +54,7 @@ def issue(site: Site, history: History, chosen: Iterable[str], count: int, staff
 class SiteIssuer:
     """Signs with the site's current epoch key (from its trust list and signing keys)."""
 
-    site: Site
+    site: WebSite
     keys: RoleKeys  # the issuing clinician's: they open the signing keys
 
     def issue_sheet(self, entries: Sequence[Vaccination | Test], count: int, now: dt.datetime) -> CertificateSheet:

@@ -1,8 +1,8 @@
 """The coordinator's counts for one week, with small cells suppressed, and a bar chart.
 
 Counts come from the anonymous counters taken at write time, sealed to the
-coordinators and summed when one reads them (:meth:`haven.site.site.Session.counts`). Any count from 1 to 4 is shown
-as ``"<5"``: a small count in a small place can point at a person.
+coordinators and summed when one reads them (:meth:`haven.site.site.UnlockedSite.counts`).
+Any count from 1 to 4 is shown as ``"<5"``: a small count in a small place can point at a person.
 
 >>> from haven.core.aggregates import AggregateKey
 >>> rows = week_rows({AggregateKey(202648, 2, 1, 2, 0): 7, AggregateKey(202648, 2, 1, 1, 0): 2}, 202648)

@@ -23,7 +23,7 @@ from haven.site.roles import Permission
 from haven.site.roles import require as require_role
 from haven.site.staff import StaffMember
 from haven.web.middleware import SESSION_COOKIE
-from haven.web.sessions import OpenCard, Session
+from haven.web.sessions import BrowserSession, OpenCard
 from haven.web.site import SignedIn
 from haven.web.state import AppState
 
@@ -48,12 +48,12 @@ def app_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(app_state)]
 
 
-def current_session(request: Request) -> Session | None:
-    session: Session | None = request.scope.setdefault("state", {}).get("session")
+def current_session(request: Request) -> BrowserSession | None:
+    session: BrowserSession | None = request.scope.setdefault("state", {}).get("session")
     return session
 
 
-def ensure_session(request: Request) -> Session:
+def ensure_session(request: Request) -> BrowserSession:
     """The request's session, creating an anonymous one (and its cookie) if there is none."""
     session = current_session(request)
     if session is None:
@@ -62,14 +62,14 @@ def ensure_session(request: Request) -> Session:
     return session
 
 
-def set_session(request: Request, session: Session | None) -> None:
+def set_session(request: Request, session: BrowserSession | None) -> None:
     """Make ``session`` the request's session and write (or clear) the cookie with the response."""
     state = request.scope.setdefault("state", {})
     state["session"] = session
     state["session_cookie"] = "set" if session is not None else "clear"
 
 
-async def _check_csrf(request: Request, session: Session | None) -> None:
+async def _check_csrf(request: Request, session: BrowserSession | None) -> None:
     if request.method not in UNSAFE:
         return
     token = request.headers.get(CSRF_HEADER)
@@ -144,7 +144,7 @@ def signed_in_staff(request: Request, touch: bool = False) -> StaffMember | None
     return None
 
 
-def start_staff_session(request: Request, state: AppState, signed: SignedIn) -> Session:
+def start_staff_session(request: Request, state: AppState, signed: SignedIn) -> BrowserSession:
     """After a sign-in: a fresh session id (no fixation) holding who signed in."""
     fresh = state.sessions.rotate(ensure_session(request))
     fresh.staff, fresh.generation, fresh.slot = signed.staff, signed.generation, signed.slot
@@ -165,7 +165,7 @@ def open_card(request: Request) -> OpenCard:
 TheOpenCard = Annotated[OpenCard, Depends(open_card)]
 
 
-def sign_out_session(state: AppState, session: Session, drop: bool = True) -> None:
+def sign_out_session(state: AppState, session: BrowserSession, drop: bool = True) -> None:
     """End ``session`` (or, without ``drop``, only sign it out); when no one is signed in any more,
     the server locks (forgets the key)."""
     if drop:
@@ -180,7 +180,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def staff_session(request: Request) -> Session:
+def staff_session(request: Request) -> BrowserSession:
     """The session of a request that a staff dependency already let through."""
     session = current_session(request)
     assert session is not None

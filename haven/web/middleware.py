@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from haven.web.sessions import Session, SessionStore
+from haven.web.sessions import BrowserSession, BrowserSessions
 
 SESSION_COOKIE = "haven_session"
 
@@ -78,7 +78,7 @@ class SecurityHeaders:
 class SessionCookie:
     """Finds the request's server-side session and keeps the cookie in step with it."""
 
-    def __init__(self, app: ASGIApp, sessions: SessionStore, secure: Callable[[Scope], bool]) -> None:
+    def __init__(self, app: ASGIApp, sessions: BrowserSessions, secure: Callable[[Scope], bool]) -> None:
         self.app = app
         self.sessions = sessions
         self.secure = secure
@@ -97,7 +97,7 @@ class SessionCookie:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 action = state.get("session_cookie")
-                current: Session | None = state.get("session")
+                current: BrowserSession | None = state.get("session")
                 header = None
                 if action == "set" and current is not None:
                     header = self._cookie(current.id, scope)

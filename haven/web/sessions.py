@@ -11,7 +11,7 @@ cookie, a URL or a log line. It closes itself after
 server ends every session and closes every card.
 
 >>> now = [0.0]
->>> store = SessionStore(idle_s=60, card_idle_s=10, max_sessions=10, clock=lambda: now[0])
+>>> store = BrowserSessions(idle_s=60, card_idle_s=10, max_sessions=10, clock=lambda: now[0])
 >>> s = store.create()
 >>> store.get(s.id) is s
 True
@@ -45,7 +45,7 @@ class OpenCard:
 
 
 @dataclass
-class Session:
+class BrowserSession:
     id: str = field(repr=False)
     csrf: str = field(repr=False)
     last_seen: float
@@ -64,7 +64,7 @@ class Session:
         return bool(token) and hmac.compare_digest(self.csrf.encode(), (token or "").encode())
 
 
-class SessionStore:
+class BrowserSessions:
     """Sessions by id, dropped after ``idle_s`` unused (oldest first beyond ``max_sessions``)."""
 
     def __init__(
@@ -78,15 +78,15 @@ class SessionStore:
         self.card_idle_s = card_idle_s
         self.max_sessions = max_sessions
         self.clock = clock
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self) -> Session:
+    def create(self) -> BrowserSession:
         now = self.clock()
-        session = Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=now)
+        session = BrowserSession(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), last_seen=now)
         with self._lock:
             self._sessions[session.id] = session
             while len(self._sessions) > self.max_sessions:
@@ -101,7 +101,7 @@ class SessionStore:
             victim = next(iter(self._sessions))
         self._sessions.pop(victim)._card = None
 
-    def get(self, session_id: str | None) -> Session | None:
+    def get(self, session_id: str | None) -> BrowserSession | None:
         if not session_id:
             return None
         now = self.clock()
@@ -116,19 +116,19 @@ class SessionStore:
             self._sessions.move_to_end(session_id)
             return session
 
-    def rotate(self, session: Session) -> Session:
+    def rotate(self, session: BrowserSession) -> BrowserSession:
         """A fresh id and CSRF token for ``session`` (on sign-in: no fixation), keeping its language."""
         fresh = self.create()
         fresh.language = session.language
         self.drop(session)
         return fresh
 
-    def sign_out(self, session: Session) -> None:
+    def sign_out(self, session: BrowserSession) -> None:
         """Forget the staff member and the open card of ``session`` (it stays, signed out)."""
         session._card = None
         session.staff = session.slot = None
 
-    def drop(self, session: Session) -> None:
+    def drop(self, session: BrowserSession) -> None:
         with self._lock:
             self._sessions.pop(session.id, None)
         session._card = None
@@ -167,7 +167,7 @@ class SessionStore:
 
     # ------------------------------------------------------------ the open card
 
-    def card(self, session: Session) -> OpenCard | None:
+    def card(self, session: BrowserSession) -> OpenCard | None:
         """The session's open card, or None (closing it if it sat unused past ``card_idle_s``)."""
         open_card = session._card
         if open_card is None:
@@ -180,10 +180,10 @@ class SessionStore:
         return open_card
 
     def open_card(
-        self, session: Session, card: Card, pin: str | None, has_records: bool, new: bool = False
+        self, session: BrowserSession, card: Card, pin: str | None, has_records: bool, new: bool = False
     ) -> OpenCard:
         session._card = OpenCard(card, pin, has_records, new, self.clock())
         return session._card
 
-    def close_card(self, session: Session) -> None:
+    def close_card(self, session: BrowserSession) -> None:
         session._card = None

@@ -55,13 +55,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from haven.cert_services import TRUST_LIST
+from haven.core.clock import utc_now
 from haven.core.entries import Test, Vaccination
 from haven.errors import AuthError, StoreClosedError, WrongPassphraseError
 from haven.services import Clinic
 from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
-from haven.site.site import Session as KeySession
-from haven.site.site import Site as KeySite
+from haven.site.site import Site, UnlockedSite
 from haven.site.staff import StaffMember
 from haven.store.sqlite import SQLiteStore
 
@@ -83,10 +83,6 @@ class CertificateIssuer(Protocol):
     def issue_sheet(self, entries: Sequence[Vaccination | Test], count: int, now: dt.datetime) -> CertificateSheet:
         """``count`` certificates, each stating ``entries`` (and nothing about the holder)."""
         ...
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def same_name(typed: str, name: str) -> bool:
@@ -112,10 +108,10 @@ class SignedIn:
 
 
 @dataclass
-class Site:
+class WebSite:
     """One site folder as a running server sees it: locked, or unlocked for its signed-in staff."""
 
-    keys: KeySite
+    keys: Site
     certificates: CertificateIssuer | None = None  # None: the site's own trust list and epoch keys
     auto_lock_s: float = 30 * 60  # create_app sets it from WebSettings.auto_lock_s
     today: Callable[[], dt.date] | None = None  # default: the UTC date of ``now()``
@@ -124,7 +120,7 @@ class Site:
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
     generation: int = field(default=0, init=False)
     last_active: float = field(default=0.0, init=False)
-    _shared: KeySession | None = field(default=None, init=False, repr=False)
+    _shared: UnlockedSite | None = field(default=None, init=False, repr=False)
     _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -176,7 +172,7 @@ class Site:
             self.last_active = self.clock()
             return SignedIn(member, self.generation, slot)
 
-    def _adopt(self, session: KeySession) -> None:
+    def _adopt(self, session: UnlockedSite) -> None:
         """Keep ``session``'s store as the shared one, or close it; switch if the site was rebuilt."""
         shared = self._shared
         if shared is not None and shared.same_key(session):
@@ -284,7 +280,7 @@ class Site:
 
     # ------------------------------------------------------------ what requests use
 
-    def _session(self) -> KeySession:
+    def _session(self) -> UnlockedSite:
         with self._lock:
             self._check_files()
             if self._shared is None:
@@ -296,7 +292,7 @@ class Site:
         """The shared store; :class:`AuthError` while the server is locked."""
         return self._session().store
 
-    def as_staff(self, member: StaffMember) -> KeySession:
+    def as_staff(self, member: StaffMember) -> UnlockedSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
         return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
 

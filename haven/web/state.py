@@ -11,16 +11,16 @@ from jinja2 import Environment
 
 from haven.errors import AuthError
 from haven.web.ratelimit import RateLimiter
-from haven.web.sessions import SessionStore
+from haven.web.sessions import BrowserSessions
 from haven.web.settings import WebSettings
-from haven.web.site import SignedIn, Site
+from haven.web.site import SignedIn, WebSite
 
 
 @dataclass
 class AppState:
     settings: WebSettings
-    site: Site
-    sessions: SessionStore
+    site: WebSite
+    sessions: BrowserSessions
     limiter: RateLimiter
     templates: Environment
     static_version: str

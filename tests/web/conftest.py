@@ -25,8 +25,8 @@ from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration
 from haven.site.roles import Role
-from haven.site.site import Site as KeySite
-from haven.web import Site, WebSettings, create_app
+from haven.site.site import Site
+from haven.web import WebSettings, WebSite, create_app
 from tests.conftest import TODAY, seeded_bytes
 
 # Five random BIP39 words each: strong enough for the site's passphrase check.
@@ -70,10 +70,10 @@ class Clock:
         return self.now
 
 
-def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> KeySite:
+def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> Site:
     """A real site (key slots, SQLCipher) with cheap test keys: coordinator, registrar, clinician (with a
     duress passphrase) and ana (registrar and clinician), and standalone issuing for certificates."""
-    keys = KeySite(SiteFolder(home), SecuritySettings(kdf_profile="test"), now=now, settle=0.0)
+    keys = Site(SiteFolder(home), SecuritySettings(kdf_profile="test"), now=now, settle=0.0)
     with keys.create("coordinator", PASSPHRASES["coordinator"], roles=Role.COORDINATOR, calibration=CHEAP) as session:
         for name in ("registrar", "clinician", "ana"):
             session.add_staff(name, ROLES[name], PASSPHRASES[name], DURESS.get(name))
@@ -81,7 +81,7 @@ def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> KeySi
     return keys
 
 
-def unlocked(site: Site) -> Site:
+def unlocked(site: WebSite) -> WebSite:
     """Open the site's store, as the first staff sign-in does (tests then write through site.clinic())."""
     site.sign_in("coordinator", PASSPHRASES["coordinator"])
     return site
@@ -93,14 +93,14 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> KeySite:
+def keys(tmp_path: Path) -> Site:
     return make_keys(tmp_path / "site")
 
 
 @pytest.fixture
-def site(keys: KeySite, clock: Clock) -> Iterator[Site]:
+def site(keys: Site, clock: Clock) -> Iterator[WebSite]:
     """The web's site, unlocked (as after a first sign-in)."""
-    web = Site(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded_bytes(7))
+    web = WebSite(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded_bytes(7))
     yield unlocked(web)
     web.lock()
 
@@ -111,7 +111,7 @@ def settings() -> WebSettings:
 
 
 @pytest.fixture
-def app(settings: WebSettings, site: Site) -> FastAPI:
+def app(settings: WebSettings, site: WebSite) -> FastAPI:
     return create_app(settings, site)
 
 
@@ -151,7 +151,7 @@ def signed_in(client: TestClient) -> Callable[[str], str]:
 @dataclass
 class LiveServer:
     url: str
-    site: Site
+    site: WebSite
     app: FastAPI
 
 
@@ -186,7 +186,7 @@ def serve(app: FastAPI) -> Iterator[str]:
 def live_server(home: Path) -> Iterator[LiveServer]:
     """A server on a free loopback port over its own real site, on the real clock (the browser's
     verifier checks certificates against the device's clock), locked until someone signs in."""
-    site = Site(keys=make_keys(home, now=lambda: dt.datetime.now(dt.UTC)))
+    site = WebSite(keys=make_keys(home, now=lambda: dt.datetime.now(dt.UTC)))
     app = create_app(WebSettings(), site)
     for url in serve(app):
         yield LiveServer(url, site, app)

@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 from haven.cert_services import TRUST_LIST, Certificates
 from haven.certs.trust import parse_trust_list
 from haven.core.card import parse_card
-from haven.web.site import Site
+from haven.web.site import WebSite
 from tests.web.conftest import sign_in
 
 
-def test_clinic_flow_through_the_api(client: TestClient, site: Site) -> None:
+def test_clinic_flow_through_the_api(client: TestClient, site: WebSite) -> None:
     token = sign_in(client, "clinician")
     h = {"X-CSRF-Token": token}
     new = client.post("/api/cards", json={"language": "ko"}, headers=h).json()
@@ -76,7 +76,9 @@ def test_public_operations(client: TestClient) -> None:
     assert "comirnaty" in {p["key"] for p in cat["products"]} and cat["tests"] == ["antigen", "pcr"]
 
 
-def test_trust_list_is_the_sites_signed_list_and_is_served_alike_while_locked(client: TestClient, site: Site) -> None:
+def test_trust_list_is_the_sites_signed_list_and_is_served_alike_while_locked(
+    client: TestClient, site: WebSite
+) -> None:
     r = client.get("/api/trust-list")
     assert r.status_code == 200 and r.headers["content-type"] == "application/cbor"
     listed = parse_trust_list(r.content, None)
@@ -92,7 +94,7 @@ def test_trust_list_is_the_sites_signed_list_and_is_served_alike_while_locked(cl
     assert headers(locked) == headers(r)
 
 
-def test_a_site_without_a_trust_list_says_so(client: TestClient, site: Site) -> None:
+def test_a_site_without_a_trust_list_says_so(client: TestClient, site: WebSite) -> None:
     site.store.put_setting(TRUST_LIST, b"")  # as if none: the stored value is empty
     with site.store.transaction() as conn:
         conn.execute("DELETE FROM settings WHERE name = ?", (TRUST_LIST,))

@@ -20,7 +20,7 @@ from haven.cert_services import Certificates
 from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Vaccination
-from haven.web import Site, WebSettings, create_app
+from haven.web import WebSettings, WebSite, create_app
 from tests.web.conftest import (
     ARTIFACTS,
     DURESS,
@@ -580,11 +580,11 @@ def test_a_fresh_phone_after_a_restart_cannot_check_yet_then_sees_valid_while_th
     Once someone has signed in and the server has locked again, it serves the list: "valid"."""
     now = dt.datetime.now(dt.UTC)
     keys = make_keys(tmp_path / "site", now=lambda: dt.datetime.now(dt.UTC))
-    before = Site(keys=keys)  # the server before its restart issues a certificate, then stops
+    before = WebSite(keys=keys)  # the server before its restart issues a certificate, then stops
     member = before.sign_in("clinician", PASSPHRASES["clinician"]).staff
     [text] = before.issuer(member).issue_sheet([Vaccination("comirnaty", 1, now.date())], 1, now).texts
     before.lock()
-    restarted = Site(keys=keys)
+    restarted = WebSite(keys=keys)
     for url in serve(create_app(WebSettings(), restarted)):
         log = RequestLog()
         phone = browser.new_context(base_url=url, viewport={"width": 360, "height": 740}, locale="en-US")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from haven.web.site import Site
+from haven.web.site import WebSite
 from tests.web.conftest import sign_in
 
 TEST = {"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-24"}
@@ -25,7 +25,7 @@ def _week(coordinator: TestClient) -> dict[str, str]:
 
 
 def test_a_coordinator_counts_a_registrars_visits_suppressed_before_and_after_a_fold(
-    app: FastAPI, client: TestClient, site: Site
+    app: FastAPI, client: TestClient, site: WebSite
 ) -> None:
     with TestClient(app, base_url="http://127.0.0.1") as registrar:
         token = sign_in(registrar, "registrar")

@@ -14,7 +14,7 @@ from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
 from haven.web.certificates import certifiable
-from haven.web.site import CertificateSheet, Site
+from haven.web.site import CertificateSheet, WebSite
 from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
 
 
@@ -23,11 +23,11 @@ def page_sign_in(client: TestClient, role: str) -> str:
     return csrf_of(client.get("/").text if role != "coordinator" else client.get("/counts").text)
 
 
-def record(site: Site, card: Card, doc: object, first: bool = False) -> None:
+def record(site: WebSite, card: Card, doc: object, first: bool = False) -> None:
     site.clinic().add_visit(card, doc, first_visit=first)
 
 
-def ids(site: Site, card: Card) -> list[str]:
+def ids(site: WebSite, card: Card) -> list[str]:
     """The entry ids of the card's certifiable entries, as the certificate page names them."""
     return [key for key, _ in certifiable(site.clinic().history(card))]
 
@@ -61,7 +61,7 @@ def test_signed_out_pages_send_you_to_sign_in(client: TestClient) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/sign-in"
 
 
-def test_a_mistyped_word_is_named_beside_the_field(client: TestClient, site: Site) -> None:
+def test_a_mistyped_word_is_named_beside_the_field(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "registrar")
     words = Card(bytes(range(16))).words("en")
     words[3] = "abandom"
@@ -90,7 +90,7 @@ def test_errors_are_in_the_page_language(client: TestClient) -> None:
     assert '<html lang="ko">' in html
 
 
-def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: Site) -> None:
+def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "clinician")
     card = Card(bytes(range(16)))
     status, html = open_typed(client, token, card.code)
@@ -108,7 +108,7 @@ def test_unknown_card_asks_before_starting_a_history(client: TestClient, site: S
     assert site.clinic().history(card).to_doc()["visits"][0]["entries"][0]["test"] == "pcr"
 
 
-def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, site: Site) -> None:
+def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, site: WebSite) -> None:
     token, html = post_visit(client, "registrar", {"date": "2026-11-20", "vac_product": "comirnaty", "vac_dose": "11"})
     assert re.search(r'id="vac_dose"[^>]*aria-invalid="true"', html)
     assert '<p class="error field-error" id="vac_dose-error">Enter a number from 1 to 10.</p>' in html
@@ -134,7 +134,7 @@ def test_visit_validation_messages_sit_beside_their_fields(client: TestClient, s
 CHOOSE_ONE = "Choose one, or clear the other fields of this section."
 
 
-def test_a_filled_field_is_never_dropped(client: TestClient, site: Site) -> None:
+def test_a_filled_field_is_never_dropped(client: TestClient, site: WebSite) -> None:
     """A dose, lot, result, sample, severity or symptom without its section's key field is refused, never lost."""
     token = page_sign_in(client, "clinician")
     card = Card(bytes(range(16)))
@@ -176,7 +176,7 @@ def test_a_filled_field_is_never_dropped(client: TestClient, site: Site) -> None
     assert entries[1]["type"] == "consultation" and entries[1]["severity"] == "mild"
 
 
-def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: TestClient, site: Site) -> None:
+def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: TestClient, site: WebSite) -> None:
     token, html = post_visit(client, "clinician", {"date": "2099-01-01", "vac_product": "td", "test_test": "pcr"})
     opening = r'<div class="error-summary" id="error-summary" role="alert" tabindex="-1"'
     summary = re.search(opening + r"(.*?)</div>", html, re.S)
@@ -196,7 +196,7 @@ def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: Tes
     assert "저장되지 않았습니다" in r.text and '<a href="#vac_product">백신:' in r.text
 
 
-def test_new_card_print_then_first_visit_and_history(client: TestClient, site: Site) -> None:
+def test_new_card_print_then_first_visit_and_history(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "clinician")
     r = client.post("/cards/new", data={"language": "zh", "pin": "2468", "pin_again": "2468", "csrf_token": token})
     assert r.url.path == "/card/print"
@@ -233,7 +233,7 @@ def test_new_card_print_then_first_visit_and_history(client: TestClient, site: S
         assert "No records for this card at this site. Start a new history?" in html
 
 
-def test_registrar_records_but_cannot_read_history(client: TestClient, site: Site) -> None:
+def test_registrar_records_but_cannot_read_history(client: TestClient, site: WebSite) -> None:
     card = Card(bytes(range(1, 17)))
     record(site, card, [{"type": "note", "date": "2026-11-01", "text": "seen"}], first=True)
     token = page_sign_in(client, "registrar")
@@ -251,7 +251,7 @@ def test_close_card(client: TestClient) -> None:
     assert client.get("/card", follow_redirects=False).status_code == 409
 
 
-def test_open_by_photo_of_the_qr(client: TestClient, site: Site) -> None:
+def test_open_by_photo_of_the_qr(client: TestClient, site: WebSite) -> None:
     card = Card(bytes(range(2, 18)))
     record(site, card, [{"type": "note", "date": "2026-11-01", "text": "seen"}], first=True)
     token = page_sign_in(client, "registrar")
@@ -265,7 +265,7 @@ def test_open_by_photo_of_the_qr(client: TestClient, site: Site) -> None:
     assert r.status_code == 400 and "This file is not a photo that can be read." in r.text
 
 
-def test_counts_for_a_week_suppress_small_cells(client: TestClient, site: Site) -> None:
+def test_counts_for_a_week_suppress_small_cells(client: TestClient, site: WebSite) -> None:
     for n in range(6):
         card = Card(bytes([n]) * 16)
         entries = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-24"}]
@@ -291,7 +291,7 @@ def test_coordinator_lands_on_counts_and_sees_no_holder_pages(client: TestClient
     assert client.get("/card").status_code == 403
 
 
-def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(client: TestClient, site: Site) -> None:
+def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(client: TestClient, site: WebSite) -> None:
     card = Card(bytes(range(3, 19)))
     record(
         site,
@@ -341,14 +341,14 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     assert facts["tests"] == [{"disease": "covid-19", "test": "antigen", "result": "negative", "date": "2026-11-28"}]
 
 
-def kept(site: Site) -> dict[str, list[object]]:
+def kept(site: WebSite) -> dict[str, list[object]]:
     """The records and the settings (but the audit log's head) of the site."""
     tables = {t.name: t for t in site.store.tables()}
     settings = [row for row in tables["settings"].rows if row[0] != "audit.head"]
     return {"records": list(tables["records"].rows), "settings": settings}
 
 
-def test_certificates_need_the_clinician_role(client: TestClient, site: Site) -> None:
+def test_certificates_need_the_clinician_role(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "registrar")
     client.post("/cards/new", data={"language": "en", "csrf_token": token})
     assert client.get("/card/certificates").status_code == 403
@@ -367,7 +367,7 @@ class RecordingIssuer:
         return CertificateSheet(tuple(f"TEST{i}" for i in range(count)), dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
 
 
-def test_certificate_seam_passes_the_chosen_entries_and_prints_a_sheet(client: TestClient, site: Site) -> None:
+def test_certificate_seam_passes_the_chosen_entries_and_prints_a_sheet(client: TestClient, site: WebSite) -> None:
     issuer = RecordingIssuer()
     site.certificates = issuer
     card = Card(bytes(range(4, 20)))
@@ -417,7 +417,7 @@ def test_accept_language_picks_the_page_language(client: TestClient) -> None:
     assert "登录" in client.get("/sign-in", headers={"Accept-Language": "zh-CN"}).text
 
 
-def test_photo_attempts_count_and_huge_bodies_are_refused(client: TestClient, site: Site) -> None:
+def test_photo_attempts_count_and_huge_bodies_are_refused(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "registrar")
     for _ in range(20):
         r = client.post("/cards/open-photo", data={"csrf_token": token}, files={"photo": ("x.png", b"x", "image/png")})
@@ -439,7 +439,7 @@ CLOSED_NOTICE = "The card closed before this visit was saved."
 
 
 def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_save(
-    client: TestClient, site: Site, clock: Clock
+    client: TestClient, site: WebSite, clock: Clock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card = Card(bytes(range(16)))
@@ -474,7 +474,7 @@ def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_
 
 
 def test_a_first_visit_typed_while_the_card_closed_is_saved_as_the_first_visit(
-    client: TestClient, site: Site, clock: Clock
+    client: TestClient, site: WebSite, clock: Clock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card, other = Card(bytes(range(1, 17))), Card(bytes(range(2, 18)))

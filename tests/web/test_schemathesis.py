@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from haven.core.card import Card
-from haven.web import Site, WebSettings, create_app
+from haven.web import WebSettings, WebSite, create_app
 from tests.conftest import TODAY
 from tests.web.conftest import NOW, make_keys, sign_in
 
@@ -25,7 +25,7 @@ class Credentials:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[schemathesis.BaseSchema, Credentials]]:
-    site = Site(keys=make_keys(tmp_path / "site"), today=lambda: TODAY, now=lambda: NOW)
+    site = WebSite(keys=make_keys(tmp_path / "site"), today=lambda: TODAY, now=lambda: NOW)
     app = create_app(WebSettings(allowed_hosts=("testserver",)), site)  # the host schemathesis' client sends
     with TestClient(app, base_url="http://127.0.0.1") as client:
         token = sign_in(client, "clinician")

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from haven.site.roles import Permission, allowed
-from haven.web import Site, WebSettings, create_app
+from haven.web import WebSettings, WebSite, create_app
 from haven.web.app import api_routes
 from haven.web.deps import UNSAFE
 from tests.web.conftest import PASSPHRASES, ROLES, Clock, csrf_of, sign_in
@@ -273,7 +273,7 @@ def test_the_name_is_matched_without_regard_to_case(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["staff"] == {"name": "clinician", "roles": ["clinician"]}
 
 
-def test_anonymous_sessions_cannot_push_out_signed_in_staff(site: Site) -> None:
+def test_anonymous_sessions_cannot_push_out_signed_in_staff(site: WebSite) -> None:
     app = create_app(WebSettings(max_sessions=3), site)
     with TestClient(app, base_url="http://127.0.0.1") as staff_client:
         sign_in(staff_client, "clinician")

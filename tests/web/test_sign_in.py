@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from haven.core.card import Card
-from haven.site.site import Site as KeySite
-from haven.web import Site, WebSettings, create_app
+from haven.site.site import Site
+from haven.web import WebSettings, WebSite, create_app
 from haven.web.settings import Limit
 from tests.helpers_site import FakeSleep
 from tests.web.conftest import NOW, PASSPHRASES, Clock, make_keys, serve, sign_in
@@ -26,9 +26,9 @@ VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01
 
 
 @pytest.fixture
-def locked(tmp_path: Path, clock: Clock) -> Site:
+def locked(tmp_path: Path, clock: Clock) -> WebSite:
     """A server's site as `haven serve` starts it: locked, holding no key."""
-    return Site(keys=make_keys(tmp_path / "site"), now=lambda: NOW, clock=clock)
+    return WebSite(keys=make_keys(tmp_path / "site"), now=lambda: NOW, clock=clock)
 
 
 def client_of(app: FastAPI, address: str = "127.0.0.1") -> TestClient:
@@ -52,7 +52,7 @@ def state_files(home: Path) -> dict[str, tuple[bytes, int]]:
 # ---------------------------------------------------------------- 8.4: no wipe, no lock-out
 
 
-def test_web_sign_ins_never_erase_the_site_nor_make_the_keyboard_wait(locked: Site) -> None:
+def test_web_sign_ins_never_erase_the_site_nor_make_the_keyboard_wait(locked: WebSite) -> None:
     """With erase-after 3, a dozen wrong web sign-ins erase nothing and leave the attempts file untouched:
     the right passphrase still opens the site, over the web and at the keyboard, without any wait."""
     keys = locked.keys
@@ -68,12 +68,12 @@ def test_web_sign_ins_never_erase_the_site_nor_make_the_keyboard_wait(locked: Si
     assert attempt(client_of(app), "clinician", PASSPHRASES["clinician"]) == (200, "ok")
     locked.lock()
     sleep = FakeSleep()
-    keyboard = KeySite(keys.folder, keys.settings, sleep=sleep, settle=0.0)
+    keyboard = Site(keys.folder, keys.settings, sleep=sleep, settle=0.0)
     keyboard.unlock(PASSPHRASES["registrar"]).close()
     assert sleep.waits == []
 
 
-def test_web_sign_ins_are_limited_per_address_and_in_all(locked: Site, clock: Clock) -> None:
+def test_web_sign_ins_are_limited_per_address_and_in_all(locked: WebSite, clock: Clock) -> None:
     """In memory: each address (an IPv6 /64 as one) may fail 10 sign-ins in 15 minutes, every address
     together 100; a success is not counted; the window slides."""
     app = create_app(WebSettings(sign_in_limit_global=Limit(25, 900)), locked)
@@ -98,7 +98,7 @@ def test_web_sign_ins_are_limited_per_address_and_in_all(locked: Site, clock: Cl
     assert attempt(c, "clinician", PASSPHRASES["clinician"]) == (200, "ok")
 
 
-def test_a_burst_of_sign_ins_cannot_run_past_the_limit(locked: Site) -> None:
+def test_a_burst_of_sign_ins_cannot_run_past_the_limit(locked: WebSite) -> None:
     """Thirty wrong sign-ins sent at once from one address, to a real server: the limit is checked again
     when each passphrase check starts, so at most one more than the limit is tried (two run at once)."""
     import asyncio
@@ -121,7 +121,7 @@ def test_a_burst_of_sign_ins_cannot_run_past_the_limit(locked: Site) -> None:
     assert 5 <= statuses.count(401) <= 6 and statuses.count(429) == 30 - statuses.count(401)
 
 
-def test_forwarded_headers_count_only_from_a_configured_proxy(locked: Site) -> None:
+def test_forwarded_headers_count_only_from_a_configured_proxy(locked: WebSite) -> None:
     """X-Forwarded-For names the client only when the peer is a configured proxy; from anyone else it
     is ignored, so rotating it does not dodge the per-address limit."""
     app = create_app(WebSettings(sign_in_limit=Limit(3, 900)), locked)
@@ -156,7 +156,7 @@ def test_a_trusted_proxy_must_be_an_address() -> None:
     )
 
 
-def test_other_host_names_are_refused_with_400(site: Site) -> None:
+def test_other_host_names_are_refused_with_400(site: WebSite) -> None:
     """DNS rebinding: a request for a host name the server does not answer to is refused, with one clear
     line; IP addresses are answered when the server binds to every address, names only when allowed."""
 
@@ -187,7 +187,7 @@ def cli(home: Path, passphrase: str, *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_removing_or_resetting_staff_from_a_terminal_ends_their_web_sessions(locked: Site, tmp_path: Path) -> None:
+def test_removing_or_resetting_staff_from_a_terminal_ends_their_web_sessions(locked: WebSite, tmp_path: Path) -> None:
     """`haven staff remove` and a coordinator's `haven staff passwd NAME`, run in another process while the
     server runs, end that person's web session at its next request; everyone else carries on."""
     app = create_app(WebSettings(), locked)
@@ -217,11 +217,11 @@ def test_removing_or_resetting_staff_from_a_terminal_ends_their_web_sessions(loc
     assert ana.get("/").status_code == 200 and not locked.locked
 
 
-def test_the_last_session_ended_by_a_removal_locks_the_server(locked: Site) -> None:
+def test_the_last_session_ended_by_a_removal_locks_the_server(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     sign_in(c, "registrar")
-    with KeySite(locked.keys.folder, locked.keys.settings).unlock(PASSPHRASES["coordinator"]) as coordinator:
+    with Site(locked.keys.folder, locked.keys.settings).unlock(PASSPHRASES["coordinator"]) as coordinator:
         coordinator.remove_staff("registrar")
     assert c.get("/api/cards/open").status_code == 401
     assert locked.locked
@@ -230,7 +230,7 @@ def test_the_last_session_ended_by_a_removal_locks_the_server(locked: Site) -> N
 # ---------------------------------------------------------------- 8.8: a failed sign-in leaves no trace
 
 
-def test_a_right_passphrase_under_another_name_leaves_the_server_as_it_was(locked: Site) -> None:
+def test_a_right_passphrase_under_another_name_leaves_the_server_as_it_was(locked: WebSite) -> None:
     """Answered exactly like a wrong passphrase, and the server stays as it was: locked (no trust list
     read from the store it opened for a moment), or open with the same store and every session still signed in."""
     app = create_app(WebSettings(), locked)

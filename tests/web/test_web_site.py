@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from haven.core.card import Card
-from haven.site.site import Site as KeySite
-from haven.web import Site, WebSettings, create_app
+from haven.site.site import Site
+from haven.web import WebSettings, WebSite, create_app
 from haven.web.deps import AnyStaff
 from tests.web.conftest import DURESS, NOW, PASSPHRASES, Clock, csrf_of, make_keys, sign_in
 from tests.web.test_pages import open_typed, page_sign_in
@@ -19,9 +19,9 @@ VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01
 
 
 @pytest.fixture
-def locked(tmp_path: Path, clock: Clock) -> Site:
+def locked(tmp_path: Path, clock: Clock) -> WebSite:
     """A server's site as `haven serve` starts it: locked, holding no key."""
-    return Site(keys=make_keys(tmp_path / "locked"), now=lambda: NOW, clock=clock)
+    return WebSite(keys=make_keys(tmp_path / "locked"), now=lambda: NOW, clock=clock)
 
 
 def client_of(app: FastAPI) -> TestClient:
@@ -38,7 +38,7 @@ def api_sign_in(client: TestClient, name: str, passphrase: str, clock: Clock | N
         clock.now += int(r.headers["retry-after"])
 
 
-def test_the_server_starts_locked_and_the_first_sign_in_opens_the_site(locked: Site) -> None:
+def test_the_server_starts_locked_and_the_first_sign_in_opens_the_site(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     assert locked.locked
@@ -57,7 +57,7 @@ def test_the_server_starts_locked_and_the_first_sign_in_opens_the_site(locked: S
     assert other.get("/api/session").json()["staff"]["name"] == "clinician"
 
 
-def test_the_last_sign_out_locks_the_server(locked: Site) -> None:
+def test_the_last_sign_out_locks_the_server(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     a, b = client_of(app), client_of(app)
     token_a, token_b = sign_in(a, "registrar"), sign_in(b, "clinician")
@@ -67,7 +67,7 @@ def test_the_last_sign_out_locks_the_server(locked: Site) -> None:
     assert locked.locked
 
 
-def test_the_server_forgets_the_key_after_auto_lock(locked: Site, clock: Clock) -> None:
+def test_the_server_forgets_the_key_after_auto_lock(locked: WebSite, clock: Clock) -> None:
     app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600, card_idle_s=3600), locked)
     c = client_of(app)
     token = sign_in(c, "registrar")
@@ -85,7 +85,7 @@ def test_the_server_forgets_the_key_after_auto_lock(locked: Site, clock: Clock) 
     assert c.get("/api/cards/open").json()["error"]["code"] == "no-open-card"
 
 
-def test_auto_lock_also_happens_at_the_next_request(locked: Site, clock: Clock) -> None:
+def test_auto_lock_also_happens_at_the_next_request(locked: WebSite, clock: Clock) -> None:
     app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600), locked)
     c = client_of(app)
     sign_in(c, "registrar")
@@ -94,7 +94,7 @@ def test_auto_lock_also_happens_at_the_next_request(locked: Site, clock: Clock) 
     assert locked.locked
 
 
-def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(locked: Site, clock: Clock) -> None:
+def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(locked: WebSite, clock: Clock) -> None:
     app = create_app(WebSettings(), locked)
     registrar = client_of(app)
     token = page_sign_in(registrar, "registrar")
@@ -120,7 +120,7 @@ def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(loc
     assert api_sign_in(client_of(app), "clinician", DURESS["clinician"], clock) == 200
 
 
-def test_duress_under_another_name_erases_and_answers_like_a_wrong_passphrase(locked: Site) -> None:
+def test_duress_under_another_name_erases_and_answers_like_a_wrong_passphrase(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     sign_in(c, "registrar")
@@ -134,7 +134,7 @@ def test_duress_under_another_name_erases_and_answers_like_a_wrong_passphrase(lo
     assert api_sign_in(client_of(app), "registrar", PASSPHRASES["registrar"]) == 401
 
 
-def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: Site, clock: Clock) -> None:
+def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: WebSite, clock: Clock) -> None:
     app = create_app(WebSettings(), locked)
     other = client_of(app)
     sign_in(other, "registrar")
@@ -155,16 +155,16 @@ def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: Site, clock: Cloc
     assert locked.keys.folder.db_path.exists()  # a folder that looks like a fresh, locked site
 
 
-def test_a_site_erased_by_another_process_locks_the_server(locked: Site) -> None:
+def test_a_site_erased_by_another_process_locks_the_server(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     sign_in(c, "registrar")
-    KeySite(locked.keys.folder, locked.keys.settings).panic()  # 'haven panic' in a terminal
+    Site(locked.keys.folder, locked.keys.settings).panic()  # 'haven panic' in a terminal
     assert c.get("/api/cards/open").status_code == 401
     assert locked.locked
 
 
-def test_web_actions_are_in_the_audit_log_by_who_did_them(locked: Site) -> None:
+def test_web_actions_are_in_the_audit_log_by_who_did_them(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     token = sign_in(c, "ana")  # registrar and clinician at once
@@ -183,7 +183,7 @@ def test_web_actions_are_in_the_audit_log_by_who_did_them(locked: Site) -> None:
     assert [(e.action, e.count) for e in entries] == [("visit.add", 1), ("history.view", 1), ("certificate.issue", 3)]
 
 
-def test_a_staff_member_with_two_roles_has_both(locked: Site) -> None:
+def test_a_staff_member_with_two_roles_has_both(locked: WebSite) -> None:
     app = create_app(WebSettings(), locked)
     c = client_of(app)
     page_sign_in(c, "ana")
@@ -196,7 +196,7 @@ def test_a_staff_member_with_two_roles_has_both(locked: Site) -> None:
     assert 'id="add-visit"' in card and "/card/print" in card
 
 
-def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) -> None:
+def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: WebSite) -> None:
     """A staff request already running when another person's duress sign-in closes the old store ends
     like a signed-out one, not with a "damaged database" error."""
     from haven.errors import StoreError
@@ -217,7 +217,7 @@ def test_a_request_caught_by_a_duress_switch_is_sent_to_sign_in(locked: Site) ->
 # ---------------------------------------------------------------- the public trust list while locked
 
 
-def test_a_locked_server_serves_the_trust_list_of_its_last_unlock_and_writes_it_nowhere(locked: Site) -> None:
+def test_a_locked_server_serves_the_trust_list_of_its_last_unlock_and_writes_it_nowhere(locked: WebSite) -> None:
     """After the last sign-out (or auto-lock) the verifier still gets the signed list, answered exactly
     as while unlocked; the copy is in memory only, so no file of the folder holds it."""
     app = create_app(WebSettings(), locked)
@@ -231,12 +231,12 @@ def test_a_locked_server_serves_the_trust_list_of_its_last_unlock_and_writes_it_
     assert (r.status_code, r.content, r.headers["content-type"]) == (200, unlocked.content, "application/cbor")
     assert not any(unlocked.content[-64:] in p.read_bytes() for p in locked.keys.folder.home.iterdir() if p.is_file())
     # A restart forgets it: a new process has read nothing yet, and says only that it has no list.
-    restarted = create_app(WebSettings(), Site(keys=locked.keys, now=lambda: NOW))
+    restarted = create_app(WebSettings(), WebSite(keys=locked.keys, now=lambda: NOW))
     assert client_of(restarted).get("/api/trust-list").json()["error"]["code"] == "not-found"
 
 
 @pytest.mark.parametrize("how", ["web panic", "panic in a terminal", "duress in a terminal"])
-def test_an_erased_site_no_longer_serves_its_old_trust_list(locked: Site, how: str) -> None:
+def test_an_erased_site_no_longer_serves_its_old_trust_list(locked: WebSite, how: str) -> None:
     """The list kept while locked names the network: an erase (here or from another process, also while
     the server is locked) forgets it, as a fresh 'haven init' has none."""
     app = create_app(WebSettings(), locked)
@@ -247,7 +247,7 @@ def test_an_erased_site_no_longer_serves_its_old_trust_list(locked: Site, how: s
     if how == "web panic":
         locked.panic()
     elif how == "panic in a terminal":
-        KeySite(locked.keys.folder, locked.keys.settings).panic()
+        Site(locked.keys.folder, locked.keys.settings).panic()
     else:
-        KeySite(locked.keys.folder, locked.keys.settings).unlock(DURESS["clinician"]).close()
+        Site(locked.keys.folder, locked.keys.settings).unlock(DURESS["clinician"]).close()
     assert c.get("/api/trust-list").json()["error"]["code"] == "not-found"

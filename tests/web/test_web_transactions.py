@@ -15,13 +15,13 @@ from haven.core.card import Card
 from haven.core.entries import parse_visit
 from haven.core.keys import HolderKeys
 from haven.core.records import seal_visit
-from haven.web.site import Site
+from haven.web.site import WebSite
 from tests.conftest import TODAY
 from tests.test_transactions import VISIT, _fail_audit, _heal_audit, _indexes
 from tests.web.conftest import NOW, sign_in
 
 
-def test_a_web_visit_whose_audit_entry_fails_is_not_stored(client: TestClient, site: Site) -> None:
+def test_a_web_visit_whose_audit_entry_fails_is_not_stored(client: TestClient, site: WebSite) -> None:
     h = {"X-CSRF-Token": sign_in(client, "registrar")}
     assert client.post("/api/cards", json={"language": "en"}, headers=h).status_code == 200
     _fail_audit(site.store)
@@ -33,7 +33,9 @@ def test_a_web_visit_whose_audit_entry_fails_is_not_stored(client: TestClient, s
     assert site.store.count() == 1
 
 
-def test_two_web_sessions_adding_to_one_card_get_distinct_indexes(client: TestClient, app: FastAPI, site: Site) -> None:
+def test_two_web_sessions_adding_to_one_card_get_distinct_indexes(
+    client: TestClient, app: FastAPI, site: WebSite
+) -> None:
     card = Card(secrets.token_bytes(16))
     site.clinic().add_visit(card, VISIT, first_visit=True)
     second = TestClient(app, base_url="http://127.0.0.1")  # another browser: its own session cookie
@@ -66,7 +68,7 @@ def test_two_web_sessions_adding_to_one_card_get_distinct_indexes(client: TestCl
 
 
 def test_after_a_merge_with_a_shared_index_a_certificate_states_exactly_the_chosen_entries(
-    client: TestClient, site: Site
+    client: TestClient, site: WebSite
 ) -> None:
     card = Card(secrets.token_bytes(16))
     positive = [{"type": "test", "test": "pcr", "result": "positive", "date": "2026-11-20"}]

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.certs import base45, cbor, cose
 from haven.certs.batch import DAY, WEEK
-from haven.certs.keys import kid_of, public_bytes
+from haven.certs.signing_keys import kid_of, public_bytes
 from haven.certs.trust import TrustedKey, TrustList, parse_trust_list
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError
