@@ -48,11 +48,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from haven.app.clinic import Clinic
 from haven.cert_services import Certificates
 from haven.certs import base45, cose, eudcc
 from haven.certs.verify import BulkVerifier, Trust, verify
 from haven.core.card import Card
-from haven.services import Clinic
 from haven.site.folder import SiteFolder
 from haven.site.site import Site
 

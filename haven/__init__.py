@@ -3,6 +3,7 @@
 The public API is what ``__all__`` lists; everything else is internal.
 """
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card, parse_card
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History
@@ -33,7 +34,6 @@ from haven.errors import (
     WeakPassphraseError,
     WrongPassphraseError,
 )
-from haven.services import Clinic
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 

@@ -1,7 +1,7 @@
 """Certificate use cases: issue batches, verify, import into a history, and manage trust.
 
 Everything here takes the store, the clock and the randomness injected, like
-:class:`haven.services.Clinic`. Trust material lives in named site settings:
+:class:`haven.app.clinic.Clinic`. Trust material lives in named site settings:
 
 * ``certs/trust-list``    the network's signed trust list (as received, bytes)
 * ``certs/root-public``   the root public key this site trusts (pinned)
@@ -32,8 +32,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from haven.app.clinic import AddedVisit, Audit, Clinic, SealCounts
 from haven.certs import eudcc, shc
-from haven.certs.batch import VACCINATION_VALIDITY_DAYS, issue_batch
+from haven.certs.batch import VACCINATION_VALIDITY_DAYS, expiry, issue_batch
 from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
 from haven.certs.signing_keys import fingerprint, load_private_der, new_private_key, private_der, public_bytes
 from haven.certs.trust import (
@@ -44,6 +45,7 @@ from haven.certs.trust import (
     TrustList,
     decode_signing_keys,
     encode_signing_keys,
+    from_timestamp,
     iso,
     make_signing_key,
     parse_trust_list,
@@ -59,7 +61,6 @@ from haven.core.entries import MAX_DOSE, Test, Vaccination
 from haven.core.history import record_tag
 from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
-from haven.services import AddedVisit, Audit, Clinic, SealCounts
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -87,6 +88,14 @@ NO_ISSUING = (
 # A site's trust list, the root public key it pinned and its external issuers (settings as stored, None if unset).
 TrustSettings = tuple[bytes | None, bytes | None, bytes | None]
 NO_TRUST_SETTINGS: TrustSettings = (None, None, None)  # no site: only --issuer-cert files
+
+
+@dataclass(frozen=True)
+class CertificateSheet:
+    """One batch, as printed on a sheet: ``texts`` are the one-time certificates, each its own QR code."""
+
+    texts: tuple[str, ...] = field(repr=False)
+    expires: dt.datetime
 
 
 def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
@@ -455,9 +464,15 @@ class Certificates:
         valid_days: int = VACCINATION_VALIDITY_DAYS,
     ) -> list[str]:
         """``count`` one-time certificates of the holder's facts. Nothing of them is stored."""
-        facts = self.facts_for(card, pin, what)
+        return list(self.sign(self.facts_for(card, pin, what), count, valid_days).texts)
+
+    def sign(self, facts: Facts, count: int, valid_days: int = VACCINATION_VALIDITY_DAYS) -> CertificateSheet:
+        """``count`` one-time certificates stating ``facts``, signed with the current epoch key (the one
+        way the CLI and the web app both issue). Nothing of them is stored."""
         key = self.current_key()
-        return issue_batch(facts, key, timestamp(self.now()), count, self.random_bytes, valid_days)
+        moment = timestamp(self.now())
+        texts = issue_batch(facts, key, moment, count, self.random_bytes, valid_days)
+        return CertificateSheet(tuple(texts), from_timestamp(expiry(facts, week_start(moment), valid_days)))
 
     def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[str] = ()) -> Verified:
         return verify(text, self.trust(extra), at or self.now())

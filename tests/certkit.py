@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.cert_services import Certificates
 from haven.core.card import Card
-from haven.services import Clinic, unsealed_tally
 from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.cli import main as cli_main
 from haven.core.card import Card
-from haven.services import Clinic, unsealed_tally
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 

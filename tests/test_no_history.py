@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
 from haven.errors import StoreCorruptError
-from haven.services import Clinic
 from haven.site.rolekeys import member_setting
 from haven.site.roles import Role
 from haven.store import journal
@@ -47,7 +47,7 @@ _CHILD = """
 import os, sys, time
 from pathlib import Path
 from haven.core.card import Card
-from haven.services import Clinic
+from haven.app.clinic import Clinic
 from tests.helpers_site import ADMIN, NOW, make_site
 
 home, commits, in_flight = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

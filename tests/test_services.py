@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from haven.app.clinic import GAP, Clinic, unsealed_counts, unsealed_tally
 from haven.core.card import Card, parse_card
 from haven.core.keys import HolderKeys
 from haven.errors import CardError, EntryError, NoRecordsError, PinError
-from haven.services import GAP, Clinic, unsealed_counts, unsealed_tally
 from haven.store.memory import MemoryStore
 from tests.conftest import TODAY, seeded_bytes
 

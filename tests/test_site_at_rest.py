@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic, SealCounts, unsealed_tally
 from haven.core.card import Card
-from haven.services import Clinic, SealCounts, unsealed_tally
 from haven.site.roles import Role
 from haven.site.tallies import TallySealer
 from haven.store.sqlite import SQLiteStore

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
-from haven.services import Clinic, unsealed_tally
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import TODAY, seeded_bytes
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from typing import Any
 
 import click
 from rich.console import Console
 
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, pin_arg
-from haven.export.fhir import ips_bundle, random_ids
-from haven.services import Clinic
-from haven.site.roles import Permission
 
 
 @click.group()
@@ -40,13 +39,14 @@ def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: 
     check_output(out, "FHIR export")  # before the card is asked for
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
-    with ctx.session(Permission.HISTORY_VIEW) as session:
-        result = Clinic(session.store).history(card, pin)
-        bundle = ips_bundle(result, session.site.now(), random_ids(session.site.random_bytes))
-        data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
-        with outputs.staged({out: data}):
-            session.record("history.export")
+    # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
+    with ctx.app() as app, contextlib.ExitStack() as placed:
+
+        def keep(bundle: dict[str, Any]) -> None:
+            data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+            placed.enter_context(outputs.staged({out: data}))
+
+        result, bundle = app.export.fhir(card, pin, keep=keep)
     if result.unreadable:
         click.echo(
             f"haven: warning: {result.unreadable} record(s) under this card could not be opened (damaged) "

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from fastapi.testclient import TestClient
 
 from haven import qr
-from haven.cert_services import Certificates
+from haven.app.certificates import certifiable
+from haven.cert_services import Certificates, CertificateSheet
 from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
-from haven.web.certificates import certifiable
-from haven.web.site import CertificateSheet, WebSite
+from haven.web.site import WebSite
 from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
 
 
@@ -331,7 +331,7 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     # The issuer keeps nothing: no record, no setting changed; the audit log says who, and how many.
     assert kept(site) == kept_before
     with site.keys.unlock(PASSPHRASES["coordinator"]) as coordinator:  # only a coordinator reads the log
-        clinician = next(m for m in coordinator.staff_list() if m.name == "clinician")
+        clinician = next(m for m in coordinator.staff_table().active() if m.name == "clinician")
         last, _ = coordinator.audit.rows()[-1]
     assert (last.staff, last.action, last.count) == (clinician.id, "certificate.issue", 4)
     # A test certificate: only the latest test chosen is stated, and it expires 72 h after its day began.
