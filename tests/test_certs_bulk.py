@@ -23,7 +23,8 @@ from haven.certs.claims import CLAIM_FACTS, Claims, decode_claims
 from haven.certs.verify import BulkVerifier, Trust, _compact, refusal_doc, verify
 from haven.cli import certs as cli_certs
 from haven.errors import CertificateError, MalformedCertificate
-from tests.certkit import EU_DCC, NOW, SHC, network
+from tests.certkit import EU_DCC, SHC, network
+from tests.helpers_clock import NOW
 
 SITE = network(seed=11)
 STUBS = SITE.certs.issue(SITE.holder(), count=4)

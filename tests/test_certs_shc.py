@@ -17,8 +17,8 @@ from haven.certs import shc
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError, InputError
 from tests.certkit import SHC, SHC_JWKS
+from tests.helpers_clock import NOW
 
-NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 IN_2023 = dt.datetime(2023, 7, 1, tzinfo=dt.UTC)
 DEV = SHC / "dev-tools-testdata"
 ISSUER = shc.load_issuer(SHC_JWKS)

@@ -28,7 +28,8 @@ from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
-from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, folder_bytes, make_site
 
 COORDINATOR_NAME = "Kim Sun-hee"
 CLINICIAN_NAME = "Amara Okafor"

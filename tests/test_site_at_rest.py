@@ -14,7 +14,8 @@ from haven.core.card import Card
 from haven.site.roles import Role
 from haven.site.tallies import TallySealer
 from haven.store.sqlite import SQLiteStore
-from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, new_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, CLINICIAN, find_in_files, folder_bytes, new_site
 
 ADMIN_NAME = "Kim Sun-hee"
 STAFF_NAME = "Pak Yong-ho"

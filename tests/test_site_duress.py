@@ -16,13 +16,13 @@ from haven.site.config import SETTLE_SECONDS
 from haven.site.keyslots import HEADER_BYTES, SLOT_BYTES, SLOTS
 from haven.site.roles import ALL_ROLES
 from haven.store.sqlite import SQLiteStore
+from tests.helpers_clock import NOW
 from tests.helpers_site import (
     ADMIN,
     ADMIN_DURESS,
     CHEAP,
     CLINICIAN,
     CLINICIAN_DURESS,
-    NOW,
     WRONG,
     FakeSleep,
     folder_bytes,

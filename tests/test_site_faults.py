@@ -25,7 +25,8 @@ from haven.app.clinic import Clinic
 from haven.core.card import Card
 from haven.errors import StoreCorruptError, StoreFullError
 from haven.store import journal
-from tests.helpers_site import ADMIN, NOW, folder_bytes, make_site, new_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, folder_bytes, make_site, new_site
 
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 REPO = Path(__file__).resolve().parents[1]

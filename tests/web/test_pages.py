@@ -15,7 +15,8 @@ from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
 from haven.web.site import WebSite
-from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
+from tests.helpers_clock import NOW, MonotonicClock
+from tests.web.conftest import PASSPHRASES, csrf_of, sign_in
 
 
 def page_sign_in(client: TestClient, role: str) -> str:
@@ -439,7 +440,7 @@ CLOSED_NOTICE = "The card closed before this visit was saved."
 
 
 def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_save(
-    client: TestClient, site: WebSite, clock: Clock
+    client: TestClient, site: WebSite, clock: MonotonicClock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card = Card(bytes(range(16)))
@@ -474,7 +475,7 @@ def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_
 
 
 def test_a_first_visit_typed_while_the_card_closed_is_saved_as_the_first_visit(
-    client: TestClient, site: WebSite, clock: Clock
+    client: TestClient, site: WebSite, clock: MonotonicClock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card, other = Card(bytes(range(1, 17))), Card(bytes(range(2, 18)))
