@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +108,13 @@ def test_waits_come_from_the_attributes() -> None:
     locked.message = limited.message = "reworded"
     assert "30" in error_message(locked, ko) and "17" in error_message(limited, ko)
     assert error_message(errors.PinError("A PIN has at least 4 characters."), ko) == ko("A PIN has 4 to 64 characters.")
+
+
+def test_the_entry_problems_table_in_the_docs_is_the_code() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text("utf-8")
+    rows = re.findall(r"^\| `([a-z-]+)` \|\s*([^|]*?)\s*\|\s*([^|]*?)\s*\|\s*(✓?)\s*\|$", text, re.M)
+    assert [problem for problem, *_ in rows] == list(ENTRY_REASONS)
+    for problem, limits, _reason, page in rows:
+        names = {name for _, name, _, _ in string.Formatter().parse(ENTRY_REASONS[problem]) if name}
+        assert set(re.findall(r"`(\w+)`", limits)) == names, problem
+        assert (page == "✓") is (problem in ENTRY_PROBLEMS), problem
