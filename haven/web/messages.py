@@ -1,8 +1,11 @@
-"""Error messages in the page's language.
+"""Error messages in the page's language, built from the error's class and structured details.
 
-Haven's errors carry English sentences for the CLI plus a stable ``code`` and
-``details``; pages rebuild the sentence in their own language from those.
-Anything not covered here falls back to the English message.
+Haven's errors carry an English sentence for the CLI, a stable ``code`` and
+structured details (``problem``, an entry's ``limits``, a card's ``position``
+and ``suggestion``, a wait). Pages rebuild the sentence in their own language
+from the class and details, through the gettext catalogues (``locale/``), and
+never read the English one, so rewording it breaks no translation. Anything
+not covered here falls back to the English message.
 """
 
 from __future__ import annotations
