@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from haven.core.card import Card
@@ -22,6 +22,7 @@ from haven.site.roles import ALL_ROLES, Role
 
 if TYPE_CHECKING:
     from haven.app.application import App
+    from haven.site.site import Site
 
 TOUR_STAFF = "demo coordinator"  # ``haven demo``'s one account
 PER_ROLE = (("registrar", Role.REGISTRAR), ("clinician", Role.CLINICIAN), ("coordinator", Role.COORDINATOR))
@@ -94,11 +95,10 @@ class DemoSite:
     """What was made: the site (locked again), its accounts (name, role, passphrase), the duress
     account (per-role demos only) and the holders (words, code, language, PIN)."""
 
-    site: Any  # haven.site.site.Site
+    site: Site
     accounts: list[dict[str, str]]
     holders: list[dict[str, Any]]
     duress: dict[str, str] | None = None
-    cards: list[tuple[Card, str | None]] = field(default_factory=list, repr=False)
 
 
 def build_demo(
@@ -126,7 +126,6 @@ def build_demo(
         first, roles = TOUR_STAFF, ALL_ROLES
         accounts = [{"name": TOUR_STAFF, "role": "coordinator", "passphrase": passphrases[TOUR_STAFF]}]
     holders: list[dict[str, Any]] = []
-    cards: list[tuple[Card, str | None]] = []
     with site.create(first, passphrases[first], roles=roles, calibration=calibration) as session:
         app = App(session, today=lambda: today)
         recorder = app
@@ -143,8 +142,7 @@ def build_demo(
             for n, visit in enumerate(docs):
                 recorder.visits.add(card, visit, pin=pin, first_visit=n == 0)
             holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
-            cards.append((card, pin))
-        made = DemoSite(site, accounts, holders, duress, cards)
+        made = DemoSite(site, accounts, holders, duress)
         if then is not None:
             then(app, made)
     return made

@@ -58,7 +58,7 @@ def demo(home: str | None, as_json: bool) -> None:
             tour["wrong_pin"] = "opened"
         except NoRecordsError as exc:
             tour["wrong_pin"] = exc.message
-        tour["tables"] = app.site.store.tables()
+        tour["tables"] = app.seizure.tables()
 
     made = build_demo(folder, utc_today(), then=show)
     holders, history, refusal, wrong_pin = made.holders, tour["history"], tour["refusal"], tour["wrong_pin"]
