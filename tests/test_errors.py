@@ -8,10 +8,10 @@ import pkgutil
 from typing import Any
 
 import pytest
-from haven.services import _BatchFailure, _WriteFailure
 
 import haven
 from haven import errors as e
+from haven.app.clinic import _BatchFailure, _WriteFailure
 from haven.exit_codes import EXIT_CODES, exit_code
 from haven.web.handlers import HTTP_STATUSES, http_status
 
