@@ -105,6 +105,12 @@ export class CborMap {
   keyIds() {
     return [...this.ids.keys()];
   }
+  set(key, value) {
+    const id = keyId(key);
+    if (this.ids.has(id)) throw new Malformed("duplicate key");
+    this.entries.push([key, value]);
+    this.ids.set(id, value);
+  }
 }
 
 export const UNDEFINED = Symbol("undefined");
@@ -305,7 +311,7 @@ function protectedHeader(bytes) {
   return [alg, kid];
 }
 
-async function importP256(point) {
+export async function importP256(point) {
   return crypto.subtle.importKey("raw", point, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
 }
 
@@ -322,7 +328,7 @@ function lowS(signature) {
   return true;
 }
 
-async function es256(key, message, signature) {
+export async function es256(key, message, signature) {
   return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, message);
 }
 
@@ -334,13 +340,13 @@ export function hex(bytes) {
   return s;
 }
 
-function equalBytes(a, b) {
+export function equalBytes(a, b) {
   if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-async function sha256(bytes) {
+export async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
