@@ -12,14 +12,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import hashlib
 import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec
+import cbor2
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
-from haven.certs import base45, eudcc, shc
+from haven.certs import base45, cose, eudcc, shc
 from haven.certs.trust import SigningKey, parse_trust_list
 from haven.certs.verify import Trust, verify
 from haven.errors import CertificateError, InputError
@@ -90,11 +97,11 @@ def eudcc_vectors() -> list[tuple[str, str, Trust, dt.datetime]]:
     return out
 
 
-def _hc1(compressed: bytes) -> str:
+def hc1(compressed: bytes) -> str:
     return "HC1:" + base45.encode(compressed)
 
 
-def _cose(text: str) -> bytes:
+def cose_of(text: str) -> bytes:
     return zlib.decompress(base45.decode(text[4:]))
 
 
@@ -109,18 +116,158 @@ def eudcc_cases() -> list[ForeignCase]:
         if kinds_seen.get(kind, 0) >= 2:
             continue  # two valid certificates of each key kind (P-256, P-384, RSA 2048, RSA 3072)
         kinds_seen[kind] = kinds_seen.get(kind, 0) + 1
-        raw = _cose(text)
+        raw = cose_of(text)
         for i in range(0, len(raw), max(1, len(raw) // 40)):
             flipped = raw[:i] + bytes([raw[i] ^ 1 << (i % 8)]) + raw[i + 1 :]
-            cases.append(_case(f"{name}: bit {i % 8} of byte {i} flipped", _hc1(zlib.compress(flipped)), trust, at))
-        cases.append(_case(f"{name}: a CBOR byte after the end", _hc1(zlib.compress(raw + b"\x00")), trust, at))
-        cases.append(_case(f"{name}: bytes after the zlib stream", _hc1(zlib.compress(raw) + b"zz"), trust, at))
+            cases.append(_case(f"{name}: bit {i % 8} of byte {i} flipped", hc1(zlib.compress(flipped)), trust, at))
+        cases.append(_case(f"{name}: a CBOR byte after the end", hc1(zlib.compress(raw + b"\x00")), trust, at))
+        cases.append(_case(f"{name}: bytes after the zlib stream", hc1(zlib.compress(raw) + b"zz"), trust, at))
         compressed = base45.decode(text[4:])
-        cases.append(_case(f"{name}: zlib cut short", _hc1(compressed[:-5]), trust, at))
-        cases.append(_case(f"{name}: raw deflate, not zlib", _hc1(compressed[2:-4]), trust, at))
+        cases.append(_case(f"{name}: zlib cut short", hc1(compressed[:-5]), trust, at))
+        cases.append(_case(f"{name}: raw deflate, not zlib", hc1(compressed[2:-4]), trust, at))
         cases.append(_case(f"{name}: without its signer", text, Trust(), at))
         cases.append(_case(f"{name}: ten years later", text, trust, at + dt.timedelta(days=3650)))
     return cases
+
+
+def make_dsc(key: Any, types: tuple[str, ...] = (), days: tuple[int, int] = (0, 730)) -> bytes:
+    """A document signer certificate for ``key`` (self-signed: the verifier trusts DSCs directly)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "XK"), x509.NameAttribute(NameOID.COMMON_NAME, "DSC")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(len(types) + 1)
+        .not_valid_before(start + dt.timedelta(days=days[0]))
+        .not_valid_after(start + dt.timedelta(days=days[1]))
+    )
+    if types:
+        usage = [x509.ObjectIdentifier(f"1.3.6.1.4.1.1847.2021.1.{'tvr'.index(t) + 1}") for t in types]
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def signed_hc1(
+    key: Any,
+    der: bytes,
+    claims: Any,
+    protected: dict[int, Any] | None = None,
+    unprotected: Any = None,
+    wrap: Any = None,
+) -> str:
+    kid = hashlib.sha256(der).digest()[:8]
+    alg = -37 if isinstance(key, rsa.RSAPrivateKey) else -7
+    header = cbor2.dumps({1: alg, 4: kid} if protected is None else protected)
+    payload = claims if isinstance(claims, bytes) else cbor2.dumps(claims)
+    message = cose.sig_structure(header, payload)
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(message, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+    else:
+        r, s_ = decode_dss_signature(key.sign(message, ec.ECDSA(hashes.SHA256())))
+        size = (key.curve.key_size + 7) // 8
+        signature = r.to_bytes(size, "big") + s_.to_bytes(size, "big")
+    body = [header, {} if unprotected is None else unprotected, payload, signature]
+    item = cbor2.CBORTag(18, body) if wrap is None else wrap(body)
+    return hc1(zlib.compress(cbor2.dumps(item)))
+
+
+def crafted_eudcc_cases() -> list[ForeignCase]:
+    """Certificates signed on purpose by signers made here: algorithms, key usage, validity, CBOR forms."""
+    p256 = ec.derive_private_key(0x1D, ec.SECP256R1())
+    p521 = ec.derive_private_key(0x2E, ec.SECP521R1())
+    rsa_key = rsa.generate_private_key(65537, 2048)
+    at = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    iat, exp = int(at.timestamp()) - 86400, int(at.timestamp()) + 86400 * 300
+    vaccination = {"v": [{"tg": "840539006", "mp": "EU/1/20/1528", "dn": 1, "sd": 2, "dt": "2026-05-01"}]}
+    hcert = {"ver": "1.3.0", "nam": {"fn": "Muster", "gn": "Erika"}, "dob": "1990-01-01", **vaccination}
+    claims = {1: "XK", 4: exp, 6: iat, -260: {1: hcert}}
+    out: list[ForeignCase] = []
+
+    def add(name: str, der: bytes, text: str, when: dt.datetime = at) -> None:
+        out.append(_case(name, text, Trust(eudcc=eudcc.load_signers(der)), when))
+
+    dsc = make_dsc(p256)
+    kid = hashlib.sha256(dsc).digest()[:8]
+    add("P-256 signer", dsc, signed_hc1(p256, dsc, claims))
+    p521_dsc = make_dsc(p521)
+    add("P-521 signer", p521_dsc, signed_hc1(p521, p521_dsc, claims))
+    rsa_dsc = make_dsc(rsa_key)
+    add("RSA signer", rsa_dsc, signed_hc1(rsa_key, rsa_dsc, claims))
+    add("an EC key named PS256", dsc, signed_hc1(p256, dsc, claims, {1: -37, 4: kid}))
+    add(
+        "an RSA key named ES256",
+        rsa_key,
+        rsa_dsc,
+        signed_hc1(rsa_key, rsa_dsc, claims, {1: -7, 4: hashlib.sha256(rsa_dsc).digest()[:8]}),
+    )
+    add("the kid unprotected", dsc, signed_hc1(p256, dsc, claims, {1: -7}, {4: kid}))
+    add("no algorithm", dsc, signed_hc1(p256, dsc, claims, {4: kid}))
+    add("algorithm null", dsc, signed_hc1(p256, dsc, claims, {1: None, 4: kid}))
+    add("kid as text", dsc, signed_hc1(p256, dsc, claims, {1: -7, 4: "kid"}))
+    add(
+        "inside a CWT tag",
+        p256,
+        dsc,
+        signed_hc1(p256, dsc, claims, wrap=lambda b: cbor2.CBORTag(61, cbor2.CBORTag(18, b))),
+    )
+    add("untagged", dsc, signed_hc1(p256, dsc, claims, wrap=lambda b: b))
+    add(
+        "tagged twice with 18",
+        p256,
+        dsc,
+        signed_hc1(p256, dsc, claims, wrap=lambda b: cbor2.CBORTag(18, cbor2.CBORTag(18, b))),
+    )
+    add("no health certificate", dsc, signed_hc1(p256, dsc, {4: exp, 6: iat}))
+    add("the health certificate in an array", dsc, signed_hc1(p256, dsc, {4: exp, 6: iat, -260: [0, hcert]}))
+    add("exp and iat as floats", dsc, signed_hc1(p256, dsc, {**claims, 4: exp + 0.5, 6: iat + 0.25}))
+    add("exp as text", dsc, signed_hc1(p256, dsc, {**claims, 4: "soon"}))
+    add("iat null", dsc, signed_hc1(p256, dsc, {**claims, 6: None}))
+    add("no iat", dsc, signed_hc1(p256, dsc, {4: exp, -260: {1: hcert}}))
+    add(
+        "indefinite lengths",
+        p256,
+        dsc,
+        signed_hc1(
+            p256,
+            dsc,
+            b"\xbf\x04"
+            + cbor2.dumps(exp)
+            + b"\x06"
+            + cbor2.dumps(iat)
+            + b"\x39\x01\x03\xbf\x01"
+            + cbor2.dumps(hcert)
+            + b"\xff\xff",
+        ),
+    )
+    add(
+        "a duplicate claim",
+        p256,
+        dsc,
+        signed_hc1(
+            p256,
+            dsc,
+            b"\xa3\x04" + cbor2.dumps(exp) + b"\x04" + cbor2.dumps(exp) + b"\x39\x01\x03" + cbor2.dumps({1: hcert}),
+        ),
+    )
+    add(
+        "a half float claim",
+        p256,
+        dsc,
+        signed_hc1(
+            p256, dsc, b"\xa3\x04" + cbor2.dumps(exp) + b"\x06\xf9\x3c\x00" + b"\x39\x01\x03" + cbor2.dumps({1: hcert})
+        ),
+    )
+    tests_only = make_dsc(p256, types=("t",))
+    add("a vaccination from a test-only signer", tests_only, signed_hc1(p256, tests_only, claims))
+    both = make_dsc(p256, types=("t", "v"))
+    add("a vaccination from a test and vaccination signer", both, signed_hc1(p256, both, claims))
+    late = make_dsc(p256, days=(200, 700))
+    add("issued before its signer was valid", late, signed_hc1(p256, late, claims))
+    add("not yet valid", dsc, signed_hc1(p256, dsc, {**claims, 6: iat + 86400 * 10}))
+    add("expired", dsc, signed_hc1(p256, dsc, claims), at + dt.timedelta(days=400))
+    return out
 
 
 def read(path: Path) -> str:
@@ -179,4 +326,4 @@ def shc_cases() -> list[ForeignCase]:
 
 
 def cases() -> list[ForeignCase]:
-    return [*eudcc_cases(), *shc_cases()]
+    return [*eudcc_cases(), *crafted_eudcc_cases(), *shc_cases()]

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.cert_services import Certificates
 from haven.core.card import Card
+from haven.web import WebSite
 from haven.web.certificates import certifiable, issue
-from tests.certkit import EU_DCC, SHC_JWKS
-from tests.web.conftest import LiveServer, live_server, screenshot_dir, unlocked
-from tests.web.foreign_cases import NETWORK_TRUST_LIST, cases, read, shc_trust
-from tests.certkit import SHC
+from tests.certkit import SHC, SHC_JWKS, THREE_DOSES
+from tests.web.conftest import PASSPHRASES, LiveServer, live_server, screenshot_dir
+from tests.web.foreign_cases import NETWORK_TRUST_LIST, cases, cose_of, hc1, make_dsc, python_verdict, read, signed_hc1
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 STRINGS = json.loads(
@@ -67,3 +69,122 @@ def test_browser_and_python_agree_on_every_eu_dcc_and_smart_health_card_vector(b
         "not-yet-valid",
     }
     page.close()
+
+
+def signed_now(key: Any, dsc: bytes, hcert: dict[str, Any]) -> str:
+    """An EU DCC valid today, signed by ``key`` (the signer certificate ``dsc``)."""
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    return signed_hc1(key, dsc, {1: "XK", 4: now + 300 * 86400, 6: now - 86400, -260: {1: hcert}})
+
+
+def forged(text: str, trust: Any) -> str:
+    """``text`` with one character of its middle changed (for an EU DCC, one byte inside its zlib) so
+    that Python says forged."""
+    candidates: Iterator[str]
+    if text.startswith("HC1:"):
+        raw = cose_of(text)
+        candidates = (
+            hc1(zlib.compress(raw[:i] + bytes([raw[i] ^ 1]) + raw[i + 1 :])) for i in range(len(raw) // 2, len(raw))
+        )
+    else:
+        candidates = (text[:i] + c + text[i + 1 :] for i in range(len(text) // 2, len(text)) for c in "0123456789")
+    for candidate in candidates:
+        if candidate != text and python_verdict(candidate, trust, dt.datetime.now(dt.UTC)) == "forged":
+            return candidate
+    raise AssertionError("no forged variant")
+
+
+def haven_certificate(site: WebSite) -> str:
+    """One the site issues, as a clinician signed in (their sign-in also signs the foreign issuers)."""
+    clinician = site.sign_in("clinician", PASSPHRASES["clinician"]).staff
+    card = Card(bytes(range(16)))
+    site.clinic().add_visit(card, THREE_DOSES, first_visit=True)
+    history = site.clinic().history(card)
+    return issue(site, history, [key for key, _ in certifiable(history)], 1, clinician).texts[0]
+
+
+def check(page: Any, text: str) -> None:
+    if page.is_visible("#again"):
+        page.click("#again")
+    page.fill("#paste", text)
+    page.click("#paste-form button")
+
+
+def verdict_of(page: Any, text: str) -> dict[str, str]:
+    check(page, text)
+    page.wait_for_selector("#result:not([hidden])")
+    return {
+        "reason": page.get_attribute("#result", "data-reason") or "",
+        "answer": page.get_attribute("#result", "data-answer") or "",
+        "verdict": page.inner_text("#verdict"),
+        "why": page.inner_text("#reason"),
+    }
+
+
+def test_offline_at_360px_every_format_is_checked_and_a_tampered_one_of_each_refused(
+    browser: Any, live: LiveServer, tmp_path: Path
+) -> None:
+    site = live.site
+    texts = {"haven": haven_certificate(site)}
+    key = ec.derive_private_key(0x5EC, ec.SECP256R1())
+    dsc = make_dsc(key, days=(-365, 3 * 365))
+    (tmp_path / "dsc.der").write_bytes(dsc)
+    certs = Certificates(site.store)
+    certs.add_issuer(tmp_path / "dsc.der")
+    certs.add_issuer(SHC_JWKS)
+    trust = certs.trust()
+    hcert = {"ver": "1.3.0", "nam": {"fn": "Muster", "gn": "Erika"}, "dob": "1990-01-01"}
+    hcert["v"] = [{"tg": "840539006", "mp": "EU/1/20/1528", "dn": 2, "sd": 2, "dt": "2026-05-01"}]
+    texts["eu-dcc"] = signed_now(key, dsc, hcert)
+    texts["shc"] = read(SHC / "example-00-f-qr-code-numeric-value-0.txt")
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, device_scale_factor=1)
+    page = ctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector("body[data-ready=true][data-offline-ready=true]:not([data-trust=none])")
+    page.wait_for_selector("body:not([data-foreign=none])")
+    assert "1 EU DCC signers and 1 SMART Health Card issuers" in page.inner_text("#foreign-state")
+    ctx.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]:not([data-trust=none]):not([data-foreign=none])")
+    out = screenshot_dir()
+    for fmt, text in texts.items():
+        got = verdict_of(page, text)
+        assert got == {
+            "reason": "valid",
+            "answer": "trusted",
+            "verdict": STRINGS["en"]["valid"],
+            "why": STRINGS["en"]["reason-valid"],
+        }, fmt
+        assert page.get_attribute("#result", "data-format") == fmt
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), fmt
+        page.screenshot(path=str(out / f"verify-{fmt}-valid.png"), full_page=True)
+        if fmt == "eu-dcc":
+            assert page.inner_text("#holder") == STRINGS["en"]["holder"].format(name="Erika Muster", born="1990-01-01")
+            sizes = page.evaluate(
+                "['#holder', '#verdict'].map((s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize))"
+            )
+            assert sizes[0] < sizes[1], sizes
+            assert "Comirnaty" in page.inner_text("#facts") and "dose 2 of 2" in page.inner_text("#facts")
+        tampered = forged(text, trust)
+        refused = verdict_of(page, tampered)
+        assert refused == {
+            "reason": "forged",
+            "answer": "bad-signature",
+            "verdict": STRINGS["en"]["invalid"],
+            "why": STRINGS["en"]["reason-forged"],
+        }, fmt
+        assert page.is_hidden("#holder")
+    # A card in three QR codes, read one by one; and an issuer this site does not trust.
+    chunks = [read(p) for p in sorted(SHC.glob("example-02-f-qr-code-numeric-value-*.txt"))]
+    for n, chunk in enumerate(chunks[:-1], start=1):
+        check(page, chunk)
+        page.wait_for_selector("#chunks:not([hidden])")
+        assert page.inner_text("#chunks") == STRINGS["en"]["chunks"].format(read=n, total=3)
+    check(page, chunks[-1])
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.get_attribute("#result", "data-reason") == "valid"
+    stranger = ec.derive_private_key(0x57, ec.SECP256R1())
+    unknown = verdict_of(page, signed_now(stranger, make_dsc(stranger), hcert))
+    assert (unknown["reason"], unknown["answer"]) == ("unknown-issuer", "unknown")
+    assert unknown["why"] == STRINGS["en"]["reason-unknown-issuer"]
+    ctx.close()

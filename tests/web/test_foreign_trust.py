@@ -72,7 +72,8 @@ def test_issuers_added_appear_signed_as_python_reads_them(
     )
     [signer] = doc[3]
     assert signer[:3] == [dsc.kid, "RSA", public]  # this vector's signer: PS256
-    assert signer[3:5] == [int(dsc.cert.not_valid_before_utc.timestamp()), int(dsc.cert.not_valid_after_utc.timestamp())]
+    validity = (dsc.cert.not_valid_before_utc, dsc.cert.not_valid_after_utc)
+    assert signer[3:5] == [int(moment.timestamp()) for moment in validity]
     assert signer[5] == "".join(sorted(dsc.allowed_types()))
     issuer = shc.load_issuer(SHC_JWKS)
     [[iss, keys]] = doc[4]

@@ -9,7 +9,9 @@
 const V = new URL(import.meta.url).search;
 const haven = await import("./verify.js" + V);
 const { verifyEudcc } = await import("./eudcc.js" + V);
-const { verifyShc } = await import("./shc.js" + V);
+const { verifyShc, chunkOf } = await import("./shc.js" + V);
+
+export { chunkOf }; // the page collects a multi-QR SMART Health Card's chunks with it
 
 const BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
