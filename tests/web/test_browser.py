@@ -455,8 +455,8 @@ def test_verifier_keeps_its_pinned_trust_list_offline_and_explains_in_the_chosen
     page.click("#paste-form button")
     page.wait_for_selector("#result[data-reason=malformed]")
     assert page.inner_text("#verdict") == "无效"
-    # Never a request with what was checked: only the page's own files and the trust list.
-    own = ("/verify", "/verify/sw.js", ".js", ".css", ".json", ".svg", "/api/trust-list")
+    # Never a request with what was checked: only the page's own files, the trust list and the foreign issuers.
+    own = ("/verify", "/verify/sw.js", ".js", ".css", ".json", ".svg", "/api/trust-list", "/verify/foreign-trust")
     assert all(u.split("?")[0].endswith(own) for u in log.urls), log.urls
     ctx.close()
     assert not log.foreign(live.url), log.foreign(live.url)

@@ -22,7 +22,7 @@ from haven.core.card import Card
 from haven.web import WebSite
 from haven.web.certificates import certifiable, issue
 from tests.certkit import SHC, SHC_JWKS, THREE_DOSES
-from tests.web.conftest import PASSPHRASES, LiveServer, live_server, screenshot_dir
+from tests.web.conftest import PASSPHRASES, LiveServer, launch, live_server, screenshot_dir, unlocked
 from tests.web.foreign_cases import NETWORK_TRUST_LIST, cases, cose_of, hc1, make_dsc, python_verdict, read, signed_hc1
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -188,3 +188,46 @@ def test_offline_at_360px_every_format_is_checked_and_a_tampered_one_of_each_ref
     assert (unknown["reason"], unknown["answer"]) == ("unknown-issuer", "unknown")
     assert unknown["why"] == STRINGS["en"]["reason-unknown-issuer"]
     ctx.close()
+
+
+FAKE_DETECTOR = """(() => {
+  // A BarcodeDetector as phones have one: it "sees" the codes given, one per call that finds something.
+  const codes = %s;
+  window.detected = 0;
+  window.jsQRCalls = 0;
+  let real = null;
+  Object.defineProperty(window, "jsQR", {
+    configurable: true,
+    get: () => (real ? (...args) => (window.jsQRCalls++, real(...args)) : undefined),
+    set: (value) => { real = value; },
+  });
+  window.BarcodeDetector = class {
+    static async getSupportedFormats() { return ["qr_code", "ean_13"]; }
+    constructor(options) { this.formats = options.formats; }
+    async detect(source) {
+      if (!(source instanceof HTMLVideoElement) || window.detected >= codes.length) return [];
+      return [{ rawValue: codes[window.detected++], format: "qr_code" }];
+    }
+  };
+})();"""
+
+
+def test_the_camera_reads_through_the_browsers_barcode_detector_a_card_of_three_qr_codes(
+    playwright_instance: Any, live: LiveServer
+) -> None:
+    site = unlocked(live.site)
+    Certificates(site.store).add_issuer(SHC_JWKS)
+    chunks = [read(p) for p in sorted(SHC.glob("example-02-f-qr-code-numeric-value-*.txt"))]
+    browser = launch(playwright_instance, ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
+    try:
+        page = browser.new_page(base_url=live.url)
+        page.add_init_script(FAKE_DETECTOR % json.dumps([chunks[1], chunks[0], chunks[2]]))
+        page.goto("/verify")
+        page.wait_for_selector("body[data-ready=true]:not([data-trust=none]):not([data-foreign=none])")
+        page.click("#scan-button")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.get_attribute("#result", "data-reason") == "valid"
+        assert page.get_attribute("#result", "data-format") == "shc"
+        assert page.evaluate("[window.detected, window.jsQRCalls]") == [3, 0]
+    finally:
+        browser.close()
