@@ -21,9 +21,20 @@ from haven.cert_services import Certificates
 from haven.core.card import Card
 from haven.web import WebSite
 from haven.web.certificates import certifiable, issue
+from haven.web.foreign_trust import build, signing_key
 from tests.certkit import SHC, SHC_JWKS, THREE_DOSES
 from tests.web.conftest import PASSPHRASES, LiveServer, launch, live_server, screenshot_dir, unlocked
-from tests.web.foreign_cases import NETWORK_TRUST_LIST, cases, cose_of, hc1, make_dsc, python_verdict, read, signed_hc1
+from tests.web.foreign_cases import (
+    NETWORK_TRUST_LIST,
+    cases,
+    cose_of,
+    document,
+    hc1,
+    make_dsc,
+    python_verdict,
+    read,
+    signed_hc1,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 STRINGS = json.loads(
@@ -231,3 +242,43 @@ def test_the_camera_reads_through_the_browsers_barcode_detector_a_card_of_three_
         assert page.evaluate("[window.detected, window.jsQRCalls]") == [3, 0]
     finally:
         browser.close()
+
+
+def serving(body: bytes) -> Any:
+    return lambda route: route.fulfill(status=200, content_type="application/cbor", body=body)
+
+
+def test_the_page_takes_foreign_issuers_only_signed_under_its_pinned_list_and_never_older(
+    browser: Any, live: LiveServer
+) -> None:
+    site = live.site
+    clinician = site.sign_in("clinician", PASSPHRASES["clinician"]).staff
+    Certificates(site.store).add_issuer(SHC_JWKS)
+    key = signing_key(site.store, site.as_staff(clinician).keys, dt.datetime.now(dt.UTC))
+    assert key is not None
+    trust = Certificates(site.store).trust()
+    assert trust.haven is not None
+    current = int(dt.datetime.now(dt.UTC).timestamp()) // 3600 * 3600
+    newer = build(trust, trust.haven.network, key, current + 3600)
+    ctx = browser.new_context(base_url=live.url)
+    ctx.route("**/verify/foreign-trust", serving(newer))
+    page = ctx.new_page()
+    page.goto("/verify")
+    page.wait_for_selector(f"body[data-ready=true][data-foreign='{current + 3600}']")
+    other_network = bytes.fromhex(document(trust))  # signed by the test vectors' key, of another network
+    flipped = bytearray(newer)
+    flipped[len(flipped) // 2] ^= 1
+    older = build(trust, trust.haven.network, key, current)
+    for offered, note in (
+        (other_network, "foreign-refused"),
+        (bytes(flipped), "foreign-refused"),
+        (older, "foreign-older"),
+    ):
+        ctx.unroute("**/verify/foreign-trust")
+        ctx.route("**/verify/foreign-trust", serving(offered))
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#trust-note:not([hidden])")
+        assert page.inner_text("#trust-note") == STRINGS["en"][note]
+        assert page.get_attribute("body", "data-foreign") == str(current + 3600)  # the one it had
+    ctx.close()
