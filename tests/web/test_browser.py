@@ -34,13 +34,13 @@ from tests.web.conftest import (
     serve,
     unlocked,
 )
+from tests.web.conftest import (
+    VERIFIER_STRINGS as STRINGS,
+)
 from tests.web.fakecam import y4m_from_png
 from tests.web.verifier_cases import cases, trust_list_cases
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
-STRINGS = json.loads(
-    (Path(__file__).resolve().parents[2] / "haven" / "web" / "static" / "verifier" / "strings.json").read_text("utf-8")
-)
 
 
 @pytest.fixture

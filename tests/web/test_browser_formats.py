@@ -24,6 +24,7 @@ from haven.web.certificates import certifiable, issue
 from haven.web.foreign_trust import build, signing_key
 from tests.certkit import SHC, SHC_JWKS, THREE_DOSES
 from tests.web.conftest import PASSPHRASES, LiveServer, launch, live_server, screenshot_dir, unlocked
+from tests.web.conftest import VERIFIER_STRINGS as STRINGS
 from tests.web.foreign_cases import (
     NETWORK_TRUST_LIST,
     cases,
@@ -37,9 +38,6 @@ from tests.web.foreign_cases import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
-STRINGS = json.loads(
-    (Path(__file__).resolve().parents[2] / "haven" / "web" / "static" / "verifier" / "strings.json").read_text("utf-8")
-)
 AGREE = """async ([version, cases, trustHex]) => {
   const load = (name) => import("/static/verifier/" + name + "?v=" + version);
   const [haven, formats, foreign] = await Promise.all(["verify.js", "formats.js", "foreign-trust.js"].map(load));

@@ -5,11 +5,10 @@
    Values: numbers (BigInt beyond 2^53), Uint8Array, strings, arrays, CborMap (looked up like a
    Python dict: 1, 1.0 and true are one key), Tagged, true/false/null, UNDEFINED, Simple. */
 const V = new URL(import.meta.url).search;
-const { CborMap, Malformed, UNDEFINED } = await import("./verify.js" + V);
+const { CborMap, Malformed, UNDEFINED, definite } = await import("./verify.js" + V);
 
 const MAX_DEPTH = 16;
 const BREAK = Symbol("break");
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class Tagged {
   constructor(tag, value) {
@@ -135,24 +134,9 @@ function item(r, depth, breakAllowed = false) {
     case 1:
       return typeof value === "bigint" ? -1n - value : -1 - value;
     case 2:
-    case 3: {
-      if (typeof value === "bigint") throw new Malformed("short");
-      need(r, value);
-      const raw = r.b.subarray(r.i, r.i + value);
-      r.i += value;
-      if (major === 2) return raw.slice();
-      try {
-        return UTF8.decode(raw);
-      } catch {
-        throw new Malformed("text is not UTF-8");
-      }
-    }
-    case 4: {
-      if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
-      const out = [];
-      for (let k = 0; k < value; k++) out.push(item(r, depth + 1));
-      return out;
-    }
+    case 3:
+    case 4:
+      return definite(r, major, value, () => item(r, depth + 1));
     case 5:
       if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
       return mapBody(r, depth, value);
