@@ -143,9 +143,10 @@ class ForeignTrust:
         return keeper
 
     def signed_in(self, unlocked: UnlockedSite, keys: RoleKeys) -> None:
+        """At a sign-in (the site's lock held: this takes ours after it, never the other way)."""
         key = signing_key(unlocked.store, keys, self.now())
         if key is not None:
-            with self._lock:
+            with self._lock, contextlib.suppress(HavenError):  # a sign-in never fails for this document
                 self._key = key
                 self._refresh(unlocked.store)
 
@@ -159,10 +160,14 @@ class ForeignTrust:
             with self._lock:
                 self._doc = self._made_from = None
             return None
+        try:
+            store: Store | None = self.site.store  # the site's lock, taken before ours as at a sign-in
+        except HavenError:
+            store = None  # locked: the document made before
         with self._lock:
-            if self._key is not None:
+            if self._key is not None and store is not None:
                 with contextlib.suppress(HavenError):  # locked while this request ran: the one made before
-                    self._refresh(self.site.store)
+                    self._refresh(store)
             return self._doc
 
     def _refresh(self, store: Store) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from haven.errors import CertificateError
 from haven.web import WebSite
 from haven.web.foreign_trust import CONTENT_TYPE, CRL_OK
 from tests.certkit import EU_DCC, SHC_JWKS
-from tests.web.conftest import NOW
+from tests.web.conftest import NOW, PASSPHRASES
 
 URL = "/verify/foreign-trust"
 CO1 = json.loads((EU_DCC / "common" / "2DCode" / "raw" / "CO1.json").read_text("utf-8"))
@@ -104,3 +106,26 @@ def test_the_document_is_never_read_as_a_certificate(
     with pytest.raises(CertificateError) as refused:
         verify(base45.encode(body), trust, NOW)
     assert refused.value.code == "malformed"
+
+
+def test_sign_ins_and_requests_for_the_document_at_once_never_wait_on_each_other(
+    app: Any, site: WebSite, signed_in: Callable[[str], str]
+) -> None:
+    keeper = app.state.foreign_trust
+    signed_in("clinician")
+    stop = threading.Event()
+    served: list[bytes | None] = []
+
+    def ask() -> None:
+        while not stop.is_set():
+            served.append(keeper.document())
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    started = time.monotonic()
+    for _ in range(20):  # each sign-in signs again under the site's lock while the other thread asks
+        site.sign_in("clinician", PASSPHRASES["clinician"])
+    stop.set()
+    asking.join(10)
+    assert not asking.is_alive() and time.monotonic() - started < 30
+    assert served and all(body is not None for body in served)
