@@ -52,7 +52,6 @@ from haven.cert_services import Certificates
 from haven.certs import base45, cose, eudcc
 from haven.certs.verify import BulkVerifier, Trust, verify
 from haven.core.card import Card
-from haven.services import Clinic
 from haven.site.folder import SiteFolder
 from haven.site.site import Site
 
@@ -113,7 +112,7 @@ def make_site(home: Path) -> list[str]:
     rng = random.Random(3)
     certs = Certificates(store, lambda: now, rng.randbytes, keys=session.keys)
     certs.standalone()
-    clinic = Clinic(store)
+    clinic = session.clinic()
     stubs: list[str] = []
     products = ["comirnaty", "spikevax", "coronavac", "vaxzevria"]
     for h in range(N // PER_HOLDER):
