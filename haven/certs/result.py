@@ -18,8 +18,6 @@ from haven.certs.issuers import ExternalIssuer, Issuer, Signer
 from haven.certs.trust import TrustList, iso
 from haven.errors import CertificateError, ExpiredCertificate, NotYetValidCertificate
 
-FORMATS = ("haven", "eu-dcc", "shc")
-
 
 @dataclass(frozen=True)
 class Verified:
