@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.certs.batch import VACCINATION_VALIDITY_DAYS, issue_batch
+from haven.certs.bulk import start_verify_worker, verify_in_worker
 from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
 from haven.certs.issuers import ExternalIssuer, Issuer
 from haven.certs.result import Trust, Verified
@@ -542,5 +543,7 @@ __all__ = [
     "TrustSettings",
     "facts_from",
     "iso",
+    "start_verify_worker",
     "trust_from_settings",
+    "verify_in_worker",
 ]

@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 from rich.console import Console
 
-from haven.cert_services import WHAT, Certificates
+from haven.cert_services import (
+    NO_TRUST_SETTINGS,
+    WHAT,
+    Certificates,
+    TrustSettings,
+    start_verify_worker,
+    trust_from_settings,
+    verify_in_worker,
+)
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
-from haven.certs.bulk import BulkVerifier, start_verify_worker, verify_in_worker
+from haven.certs.bulk import BulkVerifier
 from haven.certs.issuers import ExternalIssuer
 from haven.certs.result import Trust, refusal_doc
-from haven.certs.trust_settings import NO_TRUST_SETTINGS, TrustSettings, trust_from_settings
 from haven.certs.verify import verify
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin
