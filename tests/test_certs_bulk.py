@@ -25,6 +25,7 @@ from haven.certs.result import Trust, refusal_json
 from haven.certs.verify import verify
 from haven.cli import certs as cli_certs
 from haven.errors import CertificateError, MalformedCertificate
+from haven.exit_codes import exit_code
 from tests.certkit import EU_DCC, NOW, SHC, network
 
 SITE = network(seed=11)
@@ -53,7 +54,7 @@ def reference_result(text: str, trust: Trust, now: dt.datetime) -> tuple[str, in
     try:
         return verify(text, trust, now).to_json(), 0
     except CertificateError as exc:
-        return refusal_json(exc), exc.exit_code
+        return refusal_json(exc), exit_code(exc)
 
 
 # ---------------------------------------------------------------- the fast readers against the reference ones

@@ -23,6 +23,7 @@ from haven.certs.trust import timestamp
 from haven.certs.trust_settings import TrustSettings, trust_from_settings
 from haven.certs.verify import detect_format, verify
 from haven.errors import CertificateError
+from haven.exit_codes import exit_code
 
 Result = tuple[str, int]  # a JSON result (one line, no newline) and its exit code (0 when valid)
 
@@ -82,7 +83,7 @@ class BulkVerifier:
         try:
             return verify(text, self.trust, self.now).to_json(), 0
         except CertificateError as exc:
-            return refusal_json(exc), exc.exit_code
+            return refusal_json(exc), exit_code(exc)
 
 
 _PENDING: Result = ("", 0)  # a Haven certificate's place in the results until its checks are done
@@ -92,7 +93,7 @@ def _refused(exc: CertificateError) -> Result:
     """A Haven certificate's refusal, as :func:`verify` reports it."""
     if exc.format is None:
         exc.format = haven_format.FORMAT
-    return refusal_json(exc), exc.exit_code
+    return refusal_json(exc), exit_code(exc)
 
 
 # ``haven cert verify --workers``: each worker process rebuilds the same trust from the same settings once,
