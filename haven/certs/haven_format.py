@@ -104,8 +104,13 @@ def facts_json(signed: Signed, claimed: Claimed) -> str:
 
 
 def _facts(signed: Signed, claimed: Claimed) -> HavenFacts:
-    issuer = HavenIssuer(signed.kid, signed.key.label, signed.trust.network)
+    issuer = _issuer(signed.kid, signed.key.label, signed.trust.network)
     return HavenFacts(claimed.facts, claimed.iat, claimed.exp, issuer, claimed.encoded)
+
+
+@functools.lru_cache(maxsize=256)
+def _issuer(kid: bytes, label: str, network: str) -> HavenIssuer:
+    return HavenIssuer(kid, label, network)  # a few keys per network: made once each
 
 
 @functools.lru_cache(maxsize=256)
@@ -202,7 +207,7 @@ def _claim_json(encoded: bytes) -> str:
 @functools.lru_cache(maxsize=1024)
 def _tail_json(iat: int, exp: int, kid: bytes, label: str, network: str) -> str:
     # The end of a Haven result's facts: the same for every stub of a week and key.
-    issuer = HavenIssuer(kid, label, network).to_doc()
+    issuer = _issuer(kid, label, network).to_doc()
     return compact({"issued_at": _iso(iat), "expires_at": _iso(exp), "issuer": issuer})[1:]
 
 
