@@ -11,12 +11,14 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration
 from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
+from haven.store.sqlite import SQLiteStore
 
 # Five random BIP39 words each (55 bits): accepted by the strength check.
 ADMIN = "grain twenty head airport swarm"
@@ -130,3 +132,11 @@ def as_nobody(args: list[str], home: Path) -> int:
         finally:
             os._exit(code)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@contextlib.contextmanager
+def raw_write(store: SQLiteStore) -> Iterator[Any]:
+    """The SQLite connection inside one write transaction: raw SQL, as someone editing the file could
+    write it (Haven itself writes only through the Store protocol)."""
+    with store._write() as conn:
+        yield conn

@@ -24,6 +24,9 @@ from haven.core.records import SealedRecord
 # The setting that holds the audit chain's last ``(seq, hash)``, moved by every append.
 AUDIT_HEAD = "audit.head"
 
+# What every store says when a write repeats a stored key (a record, tally, staff id or audit number).
+CONFLICT = "This change conflicts with what is stored (a row with this key exists); nothing of it was saved."
+
 
 @dataclass(frozen=True)
 class Table:

@@ -53,8 +53,8 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
-from haven.store.base import SealedTally, Table
-from haven.store.migrations import migrate
+from haven.store.base import AUDIT_HEAD, CONFLICT, AuditRow, SealedTally, StaffRow, Table
+from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
 
 _FIND_CHUNK = 256
@@ -99,11 +99,26 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
         if "malformed" in text or "not a database" in text:
             raise StoreCorruptError("The site database is damaged or cannot be read with this key.") from None
         raise StoreError(f"The site database could not be used: {exc}.") from None
+    except sqlite.IntegrityError as exc:
+        if "full" in str(exc).lower():  # (a trigger may say so: tests make one)
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise StoreError(CONFLICT) from None
     except sqlite.DatabaseError as exc:
         text = str(exc).lower()
         if "full" in text:
             raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
         raise StoreCorruptError(f"The site database is damaged or cannot be read with this key ({exc}).") from None
+
+
+# Tables an older schema left for a site to convert (see migrations.py, versions 4 and 5).
+LEGACY_TABLES = frozenset({"staff_v3", "audit_v3", "aggregates_v4"})
+
+
+def _put_setting(conn: Any, name: str, value: bytes) -> None:
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
 
 
 class SQLiteStore:
@@ -243,17 +258,26 @@ class SQLiteStore:
             yield
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[None]:
         """One write transaction on this thread's connection. Commits when the outermost block ends,
         rolls back if it raises. Writes and reads inside it (``add``, ``find``, ``put_setting``, nested
         ``transaction`` blocks) join it; ``BEGIN IMMEDIATE`` holds the write lock across processes."""
-        with self._write() as conn:
-            yield conn
+        with self._write():
+            yield
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only statement (for tables kept beside the Store protocol)."""
+        """Rows of one read-only statement: for tests that look at the file as a seizer would. Haven
+        itself reads only through the Store protocol."""
         with self._read():
             return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._read():
+            return list(self._conn().execute(sql, params).fetchall())
+
+    def schema_version(self) -> int:
+        with self._read():
+            return schema_version(self._conn())
 
     # ------------------------------------------------------------ Store
 
@@ -312,11 +336,76 @@ class SQLiteStore:
 
     def put_setting(self, name: str, value: bytes) -> None:
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO settings (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
+            _put_setting(conn, name, value)
+
+    def delete_setting(self, name: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM settings WHERE name = ?", (name,))
+
+    def setting_names(self, prefix: str = "") -> list[str]:
+        # A range, not LIKE: a prefix may hold '%' or '_'. (Names are text; U+10FFFF sorts after all.)
+        rows = self._rows(
+            "SELECT name FROM settings WHERE name >= ? AND name < ? ORDER BY name", (prefix, prefix + "\U0010ffff")
+        )
+        return [str(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ staff
+
+    def add_staff(self, row: StaffRow) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO staff (id, sealed, removed) VALUES (?, ?, ?)", tuple(row))
+
+    def staff(self, active_only: bool = False) -> list[StaffRow]:
+        where = " WHERE removed IS NULL" if active_only else ""
+        rows = self._rows(f"SELECT id, sealed, removed FROM staff{where} ORDER BY id")
+        return [StaffRow(bytes(a), None if b is None else bytes(b), c) for a, b, c in rows]
+
+    def is_active_staff(self, staff_id: bytes) -> bool:
+        return bool(self._rows("SELECT 1 FROM staff WHERE id = ? AND removed IS NULL", (staff_id,)))
+
+    def remove_staff(self, staff_id: bytes, day: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE staff SET sealed = NULL, removed = ? WHERE id = ?", (day, staff_id))
+
+    def clear_staff(self) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM staff")
+
+    # ------------------------------------------------------------ audit
+
+    def append_audit(self, row: AuditRow, head: bytes) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", tuple(row))
+            _put_setting(conn, AUDIT_HEAD, head)
+
+    def audit_rows(self) -> list[AuditRow]:
+        return [AuditRow(int(a), bytes(b), bytes(c)) for a, b, c in self._rows("SELECT * FROM audit ORDER BY seq")]
+
+    def last_audit(self) -> AuditRow | None:
+        rows = self._rows("SELECT seq, sealed, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        return None if not rows else AuditRow(int(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2]))
+
+    def clear_audit(self) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM audit")
+            conn.execute("DELETE FROM settings WHERE name = ?", (AUDIT_HEAD,))
+
+    # ------------------------------------------------------------ older schemas
+
+    def legacy_rows(self, table: str) -> list[tuple[Any, ...]] | None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
+        with self._read():
+            conn = self._conn()
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+                return None
+            return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()]
+
+    def drop_legacy(self, table: str) -> None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
+        with self._write() as conn:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')  # secure_delete zeroes its pages
 
     def tables(self) -> list[Table]:
         out = []
