@@ -30,13 +30,10 @@ rather than in SQLite's sleep-and-retry busy handler. The driver is
 ``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
 writes plain SQLite).
 
-Closing: a server closes its store when it locks, while other threads may be
-in the middle of a query. Closing a connection under a thread that is stepping
-a statement on it frees memory that thread is still using (the process dies
-with SIGSEGV), so :meth:`SQLiteStore.close` only marks the store closed and
-forgets its key: every operation begun after it raises
-:class:`~haven.errors.StoreClosedError` (the site is locked), and the
-connections are closed by whoever finishes the last operation in flight.
+Closing: :meth:`SQLiteStore.close` only marks the store closed and forgets its
+key; the connections close when the operations in flight end (``inflight.py``:
+closing a connection under a thread that is stepping a statement on it frees
+memory that thread is still using, and the process dies with SIGSEGV).
 """
 
 from __future__ import annotations
@@ -54,6 +51,7 @@ from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
 from haven.store.base import AUDIT_HEAD, CONFLICT, AuditRow, SealedTally, StaffRow, Table
+from haven.store.inflight import InFlight
 from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
 
@@ -130,62 +128,39 @@ class SQLiteStore:
         self._cache_mib = cache_mib
         self._local = threading.local()
         self._connections: list[Any] = []
-        self._guard = threading.Lock()
         self._write_lock = threading.Lock()
         self._readers = ReadWriteLock()
-        self._closed = False
-        self._users = 0  # operations in flight, on every thread (see "Closing" above)
-        self._drained = threading.Condition(self._guard)
+        self._inflight = InFlight(self._close_connections)
         with self._using(), translate_errors(self.path):
             migrate(self._conn())
 
     # ------------------------------------------------------------ closing
 
-    @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """One operation on the store: refused once it is closed, unless this thread is already inside
-        one (a transaction begun before the close finishes, commits or rolls back, as a whole)."""
-        depth = getattr(self._local, "depth", 0)
-        with self._guard:
-            if self._closed and not depth:
-                raise StoreClosedError()
-            self._users += 1
-        self._local.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._local.depth = depth
-            with self._guard:
-                self._users -= 1
-                if self._closed and not self._users:
-                    self._close_connections()
+    def _using(self) -> contextlib.AbstractContextManager[None]:
+        return self._inflight.using()
 
     def _close_connections(self) -> None:
-        """(With ``_guard`` held and no operation in flight: no thread is using any of them.)"""
+        """(Once no operation is in flight: no thread is using any of them.)"""
         for conn in self._connections:
             with contextlib.suppress(Exception):
                 conn.close()
         self._connections.clear()
-        self._drained.notify_all()
 
     def close(self) -> None:
         """Refuse every operation from now on and forget the key; the connections close now, or as
         soon as the operations in flight on other threads end (it never waits for them)."""
-        with self._guard:
-            self._closed = True
+
+        def forget() -> None:
             self._key = None
-            if not self._users:
-                self._close_connections()
+
+        self._inflight.close(forget)
 
     def wait_closed(self, timeout_s: float) -> bool:
-        """After :meth:`close`: wait until the operations in flight have ended and every connection is
-        closed; False if some were still running after ``timeout_s``."""
-        with self._guard:
-            return self._drained.wait_for(lambda: self._closed and not self._users, timeout_s)
+        return self._inflight.wait_closed(timeout_s)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._inflight.closed
 
     # ------------------------------------------------------------ connections
 
@@ -219,13 +194,13 @@ class SQLiteStore:
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            with self._guard:
-                if self._closed:  # (the key is gone: never open the file without it)
+            with self._inflight.lock:
+                if self._inflight.closed:  # (the key is gone: never open the file without it)
                     raise StoreClosedError()
                 key = self._key
             conn = self._connect(key)
             self._local.conn = conn
-            with self._guard:
+            with self._inflight.lock:
                 self._connections.append(conn)
         return conn
 
