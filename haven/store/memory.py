@@ -40,12 +40,36 @@ def _conflict() -> StoreError:
     return StoreError(CONFLICT)
 
 
-class MemoryStore:
+class _Data:
+    """What a memory store holds; several handles may share it (:meth:`MemoryStore.reopen`)."""
+
     def __init__(self) -> None:
-        self._state = _State()
-        self._lock = threading.RLock()  # re-entrant: a transaction's own reads and writes take it again
-        self._depth = 0
+        self.state = _State()
+        self.lock = threading.RLock()  # re-entrant: a transaction's own reads and writes take it again
+        self.depth = 0
+
+
+class MemoryStore:
+    def __init__(self, data: _Data | None = None) -> None:
+        self._data = data or _Data()
+        self._lock = self._data.lock
         self._closed = False
+
+    def reopen(self) -> MemoryStore:
+        """A new handle on the same data, as opening a database file again gives (this one may be closed)."""
+        return MemoryStore(self._data)
+
+    @property
+    def _state(self) -> _State:
+        return self._data.state
+
+    @property
+    def _depth(self) -> int:
+        return self._data.depth
+
+    @_depth.setter
+    def _depth(self, value: int) -> None:
+        self._data.depth = value
 
     # ------------------------------------------------------------ transactions and life
 
@@ -71,7 +95,7 @@ class MemoryStore:
             try:
                 yield
             except BaseException:
-                self._state = saved
+                self._data.state = saved
                 raise
             finally:
                 self._depth = 0
