@@ -71,8 +71,12 @@ class PostgresStore:
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._inflight = InFlight(self._close_connections)
-        with self._using(), translate_errors():
-            migrate(self._conn(), _LOCK)
+        try:
+            with self._using(), translate_errors():
+                migrate(self._conn(), _LOCK)
+        except BaseException:
+            self.close()
+            raise
 
     # ------------------------------------------------------------ closing
 
