@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from haven.errors import StoreClosedError
 
@@ -69,3 +70,47 @@ class InFlight:
     @property
     def closed(self) -> bool:
         return self._closed
+
+
+class ThreadConnections:
+    """A store with one connection per thread, closed safely under operations in flight (above)."""
+
+    def __init__(self) -> None:
+        self._connections: list[Any] = []
+        self._inflight = InFlight(self._close_connections)
+
+    def _using(self) -> contextlib.AbstractContextManager[None]:
+        return self._inflight.using()
+
+    def _keep(self, conn: Any) -> None:
+        with self._inflight.lock:
+            self._connections.append(conn)
+
+    def _drop(self, conn: Any) -> None:
+        """Close one connection that no operation uses any more (the server dropped it)."""
+        with self._inflight.lock, contextlib.suppress(ValueError):
+            self._connections.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def _close_connections(self) -> None:
+        """(Once no operation is in flight: no thread is using any of them.)"""
+        for conn in self._connections:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._connections.clear()
+
+    def _forget_secrets(self) -> None:
+        """Called under the lock as the store closes: drop what must not outlive it (a key)."""
+
+    def close(self) -> None:
+        """Refuse every operation from now on; the connections close now, or as soon as the operations in
+        flight on other threads end (it never waits for them)."""
+        self._inflight.close(self._forget_secrets)
+
+    def wait_closed(self, timeout_s: float) -> bool:
+        return self._inflight.wait_closed(timeout_s)
+
+    @property
+    def closed(self) -> bool:
+        return self._inflight.closed

@@ -30,16 +30,14 @@ from psycopg import errors as pgerrors
 
 from haven.core.records import SealedRecord
 from haven.errors import StoreError, StoreFullError
-from haven.store.base import AUDIT_HEAD, CONFLICT, AuditRow, SealedTally, StaffRow, Table
-from haven.store.inflight import InFlight
+from haven.store.base import CONFLICT, SealedTally, Table
+from haven.store.inflight import ThreadConnections
 from haven.store.pg_migrations import migrate, schema_version
+from haven.store.sql import SqlTables
 
 # The advisory lock every write transaction takes (any fixed 64-bit number: "haven" in ASCII).
 WRITE_LOCK_KEY = 0x686176656E
 _LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
-_PUT_SETTING = (
-    "INSERT INTO settings (name, value) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -63,14 +61,15 @@ def translate_errors() -> Iterator[None]:
         raise StoreError(f"The database could not be used: {_first_line(exc)}.") from None
 
 
-class PostgresStore:
+class PostgresStore(ThreadConnections, SqlTables):
     """A site's (or the hub's) records, tallies, settings, staff and audit rows in one PostgreSQL database."""
+
+    PLACEHOLDER = "%s"
 
     def __init__(self, url: str) -> None:
         self._url = url
+        super().__init__()
         self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._inflight = InFlight(self._close_connections)
         try:
             with self._using(), translate_errors():
                 migrate(self._conn(), _LOCK)
@@ -78,40 +77,17 @@ class PostgresStore:
             self.close()
             raise
 
-    # ------------------------------------------------------------ closing
-
-    def _using(self) -> contextlib.AbstractContextManager[None]:
-        return self._inflight.using()
-
-    def _close_connections(self) -> None:
-        for conn in self._connections:
-            with contextlib.suppress(Exception):
-                conn.close()
-        self._connections.clear()
-
-    def close(self) -> None:
-        self._inflight.close()
-
-    def wait_closed(self, timeout_s: float) -> bool:
-        return self._inflight.wait_closed(timeout_s)
-
-    @property
-    def closed(self) -> bool:
-        return self._inflight.closed
-
     # ------------------------------------------------------------ connections
 
     def _conn(self) -> psycopg.Connection[Any]:
         conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
         if conn is not None and (conn.closed or conn.broken) and not getattr(self._local, "writing", False):
-            with self._inflight.lock, contextlib.suppress(ValueError):
-                self._connections.remove(conn)
+            self._drop(conn)
             conn = None  # the server went away and came back: start again
         if conn is None:
             conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
             self._local.conn = conn
-            with self._inflight.lock:
-                self._connections.append(conn)
+            self._keep(conn)
         return conn
 
     @contextlib.contextmanager
@@ -206,84 +182,11 @@ class PostgresStore:
             cursor.execute("TRUNCATE incoming")
             return int(added)
 
-    def records(self) -> Iterator[SealedRecord]:
-        rows = self._rows("SELECT locator, id, sealed FROM records ORDER BY locator, id")
-        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
-
-    def count(self) -> int:
-        return int(self._rows("SELECT count(*) FROM records")[0][0])
-
-    # ------------------------------------------------------------ tallies
-
-    def tallies(self) -> list[SealedTally]:
-        return [SealedTally(bytes(a), bytes(b)) for a, b in self._rows("SELECT id, sealed FROM tallies ORDER BY id")]
-
-    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
-        with self._write() as conn:
-            if remove:
-                conn.execute("DELETE FROM tallies WHERE id = ANY(%s)", ([bytes(i) for i in remove],))
-            if add:
-                conn.cursor().executemany("INSERT INTO tallies (id, sealed) VALUES (%s, %s)", [tuple(t) for t in add])
-
     # ------------------------------------------------------------ settings
-
-    def get_setting(self, name: str) -> bytes | None:
-        rows = self._rows("SELECT value FROM settings WHERE name = %s", (name,))
-        return None if not rows else bytes(rows[0][0])
-
-    def put_setting(self, name: str, value: bytes) -> None:
-        with self._write() as conn:
-            conn.execute(_PUT_SETTING, (name, bytes(value)))
-
-    def delete_setting(self, name: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM settings WHERE name = %s", (name,))
 
     def setting_names(self, prefix: str = "") -> list[str]:
         rows = self._rows("SELECT name FROM settings WHERE starts_with(name, %s) ORDER BY name", (prefix,))
         return [str(r[0]) for r in rows]
-
-    # ------------------------------------------------------------ staff
-
-    def add_staff(self, row: StaffRow) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT INTO staff (id, sealed, removed) VALUES (%s, %s, %s)", tuple(row))
-
-    def staff(self, active_only: bool = False) -> list[StaffRow]:
-        where = " WHERE removed IS NULL" if active_only else ""
-        rows = self._rows(f"SELECT id, sealed, removed FROM staff{where} ORDER BY id")
-        return [StaffRow(bytes(a), None if b is None else bytes(b), c) for a, b, c in rows]
-
-    def is_active_staff(self, staff_id: bytes) -> bool:
-        return bool(self._rows("SELECT 1 FROM staff WHERE id = %s AND removed IS NULL", (bytes(staff_id),)))
-
-    def remove_staff(self, staff_id: bytes, day: str) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE staff SET sealed = NULL, removed = %s WHERE id = %s", (day, bytes(staff_id)))
-
-    def clear_staff(self) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM staff")
-
-    # ------------------------------------------------------------ audit
-
-    def append_audit(self, row: AuditRow, head: bytes) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (%s, %s, %s)", tuple(row))
-            conn.execute(_PUT_SETTING, (AUDIT_HEAD, bytes(head)))
-
-    def audit_rows(self) -> list[AuditRow]:
-        rows = self._rows("SELECT seq, sealed, hash FROM audit ORDER BY seq")
-        return [AuditRow(int(a), bytes(b), bytes(c)) for a, b, c in rows]
-
-    def last_audit(self) -> AuditRow | None:
-        rows = self._rows("SELECT seq, sealed, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        return None if not rows else AuditRow(int(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2]))
-
-    def clear_audit(self) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM audit")
-            conn.execute("DELETE FROM settings WHERE name = %s", (AUDIT_HEAD,))
 
     # ------------------------------------------------------------ older schemas
 

@@ -50,10 +50,11 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
-from haven.store.base import AUDIT_HEAD, CONFLICT, AuditRow, SealedTally, StaffRow, Table
-from haven.store.inflight import InFlight
+from haven.store.base import CONFLICT, SealedTally, Table
+from haven.store.inflight import ThreadConnections
 from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
+from haven.store.sql import SqlTables
 
 _FIND_CHUNK = 256
 
@@ -112,55 +113,22 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
 LEGACY_TABLES = frozenset({"staff_v3", "audit_v3", "aggregates_v4"})
 
 
-def _put_setting(conn: Any, name: str, value: bytes) -> None:
-    conn.execute(
-        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        (name, value),
-    )
-
-
-class SQLiteStore:
+class SQLiteStore(ThreadConnections, SqlTables):
     """A site's records, tallies and settings in one SQLite file."""
 
     def __init__(self, path: Path, key: bytes | None = None, cache_mib: int = 32) -> None:
         self.path = Path(path)
         self._key = key
         self._cache_mib = cache_mib
+        super().__init__()
         self._local = threading.local()
-        self._connections: list[Any] = []
         self._write_lock = threading.Lock()
         self._readers = ReadWriteLock()
-        self._inflight = InFlight(self._close_connections)
         with self._using(), translate_errors(self.path):
             migrate(self._conn())
 
-    # ------------------------------------------------------------ closing
-
-    def _using(self) -> contextlib.AbstractContextManager[None]:
-        return self._inflight.using()
-
-    def _close_connections(self) -> None:
-        """(Once no operation is in flight: no thread is using any of them.)"""
-        for conn in self._connections:
-            with contextlib.suppress(Exception):
-                conn.close()
-        self._connections.clear()
-
-    def close(self) -> None:
-        """Refuse every operation from now on and forget the key; the connections close now, or as
-        soon as the operations in flight on other threads end (it never waits for them)."""
-
-        def forget() -> None:
-            self._key = None
-
-        self._inflight.close(forget)
-
-    def wait_closed(self, timeout_s: float) -> bool:
-        return self._inflight.wait_closed(timeout_s)
-
-    @property
-    def closed(self) -> bool:
-        return self._inflight.closed
+    def _forget_secrets(self) -> None:
+        self._key = None  # (closing forgets the key: the file is never opened without it again)
 
     # ------------------------------------------------------------ connections
 
@@ -200,8 +168,7 @@ class SQLiteStore:
                 key = self._key
             conn = self._connect(key)
             self._local.conn = conn
-            with self._inflight.lock:
-                self._connections.append(conn)
+            self._keep(conn)
         return conn
 
     @contextlib.contextmanager
@@ -254,7 +221,7 @@ class SQLiteStore:
         with self._read():
             return schema_version(self._conn())
 
-    # ------------------------------------------------------------ Store
+    # ------------------------------------------------------------ records and settings
 
     def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
         with self._write() as conn:
@@ -285,85 +252,12 @@ class SQLiteStore:
             )
             return int(conn.total_changes - before)
 
-    def records(self) -> Iterator[SealedRecord]:
-        with self._read():
-            rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
-        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
-
-    def count(self) -> int:
-        with self._read():
-            return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
-
-    def tallies(self) -> list[SealedTally]:
-        with self._read():
-            rows = self._conn().execute("SELECT id, sealed FROM tallies ORDER BY id").fetchall()
-        return [SealedTally(bytes(a), bytes(b)) for a, b in rows]
-
-    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
-        with self._write() as conn:
-            conn.executemany("DELETE FROM tallies WHERE id = ?", [(bytes(i),) for i in remove])
-            conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in add])
-
-    def get_setting(self, name: str) -> bytes | None:
-        with self._read():
-            row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def put_setting(self, name: str, value: bytes) -> None:
-        with self._write() as conn:
-            _put_setting(conn, name, value)
-
-    def delete_setting(self, name: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM settings WHERE name = ?", (name,))
-
     def setting_names(self, prefix: str = "") -> list[str]:
         # A range, not LIKE: a prefix may hold '%' or '_'. (Names are text; U+10FFFF sorts after all.)
         rows = self._rows(
             "SELECT name FROM settings WHERE name >= ? AND name < ? ORDER BY name", (prefix, prefix + "\U0010ffff")
         )
         return [str(r[0]) for r in rows]
-
-    # ------------------------------------------------------------ staff
-
-    def add_staff(self, row: StaffRow) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT INTO staff (id, sealed, removed) VALUES (?, ?, ?)", tuple(row))
-
-    def staff(self, active_only: bool = False) -> list[StaffRow]:
-        where = " WHERE removed IS NULL" if active_only else ""
-        rows = self._rows(f"SELECT id, sealed, removed FROM staff{where} ORDER BY id")
-        return [StaffRow(bytes(a), None if b is None else bytes(b), c) for a, b, c in rows]
-
-    def is_active_staff(self, staff_id: bytes) -> bool:
-        return bool(self._rows("SELECT 1 FROM staff WHERE id = ? AND removed IS NULL", (staff_id,)))
-
-    def remove_staff(self, staff_id: bytes, day: str) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE staff SET sealed = NULL, removed = ? WHERE id = ?", (day, staff_id))
-
-    def clear_staff(self) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM staff")
-
-    # ------------------------------------------------------------ audit
-
-    def append_audit(self, row: AuditRow, head: bytes) -> None:
-        with self._write() as conn:
-            conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", tuple(row))
-            _put_setting(conn, AUDIT_HEAD, head)
-
-    def audit_rows(self) -> list[AuditRow]:
-        return [AuditRow(int(a), bytes(b), bytes(c)) for a, b, c in self._rows("SELECT * FROM audit ORDER BY seq")]
-
-    def last_audit(self) -> AuditRow | None:
-        rows = self._rows("SELECT seq, sealed, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        return None if not rows else AuditRow(int(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2]))
-
-    def clear_audit(self) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM audit")
-            conn.execute("DELETE FROM settings WHERE name = ?", (AUDIT_HEAD,))
 
     # ------------------------------------------------------------ older schemas
 

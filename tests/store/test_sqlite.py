@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from haven.core.records import SealedRecord
 from haven.errors import StoreCorruptError, StoreError, StoreFullError
 from haven.store import migrations
-from haven.store.base import SealedTally
 from haven.store.sqlite import SQLiteStore, translate_errors
-
-
-def record(n: int, locator: int | None = None) -> SealedRecord:
-    loc = (locator if locator is not None else n).to_bytes(16, "big")
-    return SealedRecord(loc, n.to_bytes(16, "big"), bytes([n % 256]) * 300)
-
-
-def tally(n: int) -> SealedTally:
-    return SealedTally(n.to_bytes(16, "big"), bytes([n % 256]) * 64)
 
 
 def test_migrations_are_versioned_and_recorded(tmp_path: Path) -> None:
