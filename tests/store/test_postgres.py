@@ -11,6 +11,7 @@ from haven.core.records import SealedRecord
 from haven.errors import StoreError, StoreFullError
 from haven.store import pg_migrations
 from haven.store.postgres import PostgresStore, translate_errors
+from tests import pg
 from tests.pg import PostgresServer
 
 RECORD = SealedRecord(b"l" * 16, b"i" * 16, b"s" * 300)
@@ -64,3 +65,11 @@ def test_the_store_carries_on_after_the_server_restarts(postgres: PostgresServer
     store.put_setting("after", b"restart")
     assert store.get_setting("after") == b"restart"
     store.close()
+
+
+def test_without_the_server_binaries_the_test_server_names_the_package_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pg, "server_binaries", lambda: None)
+    with pytest.raises(RuntimeError, match="apt-get install postgresql"), pg.running_server():
+        pass
