@@ -224,6 +224,7 @@ def test_audit_rows_and_their_head_are_written_together(store: Store) -> None:
 
 def test_every_store_reports_its_latest_schema_and_no_older_tables(store: Store) -> None:
     assert store.schema_version() == LATEST[type(store)]
+    store.tune_for_bulk(64)  # a hint: every store takes it
     for table in ("staff_v3", "audit_v3", "aggregates_v4"):
         assert store.legacy_rows(table) is None
         store.drop_legacy(table)  # nothing to drop: no error
