@@ -9,8 +9,9 @@ import pytest
 from haven.core.card import Card
 from haven.errors import InputError, StoreClosedError, WrongPassphraseError
 from haven.site.roles import Role
+from haven.site.site import ERASE_AFTER_SETTING
 from haven.store.memory import MemoryStore
-from tests.helpers_site import ADMIN, CLINICIAN, NOW, memory_site
+from tests.helpers_site import ADMIN, ADMIN_DURESS, CLINICIAN, NOW, memory_site
 
 REGISTRAR = "orbit velvet maple canyon drift"
 VISIT = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]
@@ -78,3 +79,24 @@ def test_locking_a_memory_site_closes_its_store(tmp_path: Path) -> None:
         store.count()
     with site.unlock(ADMIN) as again:  # a new handle on the same data, as a file opened again
         assert again.store.count() == 0 and len(again.store.audit_rows()) == 1
+
+
+def test_passphrase_changes_erase_limit_and_duress_work_on_the_memory_store(tmp_path: Path) -> None:
+    site = memory_site(tmp_path / "site")
+    new_admin = "lunar gadget pepper ocean ivory"
+    with site.create("Ana", ADMIN, duress=ADMIN_DURESS) as admin:
+        admin.add_staff("Min", Role.CLINICIAN, CLINICIAN)
+        admin.change_passphrase(new_admin)
+        admin.set_erase_after(5)
+        assert admin.store.get_setting(ERASE_AFTER_SETTING) == (5).to_bytes(4, "big")
+        admin.clinic(today=lambda: NOW.date()).add_visit(CARD, VISIT, first_visit=True)
+    with pytest.raises(WrongPassphraseError):
+        site.unlock(ADMIN)
+    with site.unlock(new_admin) as admin:
+        assert [e.action for e, _ in admin.audit.rows()][-2:] == ["staff.passwd", "site.set"]
+        assert admin.store.count() == 1
+    with site.unlock(ADMIN_DURESS) as coerced:  # erases, and opens a fresh, empty site
+        assert coerced.store.count() == 0 and [e.action for e, _ in coerced.audit.rows()] == ["site.init"]
+    for passphrase in (new_admin, CLINICIAN):
+        with pytest.raises(WrongPassphraseError):
+            site.unlock(passphrase)
