@@ -39,6 +39,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 
 from bench.bench_verifier import ByteCounter  # noqa: E402
 from haven.cert_services import Certificates  # noqa: E402
+from haven.certs.issuers import load_signers  # noqa: E402
+from haven.cli.issuer_files import read_shc_issuer  # noqa: E402
 from haven.web import WebSettings, WebSite, create_app  # noqa: E402
 from tests.certkit import SHC, SHC_JWKS  # noqa: E402
 from tests.web.conftest import CHROMIUM_ARGS, ensure_chromium, free_port, make_keys  # noqa: E402
@@ -60,7 +62,7 @@ HCERT = {
 }
 
 
-def samples(site: WebSite, folder: Path) -> dict[str, list[str]]:
+def samples(site: WebSite) -> dict[str, list[str]]:
     """The QR texts of each format (several for a card in several codes), and the site trusting their issuers."""
     p256 = ec.derive_private_key(0xBE7C, ec.SECP256R1())
     rsa_key = rsa.generate_private_key(65537, 2048)
@@ -68,10 +70,9 @@ def samples(site: WebSite, folder: Path) -> dict[str, list[str]]:
     certs = Certificates(site.store)
     for name, key in (("eu-dcc ES256", p256), ("eu-dcc PS256", rsa_key)):
         dsc = make_dsc(key, days=(-365, 3 * 365))
-        (folder / "dsc.der").write_bytes(dsc)
-        certs.add_issuer(folder / "dsc.der")
+        certs.add_issuer(load_signers(dsc))
         out[name] = [signed_now(key, dsc, HCERT)]
-    certs.add_issuer(SHC_JWKS)
+    certs.add_issuer(read_shc_issuer(SHC_JWKS))
     out["shc, 1 QR code"] = [read(SHC / "example-00-f-qr-code-numeric-value-0.txt")]
     out["shc, 3 QR codes"] = [read(p) for p in sorted(SHC.glob("example-02-f-qr-code-numeric-value-*.txt"))]
     return out
@@ -122,7 +123,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="haven-bench-formats-"))
     site = WebSite(keys=make_keys(home / "site", now=lambda: dt.datetime.now(dt.UTC)))
     app = create_app(WebSettings(), site)
-    texts = samples(site, home)  # its clinician's sign-in also signs the foreign issuers
+    texts = samples(site)  # its clinician's sign-in also signs the foreign issuers
     counter = ByteCounter(app)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(counter, host="127.0.0.1", port=port, log_level="warning"))

@@ -25,10 +25,12 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from haven.cert_services import Certificates, TrustSettings, trust_from_settings
+from haven.cert_services import Certificates
 from haven.certs import cbor, cose
+from haven.certs.issuers import Issuer, Signer
+from haven.certs.result import Trust
 from haven.certs.trust import SigningKey, TrustList, timestamp
-from haven.certs.verify import Trust
+from haven.certs.trust_settings import TrustSettings, trust_from_settings
 from haven.core.clock import utc_now
 from haven.errors import HavenError
 from haven.site.rolekeys import RoleKeys
@@ -44,8 +46,8 @@ CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 CRL_OK, CRL_NOT_HELD, CRL_OTHER_VERSION = 0, 1, 2
 
 
-def _signer_entry(signer: Any) -> list[Any]:
-    """[kid, kind, SPKI, not_before, not_after, types, subject] of an EU DCC signer (eudcc.Signer)."""
+def _signer_entry(signer: Signer) -> list[Any]:
+    """[kid, kind, SPKI, not_before, not_after, types, subject] of an EU DCC document signer."""
     key = signer.cert.public_key()
     if isinstance(key, ec.EllipticCurvePublicKey):
         kind = CURVES.get(key.curve.name, "other")
@@ -71,8 +73,8 @@ def _b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _shc_entry(issuer: Any) -> list[Any]:
-    """[iss, [[kid, x, y, revoked ids or null, CRL_*], ...]] of a SMART Health Card issuer (shc.Issuer)."""
+def _shc_entry(issuer: Issuer) -> list[Any]:
+    """[iss, [[kid, x, y, revoked ids or null, CRL_*], ...]] of a SMART Health Card issuer."""
     keys = []
     for kid, jwk in issuer.keys.items():
         crl = issuer.crls.get(kid)

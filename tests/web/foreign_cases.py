@@ -26,9 +26,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from haven.certs import base45, cose, eudcc, shc
+from haven.certs import base45, cose, issuers
+from haven.certs.result import Trust
 from haven.certs.trust import SigningKey, parse_trust_list
-from haven.certs.verify import Trust, verify
+from haven.certs.verify import verify
+from haven.cli.issuer_files import read_shc_issuer
 from haven.errors import CertificateError, InputError
 from haven.web.foreign_trust import build
 from tests.certkit import EU_DCC, SHC, SHC_JWKS
@@ -58,9 +60,9 @@ def _epoch_key() -> SigningKey:
 
 @functools.lru_cache(maxsize=1024)
 def _document(signers: tuple[bytes, ...], with_shc: bool) -> str:
-    trust = Trust(eudcc=[s for der in signers for s in eudcc.load_signers(der)])
+    trust = Trust(eudcc=[s for der in signers for s in issuers.load_signers(der)])
     if with_shc:
-        issuer = shc.load_issuer(SHC_JWKS)
+        issuer = read_shc_issuer(SHC_JWKS)
         trust.shc[issuer.iss] = issuer
     key = _epoch_key()
     return build(trust, NETWORK, key, key.not_before).hex()
@@ -89,7 +91,7 @@ def eudcc_vectors() -> list[tuple[str, str, Trust, dt.datetime]]:
         doc = json.loads(path.read_text("utf-8"))
         context = doc.get("TESTCTX") or {}
         try:
-            signers = eudcc.load_signers(str(context.get("CERTIFICATE", "")).encode())
+            signers = issuers.load_signers(str(context.get("CERTIFICATE", "")).encode())
         except InputError:
             signers = []
         at = dt.datetime.fromisoformat(str(context["VALIDATIONCLOCK"]).replace("Z", "+00:00"))
@@ -186,7 +188,7 @@ def crafted_eudcc_cases() -> list[ForeignCase]:
     out: list[ForeignCase] = []
 
     def add(name: str, der: bytes, text: str, when: dt.datetime = at) -> None:
-        out.append(_case(name, text, Trust(eudcc=eudcc.load_signers(der)), when))
+        out.append(_case(name, text, Trust(eudcc=issuers.load_signers(der)), when))
 
     dsc = make_dsc(p256)
     kid = hashlib.sha256(dsc).digest()[:8]
@@ -270,7 +272,7 @@ def read(path: Path) -> str:
 
 
 def shc_trust() -> Trust:
-    issuer = shc.load_issuer(SHC_JWKS)
+    issuer = read_shc_issuer(SHC_JWKS)
     return Trust(shc={issuer.iss: issuer})
 
 
@@ -298,19 +300,19 @@ def shc_cases() -> list[ForeignCase]:
     cases.append(_case("example 0 without its issuer", first, Trust(), SHC_NOW))
     jws = read(SHC / "example-00-d-jws.txt")
     head, body, signature = jws.split(".")
-    raw = shc.b64url(signature)
+    raw = issuers.b64url(signature)
     for i in range(0, len(raw) * 8, 37):
         changed = bytearray(raw)
         changed[i // 8] ^= 1 << (i % 8)
         text = f"{head}.{body}." + base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode()
         cases.append(_case(f"JWS signature bit {i} flipped", text, trust, SHC_NOW))
-    payload = shc.b64url(body)
+    payload = issuers.b64url(body)
     for i in range(0, len(payload), max(1, len(payload) // 20)):
         changed = bytearray(payload)
         changed[i] ^= 0x10
         text = f"{head}." + base64.urlsafe_b64encode(bytes(changed)).rstrip(b"=").decode() + f".{signature}"
         cases.append(_case(f"JWS payload byte {i} changed", text, trust, SHC_NOW))
-    header = json.loads(shc.b64url(head))
+    header = json.loads(issuers.b64url(head))
     for alg in ("none", "HS256", "ES384"):
         swapped = base64.urlsafe_b64encode(json.dumps({**header, "alg": alg}).encode()).rstrip(b"=").decode()
         cases.append(_case(f"alg {alg}", f"{swapped}.{body}.{signature}", trust, SHC_NOW))

@@ -18,6 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.cert_services import Certificates
+from haven.certs.issuers import load_signers
+from haven.cli.issuer_files import read_shc_issuer
 from haven.core.card import Card
 from haven.web import WebSite
 from haven.web.certificates import certifiable, issue
@@ -137,10 +139,9 @@ def test_offline_at_360px_every_format_is_checked_and_a_tampered_one_of_each_ref
     texts = {"haven": haven_certificate(site)}
     key = ec.derive_private_key(0x5EC, ec.SECP256R1())
     dsc = make_dsc(key, days=(-365, 3 * 365))
-    (tmp_path / "dsc.der").write_bytes(dsc)
     certs = Certificates(site.store)
-    certs.add_issuer(tmp_path / "dsc.der")
-    certs.add_issuer(SHC_JWKS)
+    certs.add_issuer(load_signers(dsc))
+    certs.add_issuer(read_shc_issuer(SHC_JWKS))
     trust = certs.trust()
     hcert = {"ver": "1.3.0", "nam": {"fn": "Muster", "gn": "Erika"}, "dob": "1990-01-01"}
     hcert["v"] = [{"tg": "840539006", "mp": "EU/1/20/1528", "dn": 2, "sd": 2, "dt": "2026-05-01"}]
@@ -225,7 +226,7 @@ def test_the_camera_reads_through_the_browsers_barcode_detector_a_card_of_three_
     playwright_instance: Any, live: LiveServer
 ) -> None:
     site = unlocked(live.site)
-    Certificates(site.store).add_issuer(SHC_JWKS)
+    Certificates(site.store).add_issuer(read_shc_issuer(SHC_JWKS))
     chunks = [read(p) for p in sorted(SHC.glob("example-02-f-qr-code-numeric-value-*.txt"))]
     browser = launch(playwright_instance, ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
     try:
@@ -251,7 +252,7 @@ def test_the_page_takes_foreign_issuers_only_signed_under_its_pinned_list_and_ne
 ) -> None:
     site = live.site
     clinician = site.sign_in("clinician", PASSPHRASES["clinician"]).staff
-    Certificates(site.store).add_issuer(SHC_JWKS)
+    Certificates(site.store).add_issuer(read_shc_issuer(SHC_JWKS))
     key = signing_key(site.store, site.as_staff(clinician).keys, dt.datetime.now(dt.UTC))
     assert key is not None
     trust = Certificates(site.store).trust()

@@ -15,8 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from haven.cert_services import Certificates
-from haven.certs import base45, cose, eudcc, shc
-from haven.certs.verify import Trust, verify
+from haven.certs import base45, cose, issuers
+from haven.certs.result import Trust
+from haven.certs.verify import verify
+from haven.cli.issuer_files import read_shc_issuer
 from haven.errors import CertificateError
 from haven.web import WebSite
 from haven.web.foreign_trust import CONTENT_TYPE, CRL_OK
@@ -43,10 +45,8 @@ def opened(body: bytes, site: WebSite) -> dict[int, Any]:
 
 
 def add_issuers(site: WebSite, tmp_path: Path) -> None:
-    signer = tmp_path / "dsc.b64"
-    signer.write_text(CO1["TESTCTX"]["CERTIFICATE"], "utf-8")
-    Certificates(site.store).add_issuer(signer)
-    Certificates(site.store).add_issuer(SHC_JWKS)
+    Certificates(site.store).add_issuer(issuers.load_signers(CO1["TESTCTX"]["CERTIFICATE"].encode()))
+    Certificates(site.store).add_issuer(read_shc_issuer(SHC_JWKS))
 
 
 def test_none_until_a_member_whose_roles_sign_signs_in(client: TestClient, signed_in: Callable[[str], str]) -> None:
@@ -68,7 +68,7 @@ def test_issuers_added_appear_signed_as_python_reads_them(
     assert (empty[2], empty[3], empty[4]) == (int(NOW.timestamp()) // 3600 * 3600, [], [])
     add_issuers(site, tmp_path)  # while the server runs (as from a terminal): the next request signs again
     doc = opened(client.get(URL).content, site)
-    [dsc] = eudcc.load_signers(CO1["TESTCTX"]["CERTIFICATE"].encode())
+    [dsc] = issuers.load_signers(CO1["TESTCTX"]["CERTIFICATE"].encode())
     public = dsc.cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -77,13 +77,13 @@ def test_issuers_added_appear_signed_as_python_reads_them(
     validity = (dsc.cert.not_valid_before_utc, dsc.cert.not_valid_after_utc)
     assert signer[3:5] == [int(moment.timestamp()) for moment in validity]
     assert signer[5] == "".join(sorted(dsc.allowed_types()))
-    issuer = shc.load_issuer(SHC_JWKS)
+    issuer = read_shc_issuer(SHC_JWKS)
     [[iss, keys]] = doc[4]
     assert iss == issuer.iss and [k[0] for k in keys] == list(issuer.keys)
     revoking = next(k for k in keys if k[3] is not None)
     assert revoking[3] == issuer.crls[revoking[0]]["rids"] and revoking[4] == CRL_OK
     jwk = issuer.keys[revoking[0]]
-    assert (revoking[1], revoking[2]) == (shc.b64url(jwk["x"]), shc.b64url(jwk["y"]))
+    assert (revoking[1], revoking[2]) == (issuers.b64url(jwk["x"]), issuers.b64url(jwk["y"]))
 
 
 def test_served_while_locked_and_forgotten_after_panic(
