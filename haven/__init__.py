@@ -11,7 +11,7 @@ import os
 from pathlib import Path as _Path
 
 from haven.app.application import App
-from haven.certs.verify import Trust, Verified
+from haven.certs.result import Trust, Verified
 from haven.core.card import Card, parse_card
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History

@@ -15,6 +15,7 @@ import pytest
 from haven.app import Action, App
 from haven.app.usecase import use_cases
 from haven.certs.signing_keys import fingerprint
+from haven.cli.issuer_files import read_issuer, read_issuer_specs
 from haven.core.card import Card
 from haven.errors import PermissionDeniedError, StoreFullError
 from haven.site.audit import AuditLog
@@ -68,8 +69,12 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
             1,
         ),
         ("certificates.trust_settings", lambda app, _: app.certificates.trust_settings(), 0),
-        ("certificates.verify", lambda app, _: app.certificates.verify(dcc["PREFIX"], at, (str(dsc),)), 0),
-        ("trust.add_issuer", lambda app, _: app.trust.add_issuer(dsc), 1),
+        (
+            "certificates.verify",
+            lambda app, _: app.certificates.verify(dcc["PREFIX"], at, read_issuer_specs([str(dsc)])),
+            0,
+        ),
+        ("trust.add_issuer", lambda app, _: app.trust.add_issuer(read_issuer(dsc)), 1),
         (
             "certificates.import_certificate",
             lambda app, _: app.certificates.import_certificate(card, dcc["PREFIX"], at=at),

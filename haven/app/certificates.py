@@ -16,7 +16,8 @@ from haven.app.actions import Action
 from haven.app.usecase import Area, use_case
 from haven.cert_services import CertificateSheet, TrustSettings, entry_id, facts_from
 from haven.certs.batch import VACCINATION_VALIDITY_DAYS
-from haven.certs.verify import Verified
+from haven.certs.issuers import ExternalIssuer
+from haven.certs.result import Verified
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
 from haven.core.history import History
@@ -106,7 +107,7 @@ class CertificateUseCases(Area):
         text: str,
         pin: str | None = None,
         at: dt.datetime | None = None,
-        extra: Iterable[str] = (),
+        extra: Iterable[ExternalIssuer] = (),
         first_visit: bool = False,
     ) -> dict[str, Any]:
         """Verify a certificate, then add its vaccinations to the holder's history (the entry counts them)."""
@@ -118,7 +119,7 @@ class CertificateUseCases(Area):
         return result
 
     @use_case(Permission.CERTIFICATE_VERIFY, None)
-    def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[str] = ()) -> Verified:
+    def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[ExternalIssuer] = ()) -> Verified:
         """Verify offline against what this site trusts (nothing of the certificate is kept)."""
         return self.app.certificates_service().verify(text, at, extra)
 

@@ -7,12 +7,12 @@ Each change is one transaction with its audit entry. Most return the trust list 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from haven.app.actions import Action
 from haven.app.usecase import Area, use_case
 from haven.cert_services import DEFAULT_LABEL, STANDALONE_NETWORK, Certificates
+from haven.certs.issuers import ExternalIssuer
 from haven.certs.trust import EPOCH_MAX_DAYS, SigningKey, TrustList
 from haven.errors import TrustError
 from haven.site.roles import Permission
@@ -110,6 +110,7 @@ class TrustUseCases(Area):
             return self._certs().import_key(data, passphrase)
 
     @use_case(Permission.TRUST_MANAGE, Action.TRUST_ADD_ISSUER)
-    def add_issuer(self, path: Path, iss: str | None = None) -> dict[str, Any]:
+    def add_issuer(self, issuer: ExternalIssuer) -> dict[str, Any]:
+        """Trust EU DCC signers or an SHC issuer (read from their files by the edge)."""
         with self.change(Action.TRUST_ADD_ISSUER):
-            return self._certs().add_issuer(path, iss)
+            return self._certs().add_issuer(issuer)

@@ -14,6 +14,7 @@ from haven.certs import base45, cose
 from haven.certs.trust import EPOCH_MAX_DAYS, EPOCH_WEEKS
 from haven.cli.base import Context, check_output, common, read_text_arg, write_output
 from haven.cli.certs import parse_at
+from haven.cli.issuer_files import read_issuer
 from haven.errors import HavenError, InputError
 from haven.site.roles import Permission
 
@@ -294,8 +295,9 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
+    issuer = read_issuer(Path(file), iss)  # the file is read here, at the edge
     with ctx.app() as app:
-        doc = app.trust.add_issuer(Path(file), iss)
+        doc = app.trust.add_issuer(issuer)
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))
 
 

@@ -63,7 +63,7 @@ from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Site, UnlockedSite
 from haven.site.staff import StaffMember
-from haven.store.sqlite import SQLiteStore
+from haven.store.base import Store
 
 BAD_CREDENTIALS = "That staff name and passphrase do not match."
 DRAIN_S = 5.0  # how long a panic waits for the requests still reading the old store (each takes milliseconds)
@@ -109,6 +109,7 @@ class WebSite:
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    _on_sign_in: list[Callable[[UnlockedSite, RoleKeys], None]] = field(default_factory=list, init=False, repr=False)
     # The public trust list as the store last held it, and the key slot header (salt) of that site.
     _public_trust: tuple[bytes, bytes | None] | None = field(default=None, init=False, repr=False)
 
@@ -123,6 +124,10 @@ class WebSite:
     def on_lock(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever every web session must end (lock, duress, panic)."""
         self._on_lock.append(listener)
+
+    def on_sign_in(self, listener: Callable[[UnlockedSite, RoleKeys], None]) -> None:
+        """Call ``listener(site, keys)`` after each staff sign-in: the shared site, the member's role keys."""
+        self._on_sign_in.append(listener)
 
     def date_today(self) -> dt.date:
         return self.today() if self.today is not None else self.now().date()
@@ -154,6 +159,10 @@ class WebSite:
             self._adopt(session)
             self._member_keys[member.id] = keys
             self.last_active = self.clock()
+            shared = self._shared  # set by _adopt just above
+            if shared is not None:
+                for listener in self._on_sign_in:
+                    listener(shared, keys)
             return SignedIn(member, self.generation, slot)
 
     def _adopt(self, session: UnlockedSite) -> None:
@@ -272,7 +281,7 @@ class WebSite:
             return self._shared
 
     @property
-    def store(self) -> SQLiteStore:
+    def store(self) -> Store:
         """The shared store; :class:`AuthError` while the server is locked."""
         return self._session().store
 
