@@ -10,6 +10,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from haven.export import ddcc, fhir
+from tests.test_export_fhir import add_holder
 
 VECTOR = Path(__file__).resolve().parent / "vectors" / "ddcc" / "Bundle-ExampleEnglish.json"
 VISITS = [
@@ -32,13 +33,7 @@ NOT_ASKED = {"extension": [{"url": fhir.DATA_ABSENT, "valueCode": "not-asked"}]}
 
 @pytest.fixture
 def holder(run_cli) -> tuple[Any, str]:  # type: ignore[no-untyped-def]
-    assert run_cli("init", "--admin", "Ana").code == 0
-    qr = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
-    for i, visit in enumerate(VISITS):
-        first = ["--first-visit"] if i == 0 else []
-        added = run_cli("visit", "add", "--card", "-", *first, "--entries", "-", stdin=f"{qr}\n{json.dumps(visit)}")
-        assert added.code == 0, added.err
-    return run_cli, qr
+    return run_cli, add_holder(run_cli, VISITS)
 
 
 def _export(run, qr: str, out: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -205,15 +200,7 @@ def test_the_patient_is_nameless_and_what_would_place_the_holder_is_masked(holde
 
 
 def test_a_history_without_covid_entries_writes_no_ddcc_file(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert run_cli("init", "--admin", "Ana").code == 0
-    qr = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
-    visit = {"entries": [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-09-01"}]}
-    assert (
-        run_cli(
-            "visit", "add", "--card", "-", "--first-visit", "--entries", "-", stdin=f"{qr}\n{json.dumps(visit)}"
-        ).code
-        == 0
-    )
+    qr = add_holder(run_cli, [{"entries": [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-09-01"}]}])
     out = tmp_path / "ddcc.json"
     result = run_cli("export", "fhir", "--card", "-", "--profile", "ddcc", "--out", str(out), stdin=f"{qr}\n")
     assert result.code == 2 and "no COVID-19 vaccination or test" in result.err

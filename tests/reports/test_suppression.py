@@ -31,19 +31,12 @@ def another_value_fits(grid: list[list[int]], hidden: frozenset[Entry], target: 
         def value(i: int, j: int) -> int | None:
             return values.get((i, j)) if (i, j) in hidden else grid[i][j]
 
-        for i in range(rows + 1):  # each row's cells add up to its total
-            parts = [value(i, j) for j in range(cols)]
-            whole = value(i, cols)
-            if whole is not None and None not in parts and sum(p for p in parts if p is not None) != whole:
-                return False
-            if whole is not None and sum(p for p in parts if p is not None) > whole:
-                return False
-        for j in range(cols + 1):
-            parts = [value(i, j) for i in range(rows)]
-            whole = value(rows, j)
-            if whole is not None and None not in parts and sum(p for p in parts if p is not None) != whole:
-                return False
-            if whole is not None and sum(p for p in parts if p is not None) > whole:
+        lines = [[(i, j) for j in range(cols + 1)] for i in range(rows + 1)]  # each row, then its total
+        lines += [[(i, j) for i in range(rows + 1)] for j in range(cols + 1)]  # each column, then its total
+        for line in lines:
+            *parts, whole = (value(i, j) for i, j in line)
+            known = sum(p for p in parts if p is not None)
+            if whole is not None and (known > whole or (None not in parts and known != whole)):
                 return False
         return True
 
