@@ -28,7 +28,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 
 Entry = tuple[int, int]  # (row, column) in the grid; the last row holds column totals, the last column row totals
-_ROW, _COL = 0, 1
+_ROW, _COL = 0, 1  # which side of the graph a vertex is on
 
 
 def grid_of(cells: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -45,65 +45,73 @@ def grid_of(cells: Sequence[Sequence[int]]) -> list[list[int]]:
 def suppress(cells: Sequence[Sequence[int]], threshold: int) -> frozenset[Entry]:
     """The grid entries (:func:`grid_of`) to hide so that no small count can be worked out."""
     grid = grid_of(cells)
-    hidden = {(i, j) for i, row in enumerate(grid) for j, value in enumerate(row) if 0 < value < threshold}
+    nonzero = [(i, j) for i, row in enumerate(grid) for j, value in enumerate(row) if value]
+    hidden = {(i, j) for i, j in nonzero if grid[i][j] < threshold}
+    everything, hidden_only = _Graph(nonzero), _Graph(hidden)
     # Once on a cycle an entry stays on one (hiding more never breaks a cycle), and the entries a
     # cycle adds are on it too: one pass over the primary entries, smallest first, is enough.
     for entry in sorted(hidden, key=lambda e: (grid[e[0]][e[1]], e)):
-        if not _on_cycle(entry, hidden):
-            hidden.update(_cheapest_cycle(entry, hidden, grid))
+        if not hidden_only.joined_without(entry):
+            for step in everything.cheapest_cycle(entry, hidden, grid):
+                hidden.add(step)
+                hidden_only.add(step)
     return frozenset(hidden)
 
 
-def _vertices(entry: Entry) -> tuple[tuple[int, int], tuple[int, int]]:
-    return (_ROW, entry[0]), (_COL, entry[1])
+Vertex = tuple[int, int]  # (_ROW, i) or (_COL, j)
 
 
-def _neighbours(vertex: tuple[int, int], entries: Iterable[Entry]) -> Iterable[tuple[Entry, tuple[int, int]]]:
-    side, index = vertex
-    for entry in entries:
-        if entry[side] == index:
-            yield entry, ((_COL, entry[1]) if side == _ROW else (_ROW, entry[0]))
+class _Graph:
+    """Rows and columns as vertices, entries as the edges between their row and their column."""
 
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.edges: dict[Vertex, list[tuple[Entry, Vertex]]] = {}
+        for entry in entries:
+            self.add(entry)
 
-def _on_cycle(entry: Entry, hidden: set[Entry]) -> bool:
-    """Whether ``entry``'s row and column are joined by hidden entries other than itself."""
-    start, goal = _vertices(entry)
-    others = hidden - {entry}
-    seen, frontier = {start}, [start]
-    while frontier:
-        vertex = frontier.pop()
-        for _, nxt in _neighbours(vertex, others):
-            if nxt == goal:
-                return True
-            if nxt not in seen:
+    def add(self, entry: Entry) -> None:
+        row, col = (_ROW, entry[0]), (_COL, entry[1])
+        self.edges.setdefault(row, []).append((entry, col))
+        self.edges.setdefault(col, []).append((entry, row))
+
+    def joined_without(self, entry: Entry) -> bool:
+        """Whether ``entry``'s row and column are joined by a path of other edges (it is on a cycle)."""
+        start, goal = (_ROW, entry[0]), (_COL, entry[1])
+        seen, frontier = {start}, [start]
+        while frontier:
+            for step, nxt in self.edges.get(frontier.pop(), ()):
+                if step == entry or nxt in seen:
+                    continue
+                if nxt == goal:
+                    return True
                 seen.add(nxt)
                 frontier.append(nxt)
-    return False
+        return False
 
-
-def _cheapest_cycle(entry: Entry, hidden: set[Entry], grid: list[list[int]]) -> list[Entry]:
-    """The shown entries to hide to close a cycle through ``entry``, adding the least in total."""
-    start, goal = _vertices(entry)
-    usable = [(i, j) for i, row in enumerate(grid) for j, value in enumerate(row) if value and (i, j) != entry]
-    # Cost: the value hidden, then the number of entries (ties go to fewer); hidden entries are free.
-    best: dict[tuple[int, int], tuple[int, int]] = {start: (0, 0)}
-    came: dict[tuple[int, int], tuple[tuple[int, int], Entry]] = {}
-    queue: list[tuple[tuple[int, int], tuple[int, int]]] = [((0, 0), start)]
-    while queue:
-        cost, vertex = heapq.heappop(queue)
-        if vertex == goal:
-            break
-        if cost > best.get(vertex, cost):
-            continue
-        for step, nxt in _neighbours(vertex, usable):
-            extra = (0, 0) if step in hidden else (grid[step[0]][step[1]], 1)
-            new = (cost[0] + extra[0], cost[1] + extra[1])
-            if nxt not in best or new < best[nxt]:
-                best[nxt] = new
-                came[nxt] = (vertex, step)
-                heapq.heappush(queue, (new, nxt))
-    path, vertex = [], goal
-    while vertex != start:  # a path exists: see the module's docstring
-        vertex, step = came[vertex]
-        path.append(step)
-    return [step for step in path if step not in hidden]
+    def cheapest_cycle(self, entry: Entry, hidden: set[Entry], grid: list[list[int]]) -> list[Entry]:
+        """The shown entries to hide to close a cycle through ``entry``, adding the least in total."""
+        start, goal = (_ROW, entry[0]), (_COL, entry[1])
+        # Cost: the value hidden, then the number of entries (ties go to fewer); hidden entries are free.
+        best: dict[Vertex, tuple[int, int]] = {start: (0, 0)}
+        came: dict[Vertex, tuple[Vertex, Entry]] = {}
+        queue: list[tuple[tuple[int, int], Vertex]] = [((0, 0), start)]
+        while queue:
+            cost, vertex = heapq.heappop(queue)
+            if vertex == goal:
+                break
+            if cost > best[vertex]:
+                continue
+            for step, nxt in self.edges.get(vertex, ()):
+                if step == entry:
+                    continue
+                extra = (0, 0) if step in hidden else (grid[step[0]][step[1]], 1)
+                new = (cost[0] + extra[0], cost[1] + extra[1])
+                if nxt not in best or new < best[nxt]:
+                    best[nxt] = new
+                    came[nxt] = (vertex, step)
+                    heapq.heappush(queue, (new, nxt))
+        path, vertex = [], goal
+        while vertex != start:  # a path exists: see the module's docstring
+            vertex, step = came[vertex]
+            path.append(step)
+        return [step for step in path if step not in hidden]

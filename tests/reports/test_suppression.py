@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,40 +20,47 @@ tables = st.integers(1, 3).flatmap(
 )
 
 
-def another_value_fits(grid: list[list[int]], hidden: frozenset[Entry], target: Entry) -> bool:
-    """Whether non-negative integers other than the true one fit ``target``, with every shown entry and
-    every row and column sum of the grid (cells, then totals) as they are: an exhaustive search."""
+def fits(grid: list[list[int]], hidden: frozenset[Entry], other: list[list[int]]) -> bool:
+    """Whether ``other`` is a table someone who sees only the shown entries cannot tell from ``grid``:
+    non-negative, the same shown entries, and every row and column adding up to its total."""
     rows, cols = len(grid) - 1, len(grid[0]) - 1
-    unknown = sorted(hidden, key=lambda e: e != target)  # the target first
-    cap = 2 * grid[rows][cols] + 2  # a value past this cannot fit unless the grand total is hidden too
+    return (
+        all(v >= 0 for row in other for v in row)
+        and all(other[i][j] == grid[i][j] for i in range(rows + 1) for j in range(cols + 1) if (i, j) not in hidden)
+        and all(sum(other[i][:cols]) == other[i][cols] for i in range(rows + 1))
+        and all(sum(other[i][j] for i in range(rows)) == other[rows][j] for j in range(cols + 1))
+    )
 
-    def consistent(values: dict[Entry, int]) -> bool:
-        def value(i: int, j: int) -> int | None:
-            return values.get((i, j)) if (i, j) in hidden else grid[i][j]
 
-        lines = [[(i, j) for j in range(cols + 1)] for i in range(rows + 1)]  # each row, then its total
-        lines += [[(i, j) for i in range(rows + 1)] for j in range(cols + 1)]  # each column, then its total
-        for line in lines:
-            *parts, whole = (value(i, j) for i, j in line)
-            known = sum(p for p in parts if p is not None)
-            if whole is not None and (known > whole or (None not in parts and known != whole)):
-                return False
-        return True
+def another_value_fits(grid: list[list[int]], hidden: frozenset[Entry], target: Entry) -> bool:
+    """Whether a second table, with another value at ``target``, :func:`fits` what is shown.
 
-    def search(values: dict[Entry, int], rest: Sequence[Entry]) -> bool:
-        if not rest:
-            return True
-        entry, *others = rest
-        for v in range(cap + 1):
-            if entry == target and v == grid[target[0]][target[1]]:
+    Candidates come from every simple cycle through ``target`` along hidden entries (alternately
+    sharing a row and a column): moving 1 around it, either way. Only a candidate that passes
+    :func:`fits` counts, so a wrong suppression can never pass here.
+    """
+    rows, cols = len(grid) - 1, len(grid[0]) - 1
+
+    def paths(path: list[Entry], along_row: bool) -> Iterator[list[Entry]]:
+        last = path[-1]
+        for nxt in hidden:
+            if nxt in path and not (nxt == path[0] and len(path) >= 4):
                 continue
-            values[entry] = v
-            if consistent(values) and search(values, others):
-                return True
-            del values[entry]
-        return False
+            if (nxt[0] == last[0]) if along_row else (nxt[1] == last[1]):
+                if nxt == path[0]:
+                    yield path
+                elif len(path) < 12:
+                    yield from paths([*path, nxt], not along_row)
 
-    return search({}, unknown)
+    for cycle in paths([target], along_row=True):
+        for way in (1, -1):
+            other = [row[:] for row in grid]
+            for n, (i, j) in enumerate(cycle):
+                total = (i == rows) != (j == cols)  # a row or column total moves opposite to its cells
+                other[i][j] += way * (-1) ** n * (-1 if total else 1)
+            if other[target[0]][target[1]] != grid[target[0]][target[1]] and fits(grid, hidden, other):
+                return True
+    return False
 
 
 @settings(max_examples=150, deadline=None)
