@@ -12,12 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table as RichTable
 
-from haven.cli.base import Context, check_output, common, read_json_arg, write_output
+from haven.cli import outputs
+from haven.cli.base import Context, check_output, common, read_json_arg
 from haven.errors import InputError
 from haven.reports.csv import to_csv
 from haven.reports.dhis2 import Mapping, data_value_set
-from haven.reports.periods import BY, parse_date
-from haven.reports.tables import DEFAULT_THRESHOLD, Report, Shown, Table, build_report
+from haven.reports.periods import BY, parse_date, periods
+from haven.reports.tables import DEFAULT_THRESHOLD, Report, Shown, Table, build_report, check_threshold
 from haven.site.roles import Permission
 
 FORMATS = ("table", "csv", "dhis2")
@@ -71,6 +72,8 @@ def report(
       haven report --from 2026-11-01 --to 2026-11-30 --format dhis2 --dhis2-mapping map.json --out dhis2.json
     """
     first, last = parse_date(start, "from"), parse_date(end, "to")
+    periods(first, last, by)  # a bad range or threshold is refused before the site is unlocked
+    check_threshold(suppress_below)
     if fmt == "dhis2" and dhis2_mapping is None:
         raise InputError("A DHIS2 report needs --dhis2-mapping FILE (a sample is in docs/dhis2-mapping.json).")
     if fmt != "dhis2" and dhis2_mapping is not None:
@@ -100,9 +103,9 @@ def report(
             text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
         else:
             text = render_text(result) if out else ""
-        if out:
-            write_output(out, text.encode("utf-8"), "report")
-        session.record("report.view")
+        # A file is written aside first, in place only once its audit entry is stored.
+        with outputs.staged({out: text.encode("utf-8")} if out else {}):
+            session.record("report.view")
     if unmapped:
         first_missing = " ".join(part for part in unmapped[0] if part)
         click.echo(

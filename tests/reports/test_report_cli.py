@@ -239,3 +239,9 @@ def test_the_csv_example_in_the_docs_is_what_haven_writes(site) -> None:  # type
     assert example
     written = _report(site, "--format", "csv").out.splitlines()
     assert set(example.group(1).splitlines()) <= set(written)
+
+
+def test_a_bad_range_is_refused_before_the_site_is_unlocked(site, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("HAVEN_PASSPHRASE", "not the passphrase of anyone here")
+    result = site("report", "--from", "2026-11-14", "--to", "2026-11-01")
+    assert (result.code, result.err.strip()) == (2, "haven: The report's end date is before its start date.")
