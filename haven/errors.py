@@ -34,6 +34,11 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
     │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
     │   └── UnavailableError           exit 13  404  something the server cannot give now (locked)
+    ├── SyncError                      exit 30  409  sync between sites cannot do what was asked
+    │   ├── BundleUnreadableError      exit 31  400  a bundle that does not open here (damaged, cut, other network)
+    │   ├── BundleInvalidError         exit 32  422  a bundle that opens but whose signature or a row fails
+    │   ├── NotAMemberError            exit 33  403  a bundle or request from a site not (or no longer) a member
+    │   └── RosterError                exit 34  409  a roster not signed by this network's root, older, or missing
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -356,3 +361,54 @@ class UnavailableError(WebError):
 
     code = "unavailable"
     http_status = 404
+
+
+# ---------------------------------------------------------------- sync
+
+
+class SyncError(HavenError):
+    """Sync between sites cannot do what was asked (haven/sync/)."""
+
+    code = "sync"
+    exit_code = 30
+    http_status = 409
+
+
+class BundleUnreadableError(SyncError):
+    """A bundle that does not open with any key this site holds: damaged, cut short, or made for another
+    network or site. A found bundle must say nothing, so these cannot be told apart."""
+
+    code = "bundle-unreadable"
+    exit_code = 31
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str = "This bundle does not open here: damaged or cut short, or made for another network or site.",
+    ) -> None:
+        super().__init__(message)
+
+
+class BundleInvalidError(SyncError):
+    """A bundle that opens, but whose sender's signature or one of whose rows does not check out."""
+
+    code = "bundle-invalid"
+    exit_code = 32
+    http_status = 422
+
+
+class NotAMemberError(SyncError):
+    """A bundle or request signed by a site that is not in the roster, or was removed from it."""
+
+    code = "not-a-member"
+    exit_code = 33
+    http_status = 403
+
+
+class RosterError(SyncError):
+    """The network roster cannot do what was asked: not signed by this network's root, older than the
+    one held, missing, or no root key here to sign one."""
+
+    code = "roster"
+    exit_code = 34
+    http_status = 409

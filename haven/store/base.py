@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from haven.core.records import SealedRecord
+from haven.sync.buckets import Bucket
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,13 @@ class Store(Protocol):
         """Every table and row, raw: what a seized copy shows."""
 
     def close(self) -> None: ...
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+    # ``add`` and ``merge`` keep one digest per bucket of the locator space (haven/sync/buckets.py)
+    # in the same transaction as the rows, so reconciliation never scans the records.
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        """The digest and count of every non-empty bucket among ``buckets`` (None: all of them)."""
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        """Every record whose locator falls in one of ``buckets``."""

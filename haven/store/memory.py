@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from haven.core.records import SealedRecord
 from haven.store.base import SealedTally, Table
+from haven.sync.buckets import Bucket, apply, bucket_of, deltas
 
 
 class MemoryStore:
@@ -16,6 +17,7 @@ class MemoryStore:
         self._by_locator: dict[bytes, list[SealedRecord]] = {}
         self._tallies: dict[bytes, bytes] = {}
         self._settings: dict[str, bytes] = {}
+        self._buckets: dict[int, Bucket] = {}
         self._lock = threading.RLock()  # re-entrant: a transaction's own reads and writes take it again
         self._depth = 0
 
@@ -30,13 +32,13 @@ class MemoryStore:
                     self._depth -= 1
                 return
             saved = (dict(self._records), {k: list(v) for k, v in self._by_locator.items()}, dict(self._tallies))
-            settings = dict(self._settings)
+            settings, buckets = dict(self._settings), dict(self._buckets)
             self._depth = 1
             try:
                 yield
             except BaseException:
                 self._records, self._by_locator, self._tallies = saved
-                self._settings = settings
+                self._settings, self._buckets = settings, buckets
                 raise
             finally:
                 self._depth = 0
@@ -47,6 +49,7 @@ class MemoryStore:
             return False
         self._records[key] = record
         self._by_locator.setdefault(record.locator, []).append(record)
+        self._buckets.update(apply(self._buckets, deltas([key])))
         return True
 
     def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
@@ -64,7 +67,7 @@ class MemoryStore:
             return [r for loc in locators for r in self._by_locator.get(loc, ())]
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
-        with self._lock:
+        with self.transaction():  # all or nothing, as SQLite's
             return sum(self._put(r) for r in records)
 
     def records(self) -> Iterator[SealedRecord]:
@@ -99,7 +102,22 @@ class MemoryStore:
             Table("settings", ("name", "value"), settings),
             Table("records", ("locator", "id", "sealed"), rows),
             Table("tallies", ("id", "sealed"), tallies),
+            Table(
+                "sync_buckets", ("bucket", "digest", "count"), [(b, *n) for b, n in sorted(self.sync_buckets().items())]
+            ),
         ]
 
     def close(self) -> None:
         pass
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        with self._lock:
+            if buckets is None:
+                return dict(self._buckets)
+            return {b: self._buckets[b] for b in buckets if b in self._buckets}
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        wanted = set(buckets)
+        return [r for r in self.records() if bucket_of(r.locator) in wanted]

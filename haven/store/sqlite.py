@@ -56,6 +56,7 @@ from haven.store import journal
 from haven.store.base import SealedTally, Table
 from haven.store.migrations import migrate
 from haven.store.rwlock import ReadWriteLock
+from haven.sync.buckets import Bucket, apply, deltas
 
 _FIND_CHUNK = 256
 
@@ -265,6 +266,7 @@ class SQLiteStore:
                 sorted((r.locator, r.id, r.sealed) for r in records),
             )
             conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in tallies])
+            _bump_buckets(conn, [(r.locator, r.id) for r in records])
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
@@ -279,12 +281,16 @@ class SQLiteStore:
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
         with self._write() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)",
-                ((r.locator, r.id, r.sealed) for r in records),
-            )
-            return int(conn.total_changes - before)
+            # One statement per row: its change count says whether the row was new, and only new
+            # rows move their bucket's digest.
+            insert = "INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)"
+            new = [
+                (r.locator, r.id)
+                for r in sorted(records, key=lambda r: (r.locator, r.id))
+                if conn.execute(insert, (r.locator, r.id, r.sealed)).rowcount
+            ]
+            _bump_buckets(conn, new)
+            return len(new)
 
     def records(self) -> Iterator[SealedRecord]:
         with self._read():
@@ -352,3 +358,53 @@ class SQLiteStore:
         """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
         with self._using(), translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        with self._read():
+            conn = self._conn()
+            if buckets is None:
+                rows = conn.execute("SELECT bucket, digest, count FROM sync_buckets").fetchall()
+            else:
+                rows = []
+                for start in range(0, len(buckets), _FIND_CHUNK):
+                    chunk = list(buckets[start : start + _FIND_CHUNK])
+                    marks = ",".join("?" * len(chunk))
+                    sql = f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})"
+                    rows.extend(conn.execute(sql, chunk).fetchall())
+        return {int(b): Bucket(bytes(d), int(n)) for b, d, n in rows if n}
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        out: list[SealedRecord] = []
+        with self._read():
+            conn = self._conn()
+            for bucket in sorted(set(buckets)):
+                low = bucket.to_bytes(2, "big")
+                sql = "SELECT locator, id, sealed FROM records WHERE locator >= ? AND locator < ?"
+                high = (bucket + 1).to_bytes(3, "big")[1:] if bucket < 0xFFFF else None
+                if high is None:
+                    rows = conn.execute("SELECT locator, id, sealed FROM records WHERE locator >= ?", (low,))
+                else:
+                    rows = conn.execute(sql, (low, high))
+                out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+        return out
+
+
+def _bump_buckets(conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
+    """XOR the new rows ``(locator, id)`` into their buckets' digests, inside the open write transaction."""
+    change = deltas(keys)
+    if not change:
+        return
+    current: dict[int, Bucket] = {}
+    touched = sorted(change)
+    for start in range(0, len(touched), _FIND_CHUNK):
+        chunk = touched[start : start + _FIND_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for b, d, n in conn.execute(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})", chunk):
+            current[int(b)] = Bucket(bytes(d), int(n))
+    conn.executemany(
+        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
+        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
+        [(b, node.digest, node.rows) for b, node in sorted(apply(current, change).items())],
+    )
