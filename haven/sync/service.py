@@ -275,11 +275,15 @@ class Sync:
     def import_bundle(self, data: bytes) -> ImportResult:
         """Check the whole bundle, then merge its rows (and a newer roster) in one transaction."""
         self.session.require(Permission.SYNC)
+        # Opened and checked before the write transaction: decrypting a large bundle holds no lock.
+        opened, roster, newer, rows = self._open_checked(data, self.roster())
+        if opened.summary is not None and rows:
+            raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
         with self.store.transaction():
-            opened, roster, newer, rows = self._open_checked(data, self.roster())
-            if opened.summary is not None and rows:
-                raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
-            if newer is not None:
+            held = self.roster()
+            if held is not None and held.version > roster.version:  # a newer roster arrived meanwhile: check again
+                opened, roster, newer, rows = self._open_checked(data, held)
+            if newer is not None and (held is None or roster.version > held.version):
                 self._adopt(newer, roster)
             new = self.store.merge(rows)
             self.session.record("sync.import", new)
