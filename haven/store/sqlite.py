@@ -30,13 +30,10 @@ rather than in SQLite's sleep-and-retry busy handler. The driver is
 ``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
 writes plain SQLite).
 
-Closing: a server closes its store when it locks, while other threads may be
-in the middle of a query. Closing a connection under a thread that is stepping
-a statement on it frees memory that thread is still using (the process dies
-with SIGSEGV), so :meth:`SQLiteStore.close` only marks the store closed and
-forgets its key: every operation begun after it raises
-:class:`~haven.errors.StoreClosedError` (the site is locked), and the
-connections are closed by whoever finishes the last operation in flight.
+Closing: :meth:`SQLiteStore.close` only marks the store closed and forgets its
+key; the connections close when the operations in flight end (``inflight.py``:
+closing a connection under a thread that is stepping a statement on it frees
+memory that thread is still using, and the process dies with SIGSEGV).
 """
 
 from __future__ import annotations
@@ -53,10 +50,12 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
-from haven.store.base import SealedTally, Table
-from haven.store.migrations import migrate
+from haven.store.base import CONFLICT, SealedTally, Table
+from haven.store.inflight import ThreadConnections
+from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
-from haven.sync.buckets import EMPTY, Bucket, apply, bucket_of, deltas
+from haven.store.sql import SqlTables
+from haven.sync.buckets import bucket_of
 
 _FIND_CHUNK = 256
 
@@ -100,6 +99,10 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
         if "malformed" in text or "not a database" in text:
             raise StoreCorruptError("The site database is damaged or cannot be read with this key.") from None
         raise StoreError(f"The site database could not be used: {exc}.") from None
+    except sqlite.IntegrityError as exc:
+        if "full" in str(exc).lower():  # (a trigger may say so: tests make one)
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise StoreError(CONFLICT) from None
     except sqlite.DatabaseError as exc:
         text = str(exc).lower()
         if "full" in text:
@@ -107,71 +110,26 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
         raise StoreCorruptError(f"The site database is damaged or cannot be read with this key ({exc}).") from None
 
 
-class SQLiteStore:
+# Tables an older schema left for a site to convert (see migrations.py, versions 4 and 5).
+LEGACY_TABLES = frozenset({"staff_v3", "audit_v3", "aggregates_v4"})
+
+
+class SQLiteStore(ThreadConnections, SqlTables):
     """A site's records, tallies and settings in one SQLite file."""
 
     def __init__(self, path: Path, key: bytes | None = None, cache_mib: int = 32) -> None:
         self.path = Path(path)
         self._key = key
         self._cache_mib = cache_mib
+        super().__init__()
         self._local = threading.local()
-        self._connections: list[Any] = []
-        self._guard = threading.Lock()
         self._write_lock = threading.Lock()
         self._readers = ReadWriteLock()
-        self._closed = False
-        self._users = 0  # operations in flight, on every thread (see "Closing" above)
-        self._drained = threading.Condition(self._guard)
         with self._using(), translate_errors(self.path):
             migrate(self._conn())
 
-    # ------------------------------------------------------------ closing
-
-    @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """One operation on the store: refused once it is closed, unless this thread is already inside
-        one (a transaction begun before the close finishes, commits or rolls back, as a whole)."""
-        depth = getattr(self._local, "depth", 0)
-        with self._guard:
-            if self._closed and not depth:
-                raise StoreClosedError()
-            self._users += 1
-        self._local.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._local.depth = depth
-            with self._guard:
-                self._users -= 1
-                if self._closed and not self._users:
-                    self._close_connections()
-
-    def _close_connections(self) -> None:
-        """(With ``_guard`` held and no operation in flight: no thread is using any of them.)"""
-        for conn in self._connections:
-            with contextlib.suppress(Exception):
-                conn.close()
-        self._connections.clear()
-        self._drained.notify_all()
-
-    def close(self) -> None:
-        """Refuse every operation from now on and forget the key; the connections close now, or as
-        soon as the operations in flight on other threads end (it never waits for them)."""
-        with self._guard:
-            self._closed = True
-            self._key = None
-            if not self._users:
-                self._close_connections()
-
-    def wait_closed(self, timeout_s: float) -> bool:
-        """After :meth:`close`: wait until the operations in flight have ended and every connection is
-        closed; False if some were still running after ``timeout_s``."""
-        with self._guard:
-            return self._drained.wait_for(lambda: self._closed and not self._users, timeout_s)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    def _forget_secrets(self) -> None:
+        self._key = None  # (closing forgets the key: the file is never opened without it again)
 
     # ------------------------------------------------------------ connections
 
@@ -205,14 +163,13 @@ class SQLiteStore:
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            with self._guard:
-                if self._closed:  # (the key is gone: never open the file without it)
+            with self._inflight.lock:
+                if self._inflight.closed:  # (the key is gone: never open the file without it)
                     raise StoreClosedError()
                 key = self._key
             conn = self._connect(key)
             self._local.conn = conn
-            with self._guard:
-                self._connections.append(conn)
+            self._keep(conn)
         return conn
 
     @contextlib.contextmanager
@@ -244,19 +201,28 @@ class SQLiteStore:
             yield
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[None]:
         """One write transaction on this thread's connection. Commits when the outermost block ends,
         rolls back if it raises. Writes and reads inside it (``add``, ``find``, ``put_setting``, nested
         ``transaction`` blocks) join it; ``BEGIN IMMEDIATE`` holds the write lock across processes."""
-        with self._write() as conn:
-            yield conn
+        with self._write():
+            yield
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only statement (for tables kept beside the Store protocol)."""
+        """Rows of one read-only statement: for tests that look at the file as a seizer would. Haven
+        itself reads only through the Store protocol."""
         with self._read():
             return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
-    # ------------------------------------------------------------ Store
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._read():
+            return list(self._conn().execute(sql, params).fetchall())
+
+    def schema_version(self) -> int:
+        with self._read():
+            return schema_version(self._conn())
+
+    # ------------------------------------------------------------ records and settings
 
     def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
         with self._write() as conn:
@@ -266,7 +232,7 @@ class SQLiteStore:
                 sorted((r.locator, r.id, r.sealed) for r in records),
             )
             conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in tallies])
-            _bump_buckets(conn, [(r.locator, r.id) for r in records])
+            self._bump_buckets(conn, [(r.locator, r.id) for r in records])
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
@@ -286,42 +252,34 @@ class SQLiteStore:
             conn.executemany("INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)", rows)
             new = int(conn.total_changes - before)
             if new == len(rows):  # all new (a first sync): their digests are XORed in
-                _bump_buckets(conn, [(r[0], r[1]) for r in rows])
+                self._bump_buckets(conn, [(r[0], r[1]) for r in rows])
             elif new:  # some were here already: the touched buckets are recomputed from their rows
-                _recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
+                self._recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
             return new
 
-    def records(self) -> Iterator[SealedRecord]:
-        with self._read():
-            rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
-        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+    def setting_names(self, prefix: str = "") -> list[str]:
+        # A range, not LIKE: a prefix may hold '%' or '_'. (Names are text; U+10FFFF sorts after all.)
+        rows = self._rows(
+            "SELECT name FROM settings WHERE name >= ? AND name < ? ORDER BY name", (prefix, prefix + "\U0010ffff")
+        )
+        return [str(r[0]) for r in rows]
 
-    def count(self) -> int:
-        with self._read():
-            return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
+    # ------------------------------------------------------------ older schemas
 
-    def tallies(self) -> list[SealedTally]:
+    def legacy_rows(self, table: str) -> list[tuple[Any, ...]] | None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
         with self._read():
-            rows = self._conn().execute("SELECT id, sealed FROM tallies ORDER BY id").fetchall()
-        return [SealedTally(bytes(a), bytes(b)) for a, b in rows]
+            conn = self._conn()
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+                return None
+            return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()]
 
-    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+    def drop_legacy(self, table: str) -> None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
         with self._write() as conn:
-            conn.executemany("DELETE FROM tallies WHERE id = ?", [(bytes(i),) for i in remove])
-            conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in add])
-
-    def get_setting(self, name: str) -> bytes | None:
-        with self._read():
-            row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def put_setting(self, name: str, value: bytes) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO settings (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')  # secure_delete zeroes its pages
 
     def tables(self) -> list[Table]:
         out = []
@@ -357,68 +315,3 @@ class SQLiteStore:
         """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
         with self._using(), translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-
-    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
-
-    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
-        with self._read():
-            conn = self._conn()
-            if buckets is None:
-                rows = conn.execute("SELECT bucket, digest, count FROM sync_buckets").fetchall()
-            else:
-                rows = []
-                for start in range(0, len(buckets), _FIND_CHUNK):
-                    chunk = list(buckets[start : start + _FIND_CHUNK])
-                    marks = ",".join("?" * len(chunk))
-                    sql = f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})"
-                    rows.extend(conn.execute(sql, chunk).fetchall())
-        return {int(b): Bucket(bytes(d), int(n)) for b, d, n in rows if n}
-
-    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
-        out: list[SealedRecord] = []
-        with self._read():
-            conn = self._conn()
-            for bucket in sorted(set(buckets)):
-                rows = conn.execute(*_in_bucket("locator, id, sealed", bucket))
-                out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
-        return out
-
-
-def _bump_buckets(conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
-    """XOR the new rows ``(locator, id)`` into their buckets' digests, inside the open write transaction."""
-    change = deltas(keys)
-    if not change:
-        return
-    current: dict[int, Bucket] = {}
-    touched = sorted(change)
-    for start in range(0, len(touched), _FIND_CHUNK):
-        chunk = touched[start : start + _FIND_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for b, d, n in conn.execute(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})", chunk):
-            current[int(b)] = Bucket(bytes(d), int(n))
-    conn.executemany(
-        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
-        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
-        [(b, node.digest, node.rows) for b, node in sorted(apply(current, change).items())],
-    )
-
-
-def _in_bucket(columns: str, bucket: int) -> tuple[str, tuple[bytes, ...]]:
-    """A query for ``columns`` of the records in ``bucket``: locators from its two bytes up to the next's."""
-    low = bucket.to_bytes(2, "big")
-    if bucket == 0xFFFF:
-        return f"SELECT {columns} FROM records WHERE locator >= ?", (low,)
-    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ?", (low, (bucket + 1).to_bytes(2, "big"))
-
-
-def _recompute_buckets(conn: Any, buckets: set[int]) -> None:
-    """Set the digests of ``buckets`` from the rows they hold, inside the open write transaction."""
-    filled: dict[int, Bucket] = {}
-    for bucket in sorted(buckets):
-        keys = conn.execute(*_in_bucket("locator, id", bucket))
-        filled[bucket] = apply({}, deltas((bytes(a), bytes(b)) for a, b in keys)).get(bucket, EMPTY)
-    conn.executemany(
-        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
-        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
-        [(b, node.digest, node.rows) for b, node in sorted(filled.items())],
-    )
