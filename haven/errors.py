@@ -39,6 +39,11 @@ refusal that every JSON output carries::
     │   ├── RateLimitError             rate-limited     too many card or PIN attempts; try again later
     │   ├── NoOpenCardError            no-open-card     the page needs an open card and none is open
     │   └── UnavailableError           unavailable      something the server cannot give now (locked)
+    ├── SyncError                      sync             sync between sites cannot do what was asked
+    │   ├── BundleUnreadableError      bundle-unreadable  a bundle that does not open here (damaged, cut, other network)
+    │   ├── BundleInvalidError         bundle-invalid   a bundle that opens but whose signature or a row fails
+    │   ├── NotAMemberError            not-a-member     a bundle or request from a site not (or no longer) a member
+    │   └── RosterError                roster           a roster not signed by this network's root, older, or missing
     └── ...                            (later issues add their branches here)
 
 ``details`` is the part of the details that JSON outputs show (``to_dict``);
@@ -390,3 +395,44 @@ class UnavailableError(WebError):
     """Something the server cannot give now: the trust list while the server is locked (no key to read it)."""
 
     code = "unavailable"
+
+
+# ---------------------------------------------------------------- sync
+
+
+class SyncError(HavenError):
+    """Sync between sites cannot do what was asked (haven/sync/)."""
+
+    code = "sync"
+
+
+class BundleUnreadableError(SyncError):
+    """A bundle that does not open with any key this site holds: damaged, cut short, or made for another
+    network or site. A found bundle must say nothing, so these cannot be told apart."""
+
+    code = "bundle-unreadable"
+
+    def __init__(
+        self,
+        message: str = "This bundle does not open here: damaged or cut short, or made for another network or site.",
+    ) -> None:
+        super().__init__(message)
+
+
+class BundleInvalidError(SyncError):
+    """A bundle that opens, but whose sender's signature or one of whose rows does not check out."""
+
+    code = "bundle-invalid"
+
+
+class NotAMemberError(SyncError):
+    """A bundle or request signed by a site that is not in the roster, or was removed from it."""
+
+    code = "not-a-member"
+
+
+class RosterError(SyncError):
+    """The network roster cannot do what was asked: not signed by this network's root, older than the
+    one held, missing, or no root key here to sign one."""
+
+    code = "roster"

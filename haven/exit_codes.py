@@ -34,6 +34,11 @@ EXIT_CODES: dict[type[e.HavenError], int] = {
     e.PermissionDeniedError: 10,
     e.AuditTamperedError: 12,
     e.WebError: 13,
+    e.SyncError: 30,
+    e.BundleUnreadableError: 31,
+    e.BundleInvalidError: 32,
+    e.NotAMemberError: 33,
+    e.RosterError: 34,
 }
 
 

@@ -106,6 +106,11 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("staff.remove", lambda app, _: app.staff.remove("Bo"), 1),
         ("settings.set_erase_after", lambda app, _: app.settings.set_erase_after(5), 1),
         ("reports.week", lambda app, _: app.reports.week("2026-W40"), 1),  # several tallies: one fold
+        (
+            "reports.report",
+            lambda app, _: app.reports.report(dt.date(2026, 10, 1), dt.date(2026, 10, 31), "month", 5),
+            1,
+        ),
         ("seizure.tables", lambda app, _: app.seizure.tables(), 1),
         ("export.fhir", lambda app, _: app.export.fhir(card), 1),
         ("audit.show", lambda app, _: app.audit.show(), 1),

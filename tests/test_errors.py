@@ -49,6 +49,11 @@ EXAMPLES: dict[type[e.HavenError], e.HavenError] = {
     e.RateLimitError: e.RateLimitError(17, "PIN attempts"),
     e.NoOpenCardError: e.NoOpenCardError("No card."),
     e.UnavailableError: e.UnavailableError("Not now.", reason="locked"),
+    e.SyncError: e.SyncError("Sync refused."),
+    e.BundleUnreadableError: e.BundleUnreadableError(),
+    e.BundleInvalidError: e.BundleInvalidError("A row is not a sealed record.", row=3),
+    e.NotAMemberError: e.NotAMemberError("Removed.", site="3f2a91c04be2d7a1", removed=True),
+    e.RosterError: e.RosterError("Older roster."),
     _WriteFailure: _WriteFailure(e.StoreFullError("The disk is full.")),
     _BatchFailure: _BatchFailure(e.EntryError("entries[1].date", "date-future", today="2026-11-29"), 7),
 }

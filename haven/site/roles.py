@@ -62,6 +62,7 @@ class Permission(enum.StrEnum):
     SITE_CONFIGURE = "site.configure"
     SEIZURE_VIEW = "seizure.view"
     OWN_PASSPHRASE = "passphrase.change"
+    SYNC = "sync"
 
 
 MATRIX: dict[Permission, Role] = {
@@ -83,6 +84,9 @@ MATRIX: dict[Permission, Role] = {
     # seizure-view shows them (and everyone) exactly that.
     Permission.SEIZURE_VIEW: ALL_ROLES,
     Permission.OWN_PASSPHRASE: ALL_ROLES,
+    # Bundles carry every row of the network and are signed with the site's sync key, which is
+    # wrapped under the admin key: a seized clinician's passphrase can neither forge nor read one.
+    Permission.SYNC: Role.COORDINATOR,
 }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from haven.core.records import SealedRecord
+from haven.sync.buckets import Bucket
 
 # The setting that holds the audit chain's last ``(seq, hash)``, moved by every append.
 AUDIT_HEAD = "audit.head"
@@ -163,3 +164,13 @@ class Store(Protocol):
 
     def drop_legacy(self, table: str) -> None:
         """Drop a table kept from an older schema, its pages zeroed (nothing happens if there is none)."""
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+    # ``add`` and ``merge`` keep one digest per bucket of the locator space (haven/sync/buckets.py)
+    # in the same transaction as the rows, so reconciliation never scans the records.
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        """The digest and count of every non-empty bucket among ``buckets`` (None: all of them)."""
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        """Every record whose locator falls in one of ``buckets``."""

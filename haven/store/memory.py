@@ -11,6 +11,7 @@ from typing import Any
 from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreError
 from haven.store.base import AUDIT_HEAD, CONFLICT, AuditRow, SealedTally, StaffRow, Table
+from haven.sync.buckets import Bucket, apply, bucket_of, deltas
 
 LATEST = 1  # this store keeps no files, so it has one schema
 
@@ -23,6 +24,7 @@ class _State:
     settings: dict[str, bytes] = field(default_factory=dict)
     staff: dict[bytes, StaffRow] = field(default_factory=dict)
     audit: dict[int, AuditRow] = field(default_factory=dict)
+    buckets: dict[int, Bucket] = field(default_factory=dict)  # sync: haven/sync/buckets.py
 
     def copy(self) -> _State:
         """A copy to roll back to (rows are immutable: only the containers are copied)."""
@@ -33,6 +35,7 @@ class _State:
             dict(self.settings),
             dict(self.staff),
             dict(self.audit),
+            dict(self.buckets),
         )
 
 
@@ -135,6 +138,7 @@ class MemoryStore:
                 Table("tallies", ("id", "sealed"), sorted(s.tallies.items())),
                 Table("staff", ("id", "sealed", "removed"), [tuple(r) for _, r in sorted(s.staff.items())]),
                 Table("audit", ("seq", "sealed", "hash"), [tuple(r) for _, r in sorted(s.audit.items())]),
+                Table("sync_buckets", ("bucket", "digest", "count"), [(b, *n) for b, n in sorted(s.buckets.items())]),
             ]
 
     # ------------------------------------------------------------ records
@@ -146,6 +150,7 @@ class MemoryStore:
             return False
         s.records[key] = bytes(record.sealed)
         s.by_locator.setdefault(key[0], []).append(key[1])
+        s.buckets.update(apply(s.buckets, deltas([key])))
         return True
 
     def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
@@ -270,3 +275,15 @@ class MemoryStore:
 
     def drop_legacy(self, table: str) -> None:
         pass
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        with self._using() as s:
+            if buckets is None:
+                return dict(s.buckets)
+            return {b: s.buckets[b] for b in buckets if b in s.buckets}
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        wanted = set(buckets)
+        return [r for r in self.records() if bucket_of(r.locator) in wanted]

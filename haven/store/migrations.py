@@ -106,12 +106,36 @@ def _v5(conn: Any) -> None:
     conn.execute("CREATE TABLE tallies (id BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID")
 
 
+def _v6(conn: Any) -> None:
+    """Reserved for the storage work (merged separately); nothing to do here."""
+
+
+def _v7(conn: Any) -> None:
+    # Sync: one digest per bucket of the locator space (haven/sync/buckets.py), kept with the rows.
+    from haven.sync.buckets import apply, deltas
+
+    # Rerunnable (a database whose version was set back keeps the table): the digests are recomputed.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS sync_buckets"
+        " (bucket INTEGER PRIMARY KEY, digest BLOB NOT NULL, count INTEGER NOT NULL)"
+    )
+    conn.execute("DELETE FROM sync_buckets")
+    keys = ((bytes(a), bytes(b)) for a, b in conn.execute("SELECT locator, id FROM records").fetchall())
+    filled = apply({}, deltas(keys))
+    conn.executemany(
+        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)",
+        [(b, node.digest, node.rows) for b, node in sorted(filled.items())],
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "settings, records and aggregates", _v1),
     Migration(2, "reserved: certificates", _v2),
     Migration(3, "staff accounts and the audit log", _v3),
     Migration(4, "staff records and audit entries sealed to coordinators", _v4),
     Migration(5, "counters sealed to coordinators as tallies", _v5),
+    Migration(6, "reserved: storage", _v6),
+    Migration(7, "sync: bucket digests over the locator space", _v7),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -55,6 +55,7 @@ from haven.store.inflight import ThreadConnections
 from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
 from haven.store.sql import SqlTables
+from haven.sync.buckets import bucket_of
 
 _FIND_CHUNK = 256
 
@@ -231,6 +232,7 @@ class SQLiteStore(ThreadConnections, SqlTables):
                 sorted((r.locator, r.id, r.sealed) for r in records),
             )
             conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in tallies])
+            self._bump_buckets(conn, [(r.locator, r.id) for r in records])
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
@@ -244,13 +246,16 @@ class SQLiteStore(ThreadConnections, SqlTables):
         return out
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
+        rows = [(r.locator, r.id, r.sealed) for r in records]
         with self._write() as conn:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)",
-                ((r.locator, r.id, r.sealed) for r in records),
-            )
-            return int(conn.total_changes - before)
+            conn.executemany("INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)", rows)
+            new = int(conn.total_changes - before)
+            if new == len(rows):  # all new (a first sync): their digests are XORed in
+                self._bump_buckets(conn, [(r[0], r[1]) for r in rows])
+            elif new:  # some were here already: the touched buckets are recomputed from their rows
+                self._recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
+            return new
 
     def setting_names(self, prefix: str = "") -> list[str]:
         # A range, not LIKE: a prefix may hold '%' or '_'. (Names are text; U+10FFFF sorts after all.)

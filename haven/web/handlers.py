@@ -47,6 +47,11 @@ HTTP_STATUSES: dict[type[HavenError], int] = {
     e.RateLimitError: 429,
     e.NoOpenCardError: 409,
     e.UnavailableError: 404,
+    e.SyncError: 409,
+    e.BundleUnreadableError: 400,
+    e.BundleInvalidError: 422,
+    e.NotAMemberError: 403,
+    e.RosterError: 409,
 }
 
 

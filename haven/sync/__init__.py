@@ -1,0 +1,1 @@
+"""Sync between sites: membership roster, bundles, set reconciliation (docs/sync.md)."""

@@ -1,0 +1,314 @@
+"""Sync use cases at an unlocked site: membership, the roster, bundles out and in.
+
+Each checks its permission, acts and writes its audit entry in one transaction. Settings:
+
+* ``sync/site-keys``     this site's Ed25519 and X25519 private keys, wrapped under the admin key
+* ``sync/network-keys``  every network private key this site was given ({key_version: key}), wrapped likewise
+* ``sync/roster``        the newest root-signed roster this site holds (as received), wrapped likewise: it
+                         lists the network's sites, which only coordinators need to see
+
+Only coordinators hold the admin key, so only they sync (:data:`Permission.SYNC`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import x25519
+
+from haven.app.actions import Action
+from haven.cert_services import ROOT_PUBLIC
+from haven.certs.signing_keys import public_bytes
+from haven.errors import BundleInvalidError, InputError, NotAMemberError, RosterError
+from haven.site.rolekeys import unwrap, wrap
+from haven.site.roles import Permission
+from haven.site.site import UnlockedSite
+from haven.sync import reconcile
+from haven.sync.bundle import OpenedBundle, open_bundle, seal_bundle, unpack_rows
+from haven.sync.roster import Member, Roster, SiteKeys, new_roster, parse_request, parse_roster
+
+SITE_KEYS = "sync/site-keys"
+NETWORK_KEYS = "sync/network-keys"
+ROSTER = "sync/roster"
+SUMMARY_DIGEST_BYTES = 8
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    new: int
+    present: int
+    roster_version: int | None  # set when the bundle brought a newer roster
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"new": self.new, "already_present": self.present, "roster_updated": self.roster_version}
+
+
+@dataclass(frozen=True)
+class Exported:
+    data: bytes
+    rows: int
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"rows": self.rows, "bytes": len(self.data)}
+
+
+class Sync:
+    """Sync for one unlocked site, acting as its staff member (a coordinator's keys open the sync keys)."""
+
+    def __init__(self, session: UnlockedSite) -> None:
+        self.session = session
+        self.store = session.store
+
+    # ------------------------------------------------------------ keys and roster, as stored
+
+    def _admin(self) -> bytes:
+        return self.session.keys.require_admin()
+
+    def site_keys(self) -> SiteKeys | None:
+        blob = self.store.get_setting(SITE_KEYS)
+        return None if blob is None else SiteKeys.from_bytes(unwrap(self._admin(), SITE_KEYS, blob))
+
+    def _own_keys(self) -> SiteKeys:
+        keys = self.site_keys()
+        if keys is None:
+            raise NotAMemberError("This site has no sync keys yet: run 'haven sync request' and have it admitted.")
+        return keys
+
+    def _ensure_keys(self) -> SiteKeys:
+        keys = self.site_keys()
+        if keys is None:
+            keys = SiteKeys.generate(self.session.site.random_bytes)
+            self.store.put_setting(SITE_KEYS, wrap(self._admin(), SITE_KEYS, keys.to_bytes(), self._random))
+        return keys
+
+    def _random(self, n: int) -> bytes:
+        return self.session.site.random_bytes(n)
+
+    def network_keys(self) -> dict[int, x25519.X25519PrivateKey]:
+        blob = self.store.get_setting(NETWORK_KEYS)
+        if blob is None:
+            return {}
+        raw: dict[int, bytes] = cbor2.loads(unwrap(self._admin(), NETWORK_KEYS, blob))
+        return {int(v): x25519.X25519PrivateKey.from_private_bytes(k) for v, k in raw.items()}
+
+    def _save_network_keys(self, keys: dict[int, x25519.X25519PrivateKey]) -> None:
+        plain = cbor2.dumps({v: k.private_bytes_raw() for v, k in keys.items()}, canonical=True)
+        self.store.put_setting(NETWORK_KEYS, wrap(self._admin(), NETWORK_KEYS, plain, self._random))
+
+    def _pinned_root(self) -> bytes | None:
+        return self.store.get_setting(ROOT_PUBLIC)
+
+    def _roster_bytes(self) -> bytes | None:
+        blob = self.store.get_setting(ROSTER)
+        return None if blob is None else unwrap(self._admin(), ROSTER, blob)
+
+    def _save_roster(self, data: bytes) -> None:
+        self.store.put_setting(ROSTER, wrap(self._admin(), ROSTER, data, self._random))
+
+    def roster(self) -> Roster | None:
+        data = self._roster_bytes()
+        return None if data is None else parse_roster(data, self._pinned_root())
+
+    def _require_roster(self) -> Roster:
+        roster = self.roster()
+        if roster is None:
+            raise RosterError(
+                "This site has no network roster yet: import one (haven sync roster import) after being admitted."
+            )
+        return roster
+
+    def _adopt(self, data: bytes, roster: Roster) -> None:
+        """Store a newer roster and the network key it seals to this site (inside the caller's transaction)."""
+        self._save_roster(data)
+        keys = self.site_keys()
+        if keys is not None:
+            self._save_network_keys({**self.network_keys(), **roster.open_network_keys(keys)})
+
+    # ------------------------------------------------------------ membership
+
+    def request(self) -> bytes:
+        """This site's membership request (its sync keys are made now if it has none)."""
+        self.session.require(Permission.SYNC)
+        with self.store.transaction():
+            keys = self._ensure_keys()
+            self.session.record(Action.SYNC_REQUEST)
+        return keys.request()
+
+    def _root(self) -> Any:
+        root = self.session.certificates().root_key()
+        if root is None:
+            raise RosterError("This site does not hold the network's root key: only the root's site admits members.")
+        return root
+
+    def admit(self, request: bytes) -> Roster:
+        """At the root's site: add the requesting site to the roster (the root's own site joins first)."""
+        self.session.require(Permission.TRUST_MANAGE)
+        member = parse_request(request)
+        root = self._root()
+        with self.store.transaction():
+            current = self.roster()
+            if current is not None and member.sign_public in current.removed:
+                raise NotAMemberError(
+                    f"Site {member.site_id} was removed from this network; a rebuilt site makes new keys "
+                    "(haven sync request) and is admitted under them."
+                )
+            if current is not None and current.member(member.sign_public) is not None:
+                return current
+            if current is None:
+                own = self._ensure_keys().member
+                network = {1: x25519.X25519PrivateKey.from_private_bytes(self._random(32))}
+                self._save_network_keys(network)
+                members, removed = {own, member}, frozenset[bytes]()
+            else:
+                network = self.network_keys()
+                members, removed = {*current.members, member}, current.removed
+            roster = new_roster(current, public_bytes(root), members, removed, network)
+            self._save_roster(roster.sign(root))
+            self.session.record(Action.NETWORK_ADMIT)
+        return roster
+
+    def remove(self, site: str) -> Roster:
+        """At the root's site: drop a member (its bundles are refused from now on) and change the network key."""
+        self.session.require(Permission.TRUST_MANAGE)
+        root = self._root()
+        with self.store.transaction():
+            current = self._require_roster()
+            member = current.by_site_id(site)
+            own = self.site_keys()
+            if own is not None and member.sign_public == own.member.sign_public:
+                raise InputError("The root's own site cannot be removed from its network.")
+            network = {
+                **self.network_keys(),
+                current.version + 1: x25519.X25519PrivateKey.from_private_bytes(self._random(32)),
+            }
+            self._save_network_keys(network)
+            members = [m for m in current.members if m != member]
+            roster = new_roster(current, current.root_public, members, current.removed | {member.sign_public}, network)
+            self._save_roster(roster.sign(root))
+            self.session.record(Action.NETWORK_REMOVE)
+        return roster
+
+    def export_roster(self) -> bytes:
+        self.session.require(Permission.SYNC)
+        self._require_roster()
+        data = self._roster_bytes()
+        assert data is not None
+        return data
+
+    def import_roster(self, data: bytes) -> Roster:
+        """Adopt a roster signed by this network's root, if it is newer than the one held."""
+        self.session.require(Permission.SYNC)
+        new = parse_roster(data, self._pinned_root())
+        with self.store.transaction():
+            current = self.roster()
+            if current is not None and new.version < current.version:
+                raise RosterError(
+                    f"This roster (version {new.version}) is older than the one this site holds ({current.version})."
+                )
+            if current is None or new.version > current.version:
+                self._adopt(data, new)
+            self.session.record(Action.SYNC_ROSTER)
+        return new
+
+    # ------------------------------------------------------------ bundles
+
+    def _recipient(self, roster: Roster, site: str | None) -> tuple[x25519.X25519PublicKey, Member | None]:
+        if site is None:
+            return roster.network_key(), None
+        member = roster.by_site_id(site)
+        return member.enc_key(), member
+
+    def _sender(self) -> tuple[SiteKeys, Roster]:
+        keys, roster = self._own_keys(), self._require_roster()
+        roster.check_sender(keys.member.sign_public)  # a removed site cannot send
+        return keys, roster
+
+    def export(self, for_site: str | None = None, have: bytes | None = None) -> Exported:
+        """A bundle of every row, or (``have``: a state file from the receiver) of the rows in the buckets
+        where the receiver differs; sealed to the network, or to ``for_site`` alone."""
+        self.session.require(Permission.SYNC)
+        keys, roster = self._sender()
+        if have is None:
+            rows = list(self.store.records())
+        else:
+            theirs = self._open_checked(have, roster)[0]
+            if theirs.summary is None:
+                raise InputError("The --have file is a bundle without a state; give a file 'haven sync state' wrote.")
+            mine, theirs_nodes = self.store.sync_buckets(), reconcile.unpack_nodes(theirs.summary)
+            buckets = reconcile.differing(mine, theirs_nodes, set(mine) | set(theirs_nodes))
+            rows = self.store.sync_rows(buckets)
+        to, recipient = self._recipient(roster, for_site)
+        data = seal_bundle(keys, to, rows, self._roster_bytes(), recipient=recipient)
+        with self.store.transaction():
+            self.session.record(Action.SYNC_EXPORT, len(rows))
+        return Exported(data, len(rows))
+
+    def state(self, for_site: str | None = None) -> bytes:
+        """A state file: no rows, this site's bucket digests, so a peer exports only what differs."""
+        self.session.require(Permission.SYNC)
+        keys, roster = self._sender()
+        summary = reconcile.pack_nodes(self.store.sync_buckets(), SUMMARY_DIGEST_BYTES)
+        to, recipient = self._recipient(roster, for_site)
+        data = seal_bundle(keys, to, (), self._roster_bytes(), summary=summary, recipient=recipient)
+        with self.store.transaction():
+            self.session.record(Action.SYNC_STATE)
+        return data
+
+    def _open_checked(self, data: bytes, held: Roster | None) -> tuple[OpenedBundle, Roster, bytes | None, list[Any]]:
+        """Open and check a bundle whole: (bundle, the roster it was checked against, that roster's bytes
+        if newer than the one held, its rows)."""
+        keys = self.site_keys()
+        candidates = [keys.encryption] if keys is not None else []
+        candidates += [k for _, k in sorted(self.network_keys().items(), reverse=True)]
+        opened = open_bundle(data, candidates)
+        roster, newer = held, None
+        if opened.roster is not None:
+            carried = parse_roster(opened.roster, self._pinned_root())
+            if held is None or carried.version > held.version:
+                roster, newer = carried, opened.roster
+        if roster is None:
+            raise RosterError("This site has no network roster yet to check the bundle's sender against.")
+        _, rows = opened.check(roster, None if keys is None else keys.member)
+        return opened, roster, newer, rows
+
+    def import_bundle(self, data: bytes) -> ImportResult:
+        """Check the whole bundle, then merge its rows (and a newer roster) in one transaction."""
+        self.session.require(Permission.SYNC)
+        # Opened and checked before the write transaction: decrypting a large bundle holds no lock.
+        opened, roster, newer, rows = self._open_checked(data, self.roster())
+        if opened.summary is not None and rows:
+            raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
+        with self.store.transaction():
+            held = self.roster()
+            if held is not None and held.version > roster.version:  # a newer roster arrived meanwhile: check again
+                opened, roster, newer, rows = self._open_checked(data, held)
+            if newer is not None and (held is None or roster.version > held.version):
+                self._adopt(newer, roster)
+            new = self.store.merge(rows)
+            self.session.record(Action.SYNC_IMPORT, new)
+        return ImportResult(new, len(rows) - new, roster.version if newer is not None else None)
+
+    # ------------------------------------------------------------ for a transport (a hub's HTTP client)
+
+    def peer(self) -> reconcile.StorePeer:
+        """This site's side of a reconciliation (haven/sync/reconcile.py)."""
+        self.session.require(Permission.SYNC)
+        return reconcile.StorePeer(self.store)
+
+    def identity(self) -> tuple[SiteKeys, Roster]:
+        """This member's sync keys and the roster it holds: to sign what it sends a hub, and check members."""
+        self.session.require(Permission.SYNC)
+        return self._sender()
+
+    def accept_rows(self, packed: bytes, action: str = Action.SYNC_PULL) -> ImportResult:
+        """Rows a transport brought, packed as in a bundle (:func:`haven.sync.bundle.pack_rows`): every row
+        checked for a sealed record's shape first, then merged with the audit entry ``action`` in one
+        transaction (a bad row: :class:`BundleInvalidError`, nothing merged)."""
+        self.session.require(Permission.SYNC)
+        rows = unpack_rows(packed)
+        with self.store.transaction():
+            new = self.store.merge(rows)
+            self.session.record(action, new)
+        return ImportResult(new, len(rows) - new, None)
