@@ -38,7 +38,8 @@ its HTTP status, so the edges render all of them with one handler::
     │   ├── BundleUnreadableError      exit 31  400  a bundle that does not open here (damaged, cut, other network)
     │   ├── BundleInvalidError         exit 32  422  a bundle that opens but whose signature or a row fails
     │   ├── NotAMemberError            exit 33  403  a bundle or request from a site not (or no longer) a member
-    │   └── RosterError                exit 34  409  a roster not signed by this network's root, older, or missing
+    │   ├── RosterError                exit 34  409  a roster not signed by this network's root, older, or missing
+    │   └── HubError                   exit 35  400  the hub refused a request, or cannot be reached
     └── ...                            (later issues add their branches here)
 
 Messages are complete sentences meant for the person at the keyboard; they never
@@ -412,3 +413,17 @@ class RosterError(SyncError):
     code = "roster"
     exit_code = 34
     http_status = 409
+
+
+class HubError(SyncError):
+    """The network hub refused a request (``details.reason`` says why; a refusal carries the HTTP
+    status that fits in ``status``), or could not be reached (``unreachable``)."""
+
+    code = "hub"
+    exit_code = 35
+    http_status = 400
+
+    def __init__(self, message: str, reason: str, status: int | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+        self.status = status or self.http_status

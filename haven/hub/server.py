@@ -1,0 +1,252 @@
+"""The hub's HTTP API: members reconcile, pull and push sealed rows; nothing else is served.
+
+Every request is a POST of a CBOR map, signed by a current member (:mod:`haven.hub.wire`); every answer
+is a CBOR map, a refusal ``{"error": {"code", "message", "details"}}`` with the status that fits.
+
+    /v1/nodes         {"level": 0-4, "indices": [n, ...]}  -> {"nodes": pack_nodes(...)}   (non-empty only)
+    /v1/fingerprints  {"buckets": [n, ...]}               -> {"fingerprints": pack_fingerprints(...)}
+    /v1/rows          {"fingerprints": pack_fingerprints} -> {"rows": [[locator, id, sealed], ...]}
+    /v1/merge         {"rows": [[locator, id, sealed], ...]} -> {"new": n}
+
+The first three are the remote half of a reconciliation (haven/sync/reconcile.py), the hub's rows
+answering as any store does.
+
+The server keeps nothing about its requests but the nonces of the last ``WINDOW_S`` seconds, in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from haven.errors import HavenError, HubError, InputError
+from haven.hub import wire
+from haven.hub.db import HubDatabase
+from haven.hub.roster import current_roster
+from haven.sync import reconcile
+from haven.sync.roster import Roster
+
+CBOR = "application/cbor"
+RESHUFFLE_AFTER_S = 3.0  # quiet time after the last push before rows are reshuffled
+
+
+@dataclass
+class Nonces:
+    """Nonces seen in the last window, in memory only (a restart forgets them: requests signed before
+    the server started are refused instead)."""
+
+    window_s: int = wire.WINDOW_S
+    _seen: dict[bytes, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def first_time(self, nonce: bytes, now: float) -> bool:
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {n: t for n, t in self._seen.items() if t > now - 2 * self.window_s}
+            if nonce in self._seen:
+                return False
+            self._seen[nonce] = now
+            return True
+
+
+@dataclass
+class Reshuffler:
+    """Reshuffles the rows once pushes have been quiet for ``settle_s`` (and at start if one was due)."""
+
+    db: HubDatabase
+    settle_s: float = RESHUFFLE_AFTER_S
+    _last_push: float = 0.0
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.db.reshuffle_due():
+            self.pushed()
+        self._thread = threading.Thread(target=self._run, name="hub-reshuffle", daemon=True)
+        self._thread.start()
+
+    def pushed(self) -> None:
+        self._last_push = time.monotonic()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            while not self._stop.is_set():
+                quiet = time.monotonic() - self._last_push
+                if quiet >= self.settle_s:
+                    break
+                self._stop.wait(self.settle_s - quiet)
+            if self._stop.is_set():
+                return
+            try:
+                self.db.reshuffle()
+            except HavenError:
+                self._stop.wait(self.settle_s)  # the database is away: try again after the next push
+                self._wake.set()
+
+
+def _answer(doc: dict[str, Any], status: int = 200) -> Response:
+    return Response(wire.encode(doc), status_code=status, media_type=CBOR)
+
+
+def _refusal(exc: HavenError) -> Response:
+    status = exc.status if isinstance(exc, HubError) else exc.http_status
+    return _answer({"error": exc.to_dict()}, status)
+
+
+@dataclass
+class Hub:
+    """The hub's state: its database, its roster, the nonces of the last window."""
+
+    db: HubDatabase
+    clock: Callable[[], float] = time.time
+    reshuffler: Reshuffler | None = None
+    nonces: Nonces = field(default_factory=Nonces)
+    started: float = field(default_factory=time.time)
+    _roster: Roster | None = None
+
+    _roster_bytes: bytes | None = None
+
+    def roster(self) -> Roster:
+        """The roster as stored now (read at every request, so a removal counts at once)."""
+        data = self.db.get_setting("roster")
+        if self._roster is None or data != self._roster_bytes:
+            self._roster, self._roster_bytes = current_roster(self.db), data
+        if self._roster is None:
+            raise HubError("This hub has no roster: run 'haven hub init' with the network's roster.", reason="roster")
+        return self._roster
+
+    def authenticate(self, request: Request, body: bytes) -> bytes:
+        """The member who signed this request; a refusal for anyone else, a stale or replayed request."""
+        headers = request.headers
+        try:
+            member = bytes.fromhex(headers[wire.MEMBER_HEADER])
+            signed_at = int(headers[wire.TIME_HEADER])
+            nonce = bytes.fromhex(headers[wire.NONCE_HEADER])
+            signature = bytes.fromhex(headers[wire.SIGNATURE_HEADER])
+        except (KeyError, ValueError):
+            raise HubError("The request is not signed by a member.", reason="unsigned", status=401) from None
+        if len(nonce) != wire.NONCE_BYTES:
+            raise HubError("The request's nonce is not 16 bytes.", reason="unsigned", status=401)
+        member_site = self.roster().check_sender(member)  # NotAMemberError: removed, or never admitted
+        if not member_site.verify(
+            signature, wire.signed_message(request.method, request.url.path, signed_at, nonce, body)
+        ):
+            raise HubError("The request's signature does not check out.", reason="signature", status=401)
+        now = self.clock()
+        if abs(now - signed_at) > wire.WINDOW_S or signed_at < self.started - 1:
+            raise HubError(
+                "The request was signed too long ago (or the clocks differ by minutes): sign it again.",
+                reason="stale",
+                status=401,
+            )
+        if not self.nonces.first_time(nonce, now):
+            raise HubError("This request was already answered (a replay).", reason="replay", status=409)
+        return member
+
+    # ------------------------------------------------------------ operations
+
+    def nodes(self, doc: dict[str, Any]) -> dict[str, Any]:
+        level = wire.level_from(doc.get("level"))
+        indices = wire.indices_from(doc.get("indices"), level)
+        return {"nodes": reconcile.pack_nodes(self.peer().nodes(level, indices), digest_bytes=8)}
+
+    def fingerprints(self, doc: dict[str, Any]) -> dict[str, Any]:
+        buckets = wire.indices_from(doc.get("buckets"), 4)
+        return {"fingerprints": reconcile.pack_fingerprints(self.peer().fingerprints(buckets))}
+
+    def rows(self, doc: dict[str, Any]) -> dict[str, Any]:
+        packed = doc.get("fingerprints")
+        try:
+            wanted = reconcile.unpack_fingerprints(packed if isinstance(packed, bytes) else b"\0")
+        except InputError:
+            raise HubError("The fingerprints asked for are malformed.", reason="bad-request") from None
+        if sum(len(f) for f in wanted.values()) > wire.ROWS_PER_BATCH:
+            raise HubError(f"Ask for at most {wire.ROWS_PER_BATCH} rows at once.", reason="bad-request")
+        return {"rows": wire.rows_to(self.peer().rows(wanted))}
+
+    def merge(self, doc: dict[str, Any]) -> dict[str, Any]:
+        new = self.db.merge(wire.rows_from(doc.get("rows")))
+        if new and self.reshuffler is not None:
+            self.reshuffler.pushed()
+        return {"new": new}
+
+    def peer(self) -> reconcile.StorePeer:
+        """The hub's rows as one side of a reconciliation (a fresh read of its digests per request)."""
+        return reconcile.StorePeer(self.db)  # type: ignore[arg-type]  # the part of Store a peer reads
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused as soon as it passes the limit (a declared length is checked first)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > wire.MAX_BODY):
+        raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", reason="too-large", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > wire.MAX_BODY:
+            raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", reason="too-large", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_hub_app(hub: Hub) -> Starlette:
+    """The ASGI app serving ``hub``; the reshuffler (if any) runs while the app does."""
+
+    def endpoint(operation: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            try:
+                body = await _read_body(request)
+                await run_in_threadpool(hub.authenticate, request, body)
+                doc = wire.decode(body)
+                return _answer(await run_in_threadpool(operation, doc))
+            except HavenError as exc:
+                return _refusal(exc)
+
+        return handle
+
+    routes = [
+        Route("/v1/nodes", endpoint(hub.nodes), methods=["POST"]),
+        Route("/v1/fingerprints", endpoint(hub.fingerprints), methods=["POST"]),
+        Route("/v1/rows", endpoint(hub.rows), methods=["POST"]),
+        Route("/v1/merge", endpoint(hub.merge), methods=["POST"]),
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _refusal(HubError("The hub answers only its sync API (/v1/...).", reason="not-found", status=404))
+
+    async def wrong_method(request: Request, exc: Exception) -> Response:
+        return _refusal(HubError("The hub's API takes POST only.", reason="bad-request", status=405))
+
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        if hub.reshuffler is not None:
+            await run_in_threadpool(hub.reshuffler.start)
+        try:
+            yield
+        finally:
+            if hub.reshuffler is not None:
+                await run_in_threadpool(hub.reshuffler.stop)
+            hub.db.close()
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: wrong_method}, lifespan=lifespan)
