@@ -11,8 +11,9 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from haven.cli.base import Context, common_no_unlock, unreadable
+from haven.cli.base import Context, common, common_no_unlock, unreadable
 from haven.errors import InputError
+from haven.hub import RESHUFFLE_AFTER_S
 
 DATABASE_HELP = (
     "The hub's PostgreSQL database, as a libpq URL (postgresql://user@host:port/name); default $HAVEN_HUB_DATABASE. "
@@ -127,8 +128,25 @@ def roster_command(ctx: Context, database: str | None, roster_path: str) -> None
 @click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True, help="Port to listen on.")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None, help="TLS certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None, help="Its private key (PEM).")
+@click.option(
+    "--reshuffle-after",
+    "reshuffle_s",
+    type=click.FloatRange(0.1, 3600),
+    default=RESHUFFLE_AFTER_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="Rewrite the rows in locator order once pushes have been quiet this long.",
+)
 @common_no_unlock
-def serve(ctx: Context, database: str | None, host: str, port: int, tls_cert: str | None, tls_key: str | None) -> None:
+def serve(
+    ctx: Context,
+    database: str | None,
+    host: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    reshuffle_s: float,
+) -> None:
     """Serve the hub's sync API to member sites (HTTPS with --tls-cert and --tls-key).
 
     Requests must be signed by a current member of the roster; the hub keeps no log of them.
@@ -146,7 +164,7 @@ def serve(ctx: Context, database: str | None, host: str, port: int, tls_cert: st
         raise InputError("TLS needs both --tls-cert and --tls-key.")
     db = HubDatabase(_url(database))
     db.check_schema()
-    hub_state = Hub(db, reshuffler=Reshuffler(db))
+    hub_state = Hub(db, reshuffler=Reshuffler(db, settle_s=reshuffle_s))
     hub_state.roster()  # refuse to start without one
     scheme = "https" if tls_cert else "http"
     doc = {"url": f"{scheme}://{host}:{port}/", "members": len(hub_state.roster().members)}
@@ -164,6 +182,33 @@ def serve(ctx: Context, database: str | None, host: str, port: int, tls_cert: st
         proxy_headers=False,
         limit_concurrency=256,
         timeout_keep_alive=30,
+    )
+
+
+@hub.command("sync")
+@click.argument("url", metavar="URL")
+@common
+def sync_command(ctx: Context, url: str) -> None:
+    """Sync this site with the network's hub: pull the rows it lacks, push the rows the hub lacks.
+
+    The cost follows what differs; a sync cut short loses nothing and the next one resumes. Needs
+    a coordinator's passphrase (it signs with the site's sync key) and the site admitted to the network.
+
+    \b
+    Example:
+      haven hub sync https://hub.example.org:8443
+    """
+    from haven.hub.client import sync_site
+
+    with ctx.session() as session:
+        done = sync_site(session, url)
+    doc = done.to_doc()
+    ctx.emit(
+        doc,
+        lambda c: c.print(
+            f"Synced with {url}: {done.pulled} rows pulled, {done.pushed} pushed "
+            f"({done.bytes_sent} bytes sent, {done.bytes_received} received)."
+        ),
     )
 
 

@@ -23,6 +23,8 @@ from typing import Any
 from haven.core.records import SealedRecord
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError
 from haven.hub import wire
+from haven.site.roles import Permission
+from haven.site.site import UnlockedSite
 from haven.store.base import Store
 from haven.sync import reconcile
 from haven.sync.buckets import bucket_of, fingerprint
@@ -205,8 +207,9 @@ class HubSync:
         }
 
 
-def sync_with_hub(store: Store, conn: HubConnection) -> HubSync:
-    """Reconcile ``store`` with the hub, pull what it lacks and push what the hub lacks (see the module)."""
+def sync_with_hub(store: Store, conn: HubConnection, audit: Callable[[int], None] | None = None) -> HubSync:
+    """Reconcile ``store`` with the hub, pull what it lacks and push what the hub lacks (see the module).
+    Each pulled batch is merged with its ``audit`` entry (of how many rows were new) in one transaction."""
     local, remote = reconcile.StorePeer(store), HubPeer(conn)
     buckets = reconcile.differing_buckets(local, remote)
     if not buckets:
@@ -215,7 +218,11 @@ def sync_with_hub(store: Store, conn: HubConnection) -> HubSync:
     pulled = 0
     for batch in remote.rows(plan.fetch):
         wanted = [r for r in batch if _fingerprinted(r, plan.fetch)]
-        pulled += store.merge(wanted)
+        with store.transaction():
+            new = store.merge(wanted)
+            if new and audit is not None:
+                audit(new)
+        pulled += new
     pushed = 0
     outgoing = local.rows(plan.send) if plan.send else []
     for chunk in _chunks(outgoing, wire.ROWS_PER_BATCH):
@@ -226,3 +233,22 @@ def sync_with_hub(store: Store, conn: HubConnection) -> HubSync:
 def _fingerprinted(record: SealedRecord, wanted: Mapping[int, set[bytes]]) -> bool:
     """Whether the hub sent a row that was asked for (not one slipped into another bucket)."""
     return fingerprint(record.locator, record.id) in wanted.get(bucket_of(record.locator), set())
+
+
+def sync_site(session: UnlockedSite, url: str, context: ssl.SSLContext | None = None) -> HubSync:
+    """``haven sync --hub URL``: this site's rows and the hub's made one set, signed with the site's sync
+    key (a coordinator's: only their role keys open it). Pulled batches are audited as ``sync.pull``
+    with their rows, and the whole sync as ``sync.hub`` with the rows pushed."""
+    from haven.sync.service import Sync  # the site's sync keys, as haven/sync keeps them
+
+    session.require(Permission.SYNC)
+    keys = Sync(session).site_keys()
+    if keys is None:
+        raise NotAMemberError("This site has no sync keys yet: run 'haven sync request' and have it admitted.")
+    conn = HubConnection(url, wire.Signer(keys.signing), context)
+    try:
+        done = sync_with_hub(session.store, conn, session.auditor("sync.pull"))
+    finally:
+        conn.close()
+    session.record("sync.hub", done.pushed)
+    return done

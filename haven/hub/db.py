@@ -256,7 +256,7 @@ class HubDatabase:
                 ("settings", "ctid::text, xmin::text, name, value"),
                 ("haven_schema", "ctid::text, xmin::text, version"),
             ):
-                cur.execute(f"SELECT {columns} FROM {name} ORDER BY ctid")
+                cur.execute(f"SELECT {columns} FROM {name} ORDER BY {name}.ctid")
                 heads = tuple(d.name for d in cur.description or ())
                 out.append(Table(name, heads, [tuple(row) for row in cur.fetchall()]))
         return out

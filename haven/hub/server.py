@@ -29,14 +29,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from haven.errors import HavenError, HubError, InputError
-from haven.hub import wire
+from haven.hub import RESHUFFLE_AFTER_S, wire
 from haven.hub.db import HubDatabase
 from haven.hub.roster import current_roster
 from haven.sync import reconcile
 from haven.sync.roster import Roster
 
 CBOR = "application/cbor"
-RESHUFFLE_AFTER_S = 3.0  # quiet time after the last push before rows are reshuffled
 
 
 @dataclass

@@ -10,10 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
@@ -78,26 +80,32 @@ class HubProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    _log: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HubProcess:
-        command = [*HAVEN, "hub", "serve", "--database", self.database, "--port", str(self.port)]
+        command = [*HAVEN, "hub", "serve", "--database", self.database, "--port", str(self.port), *self.args]
+        if self._log is None:
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **self.env}
+            command, stdout=subprocess.DEVNULL, stderr=self._log, env={**os.environ, **self.env}
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the hub did not start: {self.process.stderr.read().decode() if self.process.stderr else ''}"
-                )
+                raise RuntimeError(f"the hub did not start: {self.log()}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                 return self
             time.sleep(0.05)
         raise RuntimeError("the hub did not start listening in 30 s")
+
+    def log(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -111,8 +119,9 @@ class HubProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def rss_kib(self) -> int:
         assert self.process is not None
