@@ -1,46 +1,55 @@
-"""Haven's one exception tree.
+"""Haven's one exception tree: what went wrong, in domain terms only.
 
-Every error a user can cause is a ``HavenError``. Each class knows its stable
-machine code (used in ``--json`` output and the web API), its CLI exit code and
-its HTTP status, so the edges render all of them with one handler::
+Every error a user can cause is a ``HavenError``. A class says *what* went
+wrong; its attributes carry the structured details (``problem``, the field,
+the limits, the wait) and its message the English sentence for the person at
+the keyboard. Each edge maps classes to its own presentation: the CLI to exit
+codes (:mod:`haven.exit_codes`), the web to HTTP statuses
+(:mod:`haven.web.handlers`) and to messages in the page's language built from
+the details (:mod:`haven.web.messages`). ``code`` is the stable name of the
+refusal that every JSON output carries::
 
-    HavenError                         exit 1   500
-    ├── InputError                     exit 2   400
-    │   ├── CardError                  exit 3   400  a card code or word list that does not check out
-    │   ├── EntryError                 exit 4   422  a malformed visit entry (names field and reason)
-    │   ├── PinError                   exit 2   400  a PIN that breaks the PIN rules
-    │   └── WeakPassphraseError        exit 11  422  a staff passphrase too easy to guess (refused)
-    ├── NoRecordsError                 exit 5   404  unknown card, or wrong PIN (indistinguishable)
-    ├── SiteError                      exit 6   409  no site here, or a site already here
-    ├── StoreError                     exit 7   503  the database cannot be read or written
-    │   ├── StoreFullError             exit 7   507  the disk is full
-    │   └── StoreCorruptError          exit 7   500  the database file is damaged
-    ├── CertificateError               exit 20  422  a certificate that does not verify (one class per reason)
-    │   ├── MalformedCertificate       exit 20  400  unreadable: not any format Haven knows, or broken inside
-    │   ├── ForgedCertificate          exit 21  422  the signature does not match the content (or alg mismatch)
-    │   ├── UnknownIssuer              exit 22  422  no trusted key/issuer for it (or not allowed for this kind)
-    │   ├── ExpiredCertificate         exit 23  422  past its expiry at the time of checking
-    │   ├── NotYetValidCertificate     exit 24  422  issued after the time of checking
-    │   └── RevokedCertificate         exit 25  422  its key or its one-time id is on the revocation list
-    ├── TrustError                     exit 26  409  trust list or signing keys cannot do what was asked
-    ├── AuthError                      exit 8   401  the site stays locked
-    │   ├── WrongPassphraseError       exit 8   401  no key slot opens with this passphrase
-    │   ├── LockedOutError             exit 9   429  too many wrong passphrases in a row: wait first
-    │   ├── StoreClosedError           exit 8   401  the site locked (its store closed) while the request ran
-    │   └── PermissionDeniedError      exit 10  403  this staff member's roles do not allow the action
-    ├── AuditTamperedError             exit 12  409  the audit log was edited, cut or reordered
-    ├── WebError                       exit 13  400  a request the web app refuses (never raised by the CLI)
-    │   ├── CsrfError                  exit 13  403  a state change without the session's CSRF token
-    │   ├── RateLimitError             exit 13  429  too many card or PIN attempts; try again later
-    │   ├── NoOpenCardError            exit 13  409  the page needs an open card and none is open
-    │   └── UnavailableError           exit 13  404  something the server cannot give now (locked)
-    ├── SyncError                      exit 30  409  sync between sites cannot do what was asked
-    │   ├── BundleUnreadableError      exit 31  400  a bundle that does not open here (damaged, cut, other network)
-    │   ├── BundleInvalidError         exit 32  422  a bundle that opens but whose signature or a row fails
-    │   ├── NotAMemberError            exit 33  403  a bundle or request from a site not (or no longer) a member
-    │   ├── RosterError                exit 34  409  a roster not signed by this network's root, older, or missing
-    │   └── HubError                   exit 35  400  the hub refused a request, or cannot be reached
+    HavenError                         error
+    ├── InputError                     bad-input        input that Haven cannot accept
+    │   ├── CardError                  invalid-card     a card code or word list that does not check out
+    │   ├── EntryError                 invalid-entry    a malformed visit entry (field, problem, limits)
+    │   ├── PinError                   invalid-pin      a PIN that breaks the PIN rules
+    │   └── WeakPassphraseError        weak-passphrase  a staff passphrase too easy to guess (refused)
+    ├── NoRecordsError                 no-records       unknown card, or wrong PIN (indistinguishable)
+    ├── SiteError                      site             no site here, or a site already here
+    ├── StoreError                     store            the database cannot be read or written
+    │   ├── StoreFullError             store-full       the disk is full
+    │   └── StoreCorruptError          store-corrupt    the database file is damaged
+    ├── CertificateError               invalid-certificate  a certificate that does not verify (one class per reason)
+    │   ├── MalformedCertificate       malformed        unreadable: not any format Haven knows, or broken inside
+    │   ├── ForgedCertificate          forged           the signature does not match the content (or alg mismatch)
+    │   ├── UnknownIssuer              unknown-issuer   no trusted key/issuer for it (or not allowed for this kind)
+    │   ├── ExpiredCertificate         expired          past its expiry at the time of checking
+    │   ├── NotYetValidCertificate     not-yet-valid    issued after the time of checking
+    │   └── RevokedCertificate         revoked          its key or its one-time id is on the revocation list
+    ├── TrustError                     trust            trust list or signing keys cannot do what was asked
+    ├── AuthError                      auth             the site stays locked
+    │   ├── WrongPassphraseError       wrong-passphrase no key slot opens with this passphrase
+    │   ├── LockedOutError             locked-out       too many wrong passphrases in a row: wait first
+    │   ├── StoreClosedError           auth             the site locked (its store closed) while the request ran
+    │   └── PermissionDeniedError      permission-denied  this staff member's roles do not allow the action
+    ├── AuditTamperedError             audit-tampered   the audit log was edited, cut or reordered
+    ├── WebError                       refused          a request the web app refuses (never raised by the CLI)
+    │   ├── CsrfError                  csrf             a state change without the session's CSRF token
+    │   ├── RateLimitError             rate-limited     too many card or PIN attempts; try again later
+    │   ├── NoOpenCardError            no-open-card     the page needs an open card and none is open
+    │   └── UnavailableError           unavailable      something the server cannot give now (locked)
+    ├── SyncError                      sync             sync between sites cannot do what was asked
+    │   ├── BundleUnreadableError      bundle-unreadable  a bundle that does not open here (damaged, cut, other network)
+    │   ├── BundleInvalidError         bundle-invalid   a bundle that opens but whose signature or a row fails
+    │   ├── NotAMemberError            not-a-member     a bundle or request from a site not (or no longer) a member
+    │   ├── RosterError                roster           a roster not signed by this network's root, older, or missing
+    │   └── HubError                   hub              the network hub refused a request, or cannot be reached
     └── ...                            (later issues add their branches here)
+
+``details`` is the part of the details that JSON outputs show (``to_dict``);
+every attribute, shown or not, survives a pickle round trip (errors cross
+process boundaries: bulk import and verification workers).
 
 Messages are complete sentences meant for the person at the keyboard; they never
 contain a card secret, a key or a clinical value from storage.
@@ -48,24 +57,27 @@ contain a card secret, a key or a clinical value from storage.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+T = TypeVar("T")
 
 
 class HavenError(Exception):
     """Base of every error Haven raises on purpose."""
 
     code: ClassVar[str] = "error"
-    exit_code: ClassVar[int] = 1
-    http_status: ClassVar[int] = 500
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        # Which refusal of its class this is (``range``, ``checksum``...), where the class has several.
+        self.problem: str | None = details.get("problem")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Errors cross process boundaries (bulk import workers): rebuild without calling __init__.
-        return (_rebuild, (type(self), self.message, self.details))
+        # Rebuilt without calling __init__ (each class has its own arguments), then every attribute restored.
+        return (_rebuild, (type(self), self.args), self.__dict__)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -74,45 +86,96 @@ class HavenError(Exception):
         return out
 
 
-def _rebuild(cls: type[HavenError], message: str, details: dict[str, Any]) -> HavenError:
-    error = cls.__new__(cls)
-    HavenError.__init__(error, message, **details)
-    for name, value in details.items():
-        if name in ("field", "reason"):
-            setattr(error, name, value)
-    return error
+def _rebuild(cls: type[HavenError], args: tuple[Any, ...]) -> HavenError:
+    return cls.__new__(cls, *args)
+
+
+def by_class(table: Mapping[type[HavenError], T], error: HavenError | type[HavenError]) -> T:
+    """The value an edge's ``table`` gives the nearest class of ``error`` (the table holds ``HavenError``)."""
+    cls = error if isinstance(error, type) else type(error)
+    return next(table[c] for c in cls.__mro__ if c in table)
 
 
 class InputError(HavenError):
     """Input from a person or a file that Haven cannot accept."""
 
     code = "bad-input"
-    exit_code = 2
-    http_status = 400
 
 
 class CardError(InputError):
-    """A card code or word list that does not check out; refused before any lookup."""
+    """A card code or word list that does not check out; refused before any lookup.
+
+    ``problem`` is ``count``, ``unknown-word``, ``mixed-language``, ``length``,
+    ``character``, ``checksum`` or ``no-qr``; ``position`` (1-based) names the
+    word or character where one applies, and ``suggestion`` the card word
+    closest to a mistyped one (in the message, not in ``details``).
+    """
 
     code = "invalid-card"
-    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problem: str | None = None,
+        position: int | None = None,
+        suggestion: str | None = None,
+        **details: Any,
+    ) -> None:
+        shown = {name: value for name, value in (("problem", problem), ("position", position)) if value is not None}
+        super().__init__(message, **shown, **details)
+        self.position = position
+        self.suggestion = suggestion
+
+
+# The English reason of each entry problem (docs/entries.md); a tuple is written as a comma-separated list.
+ENTRY_REASONS: dict[str, str] = {
+    "object": "must be an object",
+    "required": "is required",
+    "choice": "must be one of: {options}",
+    "boolean": "must be true or false",
+    "text": "must be text",
+    "too-long": "must be at most {limit} characters",
+    "whole-number": "must be a whole number",
+    "range": "must be between {low} and {high}",
+    "date-format": "must be a date written YYYY-MM-DD",
+    "date-future": "is in the future (today is {today})",
+    "date-too-early": "is before {earliest}",
+    "list": "must be a list",
+    "import-only": "is set only by importing a verified certificate",
+    "unknown-field": "is not a known field (see docs/entries.md)",
+    "birth-year-and-age-band": "give a birth year or an age band, not both",
+    "not-entries": "must be a list of entries",
+    "no-entries": "must hold at least one entry",
+    "too-many-entries": "must hold at most {limit} entries",
+}
 
 
 class EntryError(InputError):
-    """A malformed visit entry. ``field`` names where, the message says why."""
+    """A malformed visit entry: ``field`` names where, ``problem`` (a key of :data:`ENTRY_REASONS`) says why.
+
+    The problem's own details are keyword arguments, kept in ``limits``:
+    ``EntryError("entries[0].dose", "range", low=1, high=9)``. ``reason`` is the
+    English sentence they make; ``details`` (what JSON shows) are the field and
+    the reason.
+    """
 
     code = "invalid-entry"
-    exit_code = 4
-    http_status = 422
+    problem: str
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(self, field: str, problem: str, **limits: Any) -> None:
+        reason = ENTRY_REASONS[problem].format(
+            **{name: ", ".join(value) if isinstance(value, tuple) else value for name, value in limits.items()}
+        )
         super().__init__(f"{field}: {reason}", field=field, reason=reason)
         self.field = field
         self.reason = reason
+        self.problem = problem
+        self.limits = limits
 
 
 class PinError(InputError):
-    """A holder PIN that breaks the PIN rules (length, characters)."""
+    """A holder PIN that breaks the PIN rules (length, characters), or two PINs that differ (``mismatch``)."""
 
     code = "invalid-pin"
 
@@ -121,8 +184,6 @@ class NoRecordsError(HavenError):
     """No records for this card here: an unknown card and a wrong PIN look the same."""
 
     code = "no-records"
-    exit_code = 5
-    http_status = 404
 
     def __init__(self, message: str = "No records for this card.") -> None:
         super().__init__(message)
@@ -132,30 +193,24 @@ class SiteError(HavenError):
     """The site folder is missing, not initialised, or already initialised."""
 
     code = "site"
-    exit_code = 6
-    http_status = 409
 
 
 class StoreError(HavenError):
     """The site database cannot be read or written."""
 
     code = "store"
-    exit_code = 7
-    http_status = 503
 
 
 class StoreFullError(StoreError):
     """The disk is full: nothing of the failed write was kept."""
 
     code = "store-full"
-    http_status = 507
 
 
 class StoreCorruptError(StoreError):
     """The database file is damaged (or is not a Haven database)."""
 
     code = "store-corrupt"
-    http_status = 500
 
 
 class CertificateError(HavenError):
@@ -168,8 +223,6 @@ class CertificateError(HavenError):
     """
 
     code = "invalid-certificate"
-    exit_code = 20
-    http_status = 422
 
     def __init__(
         self,
@@ -189,67 +242,59 @@ class MalformedCertificate(CertificateError):
     """Not a certificate in any format Haven reads, or broken at some layer."""
 
     code = "malformed"
-    exit_code = 20
-    http_status = 400
 
 
 class ForgedCertificate(CertificateError):
     """The signature does not match the signed content (or claims another algorithm than its key's)."""
 
     code = "forged"
-    exit_code = 21
 
 
 class UnknownIssuer(CertificateError):
     """No trusted key or issuer for it, or the signer is not allowed to sign this kind."""
 
     code = "unknown-issuer"
-    exit_code = 22
 
 
 class ExpiredCertificate(CertificateError):
     """Past its expiry at the time of checking."""
 
     code = "expired"
-    exit_code = 23
 
 
 class NotYetValidCertificate(CertificateError):
     """Issued (or valid from) later than the time of checking."""
 
     code = "not-yet-valid"
-    exit_code = 24
 
 
 class RevokedCertificate(CertificateError):
     """Its signing key or its one-time id is on the revocation list."""
 
     code = "revoked"
-    exit_code = 25
 
 
 class TrustError(HavenError):
     """The trust list or the signing keys cannot do what was asked (no root here, rollback, no current key...)."""
 
     code = "trust"
-    exit_code = 26
-    http_status = 409
 
 
 class WeakPassphraseError(InputError):
-    """A new staff passphrase that is too easy to guess; ``suggestion`` holds a strong one."""
+    """A new staff passphrase that is too easy to guess: ``details`` has its ``bits``, the ``needed_bits`` and
+    the ``reason``; the message says how to make a strong one."""
 
     code = "weak-passphrase"
-    exit_code = 11
-    http_status = 422
 
 
 class AuthError(HavenError):
-    """The site stays locked: the person at the keyboard is not (or not yet) let in."""
+    """The site stays locked: the person at the keyboard is not (or not yet) let in.
+
+    ``details.reason`` ``credentials``: a refused sign-in (a name and passphrase that do not match), as
+    opposed to nobody signed in.
+    """
 
     code = "auth"
-    exit_code = 8
-    http_status = 401
 
     def __init__(self, message: str = "Sign in to continue.", **details: Any) -> None:
         super().__init__(message, **details)
@@ -275,8 +320,6 @@ class LockedOutError(AuthError):
     """Too many wrong passphrases in a row: the next attempt must wait ``wait_seconds``."""
 
     code = "locked-out"
-    exit_code = 9
-    http_status = 429
 
     def __init__(self, wait_seconds: float, failures: int) -> None:
         super().__init__(
@@ -289,11 +332,9 @@ class LockedOutError(AuthError):
 
 
 class PermissionDeniedError(AuthError):
-    """The staff member's roles do not allow this action."""
+    """The staff member's roles do not allow this action (``details.permission`` names it)."""
 
     code = "permission-denied"
-    exit_code = 10
-    http_status = 403
 
     def __init__(self, message: str = "Your role may not do this.", **details: Any) -> None:
         super().__init__(message, **details)
@@ -303,8 +344,6 @@ class AuditTamperedError(HavenError):
     """The audit log does not check out: an entry was edited, removed, inserted or moved."""
 
     code = "audit-tampered"
-    exit_code = 12
-    http_status = 409
 
     def __init__(self, message: str, seq: int | None = None) -> None:
         super().__init__(message, **({} if seq is None else {"seq": seq}))
@@ -320,38 +359,34 @@ class WebError(HavenError):
     """A request the web app refuses. Raised by the web edge only, never by the CLI."""
 
     code = "refused"
-    exit_code = 13
-    http_status = 400
 
 
 class CsrfError(WebError):
     """A state-changing request without the session's CSRF token (or with a wrong one)."""
 
     code = "csrf"
-    http_status = 403
 
     def __init__(self, message: str = "This form has expired. Reload the page and try again.") -> None:
         super().__init__(message)
 
 
 class RateLimitError(WebError):
-    """Too many attempts (card opens, PINs, sign-ins) from one session or address."""
+    """Too many attempts (card opens, PINs, sign-ins) from one session or address: wait ``retry_after`` s."""
 
     code = "rate-limited"
-    http_status = 429
 
     def __init__(self, retry_after: int, what: str = "attempts") -> None:
         super().__init__(
             f"Too many {what}. Wait {retry_after} seconds and try again.", retry_after=retry_after, what=what
         )
         self.retry_after = retry_after
+        self.what = what
 
 
 class NoOpenCardError(WebError):
     """The page or operation needs an open card, and none is open in this session (or it timed out)."""
 
     code = "no-open-card"
-    http_status = 409
 
     def __init__(self, message: str = "No card is open. Open a card first.") -> None:
         super().__init__(message)
@@ -361,7 +396,6 @@ class UnavailableError(WebError):
     """Something the server cannot give now: the trust list while the server is locked (no key to read it)."""
 
     code = "unavailable"
-    http_status = 404
 
 
 # ---------------------------------------------------------------- sync
@@ -371,8 +405,6 @@ class SyncError(HavenError):
     """Sync between sites cannot do what was asked (haven/sync/)."""
 
     code = "sync"
-    exit_code = 30
-    http_status = 409
 
 
 class BundleUnreadableError(SyncError):
@@ -380,8 +412,6 @@ class BundleUnreadableError(SyncError):
     network or site. A found bundle must say nothing, so these cannot be told apart."""
 
     code = "bundle-unreadable"
-    exit_code = 31
-    http_status = 400
 
     def __init__(
         self,
@@ -394,16 +424,12 @@ class BundleInvalidError(SyncError):
     """A bundle that opens, but whose sender's signature or one of whose rows does not check out."""
 
     code = "bundle-invalid"
-    exit_code = 32
-    http_status = 422
 
 
 class NotAMemberError(SyncError):
     """A bundle or request signed by a site that is not in the roster, or was removed from it."""
 
     code = "not-a-member"
-    exit_code = 33
-    http_status = 403
 
 
 class RosterError(SyncError):
@@ -411,19 +437,11 @@ class RosterError(SyncError):
     one held, missing, or no root key here to sign one."""
 
     code = "roster"
-    exit_code = 34
-    http_status = 409
 
 
 class HubError(SyncError):
-    """The network hub refused a request (``details.reason`` says why; a refusal carries the HTTP
-    status that fits in ``status``), or could not be reached (``unreachable``)."""
+    """The network hub refused a request, or cannot be reached. ``problem`` says which: ``unsigned``,
+    ``signature``, ``stale``, ``replay``, ``too-large``, ``bad-request``, ``not-found``, ``no-roster``,
+    ``schema`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client found)."""
 
     code = "hub"
-    exit_code = 35
-    http_status = 400
-
-    def __init__(self, message: str, reason: str, status: int | None = None) -> None:
-        super().__init__(message, reason=reason)
-        self.reason = reason
-        self.status = status or self.http_status

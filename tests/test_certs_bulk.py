@@ -23,6 +23,7 @@ from haven.certs.claims import CLAIM_FACTS, Claims, decode_claims
 from haven.certs.verify import BulkVerifier, Trust, _compact, refusal_doc, verify
 from haven.cli import certs as cli_certs
 from haven.errors import CertificateError, MalformedCertificate
+from haven.exit_codes import exit_code
 from tests.certkit import EU_DCC, NOW, SHC, network
 
 SITE = network(seed=11)
@@ -51,7 +52,7 @@ def reference_result(text: str, trust: Trust, now: dt.datetime) -> tuple[str, in
     try:
         return verify(text, trust, now).to_json(), 0
     except CertificateError as exc:
-        return _compact(refusal_doc(exc)), exc.exit_code
+        return _compact(refusal_doc(exc)), exit_code(exc)
 
 
 # ---------------------------------------------------------------- the fast readers against the reference ones

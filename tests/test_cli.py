@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from haven import errors
+from haven.exit_codes import exit_code
 
 VAX1 = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])
 MIXED = json.dumps(
@@ -78,7 +79,7 @@ def test_card_new_can_record_the_first_visit_with_a_pin(site, tmp_path: Path) ->
     (tmp_path / "v.json").write_text(VAX1)
     card = new_card(site, "--pin-file", str(tmp_path / "pin"), "--entries", str(tmp_path / "v.json"))
     assert card["pin"] is True and card["visit"]["index"] == 0
-    assert site("history", "--card", card["qr"]).code == errors.NoRecordsError.exit_code
+    assert site("history", "--card", card["qr"]).code == exit_code(errors.NoRecordsError)
     ok = site("history", "--card", card["qr"], "--pin-file", str(tmp_path / "pin"), "--json")
     assert ok.code == 0 and len(ok.json()["visits"]) == 1
 
@@ -104,23 +105,23 @@ def test_each_error_class_has_its_exit_code(site) -> None:  # type: ignore[no-un
     words = card["words"]
     swapped = [*words[:4], words[5], words[4], *words[6:]]
     r = error_case(site, "history", "--card", " ".join(swapped))
-    assert r.code == errors.CardError.exit_code == 3
+    assert r.code == exit_code(errors.CardError) == 3
     r = error_case(site, "visit", "add", "--card", card["qr"], "--entries", "-", stdin='[{"type": "test"}]')
-    assert r.code == errors.EntryError.exit_code == 4
+    assert r.code == exit_code(errors.EntryError) == 4
     r = error_case(site, "history", "--card", card["qr"])
-    assert r.code == errors.NoRecordsError.exit_code == 5
+    assert r.code == exit_code(errors.NoRecordsError) == 5
     r = error_case(site, "init", "--admin", "amal")
-    assert r.code == errors.SiteError.exit_code == 6
+    assert r.code == exit_code(errors.SiteError) == 6
     r = error_case(site, "visit", "add", "--card", card["qr"], "--entries", "-", stdin="{not json")
-    assert r.code == errors.InputError.exit_code == 2
+    assert r.code == exit_code(errors.InputError) == 2
 
 
 def test_card_is_checked_before_the_site_is_touched(run_cli) -> None:  # type: ignore[no-untyped-def]
     # No site exists: a bad card must still be reported as a bad card, not as a missing site.
     r = error_case(run_cli, "history", "--card", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-    assert r.code == errors.CardError.exit_code
+    assert r.code == exit_code(errors.CardError)
     r = error_case(run_cli, "history", "--card", " ".join(["abandon"] * 13))
-    assert r.code == errors.CardError.exit_code
+    assert r.code == exit_code(errors.CardError)
 
 
 def test_json_errors_are_json(site) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import pytest
 from haven.errors import LockedOutError, WrongPassphraseError
 from haven.site.attempts import FAILURES_IF_MISSING, FILE_BYTES, AttemptCounter, delay_for
 from haven.site.kdf import Calibration, KdfParams
+from haven.web.handlers import http_status
 from tests.helpers_site import ADMIN, CLINICIAN, WRONG, FakeSleep, make_site, new_site
 
 
@@ -64,7 +65,7 @@ def test_locked_out_without_waiting_when_asked_not_to_wait(tmp_path: Path) -> No
         site.unlock(ADMIN, wait=False)
     assert caught.value.wait_seconds == 1.0 and caught.value.failures == 3
     assert site.failures() == 3  # refusing to wait is not an attempt
-    assert LockedOutError.http_status == 429
+    assert http_status(LockedOutError) == 429
 
 
 def test_deleting_the_attempts_file_does_not_reset_the_wait(tmp_path: Path) -> None:

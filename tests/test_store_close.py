@@ -14,6 +14,7 @@ import pytest
 from haven.core.records import SealedRecord
 from haven.errors import AuthError, StoreClosedError
 from haven.store.sqlite import SQLiteStore
+from haven.web.handlers import http_status
 
 KEY = bytes(range(32))
 # A query that runs for a while inside SQLite (the thread is in sqlite3_step, without the GIL).
@@ -74,7 +75,7 @@ def test_a_closed_store_never_opens_its_file_again(tmp_path: Path) -> None:
     assert store.closed and store.wait_closed(0)
     with pytest.raises(StoreClosedError) as raised:
         store.get_setting("x")
-    assert isinstance(raised.value, AuthError) and raised.value.http_status == 401  # answered as signed out
+    assert isinstance(raised.value, AuthError) and http_status(raised.value) == 401  # answered as signed out
     thread = threading.Thread(target=use)
     thread.start()
     thread.join()

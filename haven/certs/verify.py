@@ -30,6 +30,7 @@ from haven.errors import (
     RevokedCertificate,
     UnknownIssuer,
 )
+from haven.exit_codes import exit_code
 
 FORMATS = ("haven", "eu-dcc", "shc")
 _BASE45 = frozenset(base45.ALPHABET)
@@ -345,7 +346,7 @@ class BulkVerifier:
         try:
             return verify(text, self.trust, self.now).to_json(), 0
         except CertificateError as exc:
-            return _compact(refusal_doc(exc)), exc.exit_code
+            return _compact(refusal_doc(exc)), exit_code(exc)
 
 
 _PENDING = ("", 0)  # a Haven certificate's place in the results until its checks are done
@@ -355,4 +356,4 @@ def _refused(exc: CertificateError) -> tuple[str, int]:
     """A Haven certificate's refusal, as :func:`verify` reports it."""
     if exc.format is None:
         exc.format = "haven"
-    return _compact(refusal_doc(exc)), exc.exit_code
+    return _compact(refusal_doc(exc)), exit_code(exc)

@@ -25,6 +25,7 @@ from haven.cli import outputs
 from haven.core import strictjson
 from haven.core.card import Card, parse_card
 from haven.errors import HavenError, InputError
+from haven.exit_codes import exit_code
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.roles import Permission
@@ -305,8 +306,8 @@ def card_options(func: F) -> F:
 
 
 def fail(exc: HavenError, as_json: bool) -> int:
-    """Report a Haven error: one line on stderr (and the JSON error with --json)."""
+    """Report a Haven error: one line on stderr (and the JSON error with --json); its exit code."""
     if as_json:
         click.echo(json.dumps({"error": exc.to_dict()}, ensure_ascii=False))
     click.echo(f"haven: {exc.message}", err=True)
-    return exc.exit_code
+    return exit_code(exc)

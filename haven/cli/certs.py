@@ -29,6 +29,7 @@ from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin
 from haven.errors import CertificateError, InputError, MalformedCertificate
+from haven.exit_codes import exit_code
 from haven.site.roles import Permission
 from haven.store.base import Store
 
@@ -142,7 +143,7 @@ def _result(text: str, trust: Trust, at: dt.datetime) -> tuple[dict[str, Any], i
     try:
         return verify(text, trust, at).to_doc(), 0
     except CertificateError as exc:
-        return refusal_doc(exc), exc.exit_code
+        return refusal_doc(exc), exit_code(exc)
 
 
 def _print_result(c: Console, doc: dict[str, Any]) -> None:

@@ -103,7 +103,7 @@ def parse_card(text: str) -> Card:
             f" The text holds invisible characters ({', '.join(invisible)}), read as spaces: if one was inside "
             "a word, type the words again."
         )
-        raise CardError(exc.message + note, **exc.details) from None
+        raise CardError(exc.message + note, suggestion=exc.suggestion, **exc.details) from None
 
 
 def typed_parts(text: str) -> list[str]:
@@ -194,6 +194,7 @@ def parse_words(words: Sequence[str]) -> Card:
                 f"Word {position} ({word!r}) is not on the {LANGUAGE_NAMES[language]} word list.{hint}",
                 problem="unknown-word",
                 position=position,
+                suggestion=close[0] if close else None,
             )
         indices.append(index[word])
     if _weighted_sum(indices) != 0:

@@ -165,7 +165,7 @@ class _Fields:
 
     def __init__(self, doc: Any, path: str, trusted: bool = False, problems: list[EntryError] | None = None) -> None:
         if not isinstance(doc, Mapping):
-            raise EntryError(path, "must be an object")
+            raise EntryError(path, "object")
         self.doc = doc
         self.path = path
         self.trusted = trusted
@@ -187,8 +187,8 @@ class _Fields:
         return self.problems is not None and any(p.field == self.at(name) for p in self.problems[self.first :])
 
     @_collecting
-    def refuse(self, name: str, reason: str) -> None:
-        raise EntryError(self.at(name), reason)
+    def refuse(self, name: str, problem: str) -> None:
+        raise EntryError(self.at(name), problem)
 
     def at(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -197,7 +197,7 @@ class _Fields:
         self.used.add(name)
         value = self.doc.get(name)
         if value is None and required:
-            raise EntryError(self.at(name), "is required")
+            raise EntryError(self.at(name), "required")
         return value
 
     @_collecting
@@ -206,8 +206,7 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str) or value not in options:
-            shown = ", ".join(sorted(options))
-            raise EntryError(self.at(name), f"must be one of: {shown}")
+            raise EntryError(self.at(name), "choice", options=tuple(sorted(options)))
         return value
 
     @_collecting
@@ -215,7 +214,7 @@ class _Fields:
         value = self.get(name)
         if value is None or isinstance(value, bool):
             return value
-        raise EntryError(self.at(name), "must be true or false")
+        raise EntryError(self.at(name), "boolean")
 
     @_collecting
     def text(self, name: str, limit: int = MAX_SHORT) -> str | None:
@@ -223,12 +222,12 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise EntryError(self.at(name), "must be text")
+            raise EntryError(self.at(name), "text")
         value = value.strip()
         if not value:
             return None
         if len(value) > limit:
-            raise EntryError(self.at(name), f"must be at most {limit} characters")
+            raise EntryError(self.at(name), "too-long", limit=limit)
         return value
 
     @_collecting
@@ -237,27 +236,27 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise EntryError(self.at(name), "must be a whole number")
+            raise EntryError(self.at(name), "whole-number")
         if not low <= value <= high:
-            raise EntryError(self.at(name), f"must be between {low} and {high}")
+            raise EntryError(self.at(name), "range", low=low, high=high)
         return value
 
     @_collecting
     def date(self, name: str, today: dt.date) -> dt.date:
         value = self.get(name, required=True)
         if not isinstance(value, str):
-            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
+            raise EntryError(self.at(name), "date-format")
         # Only YYYY-MM-DD: fromisoformat also takes 20261001, 2026-W40-4 and more (Python 3.11).
         if not _DATE.fullmatch(value):
-            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD")
+            raise EntryError(self.at(name), "date-format")
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
-            raise EntryError(self.at(name), "must be a date written YYYY-MM-DD") from None
+            raise EntryError(self.at(name), "date-format") from None
         if day > today:
-            raise EntryError(self.at(name), f"is in the future (today is {today.isoformat()})")
+            raise EntryError(self.at(name), "date-future", today=today.isoformat())
         if day.year < 1900:
-            raise EntryError(self.at(name), "is before 1900")
+            raise EntryError(self.at(name), "date-too-early", earliest=1900)
         return day
 
     @_collecting
@@ -266,16 +265,16 @@ class _Fields:
         if value is None:
             return ()
         if not isinstance(value, list):
-            raise EntryError(self.at(name), "must be a list")
+            raise EntryError(self.at(name), "list")
         out = []
         for i, item in enumerate(value):
             where = f"{self.at(name)}[{i}]"
             if not isinstance(item, str) or not item.strip():
-                raise EntryError(where, "must be text")
+                raise EntryError(where, "text")
             if options is not None and item not in options:
-                raise EntryError(where, "must be one of: " + ", ".join(options))
+                raise EntryError(where, "choice", options=tuple(options))
             if len(item) > MAX_SHORT:
-                raise EntryError(where, f"must be at most {MAX_SHORT} characters")
+                raise EntryError(where, "too-long", limit=MAX_SHORT)
             out.append(item.strip())
         return tuple(out)
 
@@ -284,14 +283,14 @@ class _Fields:
         """``verified_external`` is set by certificate import only, never typed in."""
         value = self.choice("verified_external", EXTERNAL_FORMATS)
         if value is not None and not self.trusted:
-            raise EntryError(self.at("verified_external"), "is set only by importing a verified certificate")
+            raise EntryError(self.at("verified_external"), "import-only")
         return value
 
     @_collecting
     def done(self) -> None:
         extra = sorted(set(self.doc) - self.used)
         if extra:
-            raise EntryError(self.at(extra[0]), "is not a known field (see docs/entries.md)")
+            raise EntryError(self.at(extra[0]), "unknown-field")
 
 
 def _vaccination(f: _Fields, today: dt.date) -> Vaccination:
@@ -329,7 +328,7 @@ def _treatment(f: _Fields, today: dt.date, kind: str) -> Treatment:
 def _note(f: _Fields, today: dt.date) -> Note:
     text = f.text("text", MAX_TEXT)
     if text is None and not f.refused("text"):
-        f.refuse("text", "is required")
+        f.refuse("text", "required")
     date = f.date("date", today)
     f.finish()
     assert text is not None and date is not None
@@ -373,7 +372,7 @@ def _holder(doc: Any, today: dt.date, problems: list[EntryError] | None) -> Hold
     )
     f.finish()
     if facts.birth_year is not None and facts.age_band is not None:
-        raise EntryError("holder.age_band", "give a birth year or an age band, not both")
+        raise EntryError("holder.age_band", "birth-year-and-age-band")
     return facts
 
 
@@ -413,11 +412,11 @@ def _visit(doc: Any, today: dt.date, trusted: bool, problems: list[EntryError] |
         doc = top.get("entries", required=True)
         top.done()
     if not isinstance(doc, list):
-        raise EntryError("entries", "must be a list of entries")
+        raise EntryError("entries", "not-entries")
     if not doc:
-        raise EntryError("entries", "must hold at least one entry")
+        raise EntryError("entries", "no-entries")
     if len(doc) > MAX_ENTRIES:
-        raise EntryError("entries", f"must hold at most {MAX_ENTRIES} entries")
+        raise EntryError("entries", "too-many-entries", limit=MAX_ENTRIES)
     parts: list[Callable[[], Any]] = [
         *(functools.partial(_entry, item, f"entries[{i}]", today, trusted, problems) for i, item in enumerate(doc)),
         functools.partial(_holder, holder_doc, today, problems),

@@ -91,7 +91,7 @@ class HubConnection:
                 self.close()
                 if attempt == RETRIES:
                     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-                    raise HubError(f"Cannot reach the hub at {self.url}: {reason}.", reason="unreachable") from None
+                    raise HubError(f"Cannot reach the hub at {self.url}: {reason}.", problem="unreachable") from None
                 time.sleep(wait)
                 wait *= 2
                 continue
@@ -109,18 +109,18 @@ class HubConnection:
         try:
             doc = wire.decode(answer)
         except HubError:
-            raise HubError(f"The hub answered {status} with something that is not its API.", reason="answer") from None
+            raise HubError(f"The hub answered {status} with something that is not its API.", problem="answer") from None
         error = doc.get("error")
         if isinstance(error, dict):
             code, message = str(error.get("code")), str(error.get("message"))
             details = error.get("details")
-            reason = str(details.get("reason", code)) if isinstance(details, dict) else code
+            problem = str(details.get("problem", code)) if isinstance(details, dict) else code
             cls = _REFUSALS.get(code)
             if cls is not None:
                 raise cls(f"The hub refused: {message}")
-            raise HubError(f"The hub refused: {message}", reason=reason, status=status)
+            raise HubError(f"The hub refused: {message}", problem=problem)
         if status != 200:
-            raise HubError(f"The hub answered {status}.", reason="answer", status=status)
+            raise HubError(f"The hub answered {status}.", problem="answer")
         return doc
 
 
@@ -166,7 +166,7 @@ class HubPeer:
         try:
             return wire.rows_from(doc.get("rows"))
         except HubError as exc:
-            raise HubError(f"The hub sent a malformed row: {exc.message}", reason="answer") from None
+            raise HubError(f"The hub sent a malformed row: {exc.message}", problem="answer") from None
 
     def merge(self, rows: Sequence[SealedRecord]) -> int:
         new = self.conn.call("merge", {"rows": wire.rows_to(rows)}).get("new")
@@ -176,7 +176,7 @@ class HubPeer:
     def _bytes(doc: dict[str, Any], name: str) -> bytes:
         value = doc.get(name)
         if not isinstance(value, bytes):
-            raise HubError("The hub's answer is malformed.", reason="answer")
+            raise HubError("The hub's answer is malformed.", problem="answer")
         return value
 
 

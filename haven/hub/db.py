@@ -143,7 +143,7 @@ class HubDatabase:
         if found != SCHEMA_VERSION:
             raise HubError(
                 f"The hub's database has schema {found}, not {SCHEMA_VERSION}: run 'haven hub init' first.",
-                reason="schema",
+                problem="schema",
             )
 
     # ------------------------------------------------------------ settings

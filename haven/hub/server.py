@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from haven.errors import HavenError, HubError, InputError
+from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError, StoreError, by_class
 from haven.hub import RESHUFFLE_AFTER_S, wire
 from haven.hub.db import HubDatabase
 from haven.hub.roster import current_roster
@@ -106,9 +106,32 @@ def _answer(doc: dict[str, Any], status: int = 200) -> Response:
     return Response(wire.encode(doc), status_code=status, media_type=CBOR)
 
 
+# The hub's statuses: by class, and for its own refusals by their problem.
+_CLASS_STATUSES: dict[type[HavenError], int] = {
+    HavenError: 500,
+    InputError: 400,
+    StoreError: 503,
+    NotAMemberError: 403,
+    RosterError: 503,
+    HubError: 400,
+}
+_PROBLEM_STATUSES = {
+    "unsigned": 401,
+    "signature": 401,
+    "stale": 401,
+    "replay": 409,
+    "too-large": 413,
+    "not-found": 404,
+    "method": 405,
+    "bad-request": 400,
+    "no-roster": 503,
+    "schema": 503,
+}
+
+
 def _refusal(exc: HavenError) -> Response:
-    status = exc.status if isinstance(exc, HubError) else exc.http_status
-    return _answer({"error": exc.to_dict()}, status)
+    status = _PROBLEM_STATUSES.get(exc.problem or "") if isinstance(exc, HubError) else None
+    return _answer({"error": exc.to_dict()}, status or by_class(_CLASS_STATUSES, exc))
 
 
 @dataclass
@@ -130,7 +153,9 @@ class Hub:
         if self._roster is None or data != self._roster_bytes:
             self._roster, self._roster_bytes = current_roster(self.db), data
         if self._roster is None:
-            raise HubError("This hub has no roster: run 'haven hub init' with the network's roster.", reason="roster")
+            raise HubError(
+                "This hub has no roster: run 'haven hub init' with the network's roster.", problem="no-roster"
+            )
         return self._roster
 
     def authenticate(self, request: Request, body: bytes) -> bytes:
@@ -142,23 +167,22 @@ class Hub:
             nonce = bytes.fromhex(headers[wire.NONCE_HEADER])
             signature = bytes.fromhex(headers[wire.SIGNATURE_HEADER])
         except (KeyError, ValueError):
-            raise HubError("The request is not signed by a member.", reason="unsigned", status=401) from None
+            raise HubError("The request is not signed by a member.", problem="unsigned") from None
         if len(nonce) != wire.NONCE_BYTES:
-            raise HubError("The request's nonce is not 16 bytes.", reason="unsigned", status=401)
+            raise HubError("The request's nonce is not 16 bytes.", problem="unsigned")
         member_site = self.roster().check_sender(member)  # NotAMemberError: removed, or never admitted
         if not member_site.verify(
             signature, wire.signed_message(request.method, request.url.path, signed_at, nonce, body)
         ):
-            raise HubError("The request's signature does not check out.", reason="signature", status=401)
+            raise HubError("The request's signature does not check out.", problem="signature")
         now = self.clock()
         if abs(now - signed_at) > wire.WINDOW_S or signed_at < self.started - 1:
             raise HubError(
                 "The request was signed too long ago (or the clocks differ by minutes): sign it again.",
-                reason="stale",
-                status=401,
+                problem="stale",
             )
         if not self.nonces.first_time(nonce, now):
-            raise HubError("This request was already answered (a replay).", reason="replay", status=409)
+            raise HubError("This request was already answered (a replay).", problem="replay")
         return member
 
     # ------------------------------------------------------------ operations
@@ -177,9 +201,9 @@ class Hub:
         try:
             wanted = reconcile.unpack_fingerprints(packed if isinstance(packed, bytes) else b"\0")
         except InputError:
-            raise HubError("The fingerprints asked for are malformed.", reason="bad-request") from None
+            raise HubError("The fingerprints asked for are malformed.", problem="bad-request") from None
         if sum(len(f) for f in wanted.values()) > wire.ROWS_PER_BATCH:
-            raise HubError(f"Ask for at most {wire.ROWS_PER_BATCH} rows at once.", reason="bad-request")
+            raise HubError(f"Ask for at most {wire.ROWS_PER_BATCH} rows at once.", problem="bad-request")
         return {"rows": wire.rows_to(self.peer().rows(wanted))}
 
     def merge(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -197,12 +221,12 @@ async def _read_body(request: Request) -> bytes:
     """The body, refused as soon as it passes the limit (a declared length is checked first)."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > wire.MAX_BODY):
-        raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", reason="too-large", status=413)
+        raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", problem="too-large")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > wire.MAX_BODY:
-            raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", reason="too-large", status=413)
+            raise HubError(f"A request body is at most {wire.MAX_BODY} bytes.", problem="too-large")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -230,10 +254,10 @@ def create_hub_app(hub: Hub) -> Starlette:
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _refusal(HubError("The hub answers only its sync API (/v1/...).", reason="not-found", status=404))
+        return _refusal(HubError("The hub answers only its sync API (/v1/...).", problem="not-found"))
 
     async def wrong_method(request: Request, exc: Exception) -> Response:
-        return _refusal(HubError("The hub's API takes POST only.", reason="bad-request", status=405))
+        return _refusal(HubError("The hub's API takes POST only.", problem="method"))
 
     from contextlib import asynccontextmanager
 

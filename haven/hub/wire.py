@@ -68,7 +68,7 @@ def decode(body: bytes) -> dict[str, Any]:
     except Exception:
         doc = None
     if not isinstance(doc, dict):
-        raise HubError("The body is not a CBOR map.", reason="bad-request")
+        raise HubError("The body is not a CBOR map.", problem="bad-request")
     return doc
 
 
@@ -80,14 +80,14 @@ def sealed_shape_ok(sealed: bytes) -> bool:
 def rows_from(value: Any) -> list[SealedRecord]:
     """Rows from a body, each checked for shape; any bad one refuses the whole batch."""
     if not isinstance(value, list) or len(value) > ROWS_PER_BATCH:
-        raise HubError(f"A batch holds a list of at most {ROWS_PER_BATCH} rows.", reason="bad-request")
+        raise HubError(f"A batch holds a list of at most {ROWS_PER_BATCH} rows.", problem="bad-request")
     rows = []
     for row in value:
         if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, bytes) for v in row)):
-            raise HubError("A row is [locator, id, sealed], all bytes.", reason="bad-request")
+            raise HubError("A row is [locator, id, sealed], all bytes.", problem="bad-request")
         locator, rid, sealed = row
         if len(locator) != LOCATOR_BYTES or len(rid) != 16 or not sealed_shape_ok(sealed):
-            raise HubError("A row does not have the shape of a sealed record.", reason="bad-request")
+            raise HubError("A row does not have the shape of a sealed record.", problem="bad-request")
         rows.append(SealedRecord(locator, rid, sealed))
     return rows
 
@@ -100,13 +100,13 @@ def indices_from(value: Any, level: int) -> list[int]:
     """Node or bucket numbers at ``level`` of the tree (4: the leaf buckets)."""
     size = 16**level
     if not isinstance(value, list) or len(value) > MAX_BUCKETS:
-        raise HubError(f"Nodes come as a list of at most {MAX_BUCKETS}.", reason="bad-request")
+        raise HubError(f"Nodes come as a list of at most {MAX_BUCKETS}.", problem="bad-request")
     if not all(isinstance(i, int) and 0 <= i < size for i in value):
-        raise HubError(f"A node at level {level} is a number below {size}.", reason="bad-request")
+        raise HubError(f"A node at level {level} is a number below {size}.", problem="bad-request")
     return list(value)
 
 
 def level_from(value: Any) -> int:
     if not isinstance(value, int) or not 0 <= value <= 4 or 16**value > BUCKETS:
-        raise HubError("A level of the tree is 0 to 4.", reason="bad-request")
+        raise HubError("A level of the tree is 0 to 4.", problem="bad-request")
     return value

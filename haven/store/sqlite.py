@@ -56,7 +56,7 @@ from haven.store import journal
 from haven.store.base import SealedTally, Table
 from haven.store.migrations import migrate
 from haven.store.rwlock import ReadWriteLock
-from haven.sync.buckets import Bucket, apply, deltas
+from haven.sync.buckets import EMPTY, Bucket, apply, bucket_of, deltas
 
 _FIND_CHUNK = 256
 
@@ -280,17 +280,16 @@ class SQLiteStore:
         return out
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
+        rows = [(r.locator, r.id, r.sealed) for r in records]
         with self._write() as conn:
-            # One statement per row: its change count says whether the row was new, and only new
-            # rows move their bucket's digest.
-            insert = "INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)"
-            new = [
-                (r.locator, r.id)
-                for r in sorted(records, key=lambda r: (r.locator, r.id))
-                if conn.execute(insert, (r.locator, r.id, r.sealed)).rowcount
-            ]
-            _bump_buckets(conn, new)
-            return len(new)
+            before = conn.total_changes
+            conn.executemany("INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)", rows)
+            new = int(conn.total_changes - before)
+            if new == len(rows):  # all new (a first sync): their digests are XORed in
+                _bump_buckets(conn, [(r[0], r[1]) for r in rows])
+            elif new:  # some were here already: the touched buckets are recomputed from their rows
+                _recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
+            return new
 
     def records(self) -> Iterator[SealedRecord]:
         with self._read():
@@ -380,13 +379,7 @@ class SQLiteStore:
         with self._read():
             conn = self._conn()
             for bucket in sorted(set(buckets)):
-                low = bucket.to_bytes(2, "big")
-                sql = "SELECT locator, id, sealed FROM records WHERE locator >= ? AND locator < ?"
-                high = (bucket + 1).to_bytes(3, "big")[1:] if bucket < 0xFFFF else None
-                if high is None:
-                    rows = conn.execute("SELECT locator, id, sealed FROM records WHERE locator >= ?", (low,))
-                else:
-                    rows = conn.execute(sql, (low, high))
+                rows = conn.execute(*_in_bucket("locator, id, sealed", bucket))
                 out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
         return out
 
@@ -407,4 +400,25 @@ def _bump_buckets(conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
         "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
         " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
         [(b, node.digest, node.rows) for b, node in sorted(apply(current, change).items())],
+    )
+
+
+def _in_bucket(columns: str, bucket: int) -> tuple[str, tuple[bytes, ...]]:
+    """A query for ``columns`` of the records in ``bucket``: locators from its two bytes up to the next's."""
+    low = bucket.to_bytes(2, "big")
+    if bucket == 0xFFFF:
+        return f"SELECT {columns} FROM records WHERE locator >= ?", (low,)
+    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ?", (low, (bucket + 1).to_bytes(2, "big"))
+
+
+def _recompute_buckets(conn: Any, buckets: set[int]) -> None:
+    """Set the digests of ``buckets`` from the rows they hold, inside the open write transaction."""
+    filled: dict[int, Bucket] = {}
+    for bucket in sorted(buckets):
+        keys = conn.execute(*_in_bucket("locator, id", bucket))
+        filled[bucket] = apply({}, deltas((bytes(a), bytes(b)) for a, b in keys)).get(bucket, EMPTY)
+    conn.executemany(
+        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
+        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
+        [(b, node.digest, node.rows) for b, node in sorted(filled.items())],
     )

@@ -67,32 +67,24 @@ def pack_rows(rows: Iterable[SealedRecord]) -> bytes:
     return b"".join(r.locator + r.id + _LENGTH.pack(len(r.sealed)) + r.sealed for r in ordered)
 
 
-def _record_shape(sealed: bytes) -> bool:
-    """Whether bytes look like a sealed record (haven/core/records.py): version 1, a nonce, whole
-    256-byte blocks of padded plaintext and a tag. Nothing else is ever stored as a row."""
-    body = len(sealed) - 1 - NONCE_BYTES - _TAG_BYTES
-    return sealed[:1] == bytes([RECORD_VERSION]) and body >= PAD_BLOCK and body % PAD_BLOCK == 0
-
-
 def unpack_rows(data: bytes) -> list[SealedRecord]:
     """Rows out of a bundle, each checked for a record's shape; :class:`BundleInvalidError` otherwise."""
-    view = memoryview(data)
     out: list[SealedRecord] = []
-    at, head = 0, LOCATOR_BYTES + RECORD_ID_BYTES + _LENGTH.size
-    while at < len(data):
-        if at + head > len(data):
+    append, unpack, size = out.append, _LENGTH.unpack_from, len(data)
+    key, head = LOCATOR_BYTES + RECORD_ID_BYTES, LOCATOR_BYTES + RECORD_ID_BYTES + _LENGTH.size
+    version = RECORD_VERSION
+    at = 0
+    while at < size:
+        if at + head > size:
             raise BundleInvalidError("A row of this bundle is cut short; nothing was imported.", row=len(out))
-        (length,) = _LENGTH.unpack_from(data, at + head - _LENGTH.size)
+        (length,) = unpack(data, at + key)
         end = at + head + length
-        if length > MAX_SEALED or end > len(data):
+        if length > MAX_SEALED or end > size:
             raise BundleInvalidError("A row of this bundle is cut short; nothing was imported.", row=len(out))
-        sealed = bytes(view[at + head : end])
-        if not _record_shape(sealed):
+        body = length - 1 - NONCE_BYTES - _TAG_BYTES
+        if data[at + head] != version or body < PAD_BLOCK or body % PAD_BLOCK:
             raise BundleInvalidError("A row of this bundle is not a sealed record; nothing was imported.", row=len(out))
-        locator = bytes(view[at : at + LOCATOR_BYTES])
-        out.append(
-            SealedRecord(locator, bytes(view[at + LOCATOR_BYTES : at + LOCATOR_BYTES + RECORD_ID_BYTES]), sealed)
-        )
+        append(SealedRecord(data[at : at + LOCATOR_BYTES], data[at + LOCATOR_BYTES : at + key], data[at + head : end]))
         at = end
     return out
 

@@ -4,7 +4,8 @@ A site makes its own **sync keys**: Ed25519 to sign its bundles, X25519 to recei
 to it alone (HPKE). It hands their public halves to the root's coordinator in a **request**, signed
 with the new signing key (so the request proves it holds it). The root signs a **roster**: every
 member's public keys, the sites removed, and a **network key** (X25519) whose private half is
-sealed to each member's encryption key, so that a bundle sealed to the network opens at every
+sealed to each member's encryption key (HPKE, with every earlier network key, so that a site
+admitted later opens older bundles too), so that a bundle sealed to the network opens at every
 member and nowhere else. Removing a site makes a new network key that the removed site never sees.
 
 The roster is a COSE_Sign1 (ES256) over canonical CBOR, signed by the network's root key: the
@@ -17,7 +18,7 @@ so a verifier does not learn how many clinics there are. Payload::
       1: "haven/v1/roster",
       2: version,            ; uint, +1 at every change; an older roster is refused
       3: root_public,        ; bstr .size 65, the root's P-256 point (must be the pinned one)
-      4: [* member],         ; member = {1: sign_public (32), 2: enc_public (32), 3: sealed network key}
+      4: [* member],         ; member = {1: sign_public (32), 2: enc_public (32), 3: sealed network keys}
       5: [* sign_public],    ; removed members: their bundles are refused
       6: network_public,     ; bstr .size 32, X25519: bundles for the whole network are sealed to it
       7: key_version,        ; uint, the roster version that made the network key
@@ -185,16 +186,16 @@ class Roster:
     def network_key(self) -> x25519.X25519PublicKey:
         return x25519.X25519PublicKey.from_public_bytes(self.network_public)
 
-    def open_network_key(self, keys: SiteKeys) -> x25519.X25519PrivateKey | None:
-        """The network private key as sealed to this site, or None if it is not (or no longer) a member."""
+    def open_network_keys(self, keys: SiteKeys) -> dict[int, x25519.X25519PrivateKey]:
+        """Every network private key (by key version) as sealed to this site; empty if it is not a member."""
         sealed = self.sealed_keys.get(keys.member.sign_public)
         if sealed is None:
-            return None
+            return {}
         try:
-            raw = SUITE.decrypt(sealed, keys.encryption, _NETWORK_KEY_INFO + self.key_version.to_bytes(8, "big"))
+            raw = cbor2.loads(SUITE.decrypt(sealed, keys.encryption, _NETWORK_KEY_INFO))
+            return {int(v): x25519.X25519PrivateKey.from_private_bytes(k) for v, k in raw.items()}
         except Exception:
-            raise RosterError("The network key in this roster does not open with this site's keys.") from None
-        return x25519.X25519PrivateKey.from_private_bytes(raw)
+            raise RosterError("The network keys in this roster do not open with this site's keys.") from None
 
     def payload(self) -> bytes:
         return cbor.dumps(
@@ -227,12 +228,10 @@ class Roster:
         }
 
 
-def seal_network_key(
-    private: x25519.X25519PrivateKey, key_version: int, members: Iterable[Member]
-) -> dict[bytes, bytes]:
-    raw = private.private_bytes_raw()
-    info = _NETWORK_KEY_INFO + key_version.to_bytes(8, "big")
-    return {m.sign_public: SUITE.encrypt(raw, m.enc_key(), info) for m in members}
+def seal_network_keys(keys: Mapping[int, x25519.X25519PrivateKey], members: Iterable[Member]) -> dict[bytes, bytes]:
+    """Every network key so far, sealed to each member: a site admitted later still opens older bundles."""
+    plain = cbor2.dumps({v: k.private_bytes_raw() for v, k in keys.items()}, canonical=True)
+    return {m.sign_public: SUITE.encrypt(plain, m.enc_key(), _NETWORK_KEY_INFO) for m in members}
 
 
 def new_roster(
@@ -240,19 +239,20 @@ def new_roster(
     root_public: bytes,
     members: Iterable[Member],
     removed: Iterable[bytes],
-    network_private: x25519.X25519PrivateKey,
-    key_version: int,
+    network_keys: Mapping[int, x25519.X25519PrivateKey],
 ) -> Roster:
-    """The next roster (version + 1): ``network_private`` sealed to each of ``members``."""
+    """The next roster (version + 1); bundles are sealed to the newest of ``network_keys``, all of
+    which are sealed to each of ``members``."""
     listed = tuple(sorted(members, key=lambda m: m.sign_public))
+    key_version = max(network_keys)
     return Roster(
         version=1 if previous is None else previous.version + 1,
         root_public=root_public,
         members=listed,
         removed=frozenset(removed),
-        network_public=_raw(network_private.public_key()),
+        network_public=_raw(network_keys[key_version].public_key()),
         key_version=key_version,
-        sealed_keys=seal_network_key(network_private, key_version, listed),
+        sealed_keys=seal_network_keys(network_keys, listed),
     )
 
 

@@ -91,10 +91,8 @@ class Sync:
         raw: dict[int, bytes] = cbor2.loads(unwrap(self._admin(), NETWORK_KEYS, blob))
         return {int(v): x25519.X25519PrivateKey.from_private_bytes(k) for v, k in raw.items()}
 
-    def _add_network_key(self, version: int, key: x25519.X25519PrivateKey) -> None:
-        held = {v: k.private_bytes_raw() for v, k in self.network_keys().items()}
-        held[version] = key.private_bytes_raw()
-        plain = cbor2.dumps(held, canonical=True)
+    def _save_network_keys(self, keys: dict[int, x25519.X25519PrivateKey]) -> None:
+        plain = cbor2.dumps({v: k.private_bytes_raw() for v, k in keys.items()}, canonical=True)
         self.store.put_setting(NETWORK_KEYS, wrap(self._admin(), NETWORK_KEYS, plain, self._random))
 
     def _pinned_root(self) -> bytes | None:
@@ -117,9 +115,7 @@ class Sync:
         self.store.put_setting(ROSTER, data)
         keys = self.site_keys()
         if keys is not None:
-            key = roster.open_network_key(keys)
-            if key is not None:
-                self._add_network_key(roster.key_version, key)
+            self._save_network_keys({**self.network_keys(), **roster.open_network_keys(keys)})
 
     # ------------------------------------------------------------ membership
 
@@ -153,13 +149,14 @@ class Sync:
                 return current
             if current is None:
                 own = self._ensure_keys().member
-                network = x25519.X25519PrivateKey.from_private_bytes(self._random(32))
-                members, removed, version = {own, member}, frozenset[bytes](), 1
+                network = {1: x25519.X25519PrivateKey.from_private_bytes(self._random(32))}
+                self._save_network_keys(network)
+                members, removed = {own, member}, frozenset[bytes]()
             else:
-                network = self.network_keys()[current.key_version]
-                members, removed, version = {*current.members, member}, current.removed, current.key_version
-            roster = new_roster(current, public_bytes(root), members, removed, network, version)
-            self._publish(roster, root, network if current is None else None)
+                network = self.network_keys()
+                members, removed = {*current.members, member}, current.removed
+            roster = new_roster(current, public_bytes(root), members, removed, network)
+            self.store.put_setting(ROSTER, roster.sign(root))
             self.session.record("network.admit")
         return roster
 
@@ -173,24 +170,16 @@ class Sync:
             own = self.site_keys()
             if own is not None and member.sign_public == own.member.sign_public:
                 raise InputError("The root's own site cannot be removed from its network.")
-            network = x25519.X25519PrivateKey.from_private_bytes(self._random(32))
+            network = {
+                **self.network_keys(),
+                current.version + 1: x25519.X25519PrivateKey.from_private_bytes(self._random(32)),
+            }
+            self._save_network_keys(network)
             members = [m for m in current.members if m != member]
-            roster = new_roster(
-                current,
-                current.root_public,
-                members,
-                current.removed | {member.sign_public},
-                network,
-                current.version + 1,
-            )
-            self._publish(roster, root, network)
+            roster = new_roster(current, current.root_public, members, current.removed | {member.sign_public}, network)
+            self.store.put_setting(ROSTER, roster.sign(root))
             self.session.record("network.remove")
         return roster
-
-    def _publish(self, roster: Roster, root: Any, network: x25519.X25519PrivateKey | None) -> None:
-        self.store.put_setting(ROSTER, roster.sign(root))
-        if network is not None:
-            self._add_network_key(roster.key_version, network)
 
     def export_roster(self) -> bytes:
         self.session.require(Permission.SYNC)

@@ -188,6 +188,6 @@ def form_errors(sections: Sequence[str], problems: Sequence[EntryError]) -> dict
     for problem in problems:
         name = field_name(sections, problem.field)
         if name not in errors:
-            errors[name] = CHOOSE_ONE if name in keys and problem.reason == "is required" else problem
+            errors[name] = CHOOSE_ONE if name in keys and problem.problem == "required" else problem
     order = ["form", *LABELS]  # the form's order, top to bottom, as the summary lists them
     return {name: errors[name] for name in sorted(errors, key=order.index)}

@@ -1,7 +1,9 @@
 """One handler renders every error: JSON under /api, a page elsewhere (datasette's habit).
 
-Each :class:`~haven.errors.HavenError` already knows its HTTP status. Pages
-that need a sign-in send a signed-out browser to the sign-in page instead.
+The web edge gives each :class:`~haven.errors.HavenError` class its HTTP status
+(:data:`HTTP_STATUSES`, docs/errors.md) and, on pages, its message in the page's
+language (:mod:`haven.web.messages`). Pages that need a sign-in send a
+signed-out browser to the sign-in page instead.
 Unexpected exceptions are logged (type and place only: never a request body)
 and answered with a plain 500 that reveals nothing.
 """
@@ -16,11 +18,56 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
+from haven import errors as e
 from haven.errors import AuthError, HavenError, InputError, LockedOutError, RateLimitError, StoreError, WebError
 from haven.web.messages import NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
 from haven.web.render import gettext_for, render, request_locale
 
 log = logging.getLogger("haven.web")
+
+HTTP_STATUSES: dict[type[HavenError], int] = {
+    e.HavenError: 500,
+    e.InputError: 400,
+    e.EntryError: 422,
+    e.WeakPassphraseError: 422,
+    e.NoRecordsError: 404,
+    e.SiteError: 409,
+    e.StoreError: 503,
+    e.StoreFullError: 507,
+    e.StoreCorruptError: 500,
+    e.CertificateError: 422,
+    e.MalformedCertificate: 400,
+    e.TrustError: 409,
+    e.AuthError: 401,
+    e.LockedOutError: 429,
+    e.PermissionDeniedError: 403,
+    e.AuditTamperedError: 409,
+    e.WebError: 400,
+    e.CsrfError: 403,
+    e.RateLimitError: 429,
+    e.NoOpenCardError: 409,
+    e.UnavailableError: 404,
+    e.SyncError: 409,
+    e.BundleUnreadableError: 400,
+    e.BundleInvalidError: 422,
+    e.NotAMemberError: 403,
+    e.RosterError: 409,
+    e.HubError: 502,
+}
+
+
+def http_status(error: HavenError | type[HavenError]) -> int:
+    """The HTTP status of ``error`` (an instance or a class): its nearest class's in :data:`HTTP_STATUSES`."""
+    return e.by_class(HTTP_STATUSES, error)
+
+
+def retry_headers(error: HavenError) -> dict[str, str]:
+    """``Retry-After`` for a refusal that says how long to wait (a rate limit, a sign-in backoff)."""
+    if isinstance(error, RateLimitError):
+        return {"Retry-After": str(round(error.retry_after or 60))}
+    if isinstance(error, LockedOutError):
+        return {"Retry-After": str(round(error.wait_seconds or 60))}
+    return {}
 
 
 def wants_json(request: Request) -> bool:
@@ -52,17 +99,15 @@ async def haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)
     if isinstance(exc, StoreError) and ended_meanwhile(request):
         exc = AuthError()
-    headers = {}
-    if isinstance(exc, RateLimitError | LockedOutError):
-        headers["Retry-After"] = str(round(exc.details.get("retry_after") or exc.details.get("wait_seconds") or 60))
+    status = http_status(exc)
     # Not signed in (401, not a refused sign-in): a page sends the person to the sign-in form.
-    signed_out = isinstance(exc, AuthError) and exc.http_status == 401 and exc.details.get("reason") != "credentials"
+    signed_out = isinstance(exc, AuthError) and status == 401 and exc.details.get("reason") != "credentials"
     if signed_out and not wants_json(request):
         return RedirectResponse("/sign-in", status_code=303)
     doc = exc.to_dict()
     if not wants_json(request):
         doc["message"] = error_message(exc, gettext_for(request_locale(request)))
-    return error_response(request, doc, exc.http_status, headers)
+    return error_response(request, doc, status, retry_headers(exc))
 
 
 # Refusals by the framework, before any Haven code runs (docs/web.md, "Errors"): every code is documented;

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from haven.errors import WebError
+from haven.web.handlers import http_status
 from haven.web.settings import WebSettings, host_name
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -84,7 +85,7 @@ class TrustedHosts:
         error = WebError(REFUSED, reason="host")
         response: Response
         if scope["path"].startswith("/api/"):
-            response = JSONResponse({"error": error.to_dict()}, status_code=error.http_status)
+            response = JSONResponse({"error": error.to_dict()}, status_code=http_status(error))
         else:
-            response = PlainTextResponse(error.message + "\n", status_code=error.http_status)
+            response = PlainTextResponse(error.message + "\n", status_code=http_status(error))
         await response(scope, receive, send)

@@ -1,13 +1,15 @@
-"""Error messages in the page's language.
+"""Error messages in the page's language, built from the error's class and structured details.
 
-Haven's errors carry English sentences for the CLI plus a stable ``code`` and
-``details``; pages rebuild the sentence in their own language from those.
-Anything not covered here falls back to the English message.
+Haven's errors carry an English sentence for the CLI, a stable ``code`` and
+structured details (``problem``, an entry's ``limits``, a card's ``position``
+and ``suggestion``, a wait). Pages rebuild the sentence in their own language
+from the class and details, through the gettext catalogues (``locale/``), and
+never read the English one, so rewording it breaks no translation. Anything
+not covered here falls back to the English message.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from haven.core.card import typed_parts
@@ -33,25 +35,20 @@ CARD_PROBLEMS = {
 DID_YOU_MEAN = N_("Did you mean “%(word)s”?")
 EMPTY_CARD = N_("Enter the card's 13 words, or scan its QR code.")
 
-ENTRY_REASONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^is required$"), N_("This is required.")),
-    (re.compile(r"^must be one of: (?P<options>.*)$"), N_("Choose one of the options.")),
-    (re.compile(r"^must be a whole number$"), N_("Enter a whole number.")),
-    (re.compile(r"^must be between (?P<low>\d+) and (?P<high>\d+)$"), N_("Enter a number from %(low)s to %(high)s.")),
-    (re.compile(r"^must be a date written YYYY-MM-DD$"), N_("Enter a date as YYYY-MM-DD.")),
-    (
-        re.compile(r"^is in the future \(today is (?P<today>[\d-]+)\)$"),
-        N_("This date is in the future (today is %(today)s)."),
-    ),
-    (re.compile(r"^is before 1900$"), N_("This date is before 1900.")),
-    (re.compile(r"^must be at most (?P<limit>\d+) characters$"), N_("Write at most %(limit)s characters.")),
-    (re.compile(r"^must be text$"), N_("Enter text.")),
-    (
-        re.compile(r"^must hold at least one entry$"),
-        N_("Fill in at least one section: a vaccination, a test, care given or a note."),
-    ),
-    (re.compile(r"^give a birth year or an age band, not both$"), N_("Give a birth year or an age band, not both.")),
-]
+# Entry problems (haven.errors.ENTRY_REASONS) as a form says them; the others keep the English reason.
+ENTRY_PROBLEMS = {
+    "required": N_("This is required."),
+    "choice": N_("Choose one of the options."),
+    "whole-number": N_("Enter a whole number."),
+    "range": N_("Enter a number from %(low)s to %(high)s."),
+    "date-format": N_("Enter a date as YYYY-MM-DD."),
+    "date-future": N_("This date is in the future (today is %(today)s)."),
+    "date-too-early": N_("This date is before 1900."),
+    "too-long": N_("Write at most %(limit)s characters."),
+    "text": N_("Enter text."),
+    "no-entries": N_("Fill in at least one section: a vaccination, a test, care given or a note."),
+    "birth-year-and-age-band": N_("Give a birth year or an age band, not both."),
+}
 
 BY_CODE = {
     "no-records": N_("No records for this card at this site (or the PIN is wrong)."),
@@ -81,7 +78,7 @@ BAD_IMAGE = N_("This file is not a photo that can be read.")
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
     """A card error in the page's language, naming the bad word from ``typed`` where there is one."""
-    problem = exc.details.get("problem")
+    problem = exc.problem
     if problem == "no-qr":
         return _(CARD_PROBLEMS["no-qr"])
     if not typed.strip():
@@ -99,32 +96,29 @@ def card_error(exc: CardError, typed: str, _: Gettext) -> str:
             word = parts[position - 1]
     n = len("".join(parts)) if problem == "length" else len(parts)
     text = _(template) % {"n": n, "position": position, "word": word}
-    suggestion = re.search(r"Did you mean '(.+)'\?", exc.message)
-    if suggestion:
-        text += " " + _(DID_YOU_MEAN) % {"word": suggestion.group(1)}
+    if exc.suggestion:
+        text += " " + _(DID_YOU_MEAN) % {"word": exc.suggestion}
     return text
 
 
 def entry_reason(exc: EntryError, _: Gettext) -> str:
-    for pattern, template in ENTRY_REASONS:
-        match = pattern.match(exc.reason)
-        if match:
-            return _(template) % match.groupdict()
-    return exc.message
+    """An entry problem in the page's language, from its problem and limits (never from the English)."""
+    template = ENTRY_PROBLEMS.get(exc.problem)
+    return _(template) % exc.limits if template else exc.message
 
 
 def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
     """Any Haven error as one sentence in the page's language."""
     if isinstance(exc, CardError):
         return card_error(exc, typed, _)
-    if exc.details.get("problem") == "image":
+    if exc.problem == "image":
         return _(BAD_IMAGE)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
     if isinstance(exc, LockedOutError):
         return _(BY_CODE["locked-out"]) % {"wait": round(exc.wait_seconds)}
     if isinstance(exc, RateLimitError):
-        return _(BY_CODE["rate-limited"]) % {"retry_after": exc.details.get("retry_after", 60)}
+        return _(BY_CODE["rate-limited"]) % {"retry_after": exc.retry_after}
     if exc.code == "auth" and exc.details.get("reason") == "credentials":
         return _(BAD_CREDENTIALS)
     if isinstance(exc, PinError):

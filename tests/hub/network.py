@@ -48,8 +48,7 @@ class Network:
             public_bytes(self.root),
             [s.member for s in self.sites],
             [s.member.sign_public for s in self.removed],
-            x25519.X25519PrivateKey.generate(),
-            1 if self._last is None else self._last.key_version + 1,
+            {1 if self._last is None else self._last.key_version + 1: x25519.X25519PrivateKey.generate()},
         )
         self._last = roster
         return roster.sign(self.root)

@@ -93,18 +93,18 @@ def test_a_forged_a_stale_and_a_replayed_request_are_refused(hub: HubProcess, ne
     headers = _signed(site, "/v1/merge", body)
     forged = dict(headers, **{wire.SIGNATURE_HEADER: bytes(64).hex()})
     status, doc = _post(hub, "/v1/merge", body, forged)
-    assert (status, doc["error"]["details"]["reason"]) == (401, "signature")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (401, "signature")  # type: ignore[index]
     other_body = _merge_body()
     status, doc = _post(hub, "/v1/merge", other_body, headers)  # a signature over another body
-    assert (status, doc["error"]["details"]["reason"]) == (401, "signature")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (401, "signature")  # type: ignore[index]
     stale = _signed(site, "/v1/merge", body, at=time.time() - wire.WINDOW_S - 60)
     status, doc = _post(hub, "/v1/merge", body, stale)
-    assert (status, doc["error"]["details"]["reason"]) == (401, "stale")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (401, "stale")  # type: ignore[index]
     assert _count(database) == 0
     status, doc = _post(hub, "/v1/merge", body, headers)
     assert (status, doc) == (200, {"new": 3})
     status, doc = _post(hub, "/v1/merge", body, headers)  # the same request, recorded and sent again
-    assert (status, doc["error"]["details"]["reason"]) == (409, "replay")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (409, "replay")  # type: ignore[index]
     assert _count(database) == 3
 
 
@@ -118,14 +118,14 @@ def test_a_request_signed_before_a_restart_cannot_be_replayed_after_it(
     time.sleep(1.1)
     hub.start()  # a new process: its nonces are gone, but it refuses what was signed before it started
     status, doc = _post(hub, "/v1/merge", body, headers)
-    assert (status, doc["error"]["details"]["reason"]) == (401, "stale")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (401, "stale")  # type: ignore[index]
 
 
 def test_oversized_and_malformed_bodies_get_one_typed_refusal(hub: HubProcess, network: Network, database: str) -> None:
     site = network.sites[0]
     big = bytes(wire.MAX_BODY + 1)
     status, doc = _post(hub, "/v1/merge", big, _signed(site, "/v1/merge", big))
-    assert (status, doc["error"]["details"]["reason"]) == (413, "too-large")  # type: ignore[index]
+    assert (status, doc["error"]["details"]["problem"]) == (413, "too-large")  # type: ignore[index]
     bad_rows = [
         wire.encode({"rows": [[bytes(15), bytes(16), bytes(285)]]}),  # a short locator
         wire.encode({"rows": [[bytes(16), bytes(16), b"\x01" + bytes(100)]]}),  # not a sealed record's size
@@ -150,4 +150,4 @@ def test_an_unreachable_hub_is_one_clear_error(network: Network, monkeypatch: py
     conn = HubConnection("http://127.0.0.1:9", wire.Signer(network.sites[0].signing))
     with pytest.raises(HubError, match="Cannot reach the hub") as caught:
         conn.call("nodes", {"level": 0, "indices": [0]})
-    assert caught.value.reason == "unreachable"
+    assert caught.value.problem == "unreachable"

@@ -155,3 +155,43 @@ def test_a_state_file_lets_a_peer_send_only_the_buckets_that_differ(net: Network
     assert out.rows < 5  # the new row and the few that share its bucket
     assert net.import_("b", out.data).new == 1
     assert net.rows("a") == net.rows("b")
+
+
+def test_the_same_index_written_at_two_sites_offline_keeps_both_visits(net: Network) -> None:
+    from haven.cert_services import entry_id
+
+    card = Card.generate(os.urandom)
+    assert net.add_visit("a", card, VAX1, first=True) == 0
+    assert net.add_visit("b", card, TEST, first=True) == 0  # b never heard of this card
+    net.import_("b", net.export("a"))
+    net.import_("a", net.export("b"))
+    for name in ("a", "b"):
+        history = net.history(name, card)
+        assert [v.index for v in history.visits] == [0, 0]
+        ids = {entry_id(v, 0) for v in history.visits}
+        assert len(ids) == 2  # a certificate or a correction names exactly one of them
+    assert net.add_visit("b", card, VAX2) == 1  # the next visit continues after both
+    net.import_("a", net.export("b"))
+    assert [v.index for v in net.history("a", card).visits] == [0, 0, 1]
+
+
+def test_what_a_seized_site_links_when_two_sites_wrote_one_index(net: Network) -> None:
+    """The one thing two unsynced first visits give away: their two rows share a locator. Nothing else
+    in the database (ids, sealed bytes, bucket digests) is shared by two visits of one holder (P2)."""
+    card, other = Card.generate(os.urandom), Card.generate(os.urandom)
+    net.add_visit("a", card, VAX1, first=True)
+    net.add_visit("b", card, TEST, first=True)
+    net.add_visit("a", other, VAX1, first=True)
+    net.import_("b", net.export("a"))
+    net.import_("a", net.export("b"))
+    with net.sync("a") as (session, _):
+        tables = {t.name: t for t in session.store.tables()}
+    records = tables["records"].rows
+    locators = [r[0] for r in records]
+    shared = {loc for loc in locators if locators.count(loc) > 1}
+    assert len(records) == 3 and len(shared) == 1  # the holder's two index-0 visits, linked
+    pair = [r for r in records if r[0] in shared]
+    for column in (1, 2):
+        assert pair[0][column] != pair[1][column]
+    digests = [row[1] for row in tables["sync_buckets"].rows]
+    assert len(set(digests)) == len(digests)

@@ -40,6 +40,7 @@ from haven.web.deps import (
     staff_session,
     start_staff_session,
 )
+from haven.web.handlers import http_status, retry_headers
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
 from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
@@ -87,11 +88,8 @@ async def sign_in(
     try:
         signed = await state.sign_in(client_address(request), name, passphrase)
     except HavenError as exc:
-        headers = {}
-        if exc.http_status == 429:
-            headers["Retry-After"] = str(round(exc.details.get("retry_after") or exc.details.get("wait_seconds") or 60))
-        response = render(request, "sign_in.html", status=exc.http_status, error=message(request, exc), name=name)
-        response.headers.update(headers)
+        response = render(request, "sign_in.html", status=http_status(exc), error=message(request, exc), name=name)
+        response.headers.update(retry_headers(exc))
         return response
     start_staff_session(request, state, signed)
     return see_other("/")
@@ -475,7 +473,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
         )
         return _certificates_page(request, history, 400, error, chosen)
     except TrustError as exc:
-        return _certificates_page(request, history, exc.http_status, message(request, exc), chosen)
+        return _certificates_page(request, history, http_status(exc), message(request, exc), chosen)
     await run_in_threadpool(state.site.record, staff, "certificate.issue", len(issued.texts))
     return render(
         request,

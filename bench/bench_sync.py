@@ -1,0 +1,148 @@
+"""Benchmark: sync by bundle: a first sync of N rows into an empty site, then 1,000 new rows into N.
+
+    .venv/bin/python bench/bench_sync.py                   # N = 20,000 (seconds)
+    .venv/bin/python bench/bench_sync.py --rows 1000000    # the issue's figure (a few minutes)
+
+Measures, on encrypted SQLite stores (SQLCipher under a random key, as every site's):
+- first sync: sealing the bundle (rows/s), its bytes per row against the rows' own bytes (locator, id and
+  sealed value), and opening, checking and merging it into an empty store in one transaction (rows/s);
+- incremental: 1,000 new rows at the sender; the receiver's state file, the sender's bundle of the buckets
+  that differ (``export --have``), both in bytes, and the time of the whole exchange; beside it, what the
+  tree exchange down to row fingerprints (haven/sync/reconcile.py, as a hub drives it) would send.
+Goals (issue 12): >= 50,000 rows/s merged; bundle <= 1.1 x the rows' bytes; incremental <= 3 x the new
+rows' bytes + 200 KB, under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cryptography.hazmat.primitives.asymmetric import x25519  # noqa: E402
+
+from haven.certs.signing_keys import new_private_key, public_bytes  # noqa: E402
+from haven.core.records import SealedRecord  # noqa: E402
+from haven.store.sqlite import SQLiteStore  # noqa: E402
+from haven.sync import reconcile  # noqa: E402
+from haven.sync.bundle import open_bundle, seal_bundle  # noqa: E402
+from haven.sync.roster import Roster, SiteKeys, new_roster, parse_roster  # noqa: E402
+
+SEALED_BYTES = 1 + 12 + 256 + 16  # a one-block visit record (haven/core/records.py)
+
+
+def fake_rows(n: int) -> list[SealedRecord]:
+    return [SealedRecord(os.urandom(16), os.urandom(16), b"\x01" + os.urandom(SEALED_BYTES - 1)) for _ in range(n)]
+
+
+def own_bytes(rows: list[SealedRecord]) -> int:
+    return sum(len(r.locator) + len(r.id) + len(r.sealed) for r in rows)
+
+
+def receive(store: SQLiteStore, data: bytes, keys: SiteKeys, roster: Roster) -> int:
+    """What ``haven sync import`` does to the store: open, check whole, merge in one transaction."""
+    opened = open_bundle(data, [keys.encryption, *roster.open_network_keys(keys).values()])
+    _, rows = opened.check(roster, keys.member)
+    with store.transaction():
+        return store.merge(rows)
+
+
+def tree_exchange_bytes(local: reconcile.StorePeer, remote: reconcile.StorePeer) -> tuple[int, int]:
+    """Bytes both ways of the tree exchange and the fingerprints (8-byte digests on the wire), and rows to send."""
+    total, indices = 0, [0]
+    for level in range(reconcile.LEAF_LEVEL + 1):
+        mine, theirs = local.nodes(level, indices), remote.nodes(level, indices)
+        total += len(reconcile.pack_nodes(mine, 8)) + len(reconcile.pack_nodes(theirs, 8)) + 4 * len(indices)
+        indices = reconcile.differing(mine, theirs, indices)
+        if level < reconcile.LEAF_LEVEL and indices:
+            indices = reconcile.children(indices)
+    a, b = local.fingerprints(indices), remote.fingerprints(indices)
+    total += len(reconcile.pack_fingerprints(a)) + len(reconcile.pack_fingerprints(b))
+    plan = reconcile.compare_fingerprints(a, b)
+    return total, sum(len(s) for s in plan.send.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--new", type=int, default=1_000)
+    args = parser.parse_args()
+
+    root = new_private_key(os.urandom)
+    sender_keys, receiver_keys = SiteKeys.generate(os.urandom), SiteKeys.generate(os.urandom)
+    roster_bytes = new_roster(
+        None,
+        public_bytes(root),
+        [sender_keys.member, receiver_keys.member],
+        (),
+        {1: x25519.X25519PrivateKey.generate()},
+    ).sign(root)
+    roster = parse_roster(roster_bytes, public_bytes(root))
+
+    with tempfile.TemporaryDirectory(prefix="haven-bench-sync-") as tmp:
+        sender = SQLiteStore(Path(tmp) / "sender.db", key=os.urandom(32))
+        receiver = SQLiteStore(Path(tmp) / "receiver.db", key=os.urandom(32))
+        for store in (sender, receiver):
+            store.tune_for_bulk()
+        print(f"filling the sender with {args.rows:,} rows...", flush=True)
+        for start in range(0, args.rows, 50_000):
+            sender.add(fake_rows(min(50_000, args.rows - start)), [])
+
+        began = time.perf_counter()
+        rows = list(sender.records())
+        bundle = seal_bundle(sender_keys, roster.network_key(), rows, roster_bytes)
+        sealed_s = time.perf_counter() - began
+        began = time.perf_counter()
+        merged = receive(receiver, bundle, receiver_keys, roster)
+        merged_s = time.perf_counter() - began
+        assert merged == args.rows
+        ratio = len(bundle) / own_bytes(rows)
+        print(f"first sync of {args.rows:,} rows:")
+        print(f"  export: {sealed_s:.2f} s ({args.rows / sealed_s:,.0f} rows/s), bundle {len(bundle):,} bytes")
+        print(f"  bundle / rows' own bytes: {ratio:.3f} ({len(bundle) / args.rows:.1f} bytes per row)")
+        print(f"  import (open, check, merge): {merged_s:.2f} s ({args.rows / merged_s:,.0f} rows/s merged)")
+
+        new = fake_rows(args.new)
+        sender.add(new, [])
+        began = time.perf_counter()
+        summary = reconcile.pack_nodes(receiver.sync_buckets(), 8)
+        state = seal_bundle(receiver_keys, roster.network_key(), (), roster_bytes, summary=summary)
+        theirs = reconcile.unpack_nodes(
+            open_bundle(state, [sender_keys.encryption, *roster.open_network_keys(sender_keys).values()]).summary or b""
+        )
+        mine = sender.sync_buckets()
+        differing = reconcile.differing(mine, theirs, set(mine) | set(theirs))
+        bundle = seal_bundle(
+            sender_keys,
+            receiver_keys.member.enc_key(),
+            sender.sync_rows(differing),
+            roster_bytes,
+            recipient=receiver_keys.member,
+        )
+        added = receive(receiver, bundle, receiver_keys, roster)
+        incremental_s = time.perf_counter() - began
+        assert added == args.new
+        print(f"incremental: {args.new:,} new rows ({own_bytes(new):,} bytes) into {args.rows:,}:")
+        print(f"  by bundle: state {len(state):,} + bundle {len(bundle):,} bytes, {incremental_s:.2f} s in all")
+        more = fake_rows(args.new)
+        sender.add(more, [])
+        began = time.perf_counter()
+        exchanged, to_send = tree_exchange_bytes(reconcile.StorePeer(sender), reconcile.StorePeer(receiver))
+        tree_s = time.perf_counter() - began
+        rows_bytes = own_bytes(more) + 4 * len(more)
+        print(
+            f"  by tree exchange (a hub's path, {args.new:,} more): {exchanged:,} bytes of digests and fingerprints"
+            f" + {rows_bytes:,} of rows ({to_send:,} rows), planned in {tree_s:.2f} s"
+        )
+        sender.close()
+        receiver.close()
+
+
+if __name__ == "__main__":
+    main()
