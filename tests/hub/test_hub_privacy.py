@@ -98,3 +98,22 @@ def test_seizure_view_shows_rows_without_site_or_time_and_says_nothing_groups_th
     assert settings == {"roster", "root"}  # no log, no member's last sync
     human = haven("hub", "seizure-view", "--database", database)
     assert "nothing groups the rows of a push" in human.stdout
+
+
+def test_a_hub_killed_before_its_rewrite_rewrites_when_it_starts_again(
+    database: str, network: Network, tmp_path: Path
+) -> None:
+    init_hub(database, network.roster(), tmp_path)
+    hub = HubProcess(database, args=("--reshuffle-after", "3600")).start()
+    try:
+        _two_sites_push(hub, network)
+        hub.kill()
+        assert len({xmin for _, xmin, _, _ in _physical(database)}) > 1
+        hub.args = ("--reshuffle-after", "0.2")
+        hub.start()
+        _wait_reshuffled(database)
+    finally:
+        hub.stop()
+    rows = _physical(database)
+    assert len(rows) == 200 and len({xmin for _, xmin, _, _ in rows}) == 1
+    assert [(loc, rid) for _, _, loc, rid in rows] == sorted((loc, rid) for _, _, loc, rid in rows)
