@@ -132,12 +132,13 @@ class HubPeer:
 
     def nodes(self, level: int, indices: Sequence[int]) -> reconcile.Nodes:
         found: reconcile.Nodes = {}
-        for chunk in _chunks(list(indices), wire.MAX_BUCKETS):
-            found.update(
-                reconcile.unpack_nodes(
-                    self._bytes(self.conn.call("nodes", {"level": level, "indices": chunk}), "nodes")
-                )
-            )
+        parents = sorted({i >> reconcile.FANOUT_BITS for i in indices})
+        if level > 0 and reconcile.children(parents) == sorted(indices):  # a sixteenth of the bytes to ask
+            asks = [{"level": level, "parents": chunk} for chunk in _chunks(parents, wire.MAX_BUCKETS // 16)]
+        else:
+            asks = [{"level": level, "indices": chunk} for chunk in _chunks(list(indices), wire.MAX_BUCKETS)]
+        for ask in asks:
+            found.update(reconcile.unpack_nodes(self._bytes(self.conn.call("nodes", ask), "nodes")))
         return found
 
     def fingerprints(self, buckets: Sequence[int]) -> dict[int, set[bytes]]:

@@ -58,11 +58,16 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _bucket_ranges(buckets: Sequence[int]) -> tuple[list[bytes], list[bytes | None]]:
-    """Each leaf bucket's locators ``[low, high)``: its first two bytes (high None: to the end)."""
+# Above every 16-byte locator: the end of the last bucket's range.
+_END = b"\xff" * 17
+
+
+def _bucket_ranges(buckets: Sequence[int]) -> tuple[list[bytes], list[bytes]]:
+    """Each leaf bucket's locators ``[low, high)``: from its first two bytes to the next bucket's."""
     ordered = sorted(set(buckets))
-    highs: list[bytes | None] = [(b + 1).to_bytes(2, "big") if b < 0xFFFF else None for b in ordered]
-    return [b.to_bytes(2, "big") for b in ordered], highs
+    return [b.to_bytes(2, "big") for b in ordered], [
+        (b + 1).to_bytes(2, "big") if b < 0xFFFF else _END for b in ordered
+    ]
 
 
 @dataclass
@@ -207,14 +212,14 @@ class HubDatabase:
             return {int(b): Bucket(bytes(d), int(n)) for b, d, n in cur.fetchall()}
 
     def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
-        """Every record whose locator falls in one of ``buckets`` (one index range scan each)."""
+        """Every record whose locator falls in one of ``buckets``."""
         if not buckets:
             return []
         with self.transaction() as cur:
-            cur.execute(
-                """SELECT r.locator, r.id, r.sealed FROM records r
-                   JOIN unnest(%s::bytea[], %s::bytea[]) AS b(low, high)
-                   ON r.locator >= b.low AND (b.high IS NULL OR r.locator < b.high)""",
+            cur.execute(  # one index range scan per bucket
+                """SELECT r.locator, r.id, r.sealed FROM unnest(%s::bytea[], %s::bytea[]) AS b(low, high)
+                   CROSS JOIN LATERAL (SELECT locator, id, sealed FROM records
+                                       WHERE locator >= b.low AND locator < b.high) AS r""",
                 _bucket_ranges(buckets),
             )
             return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in cur.fetchall()]

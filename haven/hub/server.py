@@ -4,6 +4,7 @@ Every request is a POST of a CBOR map, signed by a current member (:mod:`haven.h
 is a CBOR map, a refusal ``{"error": {"code", "message", "details"}}`` with the status that fits.
 
     /v1/nodes         {"level": 0-4, "indices": [n, ...]}  -> {"nodes": pack_nodes(...)}   (non-empty only)
+                      {"level": 1-4, "parents": [n, ...]}  -> the same for every child of the parents
     /v1/fingerprints  {"buckets": [n, ...]}               -> {"fingerprints": pack_fingerprints(...)}
     /v1/rows          {"fingerprints": pack_fingerprints} -> {"rows": [[locator, id, sealed], ...]}
     /v1/merge         {"rows": [[locator, id, sealed], ...]} -> {"new": n}
@@ -146,6 +147,7 @@ class Hub:
     _roster: Roster | None = None
 
     _roster_bytes: bytes | None = None
+    _peer: reconcile.StorePeer | None = None
 
     def roster(self) -> Roster:
         """The roster as stored now (read at every request, so a removal counts at once)."""
@@ -189,7 +191,10 @@ class Hub:
 
     def nodes(self, doc: dict[str, Any]) -> dict[str, Any]:
         level = wire.level_from(doc.get("level"))
-        indices = wire.indices_from(doc.get("indices"), level)
+        if "parents" in doc and level > 0:  # the usual ask: every child of the nodes that differed
+            indices = reconcile.children(wire.indices_from(doc.get("parents"), level - 1))
+        else:
+            indices = wire.indices_from(doc.get("indices"), level)
         return {"nodes": reconcile.pack_nodes(self.peer().nodes(level, indices), digest_bytes=8)}
 
     def fingerprints(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -208,13 +213,19 @@ class Hub:
 
     def merge(self, doc: dict[str, Any]) -> dict[str, Any]:
         new = self.db.merge(wire.rows_from(doc.get("rows")))
+        if new:
+            self._peer = None
         if new and self.reshuffler is not None:
             self.reshuffler.pushed()
         return {"new": new}
 
     def peer(self) -> reconcile.StorePeer:
-        """The hub's rows as one side of a reconciliation (a fresh read of its digests per request)."""
-        return reconcile.StorePeer(self.db)  # type: ignore[arg-type]  # the part of Store a peer reads
+        """The hub's rows as one side of a reconciliation. Its tree of digests is read once and kept in
+        memory until the next merge changes it (this process is the database's only writer)."""
+        peer = self._peer
+        if peer is None:
+            peer = self._peer = reconcile.StorePeer(self.db)  # type: ignore[arg-type]  # the part a peer reads
+        return peer
 
 
 async def _read_body(request: Request) -> bytes:
