@@ -34,9 +34,9 @@ import psycopg  # noqa: E402
 
 from haven.core.records import SealedRecord  # noqa: E402
 from haven.hub.client import HubConnection, HubSync, sync_with_hub  # noqa: E402
-from haven.hub.db import HubDatabase  # noqa: E402
 from haven.hub.wire import Signer  # noqa: E402
 from haven.store.base import Store  # noqa: E402
+from haven.store.hub import HubDatabase  # noqa: E402
 from haven.store.memory import MemoryStore  # noqa: E402
 from haven.store.sqlite import SQLiteStore  # noqa: E402
 from haven.sync.roster import SiteKeys  # noqa: E402

@@ -68,8 +68,8 @@ def init(ctx: Context, database: str | None, roster_path: str) -> None:
     Example:
       haven hub init --database postgresql://haven@127.0.0.1/hub --roster roster.cose
     """
-    from haven.hub.db import HubDatabase
     from haven.hub.roster import root_fingerprint, take_roster
+    from haven.store.hub import HubDatabase
 
     db = HubDatabase(_url(database))
     try:
@@ -104,8 +104,8 @@ def roster_command(ctx: Context, database: str | None, roster_path: str) -> None
     Example:
       haven hub roster --database postgresql://haven@127.0.0.1/hub roster.cose
     """
-    from haven.hub.db import HubDatabase
     from haven.hub.roster import take_roster
+    from haven.store.hub import HubDatabase
 
     db = HubDatabase(_url(database))
     try:
@@ -157,8 +157,8 @@ def serve(
     """
     import uvicorn
 
-    from haven.hub.db import HubDatabase
     from haven.hub.server import Hub, Reshuffler, create_hub_app
+    from haven.store.hub import HubDatabase
 
     if (tls_cert is None) != (tls_key is None):
         raise InputError("TLS needs both --tls-cert and --tls-key.")
@@ -225,8 +225,8 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
       haven hub seizure-view --database postgresql://haven@127.0.0.1/hub --json
     """
     from haven.cli.site import _cell, _json_cell
-    from haven.hub.db import HubDatabase
     from haven.hub.seizure import analyse
+    from haven.store.hub import HubDatabase
 
     db = HubDatabase(_url(database))
     try:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from haven.certs import cbor, cose
 from haven.certs.signing_keys import kid_of
 from haven.errors import HavenError, RosterError
-from haven.hub.db import ROOT, ROSTER, HubDatabase
+from haven.store.hub import ROOT, ROSTER, HubDatabase
 from haven.sync.roster import Roster, parse_roster
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from haven.hub.db import RESHUFFLE_DUE, HubDatabase
 from haven.hub.roster import current_roster
 from haven.store.base import Table
+from haven.store.hub import RESHUFFLE_DUE, HubDatabase
 
 
 def _ctid(text: str) -> tuple[int, int]:

@@ -31,8 +31,8 @@ from starlette.routing import Route
 
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError, StoreError, by_class
 from haven.hub import RESHUFFLE_AFTER_S, wire
-from haven.hub.db import HubDatabase
 from haven.hub.roster import current_roster
+from haven.store.hub import HubDatabase
 from haven.sync import reconcile
 from haven.sync.roster import Roster
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from haven.hub.db import HubDatabase
+from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 from tests.hub.network import HubProcess, Network, fake_rows, keys_of, sync

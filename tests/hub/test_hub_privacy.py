@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from haven.hub.db import HubDatabase
+from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
 from tests.hub.network import HubProcess, Network, fake_rows, haven, init_hub, sync
 

@@ -12,7 +12,7 @@ import pytest
 from haven.errors import HubError, NotAMemberError
 from haven.hub import wire
 from haven.hub.client import HubConnection
-from haven.hub.db import HubDatabase
+from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
 from haven.sync.roster import SiteKeys
 from tests.hub.network import HubProcess, Network, fake_rows, haven, sync

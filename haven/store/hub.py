@@ -1,4 +1,4 @@
-"""The hub's PostgreSQL database: sealed rows, the roster, and nothing that groups a push.
+"""The hub's tables on PostgreSQL (psycopg 3): sealed rows, the roster, and nothing that groups a push.
 
 Tables: ``records(locator, id, sealed)`` (the same rows every site keeps, primary key ``(locator, id)``),
 ``sync_buckets(bucket, digest, count)`` (each locator bucket's digest, kept up to date in the merge's
