@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from haven.cli.base import Context, common, common_no_unlock, unreadable
 from haven.errors import InputError
@@ -224,7 +223,7 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
     Example:
       haven hub seizure-view --database postgresql://haven@127.0.0.1/hub --json
     """
-    from haven.cli.site import _cell, _json_cell
+    from haven.cli.site import print_tables, tables_doc
     from haven.hub.seizure import analyse
     from haven.store.hub import HubDatabase
 
@@ -237,21 +236,14 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
         db.close()
     doc = {
         "findings": findings,
-        "tables": [
-            {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
-            for t in tables
-        ],
+        "tables": tables_doc(tables),
     }
 
     def human(c: Console) -> None:
         c.print("[bold]What someone holding the hub's database sees[/bold]\n")
         for line in findings["summary"]:
             c.print(f"- {line}")
-        for t in tables:
-            grid = RichTable(*t.columns, title=f"Table {t.name} ({len(t.rows)} rows)")
-            for row in t.rows:
-                grid.add_row(*(_cell(v, full) for v in row))
-            c.print(grid)
+        print_tables(c, tables, full)
 
     ctx.emit(doc, human)
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from haven.core.records import SealedRecord
 from haven.hub.client import HubConnection, HubSync, sync_with_hub
 from haven.hub.wire import Signer
 from haven.store.base import Store
+from haven.store.hub import HubDatabase
 from haven.sync.roster import Roster, SiteKeys, new_roster
 
 HAVEN = [sys.executable, "-c", "import sys; from haven.cli import main; sys.exit(main())"]
@@ -135,6 +136,25 @@ def init_hub(database: str, roster: bytes, tmp: Path) -> None:
     path.write_bytes(roster)
     done = haven("hub", "init", "--database", database, "--roster", str(path))
     assert done.returncode == 0, done.stderr
+
+
+@contextlib.contextmanager
+def serving(database: str, network: Network, tmp: Path, *args: str) -> Iterator[HubProcess]:
+    """A hub made for ``network`` on ``database`` and served with ``args`` for the block."""
+    init_hub(database, network.roster(), tmp)
+    hub = HubProcess(database, args=args).start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def hub_rows(database: str) -> int:
+    db = HubDatabase(database)
+    try:
+        return db.count()
+    finally:
+        db.close()
 
 
 def sync(store: Store, site: SiteKeys, url: str) -> HubSync:

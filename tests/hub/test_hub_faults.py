@@ -12,22 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
-from tests.hub.network import HubProcess, Network, fake_rows, keys_of, sync
+from tests.hub.network import HubProcess, Network, fake_rows, hub_rows, keys_of, serving, sync
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
-
-
-def _hub_count(database: str) -> int:
-    db = HubDatabase(database)
-    try:
-        return db.count()
-    finally:
-        db.close()
 
 
 def _wait_for(condition: object, timeout: float = 60) -> None:
@@ -52,15 +43,15 @@ def test_a_hub_killed_mid_push_and_restarted_loses_nothing_and_the_sync_resumes(
 
     pusher = threading.Thread(target=push)
     pusher.start()
-    _wait_for(lambda: _hub_count(database) > 0)  # the first batch is stored: the push is under way
+    _wait_for(lambda: hub_rows(database) > 0)  # the first batch is stored: the push is under way
     hub.kill()
-    stored = _hub_count(database)
+    stored = hub_rows(database)
     assert 0 < stored < 7_000
     time.sleep(1.0)
     hub.start()  # the client, retrying, finds it again and goes on
     pusher.join(timeout=120)
     assert len(result) == 1 and not isinstance(result[0], Exception), result
-    assert _hub_count(database) == 7_000
+    assert hub_rows(database) == 7_000
     other = MemoryStore()
     assert sync(other, network.sites[1], hub.url).pulled == 7_000
     assert keys_of(other) == keys_of(site)
@@ -98,11 +89,7 @@ def test_a_sync_killed_mid_pull_loses_nothing_and_a_rerun_resumes(
 
 
 def test_twenty_sites_syncing_at_once_all_converge_without_an_error(database: str, tmp_path: Path) -> None:
-    from tests.hub.network import init_hub
-
     network = Network.of(20)
-    init_hub(database, network.roster(), tmp_path)
-    hub = HubProcess(database).start()
     stores = [MemoryStore() for _ in network.sites]
     for store in stores:
         store.merge(fake_rows(100))
@@ -119,7 +106,7 @@ def test_twenty_sites_syncing_at_once_all_converge_without_an_error(database: st
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(stores))]
-    try:
+    with serving(database, network, tmp_path) as hub:
         for t in threads:
             t.start()
         for t in threads:
@@ -127,7 +114,5 @@ def test_twenty_sites_syncing_at_once_all_converge_without_an_error(database: st
         assert errors == []
         for store, keys in zip(stores, network.sites, strict=True):  # for those done before others pushed
             sync(store, keys, hub.url)
-    finally:
-        hub.stop()
     assert all(keys_of(s) == union for s in stores)
-    assert _hub_count(database) == 2_000
+    assert hub_rows(database) == 2_000

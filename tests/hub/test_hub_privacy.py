@@ -8,7 +8,7 @@ from pathlib import Path
 
 from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
-from tests.hub.network import HubProcess, Network, fake_rows, haven, init_hub, sync
+from tests.hub.network import HubProcess, Network, fake_rows, haven, serving, sync
 
 
 def _physical(database: str) -> list[tuple[str, str, bytes, bytes]]:
@@ -47,14 +47,10 @@ def _wait_reshuffled(database: str) -> None:
 def test_after_two_sites_push_no_row_place_or_transaction_groups_a_push(
     database: str, network: Network, tmp_path: Path
 ) -> None:
-    init_hub(database, network.roster(), tmp_path)
-    hub = HubProcess(database, args=("--reshuffle-after", "0.5")).start()
-    try:
+    with serving(database, network, tmp_path, "--reshuffle-after", "0.5") as hub:
         first, _ = _two_sites_push(hub, network)
         _wait_reshuffled(database)
         rows = _physical(database)
-    finally:
-        hub.stop()
     assert len(rows) == 200
     assert len({xmin for _, xmin, _, _ in rows}) == 1  # one transaction wrote every row
     assert [(loc, rid) for _, _, loc, rid in rows] == sorted((loc, rid) for _, _, loc, rid in rows)
@@ -67,13 +63,9 @@ def test_before_the_reshuffle_a_push_is_grouped_which_is_why_it_runs(
     database: str, network: Network, tmp_path: Path
 ) -> None:
     """The control: without the rewrite, PostgreSQL's own columns tell the two pushes apart."""
-    init_hub(database, network.roster(), tmp_path)
-    hub = HubProcess(database, args=("--reshuffle-after", "3600")).start()
-    try:
+    with serving(database, network, tmp_path, "--reshuffle-after", "3600") as hub:
         first, second = _two_sites_push(hub, network)
         rows = _physical(database)
-    finally:
-        hub.stop()
     by_transaction: dict[str, set[bytes]] = {}
     for _, xmin, loc, _ in rows:
         by_transaction.setdefault(xmin, set()).add(loc)
@@ -103,17 +95,13 @@ def test_seizure_view_shows_rows_without_site_or_time_and_says_nothing_groups_th
 def test_a_hub_killed_before_its_rewrite_rewrites_when_it_starts_again(
     database: str, network: Network, tmp_path: Path
 ) -> None:
-    init_hub(database, network.roster(), tmp_path)
-    hub = HubProcess(database, args=("--reshuffle-after", "3600")).start()
-    try:
+    with serving(database, network, tmp_path, "--reshuffle-after", "3600") as hub:
         _two_sites_push(hub, network)
         hub.kill()
         assert len({xmin for _, xmin, _, _ in _physical(database)}) > 1
         hub.args = ("--reshuffle-after", "0.2")
         hub.start()
         _wait_reshuffled(database)
-    finally:
-        hub.stop()
     rows = _physical(database)
     assert len(rows) == 200 and len({xmin for _, xmin, _, _ in rows}) == 1
     assert [(loc, rid) for _, _, loc, rid in rows] == sorted((loc, rid) for _, _, loc, rid in rows)

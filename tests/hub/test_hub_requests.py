@@ -12,18 +12,9 @@ import pytest
 from haven.errors import HubError, NotAMemberError
 from haven.hub import wire
 from haven.hub.client import HubConnection
-from haven.store.hub import HubDatabase
 from haven.store.memory import MemoryStore
 from haven.sync.roster import SiteKeys
-from tests.hub.network import HubProcess, Network, fake_rows, haven, sync
-
-
-def _count(database: str) -> int:
-    db = HubDatabase(database)
-    try:
-        return db.count()
-    finally:
-        db.close()
+from tests.hub.network import HubProcess, Network, fake_rows, haven, hub_rows, sync
 
 
 def _post(hub: HubProcess, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
@@ -53,7 +44,7 @@ def test_a_site_outside_the_roster_is_refused_and_stores_nothing(hub: HubProcess
         sync(store, stranger, hub.url)
     status, doc = _post(hub, "/v1/merge", _merge_body(), _signed(stranger, "/v1/merge", _merge_body()))
     assert status == 403 and doc["error"]["code"] == "not-a-member"  # type: ignore[index]
-    assert _count(database) == 0
+    assert hub_rows(database) == 0
 
 
 def test_a_removed_member_is_refused_by_the_running_hub_at_once(
@@ -70,7 +61,7 @@ def test_a_removed_member_is_refused_by_the_running_hub_at_once(
     store.merge(fake_rows(5))
     with pytest.raises(NotAMemberError, match="removed"):
         sync(store, leaving, hub.url)
-    assert _count(database) == 5
+    assert hub_rows(database) == 5
     assert sync(MemoryStore(), network.sites[0], hub.url).pulled == 5  # the others go on
 
 
@@ -100,12 +91,12 @@ def test_a_forged_a_stale_and_a_replayed_request_are_refused(hub: HubProcess, ne
     stale = _signed(site, "/v1/merge", body, at=time.time() - wire.WINDOW_S - 60)
     status, doc = _post(hub, "/v1/merge", body, stale)
     assert (status, doc["error"]["details"]["problem"]) == (401, "stale")  # type: ignore[index]
-    assert _count(database) == 0
+    assert hub_rows(database) == 0
     status, doc = _post(hub, "/v1/merge", body, headers)
     assert (status, doc) == (200, {"new": 3})
     status, doc = _post(hub, "/v1/merge", body, headers)  # the same request, recorded and sent again
     assert (status, doc["error"]["details"]["problem"]) == (409, "replay")  # type: ignore[index]
-    assert _count(database) == 3
+    assert hub_rows(database) == 3
 
 
 def test_a_request_signed_before_a_restart_cannot_be_replayed_after_it(
@@ -140,7 +131,7 @@ def test_oversized_and_malformed_bodies_get_one_typed_refusal(hub: HubProcess, n
     mixed = [*wire.rows_to(fake_rows(2)), [bytes(16), bytes(16), b"\x02" + bytes(284)]]
     body = wire.encode({"rows": mixed})
     assert _post(hub, "/v1/merge", body, _signed(site, "/v1/merge", body))[0] == 400
-    assert _count(database) == 0  # one bad row refuses its whole batch
+    assert hub_rows(database) == 0  # one bad row refuses its whole batch
     unsigned = _post(hub, "/v1/merge", _merge_body(), {})
     assert unsigned[0] == 401
 
