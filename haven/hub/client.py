@@ -87,6 +87,13 @@ class HubConnection:
                 response = conn.getresponse()
                 answer = response.read()
                 status = response.status
+            except ssl.SSLCertVerificationError as exc:  # waiting will not make it trusted
+                self.close()
+                raise HubError(
+                    f"Cannot reach the hub at {self.url}: its TLS certificate is not trusted here "
+                    f"({exc.verify_message}); give its CA in SSL_CERT_FILE.",
+                    problem="unreachable",
+                ) from None
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 if attempt == RETRIES:
