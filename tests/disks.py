@@ -51,7 +51,8 @@ def fill(disk: Path, leave: int) -> Path:
         filler.unlink()
     stat = os.statvfs(disk)
     free = stat.f_bavail * stat.f_frsize
-    with open(filler, "wb") as f, contextlib.suppress(OSError):
+    # A disk already full to the last block may refuse even to create the filler: it is full, as asked.
+    with contextlib.suppress(OSError), open(filler, "wb") as f:
         f.write(b"\0" * max(0, free - leave))
         f.flush()
         os.fsync(f.fileno())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ def _roster_doc(sync: Sync, roster: Roster | None) -> dict[str, Any]:
         doc["roster"] = roster.to_doc()
         doc["member"] = own in doc["roster"]["members"]
     return doc
+
+
+def _roster_command(ctx: Context, permission: Permission, act: Callable[[Sync], Roster | None]) -> None:
+    """Unlock, let ``act`` read or change the roster, and show the roster it returns."""
+    with ctx.session(permission) as session:
+        service = Sync(session)
+        doc = _roster_doc(service, act(service))
+    ctx.emit(doc, lambda c: _show_roster(c, doc))
 
 
 def _show_roster(c: Console, doc: dict[str, Any]) -> None:
@@ -149,10 +158,7 @@ def roster_show(ctx: Context) -> None:
     Example:
       haven sync roster show --json
     """
-    with ctx.session(Permission.SYNC) as session:
-        service = Sync(session)
-        doc = _roster_doc(service, service.roster())
-    ctx.emit(doc, lambda c: _show_roster(c, doc))
+    _roster_command(ctx, Permission.SYNC, lambda service: service.roster())
 
 
 @roster.command("import")
@@ -166,10 +172,7 @@ def roster_import(ctx: Context, file: str) -> None:
       haven sync roster import roster.cose
     """
     data = _read(file, "roster")
-    with ctx.session(Permission.SYNC) as session:
-        service = Sync(session)
-        doc = _roster_doc(service, service.import_roster(data))
-    ctx.emit(doc, lambda c: _show_roster(c, doc))
+    _roster_command(ctx, Permission.SYNC, lambda service: service.import_roster(data))
 
 
 @roster.command("export")
@@ -207,10 +210,7 @@ def network_admit(ctx: Context, file: str) -> None:
       haven network admit clinic-b.request
     """
     data = _read(file, "membership request")
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        service = Sync(session)
-        doc = _roster_doc(service, service.admit(data))
-    ctx.emit(doc, lambda c: _show_roster(c, doc))
+    _roster_command(ctx, Permission.TRUST_MANAGE, lambda service: service.admit(data))
 
 
 @network.command("remove")
@@ -223,10 +223,7 @@ def network_remove(ctx: Context, site: str) -> None:
     Example:
       haven network remove 3f2a91c0
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        service = Sync(session)
-        doc = _roster_doc(service, service.remove(site))
-    ctx.emit(doc, lambda c: _show_roster(c, doc))
+    _roster_command(ctx, Permission.TRUST_MANAGE, lambda service: service.remove(site))
 
 
 def register(group: click.Group) -> None:

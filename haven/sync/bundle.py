@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from haven.certs import cbor
 from haven.core.keys import LOCATOR_BYTES
 from haven.core.records import NONCE_BYTES, PAD_BLOCK, RECORD_ID_BYTES, RECORD_VERSION, SealedRecord
-from haven.errors import BundleInvalidError, BundleUnreadableError, HavenError
-from haven.sync.roster import KEY_BYTES, Member, Roster, SiteKeys
+from haven.errors import BundleInvalidError, BundleUnreadableError
+from haven.sync.roster import KEY_BYTES, Member, Roster, SiteKeys, read_signed
 
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 INFO = b"haven/v1/bundle"
@@ -164,24 +164,19 @@ def _field(value: Mapping[Any, Any], key: int, size: int | None = None, optional
 
 def open_bundle(data: bytes, candidates: Sequence[x25519.X25519PrivateKey]) -> OpenedBundle:
     """Decrypt with the first of ``candidates`` that opens it, and parse strictly."""
-    inner = _unpad(_candidates_open(data, candidates))
-    try:
-        outer = cbor.loads(inner, "bundle", canonical=True)
-        if not cbor.is_array(outer, 2) or not all(isinstance(v, bytes) for v in outer):
-            raise BundleInvalidError("not a pair")
-        value = cbor.loads(outer[0], "bundle", canonical=True)
-    except HavenError:
-        raise BundleInvalidError("This bundle is malformed inside; nothing was imported.") from None
-    if not isinstance(value, Mapping) or set(value) != {1, 2, 3, 4, 5, 6} or value[1] != _LABEL:
+    signed = read_signed(_unpad(_candidates_open(data, candidates)), "bundle")
+    value = None if signed is None else signed[2]
+    if signed is None or not isinstance(value, Mapping) or set(value) != {1, 2, 3, 4, 5, 6} or value[1] != _LABEL:
         raise BundleInvalidError("This bundle is malformed inside; nothing was imported.")
-    if len(outer[1]) != _SIGNATURE_BYTES:
+    payload, signature, _ = signed
+    if len(signature) != _SIGNATURE_BYTES:
         raise BundleInvalidError("This bundle's signature is malformed; nothing was imported.")
     return OpenedBundle(
         sender=_field(value, 2, KEY_BYTES),
         roster=_field(value, 3, optional=True),
         summary=_field(value, 5, optional=True),
         recipient=_field(value, 6, KEY_BYTES, optional=True),
-        _payload=outer[0],
-        _signature=outer[1],
+        _payload=payload,
+        _signature=signature,
         _rows=_field(value, 4),
     )

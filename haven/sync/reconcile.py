@@ -60,12 +60,14 @@ def children(indices: Iterable[int]) -> list[int]:
 
 def differing(mine: Mapping[int, Bucket], theirs: Mapping[int, Bucket], indices: Iterable[int]) -> list[int]:
     """The nodes among ``indices`` whose digests or counts differ (a missing node is empty). Digests are
-    compared on the shorter of the two lengths, so a transport may send them truncated."""
+    compared on the shorter of the two lengths, so a transport may send them truncated, and a count of
+    -1 (unknown: :func:`unpack_children`) is not compared."""
     out = []
     for i in indices:
         a, b = mine.get(i, EMPTY), theirs.get(i, EMPTY)
         n = min(len(a.digest), len(b.digest))
-        if a.rows != b.rows or a.digest[:n] != b.digest[:n]:
+        counted = a.rows >= 0 and b.rows >= 0
+        if (counted and a.rows != b.rows) or a.digest[:n] != b.digest[:n]:
             out.append(i)
     return sorted(out)
 
@@ -180,6 +182,28 @@ def unpack_nodes(data: bytes) -> Nodes:
         if index in out or index >= BUCKETS:
             raise InputError("A reconciliation summary is malformed (a node twice, or out of range).")
         out[index] = Bucket(data[at + _NODE.size : at + size], rows)
+    return out
+
+
+def pack_children(nodes: Mapping[int, Bucket], parents: Sequence[int], digest_bytes: int = 8) -> bytes:
+    """The children of ``parents`` (in that order) as bare digests, 16 per parent, an empty child as zeros:
+    the compact answer to "the children of these nodes" (no indices, no counts: a differing digest is
+    enough to descend, and an empty node's digest is zero)."""
+    return b"".join(
+        nodes.get(child, EMPTY).digest[:digest_bytes].ljust(digest_bytes, b"\0") for child in children(parents)
+    )
+
+
+def unpack_children(data: bytes, parents: Sequence[int], digest_bytes: int = 8) -> Nodes:
+    """The non-empty children of ``parents`` from :func:`pack_children` (their counts unknown: 0 or 1)."""
+    wanted = children(parents)
+    if len(data) != len(wanted) * digest_bytes:
+        raise InputError("A list of child digests is malformed (its length).")
+    out: Nodes = {}
+    for n, child in enumerate(wanted):
+        digest = data[n * digest_bytes : (n + 1) * digest_bytes]
+        if any(digest):
+            out[child] = Bucket(digest, -1)
     return out
 
 

@@ -121,16 +121,23 @@ class SiteKeys:
         return cbor.dumps([payload, self.sign(payload)])
 
 
+def read_signed(data: bytes, what: str) -> tuple[bytes, bytes, Any] | None:
+    """``[payload, signature]`` in canonical CBOR, with the payload decoded (canonical too); None if the
+    bytes are not that (the caller says what they should have been)."""
+    try:
+        outer = cbor.loads(data, what, canonical=True)
+        if not cbor.is_array(outer, 2) or not all(isinstance(v, bytes) for v in outer):
+            return None
+        return outer[0], outer[1], cbor.loads(outer[0], what, canonical=True)
+    except HavenError:
+        return None
+
+
 def parse_request(data: bytes) -> Member:
     """A member's request, checked: well formed, and signed by the key it offers."""
-    try:
-        outer = cbor.loads(data, "membership request", canonical=True)
-        if not cbor.is_array(outer, 2) or not all(isinstance(v, bytes) for v in outer):
-            raise InputError("not a pair")
-        value = cbor.loads(outer[0], "membership request", canonical=True)
-    except HavenError:
-        raise InputError("This is not a Haven membership request (haven sync request writes one).") from None
-    if not isinstance(value, Mapping) or set(value) != {1, 2, 3} or value[1] != _REQUEST:
+    signed = read_signed(data, "membership request")
+    value = None if signed is None else signed[2]
+    if signed is None or not isinstance(value, Mapping) or set(value) != {1, 2, 3} or value[1] != _REQUEST:
         raise InputError("This is not a Haven membership request (haven sync request writes one).")
     sign_public, enc_public = value[2], value[3]
     if not (isinstance(sign_public, bytes) and isinstance(enc_public, bytes)) or {
@@ -139,7 +146,7 @@ def parse_request(data: bytes) -> Member:
     } != {KEY_BYTES}:
         raise InputError("This membership request is malformed (its keys).")
     member = Member(sign_public, enc_public)
-    if not member.verify(outer[1], outer[0]):
+    if not member.verify(signed[1], signed[0]):
         raise InputError("This membership request's signature does not verify: it was altered.")
     return member
 

@@ -4,7 +4,8 @@ Each checks its permission, acts and writes its audit entry in one transaction. 
 
 * ``sync/site-keys``     this site's Ed25519 and X25519 private keys, wrapped under the admin key
 * ``sync/network-keys``  every network private key this site was given ({key_version: key}), wrapped likewise
-* ``sync/roster``        the newest root-signed roster this site holds (as received)
+* ``sync/roster``        the newest root-signed roster this site holds (as received), wrapped likewise: it
+                         lists the network's sites, which only coordinators need to see
 
 Only coordinators hold the admin key, so only they sync (:data:`Permission.SYNC`).
 """
@@ -24,7 +25,7 @@ from haven.site.rolekeys import unwrap, wrap
 from haven.site.roles import Permission
 from haven.site.site import UnlockedSite
 from haven.sync import reconcile
-from haven.sync.bundle import OpenedBundle, open_bundle, seal_bundle
+from haven.sync.bundle import OpenedBundle, open_bundle, seal_bundle, unpack_rows
 from haven.sync.roster import Member, Roster, SiteKeys, new_roster, parse_request, parse_roster
 
 SITE_KEYS = "sync/site-keys"
@@ -98,8 +99,15 @@ class Sync:
     def _pinned_root(self) -> bytes | None:
         return self.store.get_setting(ROOT_PUBLIC)
 
+    def _roster_bytes(self) -> bytes | None:
+        blob = self.store.get_setting(ROSTER)
+        return None if blob is None else unwrap(self._admin(), ROSTER, blob)
+
+    def _save_roster(self, data: bytes) -> None:
+        self.store.put_setting(ROSTER, wrap(self._admin(), ROSTER, data, self._random))
+
     def roster(self) -> Roster | None:
-        data = self.store.get_setting(ROSTER)
+        data = self._roster_bytes()
         return None if data is None else parse_roster(data, self._pinned_root())
 
     def _require_roster(self) -> Roster:
@@ -112,7 +120,7 @@ class Sync:
 
     def _adopt(self, data: bytes, roster: Roster) -> None:
         """Store a newer roster and the network key it seals to this site (inside the caller's transaction)."""
-        self.store.put_setting(ROSTER, data)
+        self._save_roster(data)
         keys = self.site_keys()
         if keys is not None:
             self._save_network_keys({**self.network_keys(), **roster.open_network_keys(keys)})
@@ -156,7 +164,7 @@ class Sync:
                 network = self.network_keys()
                 members, removed = {*current.members, member}, current.removed
             roster = new_roster(current, public_bytes(root), members, removed, network)
-            self.store.put_setting(ROSTER, roster.sign(root))
+            self._save_roster(roster.sign(root))
             self.session.record("network.admit")
         return roster
 
@@ -177,14 +185,14 @@ class Sync:
             self._save_network_keys(network)
             members = [m for m in current.members if m != member]
             roster = new_roster(current, current.root_public, members, current.removed | {member.sign_public}, network)
-            self.store.put_setting(ROSTER, roster.sign(root))
+            self._save_roster(roster.sign(root))
             self.session.record("network.remove")
         return roster
 
     def export_roster(self) -> bytes:
         self.session.require(Permission.SYNC)
         self._require_roster()
-        data = self.store.get_setting(ROSTER)
+        data = self._roster_bytes()
         assert data is not None
         return data
 
@@ -231,7 +239,7 @@ class Sync:
             buckets = reconcile.differing(mine, theirs_nodes, set(mine) | set(theirs_nodes))
             rows = self.store.sync_rows(buckets)
         to, recipient = self._recipient(roster, for_site)
-        data = seal_bundle(keys, to, rows, self.store.get_setting(ROSTER), recipient=recipient)
+        data = seal_bundle(keys, to, rows, self._roster_bytes(), recipient=recipient)
         with self.store.transaction():
             self.session.record("sync.export", len(rows))
         return Exported(data, len(rows))
@@ -242,7 +250,7 @@ class Sync:
         keys, roster = self._sender()
         summary = reconcile.pack_nodes(self.store.sync_buckets(), SUMMARY_DIGEST_BYTES)
         to, recipient = self._recipient(roster, for_site)
-        data = seal_bundle(keys, to, (), self.store.get_setting(ROSTER), summary=summary, recipient=recipient)
+        data = seal_bundle(keys, to, (), self._roster_bytes(), summary=summary, recipient=recipient)
         with self.store.transaction():
             self.session.record("sync.state")
         return data
@@ -267,12 +275,39 @@ class Sync:
     def import_bundle(self, data: bytes) -> ImportResult:
         """Check the whole bundle, then merge its rows (and a newer roster) in one transaction."""
         self.session.require(Permission.SYNC)
+        # Opened and checked before the write transaction: decrypting a large bundle holds no lock.
+        opened, roster, newer, rows = self._open_checked(data, self.roster())
+        if opened.summary is not None and rows:
+            raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
         with self.store.transaction():
-            opened, roster, newer, rows = self._open_checked(data, self.roster())
-            if opened.summary is not None and rows:
-                raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
-            if newer is not None:
+            held = self.roster()
+            if held is not None and held.version > roster.version:  # a newer roster arrived meanwhile: check again
+                opened, roster, newer, rows = self._open_checked(data, held)
+            if newer is not None and (held is None or roster.version > held.version):
                 self._adopt(newer, roster)
             new = self.store.merge(rows)
             self.session.record("sync.import", new)
         return ImportResult(new, len(rows) - new, roster.version if newer is not None else None)
+
+    # ------------------------------------------------------------ for a transport (a hub's HTTP client)
+
+    def peer(self) -> reconcile.StorePeer:
+        """This site's side of a reconciliation (haven/sync/reconcile.py)."""
+        self.session.require(Permission.SYNC)
+        return reconcile.StorePeer(self.store)
+
+    def identity(self) -> tuple[SiteKeys, Roster]:
+        """This member's sync keys and the roster it holds: to sign what it sends a hub, and check members."""
+        self.session.require(Permission.SYNC)
+        return self._sender()
+
+    def accept_rows(self, packed: bytes, action: str = "sync.pull") -> ImportResult:
+        """Rows a transport brought, packed as in a bundle (:func:`haven.sync.bundle.pack_rows`): every row
+        checked for a sealed record's shape first, then merged with the audit entry ``action`` in one
+        transaction (a bad row: :class:`BundleInvalidError`, nothing merged)."""
+        self.session.require(Permission.SYNC)
+        rows = unpack_rows(packed)
+        with self.store.transaction():
+            new = self.store.merge(rows)
+            self.session.record(action, new)
+        return ImportResult(new, len(rows) - new, None)

@@ -195,3 +195,50 @@ def test_what_a_seized_site_links_when_two_sites_wrote_one_index(net: Network) -
         assert pair[0][column] != pair[1][column]
     digests = [row[1] for row in tables["sync_buckets"].rows]
     assert len(set(digests)) == len(digests)
+
+
+def test_only_a_coordinators_passphrase_reaches_the_sync_keys_and_the_roster(net: Network) -> None:
+    from haven.errors import PermissionDeniedError
+    from haven.site.roles import Role
+    from haven.sync.service import Sync
+    from tests.helpers_site import ADMIN, CLINICIAN
+
+    site = net.sites["a"]
+    with site.unlock(ADMIN) as session:
+        session.add_staff("Min", Role.CLINICIAN | Role.REGISTRAR, CLINICIAN)
+        sync = Sync(session)
+        keys, roster = sync.identity()
+        secrets = [keys.member.sign_public, keys.signing.private_bytes_raw(), keys.encryption.private_bytes_raw()]
+        secrets += [m.sign_public for m in roster.members] + [
+            k.private_bytes_raw() for k in sync.network_keys().values()
+        ]
+    with site.unlock(CLINICIAN) as session:
+        sync = Sync(session)
+        for call in (sync.roster, sync.site_keys, sync.network_keys, sync.request, lambda: sync.export()):
+            with pytest.raises(PermissionDeniedError):
+                call()
+        cells = b"".join(
+            bytes(v) if isinstance(v, bytes) else str(v).encode()
+            for t in session.store.tables()
+            for r in t.rows
+            for v in r
+        )
+    assert not [s for s in secrets if s in cells]  # wrapped under the admin key: not in any table in the clear
+
+
+def test_rows_from_a_transport_are_checked_then_merged_with_their_audit_entry(net: Network) -> None:
+    from haven.core.records import SealedRecord
+    from haven.sync.bundle import pack_rows
+
+    net.add_visit("a", Card.generate(os.urandom), VAX1, first=True)
+    with net.sync("a") as (session, _):
+        rows = list(session.store.records())
+    junk = SealedRecord(os.urandom(16), os.urandom(16), b"\x01" + os.urandom(40))
+    before = snapshot(net.sites["b"])
+    with net.sync("b") as (_, sync), pytest.raises(BundleInvalidError):
+        sync.accept_rows(pack_rows([*rows, junk]))
+    assert snapshot(net.sites["b"]) == before
+    with net.sync("b") as (session, sync):
+        assert sync.accept_rows(pack_rows(rows)).new == 1
+        entries = [entry.action for entry, _ in session.audit.rows()]
+    assert entries[-1] == "sync.pull"

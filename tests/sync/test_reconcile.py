@@ -103,6 +103,10 @@ def test_wire_forms_round_trip_and_refuse_garbage() -> None:
     assert unpack_nodes(pack_nodes(nodes)) == nodes
     short = unpack_nodes(pack_nodes(nodes, 8))
     assert reconcile.differing(nodes, short, range(BUCKETS)) == []
+    parents = [*sorted({i >> 4 for i in nodes})[:5], 4095]
+    kids = reconcile.unpack_children(reconcile.pack_children(nodes, parents), parents)
+    assert {i: n.digest for i, n in kids.items()} == {i: n.digest[:8] for i, n in nodes.items() if i >> 4 in parents}
+    assert reconcile.differing(nodes, kids, reconcile.children(parents)) == []
     fps = {1: {b"a" * 8, b"b" * 8}, 9: set()}
     assert unpack_fingerprints(pack_fingerprints(fps)) == fps
     from haven.errors import InputError
