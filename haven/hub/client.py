@@ -23,7 +23,6 @@ from typing import Any
 from haven.core.records import SealedRecord
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError
 from haven.hub import wire
-from haven.site.roles import Permission
 from haven.site.site import UnlockedSite
 from haven.store.base import Store
 from haven.sync import reconcile
@@ -138,21 +137,32 @@ class HubPeer:
     conn: HubConnection
 
     def nodes(self, level: int, indices: Sequence[int]) -> reconcile.Nodes:
+        try:
+            return self._nodes(level, indices)
+        except InputError:
+            raise HubError("The hub's answer is malformed (node digests).", problem="answer") from None
+
+    def _nodes(self, level: int, indices: Sequence[int]) -> reconcile.Nodes:
         found: reconcile.Nodes = {}
         parents = sorted({i >> reconcile.FANOUT_BITS for i in indices})
-        if level > 0 and reconcile.children(parents) == sorted(indices):  # a sixteenth of the bytes to ask
-            asks = [{"level": level, "parents": chunk} for chunk in _chunks(parents, wire.MAX_BUCKETS // 16)]
-        else:
-            asks = [{"level": level, "indices": chunk} for chunk in _chunks(list(indices), wire.MAX_BUCKETS)]
-        for ask in asks:
-            found.update(reconcile.unpack_nodes(self._bytes(self.conn.call("nodes", ask), "nodes")))
+        if level > 0 and reconcile.children(parents) == sorted(indices):  # the usual ask: 8 bytes a child back
+            for chunk in _chunks(parents, wire.MAX_BUCKETS // 16):
+                answer = self.conn.call("nodes", {"level": level, "parents": chunk})
+                found.update(reconcile.unpack_children(self._bytes(answer, "children"), chunk))
+            return found
+        for chunk in _chunks(list(indices), wire.MAX_BUCKETS):
+            answer = self.conn.call("nodes", {"level": level, "indices": chunk})
+            found.update(reconcile.unpack_nodes(self._bytes(answer, "nodes")))
         return found
 
     def fingerprints(self, buckets: Sequence[int]) -> dict[int, set[bytes]]:
         found: dict[int, set[bytes]] = {}
         for chunk in _chunks(list(buckets), 4096):
             packed = self._bytes(self.conn.call("fingerprints", {"buckets": chunk}), "fingerprints")
-            found.update(reconcile.unpack_fingerprints(packed))
+            try:
+                found.update(reconcile.unpack_fingerprints(packed))
+            except InputError:
+                raise HubError("The hub's answer is malformed (fingerprints).", problem="answer") from None
         return found
 
     def rows(self, fingerprints: Mapping[int, set[bytes]]) -> Iterator[list[SealedRecord]]:
@@ -249,10 +259,7 @@ def sync_site(session: UnlockedSite, url: str, context: ssl.SSLContext | None = 
     with their rows, and the whole sync as ``sync.hub`` with the rows pushed."""
     from haven.sync.service import Sync  # the site's sync keys, as haven/sync keeps them
 
-    session.require(Permission.SYNC)
-    keys = Sync(session).site_keys()
-    if keys is None:
-        raise NotAMemberError("This site has no sync keys yet: run 'haven sync request' and have it admitted.")
+    keys, _ = Sync(session).identity()  # checks the permission; NotAMemberError before admission
     conn = HubConnection(url, wire.Signer(keys.signing), context)
     try:
         done = sync_with_hub(session.store, conn, session.auditor("sync.pull"))

@@ -4,10 +4,12 @@ Every request is a POST of a CBOR map, signed by a current member (:mod:`haven.h
 is a CBOR map, a refusal ``{"error": {"code", "message", "details"}}`` with the status that fits.
 
     /v1/nodes         {"level": 0-4, "indices": [n, ...]}  -> {"nodes": pack_nodes(...)}   (non-empty only)
-                      {"level": 1-4, "parents": [n, ...]}  -> the same for every child of the parents
+                      {"level": 1-4, "parents": [n, ...]}  -> {"children": pack_children(...)} (16 per parent)
     /v1/fingerprints  {"buckets": [n, ...]}               -> {"fingerprints": pack_fingerprints(...)}
-    /v1/rows          {"fingerprints": pack_fingerprints} -> {"rows": [[locator, id, sealed], ...]}
-    /v1/merge         {"rows": [[locator, id, sealed], ...]} -> {"new": n}
+    /v1/rows          {"fingerprints": pack_fingerprints} -> {"rows": pack_rows(...)}
+    /v1/merge         {"rows": pack_rows(...)}            -> {"new": n}
+
+(``pack_*``: haven/sync/reconcile.py; ``pack_rows``: haven/sync/bundle.py, each row's shape checked.)
 
 The first three are the remote half of a reconciliation (haven/sync/reconcile.py), the hub's rows
 answering as any store does.
@@ -192,9 +194,10 @@ class Hub:
     def nodes(self, doc: dict[str, Any]) -> dict[str, Any]:
         level = wire.level_from(doc.get("level"))
         if "parents" in doc and level > 0:  # the usual ask: every child of the nodes that differed
-            indices = reconcile.children(wire.indices_from(doc.get("parents"), level - 1))
-        else:
-            indices = wire.indices_from(doc.get("indices"), level)
+            parents = sorted(set(wire.indices_from(doc.get("parents"), level - 1)))
+            found = self.peer().nodes(level, reconcile.children(parents))
+            return {"children": reconcile.pack_children(found, parents)}
+        indices = wire.indices_from(doc.get("indices"), level)
         return {"nodes": reconcile.pack_nodes(self.peer().nodes(level, indices), digest_bytes=8)}
 
     def fingerprints(self, doc: dict[str, Any]) -> dict[str, Any]:

@@ -18,8 +18,9 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from haven.core.records import SealedRecord
-from haven.errors import HubError
+from haven.errors import BundleInvalidError, HubError
 from haven.sync.buckets import BUCKETS
+from haven.sync.bundle import pack_rows, unpack_rows
 
 REQUEST_LABEL = b"haven/v1/hub-request"
 WINDOW_S = 300
@@ -27,7 +28,6 @@ NONCE_BYTES = 16
 MAX_BODY = 8 * 1024 * 1024
 MAX_BUCKETS = 1 << 16  # nodes or buckets asked for in one request
 LOCATOR_BYTES = 16
-MAX_SEALED = 64 * 1024  # one sealed record
 ROWS_PER_BATCH = 2_000  # rows in one push or one pull
 
 MEMBER_HEADER = "haven-member"
@@ -72,28 +72,22 @@ def decode(body: bytes) -> dict[str, Any]:
     return doc
 
 
-def sealed_shape_ok(sealed: bytes) -> bool:
-    """A sealed record's shape (haven/core/records.py): version 1, nonce, padded plaintext, tag."""
-    return 13 + 256 + 16 <= len(sealed) <= MAX_SEALED and sealed[0] == 1 and (len(sealed) - 29) % 256 == 0
-
-
 def rows_from(value: Any) -> list[SealedRecord]:
-    """Rows from a body, each checked for shape; any bad one refuses the whole batch."""
-    if not isinstance(value, list) or len(value) > ROWS_PER_BATCH:
-        raise HubError(f"A batch holds a list of at most {ROWS_PER_BATCH} rows.", problem="bad-request")
-    rows = []
-    for row in value:
-        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(v, bytes) for v in row)):
-            raise HubError("A row is [locator, id, sealed], all bytes.", problem="bad-request")
-        locator, rid, sealed = row
-        if len(locator) != LOCATOR_BYTES or len(rid) != 16 or not sealed_shape_ok(sealed):
-            raise HubError("A row does not have the shape of a sealed record.", problem="bad-request")
-        rows.append(SealedRecord(locator, rid, sealed))
+    """Rows packed as in a bundle (haven/sync/bundle.py), each checked for a sealed record's shape; any bad
+    one refuses the whole batch."""
+    if not isinstance(value, bytes):
+        raise HubError("Rows come packed as bytes.", problem="bad-request")
+    try:
+        rows = unpack_rows(value)
+    except BundleInvalidError as exc:
+        raise HubError(f"A row is not a sealed record (row {exc.details.get('row')}).", problem="bad-request") from None
+    if len(rows) > ROWS_PER_BATCH:
+        raise HubError(f"A batch holds at most {ROWS_PER_BATCH} rows.", problem="bad-request")
     return rows
 
 
-def rows_to(rows: Iterable[SealedRecord]) -> list[list[bytes]]:
-    return [[r.locator, r.id, r.sealed] for r in rows]
+def rows_to(rows: Iterable[SealedRecord]) -> bytes:
+    return pack_rows(rows)
 
 
 def indices_from(value: Any, level: int) -> list[int]:

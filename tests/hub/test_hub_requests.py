@@ -118,8 +118,9 @@ def test_oversized_and_malformed_bodies_get_one_typed_refusal(hub: HubProcess, n
     status, doc = _post(hub, "/v1/merge", big, _signed(site, "/v1/merge", big))
     assert (status, doc["error"]["details"]["problem"]) == (413, "too-large")  # type: ignore[index]
     bad_rows = [
-        wire.encode({"rows": [[bytes(15), bytes(16), bytes(285)]]}),  # a short locator
-        wire.encode({"rows": [[bytes(16), bytes(16), b"\x01" + bytes(100)]]}),  # not a sealed record's size
+        wire.encode({"rows": [[bytes(16), bytes(16), bytes(285)]]}),  # rows not packed
+        wire.encode({"rows": bytes(32) + (101).to_bytes(4, "big") + b"\x01" + bytes(100)}),  # not a record's size
+        wire.encode({"rows": wire.rows_to(fake_rows(1))[:-1]}),  # cut short
         wire.encode({"rows": "nope"}),
         b"\xff not cbor",
         wire.encode({"level": 9, "indices": [1]}),
@@ -128,8 +129,8 @@ def test_oversized_and_malformed_bodies_get_one_typed_refusal(hub: HubProcess, n
         path = "/v1/nodes" if b"level" in body else "/v1/merge"
         status, doc = _post(hub, path, body, _signed(site, path, body))
         assert status == 400 and doc["error"]["code"] == "hub", doc  # type: ignore[index]
-    mixed = [*wire.rows_to(fake_rows(2)), [bytes(16), bytes(16), b"\x02" + bytes(284)]]
-    body = wire.encode({"rows": mixed})
+    bad_row = bytes(32) + (285).to_bytes(4, "big") + b"\x02" + bytes(284)  # not version 1
+    body = wire.encode({"rows": wire.rows_to(fake_rows(2)) + bad_row})
     assert _post(hub, "/v1/merge", body, _signed(site, "/v1/merge", body))[0] == 400
     assert hub_rows(database) == 0  # one bad row refuses its whole batch
     unsigned = _post(hub, "/v1/merge", _merge_body(), {})
