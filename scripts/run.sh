@@ -4,7 +4,7 @@
 #
 #   scripts/run.sh demo        set up, then start a demo clinic (haven serve --demo): prints its URL and sign-in
 #   scripts/run.sh tour        set up, then the command-line tour of a demo site (haven demo)
-#   scripts/run.sh test        set up (with test tools and Chromium), then lint, type-check and run every test
+#   scripts/run.sh test        set up (with test tools, Chromium and PostgreSQL), then lint, type-check and run every test
 #
 # HAVEN_WEB_PORT (and the other HAVEN_WEB_* variables, docs/web.md) set where the demo clinic listens.
 set -euo pipefail
@@ -72,6 +72,10 @@ case "$task" in
     # the CJK fonts make the Korean and Chinese screenshots readable.
     if ! command -v chromium >/dev/null; then
       apt_install chromium fonts-noto-cjk
+    fi
+    # The PostgreSQL store's tests start Debian's server themselves (tests/pg.py), as the postgres user.
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+      apt_install postgresql
     fi
     say "ruff"
     .venv/bin/ruff check haven tests bench scripts

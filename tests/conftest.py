@@ -17,6 +17,7 @@ from haven.core.card import Card
 from haven.services import Clinic, unsealed_tally
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
+from tests.pg import PostgresServer, running_server
 
 TODAY = dt.date(2026, 11, 29)
 # The passphrase run_cli unlocks with (five random BIP39 words: strong enough to be accepted).
@@ -90,3 +91,19 @@ def run_cli(
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for this test process (see tests/pg.py); never skipped when missing."""
+    try:
+        with running_server() as server:
+            yield server
+    except RuntimeError as exc:  # (raised before the yield: the server could not start)
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the test server."""
+    return postgres.new_database()

@@ -10,13 +10,18 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from haven.errors import SiteError
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration
 from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
+from haven.store.memory import MemoryStore
+from haven.store.sqlite import SQLiteStore
 
 # Five random BIP39 words each (55 bits): accepted by the strength check.
 ADMIN = "grain twenty head airport swarm"
@@ -130,3 +135,43 @@ def as_nobody(args: list[str], home: Path) -> int:
         finally:
             os._exit(code)
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@contextlib.contextmanager
+def raw_write(store: SQLiteStore) -> Iterator[Any]:
+    """The SQLite connection inside one write transaction: raw SQL, as someone editing the file could
+    write it (Haven itself writes only through the Store protocol)."""
+    with store._write() as conn:
+        yield conn
+
+
+@dataclass(frozen=True)
+class MemoryFolder(SiteFolder):
+    """A site folder whose database is a :class:`MemoryStore` (the key slots and attempts counter stay
+    files): a whole site, staff, audit, role keys, visits and certificates, on the in-memory store."""
+
+    data: list[MemoryStore] = field(default_factory=list, compare=False)  # the store once made
+
+    def exists(self) -> bool:
+        return self.keyslots_path.exists() or bool(self.data)
+
+    def create(self, key: bytes | None = None) -> MemoryStore:  # type: ignore[override]
+        if self.exists():
+            raise SiteError(f"A Haven site already exists in {self.home}.")
+        self.make_home()
+        self.data.append(MemoryStore())
+        return self.data[0]
+
+    def open(self, key: bytes | None = None) -> MemoryStore:  # type: ignore[override]
+        if not self.data:
+            raise SiteError("This memory site has no database.")
+        return self.data[0].reopen()
+
+    def remove_files(self) -> None:
+        self.data.clear()
+        super().remove_files()
+
+
+def memory_site(home: Path, *, now: Callable[[], dt.datetime] = lambda: NOW) -> Site:
+    """A site like :func:`make_site` whose database is in memory (see :class:`MemoryFolder`)."""
+    return Site(MemoryFolder(home), SecuritySettings(kdf_profile="test"), sleep=time.sleep, now=now, settle=0.0)

@@ -2,8 +2,9 @@
 
 PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` user (``runuser``).
 It listens on 127.0.0.1 only, with its unix socket inside its own temporary directory, trusts local
-connections (nothing else can reach it) and skips fsync: these are throwaway databases, and the
-store's durability is the server's, not what these tests check. Each test gets a fresh database.
+connections (nothing else can reach it) and skips fsync: a commit reaches the operating system
+before it returns (``synchronous_commit`` stays on, so a killed server loses nothing acknowledged),
+but not the disk, which only a power cut would show. Each test gets a fresh database.
 """
 
 from __future__ import annotations
@@ -62,11 +63,24 @@ class PostgresServer:
 
     def start(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.home}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.home / "log"), "-o", options, "-w", "start")
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.home}'",
+            "fsync": "off",
+            "full_page_writes": "off",
+        }
+        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:  # (the file stays postgres's)
+            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+        self._start()
+
+    def _start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.home / "log"), "-w", "start")
+
+    def restart(self) -> None:
+        """Stop at once (as a crash would) and start again; connections open before are broken."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._start()
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

@@ -28,7 +28,7 @@ from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
-from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site
+from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site, raw_write
 
 COORDINATOR_NAME = "Kim Sun-hee"
 CLINICIAN_NAME = "Amara Okafor"
@@ -334,7 +334,7 @@ def _make_legacy(site: Site) -> tuple[bytes, list[tuple[int, str, bytes, str, in
         entries = [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()]
         root = private_der(new_private_key(lambda n: bytes([7]) * n))
         epoch = encode_signing_keys([make_signing_key(lambda n: bytes([9]) * n, "local", 0)])
-        with admin.store.transaction() as conn:
+        with raw_write(admin.store) as conn:
             conn.execute(
                 "CREATE TABLE staff_v3 (id BLOB PRIMARY KEY, name TEXT, roles INTEGER NOT NULL, slot_a INTEGER,"
                 " slot_b INTEGER, added TEXT NOT NULL, removed TEXT) WITHOUT ROWID"

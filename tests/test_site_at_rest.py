@@ -14,7 +14,7 @@ from haven.services import Clinic, SealCounts, unsealed_tally
 from haven.site.roles import Role
 from haven.site.tallies import TallySealer
 from haven.store.sqlite import SQLiteStore
-from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, new_site
+from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, new_site, raw_write
 
 ADMIN_NAME = "Kim Sun-hee"
 STAFF_NAME = "Pak Yong-ho"
@@ -90,7 +90,7 @@ def test_no_plaintext_in_any_file_of_a_running_or_a_stopped_site(
         assert running["site.db-journal"] == b""
         assert find_in_files(running, needles) == []
         # In the middle of a commit: the journal holds the changed pages' images from before it.
-        with pytest.raises(_RolledBack), session.store.transaction() as conn:
+        with pytest.raises(_RolledBack), raw_write(session.store) as conn:
             conn.execute("UPDATE staff SET removed = removed")
             conn.execute("DELETE FROM audit")
             mid_commit = folder_bytes(site.folder.home)

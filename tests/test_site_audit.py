@@ -12,7 +12,7 @@ from haven.errors import AuditTamperedError
 from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, chain, hour
 from haven.site.rolekeys import AUDIT_PUBLIC
 from haven.site.site import UnlockedSite
-from tests.helpers_site import ADMIN, CLINICIAN, new_site
+from tests.helpers_site import ADMIN, CLINICIAN, new_site, raw_write
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def session(tmp_path: Path) -> Iterator[UnlockedSite]:
 
 
 def _sql(session: UnlockedSite, sql: str, *params: object) -> None:
-    with session.store.transaction() as conn:
+    with raw_write(session.store) as conn:
         conn.execute(sql, params)
 
 

@@ -23,7 +23,7 @@ from haven.services import Clinic, unsealed_tally
 from haven.site.site import UnlockedSite
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSPHRASE, Result
-from tests.helpers_site import make_site
+from tests.helpers_site import make_site, raw_write
 
 VISIT = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]
 FULL = "database or disk is full"
@@ -31,12 +31,12 @@ FULL = "database or disk is full"
 
 def _fail_audit(store: SQLiteStore) -> None:
     """From now on the database refuses every audit entry (the message is SQLite's for a full disk)."""
-    with store.transaction() as conn:
+    with raw_write(store) as conn:
         conn.execute(f"CREATE TRIGGER audit_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, '{FULL}'); END")
 
 
 def _heal_audit(store: SQLiteStore) -> None:
-    with store.transaction() as conn:
+    with raw_write(store) as conn:
         conn.execute("DROP TRIGGER audit_fails")
 
 

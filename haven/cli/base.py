@@ -30,7 +30,7 @@ from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.roles import Permission
 from haven.site.site import Site, UnlockedSite
-from haven.store.sqlite import SQLiteStore
+from haven.store.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -88,7 +88,7 @@ class Context:
             session.close()
 
     @contextlib.contextmanager
-    def store(self, permission: Permission | None = None) -> Iterator[SQLiteStore]:
+    def store(self, permission: Permission | None = None) -> Iterator[Store]:
         """This site's store, unlocked for one command (see :meth:`session`)."""
         with self.session(permission) as session:
             yield session.store

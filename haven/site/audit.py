@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives import hpke
@@ -41,10 +40,10 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 
 from haven.errors import AuditTamperedError, InputError, SiteError
 from haven.site.rolekeys import AUDIT_PUBLIC
-from haven.store.sqlite import SQLiteStore
+from haven.store.base import AUDIT_HEAD, AuditRow, Store
 
 GENESIS = hashlib.sha256(b"haven/v1/audit").digest()
-HEAD_SETTING = "audit.head"
+HEAD_SETTING = AUDIT_HEAD
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 INFO = b"haven/v1/audit"
 
@@ -91,7 +90,7 @@ def chain(previous: bytes, seq: int, sealed: bytes) -> bytes:
 
 
 # A stored row: (seq, sealed entry, chain hash).
-Row = tuple[int, bytes, bytes]
+Row = AuditRow
 
 
 @dataclass(frozen=True)
@@ -125,20 +124,16 @@ class Head:
 class AuditLog:
     """The log of one store; reading entries takes the audit private key (a coordinator's), checking does not."""
 
-    def __init__(self, store: SQLiteStore, private: x25519.X25519PrivateKey | None = None) -> None:
+    def __init__(self, store: Store, private: x25519.X25519PrivateKey | None = None) -> None:
         self.store = store
         self.private = private
 
     def append(self, staff: bytes, action: str, count: int, now: dt.datetime) -> Head:
         """Add one entry and move the head, in one transaction."""
-        with self.store.transaction() as conn:
-            return append_in(conn, staff, action, count, now)
+        return append(self.store, staff, action, count, now)
 
     def sealed_rows(self) -> list[Row]:
-        return [
-            (int(r[0]), bytes(r[1]), bytes(r[2]))
-            for r in self.store.query("SELECT seq, sealed, hash FROM audit ORDER BY seq")
-        ]
+        return self.store.audit_rows()
 
     def rows(self) -> list[tuple[AuditEntry, bytes]]:
         """Every entry opened, with its chain hash."""
@@ -159,21 +154,18 @@ class AuditLog:
         return head
 
 
-def append_in(conn: Any, staff: bytes, action: str, count: int, now: dt.datetime) -> Head:
-    """Append within an open write transaction ``conn``."""
-    last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, previous = (1, GENESIS) if last is None else (int(last[0]) + 1, bytes(last[1]))
-    public = conn.execute("SELECT value FROM settings WHERE name = ?", (AUDIT_PUBLIC,)).fetchone()
-    if public is None:
-        raise SiteError("This site has no audit key.")
-    sealed = AuditEntry(seq, hour(now), staff, action, count).seal(bytes(public[0]))
-    digest = chain(previous, seq, sealed)
-    conn.execute("INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", (seq, sealed, digest))
-    head = Head(seq, digest)
-    conn.execute(
-        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        (HEAD_SETTING, head.pack()),
-    )
+def append(store: Store, staff: bytes, action: str, count: int, now: dt.datetime) -> Head:
+    """Add one entry and move the head, in one transaction (the caller's, if one is open: a change and
+    its entry commit together)."""
+    with store.transaction():
+        last = store.last_audit()
+        seq, previous = (1, GENESIS) if last is None else (last.seq + 1, last.hash)
+        public = store.get_setting(AUDIT_PUBLIC)
+        if public is None:
+            raise SiteError("This site has no audit key.")
+        sealed = AuditEntry(seq, hour(now), staff, action, count).seal(public)
+        head = Head(seq, chain(previous, seq, sealed))
+        store.append_audit(AuditRow(seq, sealed, head.hash), head.pack())
     return head
 
 

@@ -47,8 +47,10 @@ from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, 
 from haven.services import Clinic
 from haven.site import legacy, tallies
 from haven.site import passphrase as pp
+from haven.site import staff as staff_rows
 from haven.site.attempts import AttemptCounter, delay_for
-from haven.site.audit import AuditLog, append_in
+from haven.site.audit import AuditLog
+from haven.site.audit import append as append_audit
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import (
@@ -75,8 +77,8 @@ from haven.site.keyslots import (
 )
 from haven.site.rolekeys import NO_KEYS, MemberRecord, RoleKeys, audit_private, install, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Permission, Role, require
-from haven.site.staff import StaffMember, StaffTable, check_name, day, insert_in, remove_in
-from haven.store.sqlite import SQLiteStore
+from haven.site.staff import StaffMember, StaffTable, check_name, day
+from haven.store.base import Store
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
 ERASE_AFTER_SETTING = "site.erase_after"  # the header's limit, kept where only a passphrase can change it
@@ -94,28 +96,23 @@ def file_errors() -> Iterator[None]:
         raise SiteError(f"The site's files cannot be used: {exc.strerror} ({exc.filename}).") from None
 
 
-def put_setting_in(conn: Any, name: str, value: bytes) -> None:
-    conn.execute(
-        "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        (name, value),
-    )
-
-
-def add_member_in(
-    conn: Any, member: StaffMember, keys: RoleKeys, random_bytes: Callable[[int], bytes]
+def add_member(
+    store: Store, member: StaffMember, keys: RoleKeys, random_bytes: Callable[[int], bytes]
 ) -> tuple[bytes, RoleKeys]:
     """Store ``member`` (sealed under the admin key of ``keys``) and their own record, with the role keys
-    their roles may hold; return the member key their key slot must carry, and those role keys."""
+    their roles may hold, in one transaction (the caller's, if open); return the member key their key slot
+    must carry, and those role keys."""
     member_key = random_bytes(MEMBER_KEY_BYTES)
     theirs = keys.for_roles(member.roles)
-    insert_in(conn, member, keys.require_admin(), random_bytes)
     record = MemberRecord(member.name, member.slots, member.added, theirs)
-    put_setting_in(conn, member_setting(member.id), record.seal(member_key, member.id, random_bytes))
+    with store.transaction():
+        staff_rows.insert(store, member, keys.require_admin(), random_bytes)
+        store.put_setting(member_setting(member.id), record.seal(member_key, member.id, random_bytes))
     return member_key, theirs
 
 
 def build_site(
-    store: SQLiteStore, member: StaffMember, now: dt.datetime, random_bytes: Callable[[int], bytes]
+    store: Store, member: StaffMember, now: dt.datetime, random_bytes: Callable[[int], bytes]
 ) -> tuple[bytes, RoleKeys]:
     """Fill a new, empty database as ``haven init`` leaves it: new role keys, the one staff member,
     an audit log that begins with ``site.init``. No trust list and no signing key: a site issues no
@@ -124,10 +121,10 @@ def build_site(
     Returns the member key for the member's key slot, and the role keys they hold.
     """
     keys = RoleKeys.generate(random_bytes)
-    with store.transaction() as conn:
-        install(lambda name, value: put_setting_in(conn, name, value), keys, random_bytes)
-        member_key, theirs = add_member_in(conn, member, keys, random_bytes)
-        append_in(conn, member.id, "site.init", 1, now)
+    with store.transaction():
+        install(store.put_setting, keys, random_bytes)
+        member_key, theirs = add_member(store, member, keys, random_bytes)
+        append_audit(store, member.id, "site.init", 1, now)
     return member_key, theirs
 
 
@@ -209,7 +206,7 @@ class Site:
         if duress is not None:
             slots[other_index] = duress.seal(header, other_index, roles, name, self.random_bytes)
         made_home = self.folder.make_home()
-        store: SQLiteStore | None = None
+        store: Store | None = None
         try:
             store = self.folder.create(master)
             member_key, keys = build_site(store, member, now, self.random_bytes)
@@ -323,7 +320,7 @@ class Site:
         return session
 
     def _convert(
-        self, store: SQLiteStore, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
+        self, store: Store, header: Header, index: int, slot: bytes, content: SlotContent, key: SlotKey
     ) -> UnlockedSite:
         """A coordinator's first unlock of a site made before keys by role (haven/site/legacy.py)."""
         if Role.COORDINATOR not in Role(content.roles) or not legacy.is_legacy(store):
@@ -477,7 +474,7 @@ class UnlockedSite:
     """A site unlocked by one staff member: the store, who they are, and what they may do."""
 
     site: Site
-    store: SQLiteStore
+    store: Store
     staff: StaffMember
     header: Header
     own_slot: int
@@ -642,9 +639,9 @@ class UnlockedSite:
             member = StaffMember(
                 self.site.random_bytes(STAFF_ID_BYTES), name, roles, self.site._random_pair(free), day(now)
             )
-            with self.store.transaction() as conn:
-                member_key, _ = add_member_in(conn, member, keys, self.site.random_bytes)
-                append_in(conn, self.staff.id, "staff.add", 1, now)
+            with self.store.transaction():
+                member_key, _ = add_member(self.store, member, keys, self.site.random_bytes)
+                append_audit(self.store, self.staff.id, "staff.add", 1, now)
             key_index, other = _split(member.slots)
             content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key, member_key=member_key)
             self.site.slots_file.write_slot(
@@ -669,9 +666,9 @@ class UnlockedSite:
         with self._writing_slots():
             for index in member.slots:
                 self.site.slots_file.write_slot(index, self.site.random_bytes(len(self.own_slot_bytes)))
-            with self.store.transaction() as conn:
-                remove_in(conn, member.id, now)
-                append_in(conn, self.staff.id, "staff.remove", 1, now)
+            with self.store.transaction():
+                staff_rows.remove(self.store, member.id, now)
+                append_audit(self.store, self.staff.id, "staff.remove", 1, now)
 
     def change_passphrase(
         self,
@@ -705,14 +702,14 @@ class UnlockedSite:
             else:
                 key_index, other = _split(target.slots)
             member_key = self._member_key
-            with self.store.transaction() as conn:
+            with self.store.transaction():
                 if not own:  # their record is rebuilt under a new member key that only the new slot holds
                     keys = self._all_keys().for_roles(target.roles)
                     member_key = self.site.random_bytes(MEMBER_KEY_BYTES)
                     record = MemberRecord(target.name, target.slots, target.added, keys)
                     sealed_record = record.seal(member_key, target.id, self.site.random_bytes)
-                    put_setting_in(conn, member_setting(target.id), sealed_record)
-                append_in(conn, self.staff.id, "staff.passwd", 1, now)
+                    self.store.put_setting(member_setting(target.id), sealed_record)
+                append_audit(self.store, self.staff.id, "staff.passwd", 1, now)
             content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key, member_key=member_key)
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
@@ -732,12 +729,12 @@ class UnlockedSite:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
             raise InputError("Erasing after fewer than 3 wrong passphrases would erase on a typo; use 3 or more.")
-        with self._writing_slots(), self.store.transaction() as conn:
+        with self._writing_slots(), self.store.transaction():
             # The audit entry is written first and committed after the header: a header that cannot be
             # written leaves no entry for a change that was not made. The database keeps the limit too
             # (where only a passphrase can change it): see check_erase_after.
             self.record("site.set")
-            put_setting_in(conn, ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
+            self.store.put_setting(ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)
             self.site.slots_file.write_header(self.header)

@@ -14,7 +14,7 @@ from haven.errors import InputError
 from haven.site.keyslots import NAME_MAX_BYTES
 from haven.site.rolekeys import NO_KEYS, RoleKeys, member_setting, unwrap, wrap
 from haven.site.roles import Role
-from haven.store.sqlite import SQLiteStore
+from haven.store.base import StaffRow, Store
 
 
 @dataclass(frozen=True)
@@ -64,17 +64,15 @@ class StaffTable:
     """The ``staff`` table: each row is a random id, the account sealed under the admin key, and
     the day it was removed. Without the admin key (a coordinator's passphrase) only ``exists`` works."""
 
-    def __init__(self, store: SQLiteStore, keys: RoleKeys = NO_KEYS) -> None:
+    def __init__(self, store: Store, keys: RoleKeys = NO_KEYS) -> None:
         self.store = store
         self.keys = keys
 
     def exists(self, staff_id: bytes) -> bool:
-        return bool(self.store.query("SELECT 1 FROM staff WHERE id = ? AND removed IS NULL", (staff_id,)))
+        return self.store.is_active_staff(staff_id)
 
     def active(self) -> list[StaffMember]:
-        admin = self.keys.require_admin()
-        rows = self.store.query("SELECT id, sealed FROM staff WHERE removed IS NULL")
-        return sorted((open_member(bytes(r[0]), bytes(r[1]), admin) for r in rows), key=lambda m: m.name)
+        return active_members(self.store, self.keys.require_admin())
 
     def by_name(self, name: str) -> StaffMember:
         text = check_name(name)
@@ -86,24 +84,29 @@ class StaffTable:
     def names(self) -> dict[bytes, str | None]:
         """Every id ever used here and its name (None once removed), for showing the audit log."""
         admin = self.keys.require_admin()
-        rows = self.store.query("SELECT id, sealed FROM staff")
-        return {bytes(r[0]): None if r[1] is None else open_member(bytes(r[0]), bytes(r[1]), admin).name for r in rows}
+        rows = self.store.staff()
+        return {r.id: None if r.sealed is None else open_member(r.id, r.sealed, admin).name for r in rows}
 
     def used_slots(self) -> set[int]:
         return {s for m in self.active() for s in m.slots}
 
 
-def insert_in(conn: Any, member: StaffMember, admin: bytes, random_bytes: Callable[[int], bytes]) -> None:
-    for staff_id, sealed in conn.execute("SELECT id, sealed FROM staff WHERE removed IS NULL").fetchall():
-        if open_member(bytes(staff_id), bytes(sealed), admin).name == member.name:
+def active_members(store: Store, admin: bytes) -> list[StaffMember]:
+    rows = store.staff(active_only=True)
+    return sorted((open_member(r.id, r.sealed, admin) for r in rows if r.sealed is not None), key=lambda m: m.name)
+
+
+def insert(store: Store, member: StaffMember, admin: bytes, random_bytes: Callable[[int], bytes]) -> None:
+    """Store a new account, refused if an active one has its name (inside the caller's transaction, so the
+    check and the insert see one state)."""
+    with store.transaction():
+        if any(m.name == member.name for m in active_members(store, admin)):
             raise InputError(f"There is already a staff member called {member.name!r}.")
-    conn.execute(
-        "INSERT INTO staff (id, sealed, removed) VALUES (?, ?, NULL)",
-        (member.id, seal_member(member, admin, random_bytes)),
-    )
+        store.add_staff(StaffRow(member.id, seal_member(member, admin, random_bytes)))
 
 
-def remove_in(conn: Any, staff_id: bytes, now: dt.datetime) -> None:
+def remove(store: Store, staff_id: bytes, now: dt.datetime) -> None:
     """Forget the account (a seized list of helpers endangers them) but keep the id for the audit log."""
-    conn.execute("UPDATE staff SET sealed = NULL, removed = ? WHERE id = ?", (day(now), staff_id))
-    conn.execute("DELETE FROM settings WHERE name = ?", (member_setting(staff_id),))
+    with store.transaction():
+        store.remove_staff(staff_id, day(now))
+        store.delete_setting(member_setting(staff_id))

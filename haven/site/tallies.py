@@ -30,7 +30,6 @@ from haven.errors import SiteError, StoreFullError
 from haven.site.audit import SUITE
 from haven.site.rolekeys import AUDIT_PUBLIC
 from haven.store.base import SealedTally, Store
-from haven.store.sqlite import SQLiteStore
 
 ID_BYTES = 16
 INFO = b"haven/v1/tally/"
@@ -111,19 +110,18 @@ def read_and_fold(
         return read(store, private)[0]
 
 
-def seal_legacy(store: SQLiteStore, random_bytes: Callable[[int], bytes]) -> bool:
+def seal_legacy(store: Store, random_bytes: Callable[[int], bytes]) -> bool:
     """Seal the counters of a site made before tallies (schema 5) into one tally and drop them.
 
     Any passphrase may do it: sealing takes only the public key. Until a coordinator key exists
     (a site made before keys by role, not yet converted), the counters wait. Returns whether it ran.
     """
-    legacy = store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LEGACY_TABLE,))
-    if not legacy or not store.get_setting(AUDIT_PUBLIC):
+    if store.legacy_rows(LEGACY_TABLE) is None or not store.get_setting(AUDIT_PUBLIC):
         return False
     seal = TallySealer.of(store, random_bytes)
-    with store.transaction() as conn:
-        rows = conn.execute(f"SELECT week, kind, code, detail, age_band, count FROM {LEGACY_TABLE}").fetchall()
+    with store.transaction():
+        rows = store.legacy_rows(LEGACY_TABLE) or []
         totals = {AggregateKey(*(int(v) for v in row[:5])): int(row[5]) for row in rows}
-        conn.execute("INSERT INTO tallies (id, sealed) VALUES (?, ?)", tuple(seal(totals)))
-        conn.execute(f"DROP TABLE {LEGACY_TABLE}")  # secure_delete zeroes its pages
+        store.replace_tallies([], [seal(totals)])
+        store.drop_legacy(LEGACY_TABLE)  # its pages are zeroed
     return True

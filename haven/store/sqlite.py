@@ -30,13 +30,10 @@ rather than in SQLite's sleep-and-retry busy handler. The driver is
 ``sqlcipher3`` (SQLite with SQLCipher built in; without a key it reads and
 writes plain SQLite).
 
-Closing: a server closes its store when it locks, while other threads may be
-in the middle of a query. Closing a connection under a thread that is stepping
-a statement on it frees memory that thread is still using (the process dies
-with SIGSEGV), so :meth:`SQLiteStore.close` only marks the store closed and
-forgets its key: every operation begun after it raises
-:class:`~haven.errors.StoreClosedError` (the site is locked), and the
-connections are closed by whoever finishes the last operation in flight.
+Closing: :meth:`SQLiteStore.close` only marks the store closed and forgets its
+key; the connections close when the operations in flight end (``inflight.py``:
+closing a connection under a thread that is stepping a statement on it frees
+memory that thread is still using, and the process dies with SIGSEGV).
 """
 
 from __future__ import annotations
@@ -53,9 +50,11 @@ from sqlcipher3 import dbapi2 as sqlite
 from haven.core.records import SealedRecord
 from haven.errors import StoreClosedError, StoreCorruptError, StoreError, StoreFullError
 from haven.store import journal
-from haven.store.base import SealedTally, Table
-from haven.store.migrations import migrate
+from haven.store.base import CONFLICT, SealedTally, Table
+from haven.store.inflight import ThreadConnections
+from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
+from haven.store.sql import SqlTables
 from haven.sync.buckets import EMPTY, Bucket, apply, bucket_of, deltas
 
 _FIND_CHUNK = 256
@@ -100,6 +99,10 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
         if "malformed" in text or "not a database" in text:
             raise StoreCorruptError("The site database is damaged or cannot be read with this key.") from None
         raise StoreError(f"The site database could not be used: {exc}.") from None
+    except sqlite.IntegrityError as exc:
+        if "full" in str(exc).lower():  # (a trigger may say so: tests make one)
+            raise StoreFullError("The disk is full; nothing of this change was saved. Free some space.") from None
+        raise StoreError(CONFLICT) from None
     except sqlite.DatabaseError as exc:
         text = str(exc).lower()
         if "full" in text:
@@ -107,71 +110,26 @@ def translate_errors(path: Path | None = None) -> Iterator[None]:
         raise StoreCorruptError(f"The site database is damaged or cannot be read with this key ({exc}).") from None
 
 
-class SQLiteStore:
+# Tables an older schema left for a site to convert (see migrations.py, versions 4 and 5).
+LEGACY_TABLES = frozenset({"staff_v3", "audit_v3", "aggregates_v4"})
+
+
+class SQLiteStore(ThreadConnections, SqlTables):
     """A site's records, tallies and settings in one SQLite file."""
 
     def __init__(self, path: Path, key: bytes | None = None, cache_mib: int = 32) -> None:
         self.path = Path(path)
         self._key = key
         self._cache_mib = cache_mib
+        super().__init__()
         self._local = threading.local()
-        self._connections: list[Any] = []
-        self._guard = threading.Lock()
         self._write_lock = threading.Lock()
         self._readers = ReadWriteLock()
-        self._closed = False
-        self._users = 0  # operations in flight, on every thread (see "Closing" above)
-        self._drained = threading.Condition(self._guard)
         with self._using(), translate_errors(self.path):
             migrate(self._conn())
 
-    # ------------------------------------------------------------ closing
-
-    @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """One operation on the store: refused once it is closed, unless this thread is already inside
-        one (a transaction begun before the close finishes, commits or rolls back, as a whole)."""
-        depth = getattr(self._local, "depth", 0)
-        with self._guard:
-            if self._closed and not depth:
-                raise StoreClosedError()
-            self._users += 1
-        self._local.depth = depth + 1
-        try:
-            yield
-        finally:
-            self._local.depth = depth
-            with self._guard:
-                self._users -= 1
-                if self._closed and not self._users:
-                    self._close_connections()
-
-    def _close_connections(self) -> None:
-        """(With ``_guard`` held and no operation in flight: no thread is using any of them.)"""
-        for conn in self._connections:
-            with contextlib.suppress(Exception):
-                conn.close()
-        self._connections.clear()
-        self._drained.notify_all()
-
-    def close(self) -> None:
-        """Refuse every operation from now on and forget the key; the connections close now, or as
-        soon as the operations in flight on other threads end (it never waits for them)."""
-        with self._guard:
-            self._closed = True
-            self._key = None
-            if not self._users:
-                self._close_connections()
-
-    def wait_closed(self, timeout_s: float) -> bool:
-        """After :meth:`close`: wait until the operations in flight have ended and every connection is
-        closed; False if some were still running after ``timeout_s``."""
-        with self._guard:
-            return self._drained.wait_for(lambda: self._closed and not self._users, timeout_s)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
+    def _forget_secrets(self) -> None:
+        self._key = None  # (closing forgets the key: the file is never opened without it again)
 
     # ------------------------------------------------------------ connections
 
@@ -205,14 +163,13 @@ class SQLiteStore:
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            with self._guard:
-                if self._closed:  # (the key is gone: never open the file without it)
+            with self._inflight.lock:
+                if self._inflight.closed:  # (the key is gone: never open the file without it)
                     raise StoreClosedError()
                 key = self._key
             conn = self._connect(key)
             self._local.conn = conn
-            with self._guard:
-                self._connections.append(conn)
+            self._keep(conn)
         return conn
 
     @contextlib.contextmanager
@@ -244,19 +201,28 @@ class SQLiteStore:
             yield
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[None]:
         """One write transaction on this thread's connection. Commits when the outermost block ends,
         rolls back if it raises. Writes and reads inside it (``add``, ``find``, ``put_setting``, nested
         ``transaction`` blocks) join it; ``BEGIN IMMEDIATE`` holds the write lock across processes."""
-        with self._write() as conn:
-            yield conn
+        with self._write():
+            yield
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only statement (for tables kept beside the Store protocol)."""
+        """Rows of one read-only statement: for tests that look at the file as a seizer would. Haven
+        itself reads only through the Store protocol."""
         with self._read():
             return [tuple(row) for row in self._conn().execute(sql, params).fetchall()]
 
-    # ------------------------------------------------------------ Store
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._read():
+            return list(self._conn().execute(sql, params).fetchall())
+
+    def schema_version(self) -> int:
+        with self._read():
+            return schema_version(self._conn())
+
+    # ------------------------------------------------------------ records and settings
 
     def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
         with self._write() as conn:
@@ -291,37 +257,29 @@ class SQLiteStore:
                 _recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
             return new
 
-    def records(self) -> Iterator[SealedRecord]:
-        with self._read():
-            rows = self._conn().execute("SELECT locator, id, sealed FROM records ORDER BY locator, id").fetchall()
-        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+    def setting_names(self, prefix: str = "") -> list[str]:
+        # A range, not LIKE: a prefix may hold '%' or '_'. (Names are text; U+10FFFF sorts after all.)
+        rows = self._rows(
+            "SELECT name FROM settings WHERE name >= ? AND name < ? ORDER BY name", (prefix, prefix + "\U0010ffff")
+        )
+        return [str(r[0]) for r in rows]
 
-    def count(self) -> int:
-        with self._read():
-            return int(self._conn().execute("SELECT count(*) FROM records").fetchone()[0])
+    # ------------------------------------------------------------ older schemas
 
-    def tallies(self) -> list[SealedTally]:
+    def legacy_rows(self, table: str) -> list[tuple[Any, ...]] | None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
         with self._read():
-            rows = self._conn().execute("SELECT id, sealed FROM tallies ORDER BY id").fetchall()
-        return [SealedTally(bytes(a), bytes(b)) for a, b in rows]
+            conn = self._conn()
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+                return None
+            return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()]
 
-    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+    def drop_legacy(self, table: str) -> None:
+        if table not in LEGACY_TABLES:
+            raise ValueError(f"not a table kept from an older schema: {table}")
         with self._write() as conn:
-            conn.executemany("DELETE FROM tallies WHERE id = ?", [(bytes(i),) for i in remove])
-            conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in add])
-
-    def get_setting(self, name: str) -> bytes | None:
-        with self._read():
-            row = self._conn().execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def put_setting(self, name: str, value: bytes) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO settings (name, value) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (name, value),
-            )
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')  # secure_delete zeroes its pages
 
     def tables(self) -> list[Table]:
         out = []

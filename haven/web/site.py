@@ -63,7 +63,7 @@ from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Site, UnlockedSite
 from haven.site.staff import StaffMember
-from haven.store.sqlite import SQLiteStore
+from haven.store.base import Store
 
 BAD_CREDENTIALS = "That staff name and passphrase do not match."
 DRAIN_S = 5.0  # how long a panic waits for the requests still reading the old store (each takes milliseconds)
@@ -288,7 +288,7 @@ class WebSite:
             return self._shared
 
     @property
-    def store(self) -> SQLiteStore:
+    def store(self) -> Store:
         """The shared store; :class:`AuthError` while the server is locked."""
         return self._session().store
 

@@ -96,8 +96,7 @@ def test_trust_list_is_the_sites_signed_list_and_is_served_alike_while_locked(
 
 def test_a_site_without_a_trust_list_says_so(client: TestClient, site: WebSite) -> None:
     site.store.put_setting(TRUST_LIST, b"")  # as if none: the stored value is empty
-    with site.store.transaction() as conn:
-        conn.execute("DELETE FROM settings WHERE name = ?", (TRUST_LIST,))
+    site.store.delete_setting(TRUST_LIST)
     r = client.get("/api/trust-list")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not-found"
 

@@ -1,0 +1,202 @@
+"""A store on PostgreSQL (psycopg 3): the hub's, and any site's that wants a database server.
+
+Same tables and semantics as the SQLite store (see ``base.py``); the schema comes from numbered
+migrations (``pg_migrations.py``). ``PostgresStore(url)`` takes a libpq URL or connection string
+(``postgresql://user@host:port/dbname``); the password, if any, comes from the URL, ``PGPASSWORD`` or
+``~/.pgpass``, and no message of this module repeats the URL.
+
+Transactions: every write runs in a transaction that first takes one transaction-level advisory
+lock (``pg_advisory_xact_lock``), so writers (threads or processes, on any host) queue and no other
+writer commits in between; readers are never blocked. Reads outside a transaction are single
+autocommit statements; inside one they join it, on the same connection.
+
+Threads: every thread gets its own connection (opened on first use, reopened if the server dropped
+it). Closing follows the SQLite store: marked closed at once, connections closed when the operations
+in flight end (``inflight.py``).
+
+Durability is the server's: with its defaults (``fsync``, ``synchronous_commit = on``) a commit
+that returned survives a crash of the server or the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pgerrors
+
+from haven.core.records import SealedRecord
+from haven.errors import StoreError, StoreFullError
+from haven.store.base import CONFLICT, SealedTally, Table
+from haven.store.inflight import ThreadConnections
+from haven.store.pg_migrations import migrate, schema_version
+from haven.store.sql import SqlTables
+
+# The advisory lock every write transaction takes (any fixed 64-bit number: "haven" in ASCII).
+WRITE_LOCK_KEY = 0x686176656E
+_LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver errors into Haven's store errors, with a sentence a person can act on."""
+    try:
+        yield
+    except pgerrors.UniqueViolation:
+        raise StoreError(CONFLICT) from None
+    except (pgerrors.DiskFull, pgerrors.OutOfMemory):
+        raise StoreFullError("The database server is out of space; nothing of this change was saved.") from None
+    except (pgerrors.SerializationFailure, pgerrors.DeadlockDetected, pgerrors.LockNotAvailable):
+        raise StoreError("The database is busy; try again.") from None
+    except psycopg.OperationalError as exc:
+        raise StoreError(f"The database server cannot be used: {_first_line(exc)}.") from None
+    except psycopg.Error as exc:
+        raise StoreError(f"The database could not be used: {_first_line(exc)}.") from None
+
+
+class PostgresStore(ThreadConnections, SqlTables):
+    """A site's (or the hub's) records, tallies, settings, staff and audit rows in one PostgreSQL database."""
+
+    PLACEHOLDER = "%s"
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        super().__init__()
+        self._local = threading.local()
+        try:
+            with self._using(), translate_errors():
+                migrate(self._conn(), _LOCK)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ connections
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is not None and (conn.closed or conn.broken) and not getattr(self._local, "writing", False):
+            self._drop(conn)
+            conn = None  # the server went away and came back: start again
+        if conn is None:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+            self._local.conn = conn
+            self._keep(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[psycopg.Connection[Any]]:
+        if getattr(self._local, "writing", False):
+            yield self._conn()  # already inside this thread's transaction: join it
+            return
+        with self._using(), translate_errors():
+            conn = self._conn()
+            with conn.transaction():
+                conn.execute(_LOCK)
+                self._local.writing = True
+                try:
+                    yield conn
+                finally:
+                    self._local.writing = False
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._using(), translate_errors():
+            return self._conn().execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction on this thread's connection, under the write lock; commits when the
+        outermost block ends, rolls back if it raises. Reads and writes inside it join it."""
+        with self._write():
+            yield
+
+    def schema_version(self) -> int:
+        with self._using(), translate_errors():
+            return schema_version(self._conn())
+
+    def tune_for_bulk(self, cache_mib: int = 256) -> None:
+        pass  # the server's buffers are its own
+
+    def tables(self) -> list[Table]:
+        out = [
+            Table(
+                "columns",
+                ("table_name", "column_name", "data_type"),
+                self._rows(
+                    "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+                ),
+            )
+        ]
+        names = [r[0] for r in self._rows("SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()")]
+        with self._using(), translate_errors():
+            conn = self._conn()
+            for name in sorted(names):
+                cursor = conn.execute(f'SELECT * FROM "{name}"')  # (names from the catalog)
+                columns = tuple(d.name for d in cursor.description or ())
+                out.append(Table(name, columns, [tuple(_plain(v) for v in row) for row in cursor.fetchall()]))
+        return out
+
+    # ------------------------------------------------------------ records
+
+    def add(self, records: Sequence[SealedRecord], tallies: Sequence[SealedTally]) -> None:
+        with self._write() as conn:
+            cursor = conn.cursor()
+            if records:
+                # In key order: consecutive inserts land on neighbouring B-tree pages.
+                with cursor.copy("COPY records (locator, id, sealed) FROM STDIN") as copy:
+                    for row in sorted((r.locator, r.id, r.sealed) for r in records):
+                        copy.write_row(row)
+            if tallies:
+                cursor.executemany("INSERT INTO tallies (id, sealed) VALUES (%s, %s)", [tuple(t) for t in tallies])
+
+    def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
+        if not locators:
+            return []
+        rows = self._rows(
+            "SELECT locator, id, sealed FROM records WHERE locator = ANY(%s)", ([bytes(x) for x in locators],)
+        )
+        return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows]
+
+    def merge(self, records: Iterable[SealedRecord]) -> int:
+        with self._write() as conn:
+            cursor = conn.cursor()
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming (locator BYTEA, id BYTEA, sealed BYTEA) ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE incoming")  # (a merge earlier in this transaction may have left rows)
+            with cursor.copy("COPY incoming (locator, id, sealed) FROM STDIN") as copy:
+                for r in records:
+                    copy.write_row((r.locator, r.id, r.sealed))
+            cursor.execute(
+                "INSERT INTO records (locator, id, sealed) SELECT locator, id, sealed FROM incoming"
+                " ORDER BY locator, id ON CONFLICT DO NOTHING"
+            )
+            added = cursor.rowcount
+            cursor.execute("TRUNCATE incoming")
+            return int(added)
+
+    # ------------------------------------------------------------ settings
+
+    def setting_names(self, prefix: str = "") -> list[str]:
+        rows = self._rows("SELECT name FROM settings WHERE starts_with(name, %s) ORDER BY name", (prefix,))
+        return [str(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ older schemas
+
+    def legacy_rows(self, table: str) -> list[tuple[Any, ...]] | None:
+        return None  # this store began after the schemas that left such tables
+
+    def drop_legacy(self, table: str) -> None:
+        pass
+
+
+def _plain(value: Any) -> Any:
+    """Column values as the SQLite store shows them (bytes, not memoryview)."""
+    return bytes(value) if isinstance(value, memoryview) else value

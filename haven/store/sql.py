@@ -1,0 +1,117 @@
+"""The Store methods whose SQL is the same on SQLite and PostgreSQL: records read back, tallies,
+settings, staff rows and audit rows (the tables are alike: see migrations.py and pg_migrations.py).
+
+Statements are written with ``?`` placeholders; a store whose driver wants another style sets
+:attr:`SqlTables.PLACEHOLDER`. Each store supplies ``_write`` (its write transaction, joined when one
+is open on this thread, yielding the connection) and ``_rows`` (one read statement's rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from haven.core.records import SealedRecord
+from haven.store.base import AUDIT_HEAD, AuditRow, SealedTally, StaffRow
+
+_PUT_SETTING = (
+    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
+
+
+class SqlTables:
+    PLACEHOLDER = "?"
+
+    def _write(self) -> contextlib.AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.PLACEHOLDER == "?" else statement.replace("?", self.PLACEHOLDER)
+
+    def _run(self, conn: Any, statement: str, params: Sequence[Any] = ()) -> None:
+        conn.execute(self._sql(statement), params)
+
+    def _select(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._rows(self._sql(statement), params)
+
+    # ------------------------------------------------------------ records
+
+    def records(self) -> Iterator[SealedRecord]:
+        rows = self._select("SELECT locator, id, sealed FROM records ORDER BY locator, id")
+        return (SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+
+    def count(self) -> int:
+        return int(self._select("SELECT count(*) FROM records")[0][0])
+
+    # ------------------------------------------------------------ tallies
+
+    def tallies(self) -> list[SealedTally]:
+        return [SealedTally(bytes(a), bytes(b)) for a, b in self._select("SELECT id, sealed FROM tallies ORDER BY id")]
+
+    def replace_tallies(self, remove: Sequence[bytes], add: Sequence[SealedTally]) -> None:
+        with self._write() as conn:
+            cursor = conn.cursor()
+            if remove:
+                cursor.executemany(self._sql("DELETE FROM tallies WHERE id = ?"), [(bytes(i),) for i in remove])
+            if add:
+                cursor.executemany(self._sql("INSERT INTO tallies (id, sealed) VALUES (?, ?)"), [tuple(t) for t in add])
+
+    # ------------------------------------------------------------ settings
+
+    def get_setting(self, name: str) -> bytes | None:
+        rows = self._select("SELECT value FROM settings WHERE name = ?", (name,))
+        return None if not rows else bytes(rows[0][0])
+
+    def put_setting(self, name: str, value: bytes) -> None:
+        with self._write() as conn:
+            self._run(conn, _PUT_SETTING, (name, bytes(value)))
+
+    def delete_setting(self, name: str) -> None:
+        with self._write() as conn:
+            self._run(conn, "DELETE FROM settings WHERE name = ?", (name,))
+
+    # ------------------------------------------------------------ staff
+
+    def add_staff(self, row: StaffRow) -> None:
+        with self._write() as conn:
+            self._run(conn, "INSERT INTO staff (id, sealed, removed) VALUES (?, ?, ?)", tuple(row))
+
+    def staff(self, active_only: bool = False) -> list[StaffRow]:
+        where = " WHERE removed IS NULL" if active_only else ""
+        rows = self._select(f"SELECT id, sealed, removed FROM staff{where} ORDER BY id")
+        return [StaffRow(bytes(a), None if b is None else bytes(b), c) for a, b, c in rows]
+
+    def is_active_staff(self, staff_id: bytes) -> bool:
+        return bool(self._select("SELECT 1 FROM staff WHERE id = ? AND removed IS NULL", (bytes(staff_id),)))
+
+    def remove_staff(self, staff_id: bytes, day: str) -> None:
+        with self._write() as conn:
+            self._run(conn, "UPDATE staff SET sealed = NULL, removed = ? WHERE id = ?", (day, bytes(staff_id)))
+
+    def clear_staff(self) -> None:
+        with self._write() as conn:
+            self._run(conn, "DELETE FROM staff")
+
+    # ------------------------------------------------------------ audit
+
+    def append_audit(self, row: AuditRow, head: bytes) -> None:
+        with self._write() as conn:
+            self._run(conn, "INSERT INTO audit (seq, sealed, hash) VALUES (?, ?, ?)", tuple(row))
+            self._run(conn, _PUT_SETTING, (AUDIT_HEAD, bytes(head)))
+
+    def audit_rows(self) -> list[AuditRow]:
+        rows = self._select("SELECT seq, sealed, hash FROM audit ORDER BY seq")
+        return [AuditRow(int(a), bytes(b), bytes(c)) for a, b, c in rows]
+
+    def last_audit(self) -> AuditRow | None:
+        rows = self._select("SELECT seq, sealed, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        return None if not rows else AuditRow(int(rows[0][0]), bytes(rows[0][1]), bytes(rows[0][2]))
+
+    def clear_audit(self) -> None:
+        with self._write() as conn:
+            self._run(conn, "DELETE FROM audit")
+            self._run(conn, "DELETE FROM settings WHERE name = ?", (AUDIT_HEAD,))
