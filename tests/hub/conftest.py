@@ -1,4 +1,4 @@
-"""Fixtures for the hub: one PostgreSQL server for the session, a fresh database per test."""
+"""Fixtures for the hub: a fresh database per test on the session's PostgreSQL server (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.hub.network import HubProcess, Network, init_hub
-from tests.pg import PostgresServer, running_server
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    with running_server() as server:
-        yield server
 
 
 @pytest.fixture
-def database(postgres: PostgresServer) -> str:
-    return postgres.new_database()
+def database(postgres_url: str) -> str:
+    return postgres_url
 
 
 @pytest.fixture
