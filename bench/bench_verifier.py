@@ -35,7 +35,7 @@ from haven import qr  # noqa: E402
 from haven.core.card import Card  # noqa: E402
 from haven.web import WebSettings, WebSite, create_app  # noqa: E402
 from haven.web.certificates import certifiable, issue  # noqa: E402
-from tests.web.conftest import CHROMIUM_ARGS, ensure_chromium, free_port, make_keys, unlocked  # noqa: E402
+from tests.web.conftest import CHROMIUM_ARGS, PASSPHRASES, ensure_chromium, free_port, make_keys  # noqa: E402
 from tests.web.fakecam import y4m_from_png  # noqa: E402
 
 DOSES = [
@@ -46,11 +46,12 @@ DOSES = [
 
 
 def certificate(site: WebSite) -> str:
-    """One certificate the site issues for three COVID-19 doses."""
+    """One certificate the site issues for three COVID-19 doses (signed in as its coordinator)."""
+    staff = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
     card = Card(bytes(range(16)))
     site.clinic().add_visit(card, DOSES, first_visit=True)
     history = site.clinic().history(card)
-    return issue(site, history, [key for key, _ in certifiable(history)], 1).texts[0]
+    return issue(site, history, [key for key, _ in certifiable(history)], 1, staff).texts[0]
 
 
 class ByteCounter:
@@ -84,7 +85,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     home = Path(tempfile.mkdtemp(prefix="haven-bench-verifier-"))
-    site = unlocked(WebSite(keys=make_keys(home / "site", now=lambda: dt.datetime.now(dt.UTC))))
+    site = WebSite(keys=make_keys(home / "site", now=lambda: dt.datetime.now(dt.UTC)))
     sample = certificate(site)
     app = create_app(WebSettings(), site)
     counter = ByteCounter(app)

@@ -49,10 +49,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from haven.cert_services import Certificates
-from haven.certs import base45, cose, eudcc
-from haven.certs.verify import BulkVerifier, Trust, verify
+from haven.certs import base45, cose, eudcc, issuers
+from haven.certs.bulk import BulkVerifier
+from haven.certs.result import Trust
+from haven.certs.verify import verify
 from haven.core.card import Card
-from haven.services import Clinic
 from haven.site.folder import SiteFolder
 from haven.site.site import Site
 
@@ -113,7 +114,7 @@ def make_site(home: Path) -> list[str]:
     rng = random.Random(3)
     certs = Certificates(store, lambda: now, rng.randbytes, keys=session.keys)
     certs.standalone()
-    clinic = Clinic(store)
+    clinic = session.clinic()
     stubs: list[str] = []
     products = ["comirnaty", "spikevax", "coronavac", "vaxzevria"]
     for h in range(N // PER_HOLDER):
@@ -264,7 +265,7 @@ def eu_rates() -> tuple[int, dict[str, list[float]]]:
         doc = json.loads(path.read_text("utf-8"))
         if (doc.get("EXPECTEDRESULTS") or {}).get("EXPECTEDVERIFY") is not True:
             continue
-        signers = eudcc.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
+        signers = issuers.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
         clock = dt.datetime.fromisoformat(doc["TESTCTX"]["VALIDATIONCLOCK"].replace("Z", "+00:00"))
         signed = eudcc.decode(doc["PREFIX"])
         cases.append((doc["PREFIX"], Trust(eudcc=signers), clock, signers[0], signed))

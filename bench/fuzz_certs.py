@@ -30,7 +30,7 @@ def setup() -> Callable[[bytes], None]:
     from haven.certs import base45
     from haven.certs.verify import verify
     from haven.core.card import Card
-    from haven.services import Clinic
+    from haven.services import Clinic, unsealed_tally
     from haven.site.rolekeys import RoleKeys
     from haven.store.memory import MemoryStore
 
@@ -39,7 +39,7 @@ def setup() -> Callable[[bytes], None]:
     certs = Certificates(store, lambda: NOW, rng.randbytes, keys=RoleKeys.generate(rng.randbytes))
     certs.standalone()
     card = Card(bytes(16))
-    Clinic(store, today=lambda: NOW.date()).add_visit(
+    Clinic(store, today=lambda: NOW.date(), seal_counts=unsealed_tally).add_visit(
         card, [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-01-05"}], first_visit=True
     )
     stub = base45.decode(certs.issue(card, count=1)[0])

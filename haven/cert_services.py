@@ -26,15 +26,16 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from haven.certs import eudcc, shc
 from haven.certs.batch import VACCINATION_VALIDITY_DAYS, issue_batch
+from haven.certs.bulk import start_verify_worker, verify_in_worker
 from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
+from haven.certs.issuers import ExternalIssuer, Issuer
+from haven.certs.result import Trust, Verified
 from haven.certs.signing_keys import fingerprint, load_private_der, new_private_key, private_der, public_bytes
 from haven.certs.trust import (
     EPOCH_MAX_DAYS,
@@ -50,7 +51,8 @@ from haven.certs.trust import (
     timestamp,
     week_start,
 )
-from haven.certs.verify import BulkVerifier, Trust, Verified, verify
+from haven.certs.trust_settings import NO_TRUST_SETTINGS, TrustSettings, trust_from_settings
+from haven.certs.verify import verify
 from haven.core import strictjson
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
@@ -82,11 +84,6 @@ NO_ISSUING = (
     "This site issues no certificates yet. Join a network (haven trust join, then haven trust import-key), "
     "or choose standalone issuing (haven trust standalone): then every certificate names this clinic."
 )
-
-
-# A site's trust list, the root public key it pinned and its external issuers (settings as stored, None if unset).
-TrustSettings = tuple[bytes | None, bytes | None, bytes | None]
-NO_TRUST_SETTINGS: TrustSettings = (None, None, None)  # no site: only --issuer-cert files
 
 
 def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
@@ -390,16 +387,15 @@ class Certificates:
         data = self.store.get_setting(ISSUERS)
         return json.loads(data) if data else {"eu-dcc": [], "shc": []}
 
-    def add_issuer(self, path: Path, iss: str | None = None) -> dict[str, Any]:
-        """Trust an EU DCC signer certificate (DER/PEM) or an SHC issuer's JWKS (with crl/ beside it)."""
+    def add_issuer(self, issuer: ExternalIssuer) -> dict[str, Any]:
+        """Trust EU DCC signer certificates or an SHC issuer (its JWKS, with its revocation lists)."""
         doc = self._issuer_doc()
         added: dict[str, Any]
-        if _looks_like_jwks(path):
-            issuer = shc.load_issuer(path, iss)
+        if isinstance(issuer, Issuer):
             doc["shc"] = [i for i in doc["shc"] if i["iss"] != issuer.iss] + [issuer.to_json()]
             added = {"format": "shc", **issuer.to_doc()}
         else:
-            signers = eudcc.load_signers(_read(path))
+            signers = issuer
             known = set(doc["eu-dcc"])
             for s in signers:
                 known.add(base64.b64encode(s.der).decode())
@@ -408,7 +404,7 @@ class Certificates:
         self.store.put_setting(ISSUERS, json.dumps(doc).encode("utf-8"))
         return added
 
-    def trust(self, extra: Iterable[str] = ()) -> Trust:
+    def trust(self, extra: Iterable[ExternalIssuer] = ()) -> Trust:
         """What this site trusts, plus ``--issuer-cert`` files given for one command."""
         return trust_from_settings(self.trust_settings(), extra)
 
@@ -459,7 +455,7 @@ class Certificates:
         key = self.current_key()
         return issue_batch(facts, key, timestamp(self.now()), count, self.random_bytes, valid_days)
 
-    def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[str] = ()) -> Verified:
+    def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[ExternalIssuer] = ()) -> Verified:
         return verify(text, self.trust(extra), at or self.now())
 
     def import_certificate(
@@ -468,7 +464,7 @@ class Certificates:
         text: str,
         pin: str | None = None,
         at: dt.datetime | None = None,
-        extra: Iterable[str] = (),
+        extra: Iterable[ExternalIssuer] = (),
         first_visit: bool = False,
         audit: Audit | None = None,
     ) -> dict[str, Any]:
@@ -494,7 +490,7 @@ class Certificates:
             except NoRecordsError:
                 known = set()
             entries, skipped = [], []
-            for v in verified.facts.get("vaccinations", []):
+            for v in (fact.to_doc() for fact in verified.facts.vaccinations):
                 reason = _unimportable(v, known, self.now().date())
                 if reason:
                     skipped.append({"vaccination": v, "reason": reason})
@@ -522,37 +518,6 @@ class Certificates:
         }
 
 
-def trust_from_settings(settings: TrustSettings, extra: Iterable[str] = ()) -> Trust:
-    """What a site with these settings trusts, plus ``--issuer-cert`` files (see :meth:`Certificates.trust`)."""
-    listed, root, issuers = settings
-    doc = json.loads(issuers) if issuers else {"eu-dcc": [], "shc": []}
-    out = Trust(
-        haven=None if listed is None else parse_trust_list(listed, root),
-        eudcc=[s for der in doc["eu-dcc"] for s in eudcc.load_signers(der.encode())],
-        shc={i["iss"]: shc.Issuer.from_json(i) for i in doc["shc"]},
-    )
-    add_issuer_files(out, extra)
-    return out
-
-
-# ``haven cert verify --jobs``: each worker process rebuilds the same trust from the same settings once,
-# then verifies the batches of lines it is given.
-_worker_verifier: BulkVerifier | None = None
-
-
-def start_verify_worker(settings: TrustSettings, extra: tuple[str, ...], now: dt.datetime) -> None:
-    """Initialise a worker process (module-level, so that it can be named to a spawned process)."""
-    global _worker_verifier
-    _worker_verifier = BulkVerifier(trust_from_settings(settings, extra), now)
-
-
-def verify_in_worker(texts: list[str]) -> list[tuple[str, int]]:
-    """:meth:`BulkVerifier.results` in a worker process started by :func:`start_verify_worker`."""
-    if _worker_verifier is None:
-        raise RuntimeError("verify_in_worker runs only in a process started with start_verify_worker")
-    return _worker_verifier.results(texts)
-
-
 def _unimportable(v: dict[str, Any], known: set[tuple[str, int, dt.date]], today: dt.date) -> str | None:
     if not v.get("product"):
         return f"product {v.get('product_code')!r} is not in Haven's catalogue"
@@ -570,30 +535,15 @@ def _unimportable(v: dict[str, Any], known: set[tuple[str, int, dt.date]], today
     return None
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"The file {path} cannot be read: {exc.strerror}.") from None
-
-
-def _looks_like_jwks(path: Path) -> bool:
-    head = _read(path).lstrip()[:1]
-    return head == b"{"
-
-
-def add_issuer_files(trust: Trust, files: Iterable[str]) -> None:
-    """Add ``--issuer-cert`` files to ``trust``: X.509 (DER/PEM) signers, or JWKS as ``[ISS=]FILE``."""
-    for spec in files:
-        iss, path = None, spec
-        if spec.startswith("https://") and "=" in spec:
-            iss, path = spec.split("=", 1)
-        file = Path(path)
-        if _looks_like_jwks(file):
-            issuer = shc.load_issuer(file, iss)
-            trust.shc[issuer.iss] = issuer
-        else:
-            trust.eudcc.extend(eudcc.load_signers(_read(file)))
-
-
-__all__ = ["WHAT", "CertificateError", "Certificates", "facts_from", "iso"]
+__all__ = [
+    "NO_TRUST_SETTINGS",
+    "WHAT",
+    "CertificateError",
+    "Certificates",
+    "TrustSettings",
+    "facts_from",
+    "iso",
+    "start_verify_worker",
+    "trust_from_settings",
+    "verify_in_worker",
+]

@@ -1,10 +1,14 @@
-"""QR codes: rendering with segno (alphanumeric mode where the text allows)."""
+"""QR codes: rendering with segno (alphanumeric mode where the text allows), reading photos with zxing-cpp."""
 
 from __future__ import annotations
 
 import io
+import warnings
 
 import segno
+
+# Pillow's own decompression-bomb threshold (it warns above it): a bigger photo is refused before it is decoded.
+MAX_PHOTO_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 
 
 def make(text: str, error: str = "q") -> segno.QRCode:
@@ -32,3 +36,31 @@ def terminal(text: str) -> str:
     out = io.StringIO()
     make(text, "m").terminal(out=out, compact=True, border=2)
     return out.getvalue()
+
+
+def read_photo(data: bytes, max_side: int | None = None) -> list[str] | None:
+    """The texts of the QR codes in a photo (any format Pillow reads), in the order found.
+
+    None when the bytes are not an image Pillow reads, or are one too large to
+    decode safely: a small file can declare billions of pixels (a decompression
+    bomb), so the size the header declares is checked before any pixel is
+    decoded. ``max_side``: first shrink the photo to fit a square of that side
+    (what a phone sends is far larger than a QR code needs).
+    """
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > MAX_PHOTO_PIXELS:
+                    return None
+                if max_side is not None:
+                    image.thumbnail((max_side, max_side))
+                found = zxingcpp.read_barcodes(
+                    image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+                )
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    return [str(result.text) for result in found]

@@ -19,8 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from haven.certs import base45, claims, cose
+from haven.certs.bulk import BulkVerifier
 from haven.certs.claims import CLAIM_FACTS, Claims, decode_claims
-from haven.certs.verify import BulkVerifier, Trust, _compact, refusal_doc, verify
+from haven.certs.result import Trust, refusal_json
+from haven.certs.verify import verify
 from haven.cli import certs as cli_certs
 from haven.errors import CertificateError, MalformedCertificate
 from haven.exit_codes import exit_code
@@ -52,7 +54,7 @@ def reference_result(text: str, trust: Trust, now: dt.datetime) -> tuple[str, in
     try:
         return verify(text, trust, now).to_json(), 0
     except CertificateError as exc:
-        return _compact(refusal_doc(exc)), exit_code(exc)
+        return refusal_json(exc), exit_code(exc)
 
 
 # ---------------------------------------------------------------- the fast readers against the reference ones

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from haven.certs import eudcc
-from haven.certs.verify import Trust, refusal_doc, verify
+from haven.certs import issuers
+from haven.certs.result import Trust, refusal_doc
+from haven.certs.verify import verify
 from haven.errors import CertificateError, InputError
 from tests.certkit import EU_DCC
 
@@ -31,7 +32,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def result(doc: dict[str, Any]) -> dict[str, Any]:
-    signers = eudcc.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
+    signers = issuers.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
     at = dt.datetime.fromisoformat(doc["TESTCTX"]["VALIDATIONCLOCK"].replace("Z", "+00:00"))
     try:
         return verify(doc["PREFIX"], Trust(eudcc=signers), at).to_doc()
@@ -101,10 +102,10 @@ def test_signers_load_from_pem_der_and_base64() -> None:
     der = base64.b64decode(doc["TESTCTX"]["CERTIFICATE"])
     pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
     for data in (der, pem, doc["TESTCTX"]["CERTIFICATE"].encode()):
-        [signer] = eudcc.load_signers(data)
+        [signer] = issuers.load_signers(data)
         assert signer.der == der
     with pytest.raises(InputError):
-        eudcc.load_signers(b"not a certificate")
+        issuers.load_signers(b"not a certificate")
 
 
 def test_without_the_signer_the_issuer_is_unknown_and_a_wrong_clock_is_expired() -> None:
@@ -112,7 +113,7 @@ def test_without_the_signer_the_issuer_is_unknown_and_a_wrong_clock_is_expired()
     with pytest.raises(CertificateError) as refused:
         verify(doc["PREFIX"], Trust(), dt.datetime(2021, 6, 1, tzinfo=dt.UTC))
     assert refused.value.code == "unknown-issuer"
-    signers = eudcc.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
+    signers = issuers.load_signers(doc["TESTCTX"]["CERTIFICATE"].encode())
     with pytest.raises(CertificateError) as late:
         verify(doc["PREFIX"], Trust(eudcc=signers), dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
     assert late.value.code == "expired" and late.value.signature_valid
@@ -151,7 +152,7 @@ def signers_ending_in_every_byte() -> dict[int, bytes]:
 def test_a_der_signer_is_read_exactly_whatever_byte_it_ends_in() -> None:
     """A DER file is never trimmed: one ending in a whitespace byte (09-0d, 20) was cut and refused."""
     for last, der in signers_ending_in_every_byte().items():
-        [signer] = eudcc.load_signers(der)
+        [signer] = issuers.load_signers(der)
         assert (signer.der, signer.der[-1]) == (der, last)
         assert signer.kid == hashlib.sha256(der).digest()[:8]
         assert signer.cert.subject.rfc4514_string() == "CN=DSC,C=KE"

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from haven.certs import shc
-from haven.certs.verify import Trust, verify
+from haven.certs import issuers
+from haven.certs.result import Trust
+from haven.certs.verify import verify
+from haven.cli.issuer_files import read_shc_issuer
 from haven.errors import CertificateError, InputError
 from tests.certkit import SHC, SHC_JWKS
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 IN_2023 = dt.datetime(2023, 7, 1, tzinfo=dt.UTC)
 DEV = SHC / "dev-tools-testdata"
-ISSUER = shc.load_issuer(SHC_JWKS)
+ISSUER = read_shc_issuer(SHC_JWKS)
 TRUST = Trust(shc={ISSUER.iss: ISSUER})
 
 
@@ -51,7 +53,7 @@ def test_the_issuer_is_bound_to_the_url_its_certificate_names() -> None:
 def test_examples_00_to_02_verify(n: int) -> None:
     result = verify(example(n), TRUST, NOW)
     assert result.format == "shc"
-    assert result.facts["issuer"]["iss"] == ISSUER.iss
+    assert result.to_doc()["facts"]["issuer"]["iss"] == ISSUER.iss
 
 
 def test_example_02_verifies_from_chunks_in_any_order() -> None:
@@ -60,7 +62,7 @@ def test_example_02_verifies_from_chunks_in_any_order() -> None:
 
 
 def test_example_00_states_three_moderna_doses_and_no_name() -> None:
-    facts = verify(example(0), TRUST, NOW).facts
+    facts = verify(example(0), TRUST, NOW).to_doc()["facts"]
     assert [(v["product"], v["dose"], v["date"]) for v in facts["vaccinations"]] == [
         ("spikevax", 1, "2021-01-01"),
         ("spikevax", 2, "2021-01-29"),
@@ -85,7 +87,7 @@ def test_a_card_issued_after_the_revocation_time_is_not_revoked(tmp_path: Path) 
     shutil.copytree(SHC_JWKS.parent, folder)
     crl = folder / "crl" / "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json"
     crl.write_text(crl.read_text().replace("vwAjHdarZuc.1687450765", "vwAjHdarZuc.1600000000"))
-    issuer = shc.load_issuer(folder / "jwks.json")
+    issuer = read_shc_issuer(folder / "jwks.json")
     assert reason(example(3), Trust(shc={issuer.iss: issuer}), at=IN_2023) is None
     assert reason(example(3), Trust(shc={issuer.iss: issuer})) == "expired"  # example 03 also has an expiry
 
@@ -93,7 +95,7 @@ def test_a_card_issued_after_the_revocation_time_is_not_revoked(tmp_path: Path) 
 def test_without_the_revocation_list_the_card_verifies_with_a_warning(tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
     shutil.copy(SHC_JWKS, jwks)
-    issuer = shc.load_issuer(jwks)
+    issuer = read_shc_issuer(jwks)
     result = verify(example(3), Trust(shc={issuer.iss: issuer}), IN_2023)
     assert result.warnings and "revocation" in result.warnings[0]
 
@@ -102,8 +104,8 @@ def test_a_jwks_that_does_not_name_its_issuer_needs_one(tmp_path: Path) -> None:
     jwks = tmp_path / "jwks.json"
     jwks.write_text((DEV / "valid_keys.json").read_text())
     with pytest.raises(InputError, match="which issuer"):
-        shc.load_issuer(jwks)
-    assert shc.load_issuer(jwks, "https://example.org/iss").iss == "https://example.org/iss"
+        read_shc_issuer(jwks)
+    assert read_shc_issuer(jwks, "https://example.org/iss").iss == "https://example.org/iss"
 
 
 def test_nbf_in_the_future_is_not_yet_valid() -> None:
@@ -197,7 +199,7 @@ def test_broken_chunk_sets_are_malformed(texts: list[str]) -> None:
 def test_every_bit_flip_of_the_signature_is_forged() -> None:
     jws = read(SHC / "example-00-d-jws.txt")
     head, body, sig = jws.split(".")
-    raw = shc.b64url(sig)
+    raw = issuers.b64url(sig)
     import base64
 
     for i in range(0, len(raw) * 8, 7):
@@ -213,7 +215,7 @@ def test_alg_swapped_is_forged() -> None:
 
     jws = read(SHC / "example-00-d-jws.txt")
     head, body, sig = jws.split(".")
-    header = json.loads(shc.b64url(head))
+    header = json.loads(issuers.b64url(head))
     for alg in ("none", "HS256", "ES384"):
         swapped = base64.urlsafe_b64encode(json.dumps({**header, "alg": alg}).encode()).rstrip(b"=").decode()
         assert reason(f"{swapped}.{body}.{sig}") == "forged"

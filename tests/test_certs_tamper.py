@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from haven.certs import base45, cbor, cose
+from haven.certs.result import Trust
 from haven.certs.signing_keys import kid_of, new_private_key, public_bytes
 from haven.certs.trust import SigningKey, TrustList
-from haven.certs.verify import Trust, verify
+from haven.certs.verify import verify
 from haven.errors import CertificateError, HavenError
 from tests.certkit import NOW, network
 
@@ -79,7 +80,7 @@ def test_every_issued_signature_is_low_s() -> None:
 
 def test_the_other_form_of_a_valid_signature_reads_as_forged_in_every_verifier() -> None:
     """Replacing s by n - s gives a second string that plain ECDSA accepts: Haven refuses it."""
-    from haven.certs.verify import BulkVerifier
+    from haven.certs.bulk import BulkVerifier
 
     for stub in SITE.certs.issue(SITE.holder(), count=16):
         signed = cose.decode_sign1(base45.decode(stub), canonical=True)

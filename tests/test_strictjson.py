@@ -112,11 +112,11 @@ def test_import_refuses_a_hostile_line_in_one_line(run_cli: Any, tmp_path: Path,
 
 def test_trust_files_from_an_operator_are_read_strictly(tmp_path: Path) -> None:
     """A JWKS (or its revocation lists) given to `trust add-issuer`."""
-    from haven.certs import shc
+    from haven.cli.issuer_files import read_shc_issuer
 
     (tmp_path / "jwks.json").write_text('{"keys": ' + DEEP + "}", "utf-8")
     with pytest.raises(InputError, match=r"^The JWKS file .* is not valid JSON: nested more than 32 levels deep"):
-        shc.load_issuer(tmp_path / "jwks.json")
+        read_shc_issuer(tmp_path / "jwks.json")
 
 
 def test_an_import_file_saved_with_a_byte_order_mark_is_read(run_cli: Any, tmp_path: Path) -> None:

@@ -12,88 +12,24 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import math
-import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-
 from haven.certs import base45, cbor, codes, cose
+from haven.certs.facts import ForeignFacts, ForeignTest, ForeignVaccination
+from haven.certs.issuers import Signer
+from haven.certs.result import Verified, check_times
 from haven.certs.trust import timestamp
-from haven.certs.verify import Verified, check_times
-from haven.errors import CertificateError, InputError, MalformedCertificate, UnknownIssuer
+from haven.errors import CertificateError, MalformedCertificate, UnknownIssuer
 
 FORMAT = "eu-dcc"
 PREFIX = "HC1:"
 MAX_INFLATED = 64 * 1024  # real certificates are < 2 KiB; more is a zip bomb
 CLAIM_HCERT = -260
-# Extended key usage OIDs restricting a DSC to some certificate types (both the
-# registered arc and the mistaken one some member states used).
-EKU_TYPES = {
-    "1.3.6.1.4.1.1847.2021.1.1": "t",
-    "1.3.6.1.4.1.1847.2021.1.2": "v",
-    "1.3.6.1.4.1.1847.2021.1.3": "r",
-    "1.3.6.1.4.1.0.1847.2021.1.1": "t",
-    "1.3.6.1.4.1.0.1847.2021.1.2": "v",
-    "1.3.6.1.4.1.0.1847.2021.1.3": "r",
-}
 TYPE_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
-_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
-
-
-@dataclass(frozen=True)
-class Signer:
-    """A document signer certificate (DSC)."""
-
-    der: bytes
-    cert: x509.Certificate
-
-    @property
-    def kid(self) -> bytes:
-        return hashlib.sha256(self.der).digest()[:8]
-
-    def allowed_types(self) -> set[str]:
-        """The DCC types this DSC may sign; empty means all."""
-        try:
-            eku = self.cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except (x509.ExtensionNotFound, ValueError):
-            # No EKU (or an empty, unreadable one): the DSC is not restricted.
-            return set()
-        return {EKU_TYPES[o.dotted_string] for o in eku if o.dotted_string in EKU_TYPES}
-
-    def to_doc(self) -> dict[str, Any]:
-        return {
-            "kid": base64.b64encode(self.kid).decode(),
-            "subject": self.cert.subject.rfc4514_string(),
-            "not_before": self.cert.not_valid_before_utc.isoformat(),
-            "not_after": self.cert.not_valid_after_utc.isoformat(),
-        }
-
-
-def load_signers(data: bytes) -> list[Signer]:
-    """DSCs from a file's bytes: DER, PEM (one or more), or base64 DER as in the test data.
-
-    DER is binary and read exactly as given: any byte, whitespace included, may
-    end it (the kid is a hash of every byte). Only text forms are trimmed.
-    """
-    binary = data[:1] == b"\x30"  # a DER SEQUENCE; PEM and base64 start with '-' or a letter
-    blocks = [data] if binary else [base64.b64decode(b"".join(m.split())) for m in _PEM.findall(data)]
-    if not blocks:
-        try:
-            blocks = [base64.b64decode(b"".join(data.split()), validate=True)]
-        except ValueError:
-            raise InputError("This file holds no X.509 certificate (DER or PEM).") from None
-    out = []
-    for der in blocks:
-        try:
-            out.append(Signer(der, x509.load_der_x509_certificate(der)))
-        except ValueError:
-            raise InputError("This file holds a certificate that cannot be read as X.509.") from None
-    return out
 
 
 def decode(text: str) -> cose.Sign1:
@@ -122,54 +58,78 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def facts_of(hcert: Mapping[Any, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DccTest(ForeignTest):
+    """A test an EU DCC states, with its sample time as written."""
+
+    sample_time: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {**super().to_doc(), "sample_time": self.sample_time}
+
+
+@dataclass(frozen=True)
+class DccRecovery:
+    """A recovery an EU DCC states."""
+
+    disease: str
+    first_positive: str | None
+    valid_from: str | None
+    valid_until: str | None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "disease": self.disease,
+            "first_positive": self.first_positive,
+            "valid_from": self.valid_from,
+            "valid_until": self.valid_until,
+        }
+
+
+def _rows(hcert: Mapping[Any, Any], kind: str) -> list[Mapping[Any, Any]]:
+    return [row for row in hcert.get(kind) or () if isinstance(row, Mapping)]
+
+
+def facts_of(hcert: Mapping[Any, Any], signer: Signer, iat: float | None, exp: float | None) -> ForeignFacts:
     """What an EU DCC states, without name, birth date, country, issuer or certificate id."""
-    vaccinations, tests, recoveries = [], [], []
-    for v in hcert.get("v") or ():
-        if not isinstance(v, Mapping):
-            continue
+    vaccinations = []
+    for v in _rows(hcert, "v"):
         mp = _text(v.get("mp"))
         product = codes.product_for("eu_dcc_mp", mp) if mp else None
         vp = _text(v.get("vp"))
         vaccinations.append(
-            {
-                "disease": codes.disease_for_snomed(str(v.get("tg"))),
-                "vaccine_type": codes.vaccine_type(product, codes.EU_VACCINE_TYPES.get(vp or "", vp)),
-                "product": product,
-                "product_code": mp,
-                "dose": _int(v.get("dn")),
-                "of": _int(v.get("sd")),
-                "date": _text(v.get("dt")),
-            }
+            ForeignVaccination(
+                disease=codes.disease_for_snomed(str(v.get("tg"))),
+                vaccine_type=codes.vaccine_type(product, codes.EU_VACCINE_TYPES.get(vp or "", vp)),
+                product=product,
+                product_code=mp,
+                dose=_int(v.get("dn")),
+                of=_int(v.get("sd")),
+                date=_text(v.get("dt")),
+            )
         )
-    for t in hcert.get("t") or ():
-        if not isinstance(t, Mapping):
-            continue
+    tests = []
+    for t in _rows(hcert, "t"):
         tt, tr, sc = _text(t.get("tt")), _text(t.get("tr")), _text(t.get("sc"))
         tests.append(
-            {
-                "disease": codes.disease_for_snomed(str(t.get("tg"))),
-                "test": codes.EU_TEST_TYPES.get(tt or "", tt),
-                "result": codes.SNOMED_RESULTS.get(tr or "", tr),
-                "date": sc[:10] if sc else None,
-                "sample_time": sc,
-            }
+            DccTest(
+                disease=codes.disease_for_snomed(str(t.get("tg"))),
+                test=codes.EU_TEST_TYPES.get(tt or "", tt),
+                result=codes.SNOMED_RESULTS.get(tr or "", tr),
+                date=sc[:10] if sc else None,
+                sample_time=sc,
+            )
         )
-    for r in hcert.get("r") or ():
-        if not isinstance(r, Mapping):
-            continue
-        recoveries.append(
-            {
-                "disease": codes.disease_for_snomed(str(r.get("tg"))),
-                "first_positive": _text(r.get("fr")),
-                "valid_from": _text(r.get("df")),
-                "valid_until": _text(r.get("du")),
-            }
+    recoveries = tuple(
+        DccRecovery(
+            disease=codes.disease_for_snomed(str(r.get("tg"))),
+            first_positive=_text(r.get("fr")),
+            valid_from=_text(r.get("df")),
+            valid_until=_text(r.get("du")),
         )
-    out: dict[str, Any] = {"vaccinations": vaccinations, "tests": tests}
-    if recoveries:
-        out["recoveries"] = recoveries
-    return out
+        for r in _rows(hcert, "r")
+    )
+    return ForeignFacts(tuple(vaccinations), tuple(tests), _iso(iat), _iso(exp), signer, recoveries)
 
 
 def _number(value: Any) -> float | None:
@@ -213,10 +173,7 @@ def verify(text: str, signers: Iterable[Signer], now: dt.datetime) -> Verified:
         raise MalformedCertificate(
             "The EU DCC has no readable expiry or issue time.", format=FORMAT, signature_valid=True
         )
-    facts = facts_of(hcert)
-    facts["issued_at"] = _iso(iat)
-    facts["expires_at"] = _iso(exp)
-    facts["issuer"] = signer.to_doc()
+    facts = facts_of(hcert, signer, iat, exp)
     kinds = {k for k in ("v", "t", "r") if hcert.get(k)}
     allowed = signer.allowed_types()
     if allowed and not kinds <= allowed:
@@ -225,7 +182,7 @@ def verify(text: str, signers: Iterable[Signer], now: dt.datetime) -> Verified:
             f"The signer may not sign {wanted} certificates (its key usage says so).",
             format=FORMAT,
             signature_valid=True,
-            facts=facts,
+            facts=facts.to_doc(),
         )
     check_times(FORMAT, timestamp(now), iat, exp, facts)
     if iat is not None and not (
@@ -235,7 +192,7 @@ def verify(text: str, signers: Iterable[Signer], now: dt.datetime) -> Verified:
             "The signer's certificate was not valid when this certificate was issued.",
             format=FORMAT,
             signature_valid=True,
-            facts=facts,
+            facts=facts.to_doc(),
         )
     return Verified(FORMAT, facts)
 

@@ -1,9 +1,8 @@
-"""Reading certificates from photos of QR codes (zxing-cpp)."""
+"""Reading a certificate from a photo of its QR code (the photo itself is read by :func:`haven.qr.read_photo`)."""
 
 from __future__ import annotations
 
-import io
-
+from haven import qr
 from haven.errors import InputError, MalformedCertificate
 
 
@@ -13,15 +12,10 @@ def decode_image(data: bytes) -> str:
     Several ``shc:/i/n/`` chunks in one photo come back in order, separated by
     spaces, which is the form ``haven cert verify`` reads.
     """
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise InputError("The image cannot be read (PNG, JPEG and the other usual formats work).") from None
-    texts = [r.text for r in zxingcpp.read_barcodes(image) if r.text and r.format == zxingcpp.BarcodeFormat.QRCode]
+    found = qr.read_photo(data)
+    if found is None:
+        raise InputError("The image cannot be read (PNG, JPEG and the other usual formats work).")
+    texts = [text for text in found if text]
     if not texts:
         raise MalformedCertificate("No QR code could be read in the image.")
     if len(texts) > 1 and all(t.startswith("shc:/") for t in texts):

@@ -1,42 +1,31 @@
 """SMART Health Cards: ``shc:/`` numeric QR text (one or more chunks), compact JWS, or the
 ``.smart-health-card`` file; ES256 signatures over DEFLATE-compressed JSON.
 
-Issuers are trusted offline: an issuer is its ``iss`` URL with its JWKS and,
-per key, the card revocation list the spec publishes at ``crl/<kid>.json``.
-The signing key is found by ``kid`` first and the signature checked before
-the payload is read, so any change to a card reads as forged; the payload's
-``iss`` must then be the issuer whose key signed it.
+Issuers are trusted offline (:class:`haven.certs.issuers.Issuer`: an ``iss``
+URL with its JWKS and, per key, the card revocation list). The signing key is
+found by ``kid`` first and the signature checked before the payload is read,
+so any change to a card reads as forged; the payload's ``iss`` must then be
+the issuer whose key signed it.
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import datetime as dt
-import hashlib
 import json
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from haven.certs import codes, cose
+from haven.certs.facts import ForeignFacts, ForeignTest, ForeignVaccination
+from haven.certs.issuers import Issuer, b64url, public_key
+from haven.certs.result import Verified, check_times
 from haven.certs.trust import timestamp
-from haven.certs.verify import Verified, check_times
-from haven.core import strictjson
 from haven.core.catalogue import catalogue
-from haven.errors import (
-    CertificateError,
-    ForgedCertificate,
-    InputError,
-    MalformedCertificate,
-    RevokedCertificate,
-    UnknownIssuer,
-)
+from haven.errors import ForgedCertificate, MalformedCertificate, RevokedCertificate, UnknownIssuer
 
 FORMAT = "shc"
 MAX_SINGLE_JWS = 1195  # the spec's limit for one version-22 QR code
@@ -46,112 +35,7 @@ MAX_CHUNKS = 64
 CVX = "http://hl7.org/fhir/sid/cvx"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _CHUNK = re.compile(r"shc:/(?:([1-9][0-9]{0,2})/([1-9][0-9]{0,2})/)?([0-9]*)")
-
-
-@dataclass
-class Issuer:
-    """One SHC issuer as this site trusts it: ``iss``, its keys and revocation lists."""
-
-    iss: str
-    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> JWK
-    crls: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> CRL
-
-    def to_json(self) -> dict[str, Any]:
-        return {"iss": self.iss, "keys": list(self.keys.values()), "crls": self.crls}
-
-    @classmethod
-    def from_json(cls, doc: Mapping[str, Any]) -> Issuer:
-        return cls(doc["iss"], {k["kid"]: k for k in doc["keys"]}, dict(doc.get("crls") or {}))
-
-    def to_doc(self) -> dict[str, Any]:
-        return {"iss": self.iss, "kids": sorted(self.keys), "revocation_lists": sorted(self.crls)}
-
-
-def b64url(text: str) -> bytes:
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def thumbprint(jwk: Mapping[str, Any]) -> str:
-    """RFC 7638 thumbprint of an EC public JWK: what SHC requires as its ``kid``."""
-    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
-
-
-def public_key(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
-    if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
-        raise ValueError("not a P-256 key")
-    x, y = b64url(str(jwk["x"])), b64url(str(jwk["y"]))
-    if len(x) != 32 or len(y) != 32:
-        raise ValueError("bad coordinates")
-    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), b"\x04" + x + y)
-
-
-def _san_issuers(jwk: Mapping[str, Any]) -> set[str]:
-    """Issuer URLs named by a key's x5c leaf certificate (SAN URI), as the SHC spec requires them."""
-    chain = jwk.get("x5c")
-    if not isinstance(chain, list) or not chain:
-        return set()
-    try:
-        cert = x509.load_der_x509_certificate(base64.b64decode(chain[0]))
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound):
-        return set()
-    return set(san.get_values_for_type(x509.UniformResourceIdentifier))
-
-
-def load_issuer(path: Path, iss: str | None = None) -> Issuer:
-    """An issuer from a JWKS file, with the ``crl/<kid>.json`` files beside it.
-
-    A JWKS does not say whose it is. The issuer URL is ``iss`` when given, else
-    the JWKS's own ``iss`` member, else the URL its keys' x5c certificates name
-    (every key of a JWKS is published by one issuer at ``<iss>/.well-known/jwks.json``).
-    """
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"The JWKS file {path} cannot be read: {exc}.") from None
-    doc = strictjson.loads(text, f"JWKS file {path}")
-    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
-        raise InputError(f"{path} is not a JWKS (no 'keys' list).")
-    keys: dict[str, dict[str, Any]] = {}
-    named: set[str] = set()
-    for jwk in doc["keys"]:
-        try:
-            public_key(jwk)
-            kid = jwk["kid"]
-        except (ValueError, KeyError, TypeError):
-            continue  # not a key that can sign a health card; ignore it like any verifier would
-        if kid != thumbprint(jwk):
-            continue  # the spec requires kid = thumbprint; a key breaking it is not used
-        keys[kid] = {k: v for k, v in jwk.items() if k in ("kty", "kid", "use", "alg", "crv", "x", "y", "crlVersion")}
-        named |= _san_issuers(jwk)
-    iss = iss or (doc.get("iss") if isinstance(doc.get("iss"), str) else None)
-    if iss is None:
-        if len(named) != 1:
-            raise InputError(
-                f"{path} does not say which issuer it belongs to: give it as ISSUER_URL={path} "
-                "(or 'haven trust add-issuer --iss URL')."
-            )
-        iss = named.pop()
-    if not keys:
-        raise InputError(f"{path} holds no P-256 signing key.")
-    crls = {}
-    for kid in keys:
-        crl_path = path.parent / "crl" / f"{kid}.json"
-        if crl_path.is_file():
-            try:
-                text = crl_path.read_text("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(f"The revocation list {crl_path} cannot be read: {exc}.") from None
-            crl = strictjson.loads(text, f"revocation list {crl_path}")
-            if not isinstance(crl, dict) or crl.get("kid") != kid or crl.get("method") != "rid":
-                raise InputError(f"{crl_path} is not a revocation list for key {kid}.")
-            crls[kid] = crl
-    return Issuer(iss, keys, crls)
 
 
 # ---------------------------------------------------------------- decoding
@@ -260,72 +144,94 @@ def _codings(concept: Any) -> list[tuple[str, str]]:
     ]
 
 
-def facts_of(payload: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class IssuerKey:
+    """Who signed a card: its issuer's URL and the key's id."""
+
+    iss: str
+    kid: str
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"iss": self.iss, "kid": self.kid}
+
+
+def _vaccination(r: Mapping[str, Any]) -> ForeignVaccination:
+    cvx = next((code for system, code in _codings(r.get("vaccineCode")) if system == CVX), None)
+    product = codes.product_for("cvx", cvx) if cvx else None
+    applied = r.get("protocolApplied")
+    applied = applied[0] if isinstance(applied, list) and applied and isinstance(applied[0], dict) else {}
+    dose = applied.get("doseNumberPositiveInt")
+    of = applied.get("seriesDosesPositiveInt")
+    return ForeignVaccination(
+        disease=catalogue().product(product).diseases[0] if product else None,
+        vaccine_type=codes.vaccine_type(product),
+        product=product,
+        product_code=f"cvx:{cvx}" if cvx else None,
+        dose=dose if isinstance(dose, int) else None,
+        of=of if isinstance(of, int) else codes.doses_in_schedule(product),
+        date=str(r.get("occurrenceDateTime") or "")[:10] or None,
+    )
+
+
+def _test(r: Mapping[str, Any]) -> ForeignTest | None:
+    test = next(
+        (codes.LOINC_TESTS[c] for s, c in _codings(r.get("code")) if s == LOINC and c in codes.LOINC_TESTS),
+        None,
+    )
+    if test is None:
+        return None
+    result = next(
+        (
+            codes.SNOMED_RESULTS[c]
+            for s, c in _codings(r.get("valueCodeableConcept"))
+            if s == SNOMED and c in codes.SNOMED_RESULTS
+        ),
+        None,
+    )
+    return ForeignTest("covid-19", test, result, str(r.get("effectiveDateTime") or "")[:10] or None)
+
+
+def facts_of(payload: Mapping[str, Any], issuer: IssuerKey, nbf: float, exp: float | None) -> ForeignFacts:
     """Vaccinations and SARS-CoV-2 tests in the card's FHIR bundle (never the Patient resource)."""
     try:
         entries = payload["vc"]["credentialSubject"]["fhirBundle"]["entry"]
         resources = [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
     except (KeyError, TypeError):
         raise MalformedCertificate("The card holds no FHIR bundle.", format=FORMAT, signature_valid=True) from None
-    vaccinations: list[dict[str, Any]] = []
-    tests: list[dict[str, Any]] = []
+    vaccinations: list[ForeignVaccination] = []
+    tests: list[ForeignTest] = []
     for r in resources:
         if r.get("resourceType") == "Immunization" and r.get("status", "completed") == "completed":
-            cvx = next((code for system, code in _codings(r.get("vaccineCode")) if system == CVX), None)
-            product = codes.product_for("cvx", cvx) if cvx else None
-            applied = r.get("protocolApplied")
-            applied = applied[0] if isinstance(applied, list) and applied and isinstance(applied[0], dict) else {}
-            dose = applied.get("doseNumberPositiveInt")
-            of = applied.get("seriesDosesPositiveInt")
-            vaccinations.append(
-                {
-                    "disease": catalogue().product(product).diseases[0] if product else None,
-                    "vaccine_type": codes.vaccine_type(product),
-                    "product": product,
-                    "product_code": f"cvx:{cvx}" if cvx else None,
-                    "dose": dose if isinstance(dose, int) else None,
-                    "of": of if isinstance(of, int) else codes.doses_in_schedule(product),
-                    "date": str(r.get("occurrenceDateTime") or "")[:10] or None,
-                }
-            )
-        elif r.get("resourceType") == "Observation":
-            test = next(
-                (codes.LOINC_TESTS[c] for s, c in _codings(r.get("code")) if s == LOINC and c in codes.LOINC_TESTS),
-                None,
-            )
-            if test is None:
-                continue
-            result = next(
-                (
-                    codes.SNOMED_RESULTS[c]
-                    for s, c in _codings(r.get("valueCodeableConcept"))
-                    if s == SNOMED and c in codes.SNOMED_RESULTS
-                ),
-                None,
-            )
-            tests.append(
-                {
-                    "disease": "covid-19",
-                    "test": test,
-                    "result": result,
-                    "date": str(r.get("effectiveDateTime") or "")[:10] or None,
-                }
-            )
-    _infer_doses(vaccinations)
-    return {"vaccinations": vaccinations, "tests": tests}
+            vaccinations.append(_vaccination(r))
+        elif r.get("resourceType") == "Observation" and (test := _test(r)) is not None:
+            tests.append(test)
+    return ForeignFacts(
+        tuple(_infer_doses(vaccinations)),
+        tuple(tests),
+        issued_at=_iso(nbf),
+        expires_at=_iso(exp) if exp else None,
+        issuer=issuer,
+    )
 
 
-def _infer_doses(vaccinations: list[dict[str, Any]]) -> None:
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _infer_doses(vaccinations: list[ForeignVaccination]) -> list[ForeignVaccination]:
     """Number doses by date within each disease when the card does not (SHC usually does not)."""
     seen: dict[Any, int] = {}
-    for v in sorted(vaccinations, key=lambda v: v["date"] or ""):
-        key = v["disease"] or v["product_code"]
+    numbered = list(vaccinations)
+    for at in sorted(range(len(numbered)), key=lambda i: numbered[i].date or ""):
+        v = numbered[at]
+        key = v.disease or v.product_code
         seen[key] = seen.get(key, 0) + 1
-        if v["dose"] is None:
-            v["dose"] = seen[key]
-            v["dose_inferred"] = True
-        if v["of"] is not None and v["dose"] > v["of"]:
-            v["of"] = v["dose"]  # a booster: dose 3 of 3, as EU DCCs write it
+        if v.dose is None:
+            v = dataclasses.replace(v, dose=seen[key], dose_inferred=True)
+        if v.of is not None and v.dose is not None and v.dose > v.of:
+            v = dataclasses.replace(v, of=v.dose)  # a booster: dose 3 of 3, as EU DCCs write it
+        numbered[at] = v
+    return numbered
 
 
 # ---------------------------------------------------------------- verification
@@ -344,7 +250,8 @@ def _number(value: Any) -> float | None:
     return float(value) if 0 <= value < 1e11 else None
 
 
-def verify_jws(jws: str, issuers: Mapping[str, Issuer], now: dt.datetime) -> Verified:
+def verify_jws(jws: str, issuers: Mapping[str, Issuer], now: dt.datetime) -> tuple[ForeignFacts, tuple[str, ...]]:
+    """One card's facts and warnings, once every check passed."""
     parsed = parse_jws(jws)
     kid = parsed.header["kid"]
     found = _find_key(issuers, kid)
@@ -373,17 +280,14 @@ def verify_jws(jws: str, issuers: Mapping[str, Issuer], now: dt.datetime) -> Ver
         raise MalformedCertificate(
             "The card has no readable 'nbf' (or a broken 'exp').", format=FORMAT, signature_valid=True
         )
-    facts = facts_of(payload)
-    facts["issued_at"] = dt.datetime.fromtimestamp(nbf, dt.UTC).isoformat().replace("+00:00", "Z")
-    facts["expires_at"] = dt.datetime.fromtimestamp(exp, dt.UTC).isoformat().replace("+00:00", "Z") if exp else None
-    facts["issuer"] = {"iss": issuer.iss, "kid": kid}
+    facts = facts_of(payload, IssuerKey(issuer.iss, kid), nbf, exp)
     warnings = _check_revocation(issuer, jwk, kid, payload, nbf, facts)
     check_times(FORMAT, timestamp(now), nbf, exp, facts)
-    return Verified(FORMAT, facts, warnings)
+    return facts, warnings
 
 
 def _check_revocation(
-    issuer: Issuer, jwk: Mapping[str, Any], kid: str, payload: Mapping[str, Any], nbf: float, facts: dict[str, Any]
+    issuer: Issuer, jwk: Mapping[str, Any], kid: str, payload: Mapping[str, Any], nbf: float, facts: ForeignFacts
 ) -> tuple[str, ...]:
     crl = issuer.crls.get(kid)
     if crl is None:
@@ -404,7 +308,7 @@ def _check_revocation(
         # "rid.timestamp" revokes only the cards issued before that time.
         if not when or (when.isdigit() and nbf < int(when)):
             raise RevokedCertificate(
-                "The issuer has revoked this card.", format=FORMAT, signature_valid=True, facts=facts
+                "The issuer has revoked this card.", format=FORMAT, signature_valid=True, facts=facts.to_doc()
             )
     return warnings
 
@@ -418,13 +322,12 @@ def verify(text: str, issuers: Mapping[str, Issuer], now: dt.datetime) -> Verifi
     else:
         jwses = [text]
     results = [verify_jws(j, issuers, now) for j in jwses]
+    first, warnings = results[0]
     if len(results) == 1:
-        return results[0]
-    merged = dict(results[0].facts)
-    for extra in results[1:]:
-        merged["vaccinations"] = merged["vaccinations"] + extra.facts["vaccinations"]
-        merged["tests"] = merged["tests"] + extra.facts["tests"]
-    return Verified(FORMAT, merged, tuple(w for r in results for w in r.warnings))
-
-
-__all__ = ["CertificateError", "Issuer", "load_issuer", "verify"]
+        return Verified(FORMAT, first, warnings)
+    merged = dataclasses.replace(
+        first,
+        vaccinations=tuple(v for facts, _ in results for v in facts.vaccinations),
+        tests=tuple(t for facts, _ in results for t in facts.tests),
+    )
+    return Verified(FORMAT, merged, tuple(w for _, found in results for w in found))

@@ -25,9 +25,13 @@ from haven.cert_services import (
 )
 from haven.certs import sheet
 from haven.certs.batch import MAX_BATCH, VACCINATION_VALIDITY_DAYS
-from haven.certs.verify import BulkVerifier, Trust, refusal_doc, verify
+from haven.certs.bulk import BulkVerifier
+from haven.certs.issuers import ExternalIssuer
+from haven.certs.result import Trust, refusal_doc
+from haven.certs.verify import verify
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, read_stdin
+from haven.cli.issuer_files import read_issuer_specs
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.exit_codes import exit_code
 from haven.site.roles import Permission
@@ -207,7 +211,8 @@ def cert_verify(
     """
     moment = parse_at(at) or dt.datetime.now(dt.UTC)
     settings = trust_settings(ctx)
-    trust = trust_from_settings(settings, issuer_certs)
+    extra = read_issuer_specs(issuer_certs)
+    trust = trust_from_settings(settings, extra)
     if image is not None:
         from haven.certs.image import decode_image
 
@@ -215,7 +220,7 @@ def cert_verify(
     if text is None:
         raise InputError("Give the certificate's text, '-' to read lines from standard input, or --image FILE.")
     if text == "-" and workers > 0:
-        with _worker_pool(workers, settings, issuer_certs, moment) as pool:
+        with _worker_pool(workers, settings, extra, moment) as pool:
             return _verify_lines(functools.partial(_verify_in_workers, pool, workers))
     if text == "-":
         return _verify_lines(BulkVerifier(trust, moment).results)
@@ -249,7 +254,7 @@ def _verify_lines(verify_batch: Callable[[list[str]], Results]) -> int:
 
 @contextlib.contextmanager
 def _worker_pool(
-    jobs: int, settings: TrustSettings, extra: tuple[str, ...], moment: dt.datetime
+    jobs: int, settings: TrustSettings, extra: tuple[ExternalIssuer, ...], moment: dt.datetime
 ) -> Iterator[ProcessPoolExecutor]:
     """Worker processes, each with the trust rebuilt from the same settings (spawned: no state is shared)."""
     import multiprocessing  # here: only --workers pays for importing process pools
@@ -339,7 +344,7 @@ def cert_import(
             text,
             pin=pin,
             at=parse_at(at),
-            extra=issuer_certs,
+            extra=read_issuer_specs(issuer_certs),
             first_visit=first_visit,
             audit=session.auditor("certificate.import"),
         )

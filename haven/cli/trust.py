@@ -14,6 +14,7 @@ from haven.certs import base45, cose
 from haven.certs.trust import EPOCH_MAX_DAYS, EPOCH_WEEKS, TrustList
 from haven.cli.base import Context, check_output, common, read_text_arg, write_output
 from haven.cli.certs import parse_at
+from haven.cli.issuer_files import read_issuer
 from haven.errors import HavenError, InputError, TrustError
 from haven.site.roles import Permission
 
@@ -335,7 +336,7 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
     with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        doc = session.certificates().add_issuer(Path(file), iss)
+        doc = session.certificates().add_issuer(read_issuer(Path(file), iss))
         session.record("trust.add-issuer")
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))
 

@@ -24,7 +24,7 @@ class _State:
     settings: dict[str, bytes] = field(default_factory=dict)
     staff: dict[bytes, StaffRow] = field(default_factory=dict)
     audit: dict[int, AuditRow] = field(default_factory=dict)
-    buckets: dict[int, Bucket] = field(default_factory=dict)  # haven/sync/buckets.py
+    buckets: dict[int, Bucket] = field(default_factory=dict)  # sync: haven/sync/buckets.py
 
     def copy(self) -> _State:
         """A copy to roll back to (rows are immutable: only the containers are copied)."""

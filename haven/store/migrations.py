@@ -114,7 +114,12 @@ def _v7(conn: Any) -> None:
     # Sync: one digest per bucket of the locator space (haven/sync/buckets.py), kept with the rows.
     from haven.sync.buckets import apply, deltas
 
-    conn.execute("CREATE TABLE sync_buckets (bucket INTEGER PRIMARY KEY, digest BLOB NOT NULL, count INTEGER NOT NULL)")
+    # Rerunnable (a database whose version was set back keeps the table): the digests are recomputed.
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS sync_buckets"
+        " (bucket INTEGER PRIMARY KEY, digest BLOB NOT NULL, count INTEGER NOT NULL)"
+    )
+    conn.execute("DELETE FROM sync_buckets")
     keys = ((bytes(a), bytes(b)) for a, b in conn.execute("SELECT locator, id FROM records").fetchall())
     filled = apply({}, deltas(keys))
     conn.executemany(

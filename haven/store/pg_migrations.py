@@ -31,7 +31,23 @@ def _v1(conn: Any) -> None:
     conn.execute("CREATE TABLE audit (seq BIGINT PRIMARY KEY, sealed BYTEA NOT NULL, hash BYTEA NOT NULL)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "settings, records, tallies, staff and the audit log", _v1),)
+def _v2(conn: Any) -> None:
+    # Sync: one digest per bucket of the locator space (haven/sync/buckets.py), kept with the rows.
+    from haven.sync.buckets import apply, deltas
+
+    conn.execute("CREATE TABLE sync_buckets (bucket INTEGER PRIMARY KEY, digest BYTEA NOT NULL, count BIGINT NOT NULL)")
+    keys = ((bytes(a), bytes(b)) for a, b in conn.execute("SELECT locator, id FROM records").fetchall())
+    filled = apply({}, deltas(keys))
+    conn.cursor().executemany(
+        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (%s, %s, %s)",
+        [(b, node.digest, node.rows) for b, node in sorted(filled.items())],
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "settings, records, tallies, staff and the audit log", _v1),
+    Migration(2, "sync: bucket digests over the locator space", _v2),
+)
 
 LATEST = MIGRATIONS[-1].version
 

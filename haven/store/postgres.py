@@ -34,6 +34,7 @@ from haven.store.base import CONFLICT, SealedTally, Table
 from haven.store.inflight import ThreadConnections
 from haven.store.pg_migrations import migrate, schema_version
 from haven.store.sql import SqlTables
+from haven.sync.buckets import bucket_of
 
 # The advisory lock every write transaction takes (any fixed 64-bit number: "haven" in ASCII).
 WRITE_LOCK_KEY = 0x686176656E
@@ -153,6 +154,7 @@ class PostgresStore(ThreadConnections, SqlTables):
                 with cursor.copy("COPY records (locator, id, sealed) FROM STDIN") as copy:
                     for row in sorted((r.locator, r.id, r.sealed) for r in records):
                         copy.write_row(row)
+                self._bump_buckets(conn, [(r.locator, r.id) for r in records])
             if tallies:
                 cursor.executemany("INSERT INTO tallies (id, sealed) VALUES (%s, %s)", [tuple(t) for t in tallies])
 
@@ -165,6 +167,7 @@ class PostgresStore(ThreadConnections, SqlTables):
         return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows]
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
+        records = list(records)
         with self._write() as conn:
             cursor = conn.cursor()
             cursor.execute(
@@ -178,9 +181,13 @@ class PostgresStore(ThreadConnections, SqlTables):
                 "INSERT INTO records (locator, id, sealed) SELECT locator, id, sealed FROM incoming"
                 " ORDER BY locator, id ON CONFLICT DO NOTHING"
             )
-            added = cursor.rowcount
+            added = int(cursor.rowcount)
             cursor.execute("TRUNCATE incoming")
-            return int(added)
+            if added == len(records):  # all new: their digests are XORed in (haven/sync/buckets.py)
+                self._bump_buckets(conn, [(r.locator, r.id) for r in records])
+            elif added:  # some were here already: the touched buckets are recomputed from their rows
+                self._recompute_buckets(conn, {bucket_of(r.locator) for r in records})
+            return added
 
     # ------------------------------------------------------------ settings
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from haven.core.records import SealedRecord
 from haven.store.base import AUDIT_HEAD, AuditRow, SealedTally, StaffRow
+from haven.sync.buckets import EMPTY, Bucket, apply, deltas
 
 _PUT_SETTING = (
     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -115,3 +116,71 @@ class SqlTables:
         with self._write() as conn:
             self._run(conn, "DELETE FROM audit")
             self._run(conn, "DELETE FROM settings WHERE name = ?", (AUDIT_HEAD,))
+
+    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
+    # ``add`` and ``merge`` call ``_bump_buckets`` or ``_recompute_buckets`` inside their transaction.
+
+    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
+        if buckets is None:
+            rows = self._select("SELECT bucket, digest, count FROM sync_buckets")
+        else:
+            rows = []
+            wanted = list(buckets)
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    self._select(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})", chunk)
+                )
+        return {int(b): Bucket(bytes(d), int(n)) for b, d, n in rows if n}
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        out: list[SealedRecord] = []
+        for bucket in sorted(set(buckets)):
+            rows = self._select(*_in_bucket("locator, id, sealed", bucket))
+            out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+        return out
+
+    def _store_buckets(self, conn: Any, nodes: dict[int, Bucket]) -> None:
+        conn.cursor().executemany(
+            self._sql(
+                "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
+                " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count"
+            ),
+            [(b, node.digest, node.rows) for b, node in sorted(nodes.items())],
+        )
+
+    def _bump_buckets(self, conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
+        """XOR new rows ``(locator, id)`` into their buckets' digests, inside the open write transaction."""
+        change = deltas(keys)
+        if not change:
+            return
+        current: dict[int, Bucket] = {}
+        touched = sorted(change)
+        for start in range(0, len(touched), _CHUNK):
+            chunk = touched[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = self._sql(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})")
+            for b, d, n in conn.execute(sql, chunk).fetchall():
+                current[int(b)] = Bucket(bytes(d), int(n))
+        self._store_buckets(conn, apply(current, change))
+
+    def _recompute_buckets(self, conn: Any, buckets: set[int]) -> None:
+        """Set the digests of ``buckets`` from the rows they hold, inside the open write transaction."""
+        filled: dict[int, Bucket] = {}
+        for bucket in sorted(buckets):
+            sql, params = _in_bucket("locator, id", bucket)
+            keys = conn.execute(self._sql(sql), params).fetchall()
+            filled[bucket] = apply({}, deltas((bytes(a), bytes(b)) for a, b in keys)).get(bucket, EMPTY)
+        self._store_buckets(conn, filled)
+
+
+_CHUNK = 256
+
+
+def _in_bucket(columns: str, bucket: int) -> tuple[str, tuple[bytes, ...]]:
+    """A query for ``columns`` of the records in ``bucket``: locators from its two bytes up to the next's."""
+    low = bucket.to_bytes(2, "big")
+    if bucket == 0xFFFF:
+        return f"SELECT {columns} FROM records WHERE locator >= ?", (low,)
+    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ?", (low, (bucket + 1).to_bytes(2, "big"))

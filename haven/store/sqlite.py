@@ -55,7 +55,7 @@ from haven.store.inflight import ThreadConnections
 from haven.store.migrations import migrate, schema_version
 from haven.store.rwlock import ReadWriteLock
 from haven.store.sql import SqlTables
-from haven.sync.buckets import EMPTY, Bucket, apply, bucket_of, deltas
+from haven.sync.buckets import bucket_of
 
 _FIND_CHUNK = 256
 
@@ -232,7 +232,7 @@ class SQLiteStore(ThreadConnections, SqlTables):
                 sorted((r.locator, r.id, r.sealed) for r in records),
             )
             conn.executemany("INSERT INTO tallies (id, sealed) VALUES (?, ?)", [tuple(t) for t in tallies])
-            _bump_buckets(conn, [(r.locator, r.id) for r in records])
+            self._bump_buckets(conn, [(r.locator, r.id) for r in records])
 
     def find(self, locators: Sequence[bytes]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
@@ -252,9 +252,9 @@ class SQLiteStore(ThreadConnections, SqlTables):
             conn.executemany("INSERT OR IGNORE INTO records (locator, id, sealed) VALUES (?, ?, ?)", rows)
             new = int(conn.total_changes - before)
             if new == len(rows):  # all new (a first sync): their digests are XORed in
-                _bump_buckets(conn, [(r[0], r[1]) for r in rows])
+                self._bump_buckets(conn, [(r[0], r[1]) for r in rows])
             elif new:  # some were here already: the touched buckets are recomputed from their rows
-                _recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
+                self._recompute_buckets(conn, {bucket_of(r[0]) for r in rows})
             return new
 
     def setting_names(self, prefix: str = "") -> list[str]:
@@ -315,68 +315,3 @@ class SQLiteStore(ThreadConnections, SqlTables):
         """Fold a WAL into the main file: only a benchmark's WAL-mode store has one (a no-op otherwise)."""
         with self._using(), translate_errors(self.path):
             self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-
-    # ------------------------------------------------------------ sync (haven/sync/reconcile.py)
-
-    def sync_buckets(self, buckets: Sequence[int] | None = None) -> dict[int, Bucket]:
-        with self._read():
-            conn = self._conn()
-            if buckets is None:
-                rows = conn.execute("SELECT bucket, digest, count FROM sync_buckets").fetchall()
-            else:
-                rows = []
-                for start in range(0, len(buckets), _FIND_CHUNK):
-                    chunk = list(buckets[start : start + _FIND_CHUNK])
-                    marks = ",".join("?" * len(chunk))
-                    sql = f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})"
-                    rows.extend(conn.execute(sql, chunk).fetchall())
-        return {int(b): Bucket(bytes(d), int(n)) for b, d, n in rows if n}
-
-    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
-        out: list[SealedRecord] = []
-        with self._read():
-            conn = self._conn()
-            for bucket in sorted(set(buckets)):
-                rows = conn.execute(*_in_bucket("locator, id, sealed", bucket))
-                out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
-        return out
-
-
-def _bump_buckets(conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
-    """XOR the new rows ``(locator, id)`` into their buckets' digests, inside the open write transaction."""
-    change = deltas(keys)
-    if not change:
-        return
-    current: dict[int, Bucket] = {}
-    touched = sorted(change)
-    for start in range(0, len(touched), _FIND_CHUNK):
-        chunk = touched[start : start + _FIND_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for b, d, n in conn.execute(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})", chunk):
-            current[int(b)] = Bucket(bytes(d), int(n))
-    conn.executemany(
-        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
-        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
-        [(b, node.digest, node.rows) for b, node in sorted(apply(current, change).items())],
-    )
-
-
-def _in_bucket(columns: str, bucket: int) -> tuple[str, tuple[bytes, ...]]:
-    """A query for ``columns`` of the records in ``bucket``: locators from its two bytes up to the next's."""
-    low = bucket.to_bytes(2, "big")
-    if bucket == 0xFFFF:
-        return f"SELECT {columns} FROM records WHERE locator >= ?", (low,)
-    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ?", (low, (bucket + 1).to_bytes(2, "big"))
-
-
-def _recompute_buckets(conn: Any, buckets: set[int]) -> None:
-    """Set the digests of ``buckets`` from the rows they hold, inside the open write transaction."""
-    filled: dict[int, Bucket] = {}
-    for bucket in sorted(buckets):
-        keys = conn.execute(*_in_bucket("locator, id", bucket))
-        filled[bucket] = apply({}, deltas((bytes(a), bytes(b)) for a, b in keys)).get(bucket, EMPTY)
-    conn.executemany(
-        "INSERT INTO sync_buckets (bucket, digest, count) VALUES (?, ?, ?)"
-        " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
-        [(b, node.digest, node.rows) for b, node in sorted(filled.items())],
-    )

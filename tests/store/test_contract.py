@@ -304,3 +304,23 @@ def test_a_closed_store_refuses_work_but_finishes_a_transaction_begun_before(sto
             call()
     with pytest.raises(StoreClosedError), store.transaction():
         pass
+
+
+def test_bucket_digests_follow_the_rows_through_add_merge_and_rollback(store: Store) -> None:
+    """The sync section (docs/sync.md): every store keeps each bucket's digest equal to its rows'."""
+    from haven.sync.buckets import apply, bucket_of, deltas
+
+    def expected() -> dict[int, object]:
+        return apply({}, deltas((r.locator, r.id) for r in store.records()))
+
+    store.add([record(1), record(2, locator=1)], [])
+    assert store.merge([record(2, locator=1), record(3), record(3), record(0xFFFF << 112)]) == 2
+    assert store.merge([record(5)]) == 1
+    assert store.sync_buckets() == expected() and len(expected()) == 2  # locators 1..5 share bucket 0
+    with pytest.raises(RuntimeError), store.transaction():
+        store.merge([record(9 << 120)])
+        raise RuntimeError("cut short")
+    assert store.sync_buckets() == expected()
+    assert store.sync_buckets([0, 7]) == {0: expected()[0]}
+    assert sorted(r.id for r in store.sync_rows([0xFFFF])) == [record(0xFFFF << 112).id]
+    assert {bucket_of(r.locator) for r in store.sync_rows([0])} == {0} and len(store.sync_rows([0])) == 4

@@ -323,11 +323,11 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     trust = Certificates(site.store, lambda: NOW).trust()
     for text in texts:
         verified = verify(text, trust, NOW)
-        assert [(v["product"], v["dose"], v["of"]) for v in verified.facts["vaccinations"]] == [
+        assert [(v["product"], v["dose"], v["of"]) for v in verified.to_doc()["facts"]["vaccinations"]] == [
             ("comirnaty", 1, 2),
             ("comirnaty", 2, 2),
         ]
-        assert verified.facts["tests"] == []
+        assert verified.to_doc()["facts"]["tests"] == []
     # The issuer keeps nothing: no record, no setting changed; the audit log says who, and how many.
     assert kept(site) == kept_before
     with site.keys.unlock(PASSPHRASES["coordinator"]) as coordinator:  # only a coordinator reads the log
@@ -337,7 +337,7 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     # A test certificate: only the latest test chosen is stated, and it expires 72 h after its day began.
     api = client.post("/api/certificates", json={"entries": [test], "count": 1}, headers={"X-CSRF-Token": token})
     assert api.status_code == 200 and api.json()["expires"] == "2026-12-01T00:00:00Z"
-    facts = verify(api.json()["texts"][0], trust, NOW).facts
+    facts = verify(api.json()["texts"][0], trust, NOW).to_doc()["facts"]
     assert facts["tests"] == [{"disease": "covid-19", "test": "antigen", "result": "negative", "date": "2026-11-28"}]
 
 

@@ -20,9 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from haven.certs import base45, cbor, cose
 from haven.certs.batch import DAY, WEEK
+from haven.certs.result import Trust
 from haven.certs.signing_keys import kid_of, public_bytes
 from haven.certs.trust import TrustedKey, TrustList, parse_trust_list
-from haven.certs.verify import Trust, verify
+from haven.certs.verify import verify
 from haven.errors import CertificateError
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "haven-certificates.json").read_text("utf-8"))
