@@ -109,6 +109,7 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.include_router(api.router)
     app.include_router(staff_pages.router)
     app.include_router(verifier.router)
+    verifier.keep_foreign_trust(app, site)
     static = StaticAssets(directory=str(resources.files("haven.web").joinpath("static")))
     app.router.routes.append(Mount("/static", app=GZipMiddleware(static, minimum_size=500), name="static"))
     handlers.install(app)

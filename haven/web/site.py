@@ -125,6 +125,7 @@ class WebSite:
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    _on_sign_in: list[Callable[[UnlockedSite, RoleKeys], None]] = field(default_factory=list, init=False, repr=False)
     # The public trust list as the store last held it, and the key slot header (salt) of that site.
     _public_trust: tuple[bytes, bytes | None] | None = field(default=None, init=False, repr=False)
 
@@ -139,6 +140,10 @@ class WebSite:
     def on_lock(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` whenever every web session must end (lock, duress, panic)."""
         self._on_lock.append(listener)
+
+    def on_sign_in(self, listener: Callable[[UnlockedSite, RoleKeys], None]) -> None:
+        """Call ``listener(site, keys)`` after each staff sign-in: the shared site, the member's role keys."""
+        self._on_sign_in.append(listener)
 
     def date_today(self) -> dt.date:
         return self.today() if self.today is not None else self.now().date()
@@ -170,6 +175,10 @@ class WebSite:
             self._adopt(session)
             self._member_keys[member.id] = keys
             self.last_active = self.clock()
+            shared = self._shared  # set by _adopt just above
+            if shared is not None:
+                for listener in self._on_sign_in:
+                    listener(shared, keys)
             return SignedIn(member, self.generation, slot)
 
     def _adopt(self, session: UnlockedSite) -> None:

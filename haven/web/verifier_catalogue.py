@@ -14,6 +14,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from haven.certs import codes
 from haven.certs.claims import DISEASES
 from haven.core.catalogue import catalogue
 from haven.web.i18n import translations
@@ -33,6 +34,25 @@ def build() -> dict[str, Any]:
         "tests": {str(t.id): _names(word(key)) for key, t in cat.tests.items()},
         "results": {str(r.id): _names(word(key)) for key, r in cat.results.items()},
         "diseases": {str(n): _names(word(key)) for n, key in enumerate(DISEASES, start=1)},
+        "codes": _external_codes(),
+    }
+
+
+def _external_codes() -> dict[str, dict[str, int]]:
+    """EU DCC and SMART Health Card codes -> the catalogue's numbers, so foreign certificates read alike."""
+    cat = catalogue()
+    products: dict[str, dict[str, int]] = {"eu_dcc_mp": {}, "cvx": {}}
+    for product in cat.products.values():
+        for system, code in product.codes.items():
+            if system in products:
+                products[system].setdefault(code, product.id)
+    for code, key in codes.CVX_ALIASES.items():
+        products["cvx"].setdefault(code, cat.products[key].id)
+    return {
+        **products,
+        "eu_test": {code: cat.tests[key].id for code, key in codes.EU_TEST_TYPES.items()},
+        "loinc": {code: cat.tests[key].id for code, key in codes.LOINC_TESTS.items()},
+        "snomed_result": {code: cat.results[key].id for code, key in codes.SNOMED_RESULTS.items()},
     }
 
 

@@ -5,6 +5,7 @@ driven by Playwright."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -47,6 +48,7 @@ NOW = dt.datetime(2026, 11, 29, 14, 37, tzinfo=dt.UTC)
 CHEAP = Calibration(TEST_PARAMS, 0.0)
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+VERIFIER_STRINGS = json.loads((ROOT / "haven" / "web" / "static" / "verifier" / "strings.json").read_text("utf-8"))
 CHROMIUM = os.environ.get("HAVEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

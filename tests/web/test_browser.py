@@ -34,13 +34,13 @@ from tests.web.conftest import (
     serve,
     unlocked,
 )
+from tests.web.conftest import (
+    VERIFIER_STRINGS as STRINGS,
+)
 from tests.web.fakecam import y4m_from_png
 from tests.web.verifier_cases import cases, trust_list_cases
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
-STRINGS = json.loads(
-    (Path(__file__).resolve().parents[2] / "haven" / "web" / "static" / "verifier" / "strings.json").read_text("utf-8")
-)
 
 
 @pytest.fixture
@@ -455,8 +455,8 @@ def test_verifier_keeps_its_pinned_trust_list_offline_and_explains_in_the_chosen
     page.click("#paste-form button")
     page.wait_for_selector("#result[data-reason=malformed]")
     assert page.inner_text("#verdict") == "无效"
-    # Never a request with what was checked: only the page's own files and the trust list.
-    own = ("/verify", "/verify/sw.js", ".js", ".css", ".json", ".svg", "/api/trust-list")
+    # Never a request with what was checked: only the page's own files, the trust list and the foreign issuers.
+    own = ("/verify", "/verify/sw.js", ".js", ".css", ".json", ".svg", "/api/trust-list", "/verify/foreign-trust")
     assert all(u.split("?")[0].endswith(own) for u in log.urls), log.urls
     ctx.close()
     assert not log.foreign(live.url), log.foreign(live.url)

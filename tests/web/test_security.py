@@ -52,6 +52,7 @@ def test_every_staff_page_and_operation_is_behind_a_role(app: FastAPI) -> None:
         ("POST", "/language"),
         ("GET", "/verify"),
         ("GET", "/verify/sw.js"),
+        ("GET", "/verify/foreign-trust"),
         ("GET", "/api/health"),
         ("GET", "/api/catalogue"),
         ("GET", "/api/trust-list"),

@@ -1,5 +1,7 @@
-/* Haven's camera scanner: getUserMedia + jsQR, decoded in the browser; nothing is sent anywhere.
-   Used by the clinic's "open a card" page and by the verifier. Needs jsQR.min.js loaded first. */
+/* Haven's camera scanner: getUserMedia, decoded in the browser; nothing is sent anywhere.
+   The browser's own BarcodeDetector where it reads QR codes (Android, ChromeOS, macOS: native and
+   fast), the vendored jsQR elsewhere (and if the detector fails). Used by the clinic's "open a card"
+   page and by the verifier. Needs jsQR.min.js loaded first. */
 (function () {
   "use strict";
 
@@ -13,6 +15,18 @@
     this.canvas = document.createElement("canvas");
     this.context = this.canvas.getContext("2d", { willReadFrequently: true });
     this.running = false;
+    this.detector = null; // a BarcodeDetector, once known to read QR codes
+  }
+
+  function nativeDetector() {
+    if (!("BarcodeDetector" in window) || !window.BarcodeDetector.getSupportedFormats) return Promise.resolve(null);
+    return window.BarcodeDetector.getSupportedFormats()
+      .then(function (formats) {
+        return formats.indexOf("qr_code") >= 0 ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+      })
+      .catch(function () {
+        return null;
+      });
   }
 
   Scanner.prototype.start = function () {
@@ -30,7 +44,9 @@
         self.video.hidden = false;
         return self.video.play();
       })
-      .then(function () {
+      .then(nativeDetector)
+      .then(function (detector) {
+        self.detector = detector;
         self.running = true;
         self.onStatus("looking");
         self.tick();
@@ -43,10 +59,38 @@
       });
   };
 
+  Scanner.prototype.found = function (text) {
+    var decodedAt = performance.now();
+    this.stop();
+    this.onStatus("found");
+    this.onText(text, decodedAt);
+  };
+
+  Scanner.prototype.next = function () {
+    var self = this;
+    window.requestAnimationFrame(function () {
+      self.tick();
+    });
+  };
+
   Scanner.prototype.tick = function () {
     var self = this;
     if (!self.running) return;
     var video = self.video;
+    if (self.detector && video.readyState >= 2) {
+      self.detector
+        .detect(video)
+        .then(function (codes) {
+          if (!self.running) return;
+          if (codes.length && codes[0].rawValue) self.found(codes[0].rawValue);
+          else self.next();
+        })
+        .catch(function () {
+          self.detector = null; // jsQR from now on
+          self.next();
+        });
+      return;
+    }
     if (video.readyState >= 2 && video.videoWidth > 0) {
       var scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
       var w = Math.round(video.videoWidth * scale);
@@ -57,16 +101,11 @@
       var image = self.context.getImageData(0, 0, w, h);
       var code = window.jsQR(image.data, w, h, { inversionAttempts: "attemptBoth" });
       if (code && code.data) {
-        var decodedAt = performance.now();
-        self.stop();
-        self.onStatus("found");
-        self.onText(code.data, decodedAt);
+        self.found(code.data);
         return;
       }
     }
-    window.requestAnimationFrame(function () {
-      self.tick();
-    });
+    self.next();
   };
 
   Scanner.prototype.stop = function () {

@@ -7,15 +7,24 @@
    in localStorage with when the server last gave it and when a refresh last failed, so the page keeps
    verifying offline and says how old its list is. Without any list a certificate cannot be checked: the
    verdict is "cannot check yet", never "not valid" (a genuine certificate looks unknown then). Nothing
-   about a certificate ever leaves the page. */
+   about a certificate ever leaves the page.
+
+   Foreign issuers (EU DCC signers, SMART Health Card issuers): fetched from /verify/foreign-trust, a
+   document signed by an epoch key of the pinned trust list (foreign-trust.js), kept in localStorage like
+   the list, an older one refused; the page says how many it holds and how old their signature is.
+   A SMART Health Card in several QR codes is scanned code by code until every chunk is in. */
 // Asset URLs carry the assets' hash (html[data-v]): the service worker caches exactly these.
 const V = document.documentElement.dataset.v || "";
 let verifier = null;
+let formats = null;
+let foreignTrust = null;
 
 const LANGS = ["en", "ko", "zh"];
 const HTML_LANG = { en: "en", ko: "ko", zh: "zh-Hans" };
 const TRUST_LIST_URL = "/api/trust-list";
 const SAVED = "haven-verify-trust";
+const FOREIGN_URL = "/verify/foreign-trust";
+const SAVED_FOREIGN = "haven-verify-foreign";
 let strings = {};
 let names = {};
 let lang = "en";
@@ -25,6 +34,9 @@ let trustNote = null; // a string key: why a list offered by the server was not 
 let fingerprint = "";
 let received = null; // ms since the epoch: when the server last gave (or confirmed) the list kept
 let refreshFailed = null; // ms since the epoch: when a refresh last failed, if after that
+let foreign = null; // the parsed foreign issuers, or null
+let foreignNote = null; // a string key: why a document offered by the server was not taken
+let chunks = new Map(); // a multi-QR SMART Health Card's chunks read so far: index -> text
 const WEEK_MS = 7 * 86400000;
 
 function pickLanguage() {
@@ -121,7 +133,36 @@ async function loadTrust() {
   if (current) save(currentBytes, current.rootPublic);
   trust = current;
   fingerprint = trust ? await verifier.fingerprint(trust.rootPublic) : "";
+  await loadForeign();
   showTrust();
+}
+
+/** The foreign issuers: the server's if signed under the pinned list and not older, else the saved ones. */
+async function loadForeign() {
+  foreignNote = null;
+  let saved = null;
+  try {
+    const bytes = fromBase64(localStorage.getItem(SAVED_FOREIGN) || "");
+    saved = trust && bytes.length ? [await foreignTrust.parseForeignTrust(bytes, trust), bytes] : null;
+  } catch {
+    saved = null; // damaged, or its key is no longer in the list (revoked): not used
+  }
+  let current = saved;
+  if (trust) {
+    try {
+      const response = await fetch(FOREIGN_URL, { cache: "no-store" });
+      if (response.ok) {
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        const fresh = await foreignTrust.parseForeignTrust(bytes, trust);
+        if (!saved || fresh.issuedAt >= saved[0].issuedAt) current = [fresh, bytes];
+        else foreignNote = "foreign-older";
+      }
+    } catch (error) {
+      if (error instanceof foreignTrust.ForeignTrustError) foreignNote = "foreign-refused";
+    }
+  }
+  if (current) localStorage.setItem(SAVED_FOREIGN, toBase64(current[1]));
+  foreign = current ? current[0] : null;
 }
 
 /** "3 days ago" in the page's language (the browser's own words: no catalogue needed). */
@@ -153,9 +194,23 @@ function showTrust() {
   failed.textContent = failed.hidden ? "" : t("trust-refresh-failed", { age: ago(refreshFailed) });
   document.body.dataset.trustRefresh = failed.hidden ? "ok" : "failed";
   const note = document.getElementById("trust-note");
-  note.hidden = !trustNote;
-  note.textContent = trustNote ? t(trustNote) : "";
+  note.hidden = !trustNote && !foreignNote;
+  note.textContent = [trustNote, foreignNote].filter(Boolean).map((key) => t(key)).join(" ");
+  showForeign();
   showOffline();
+}
+
+function showForeign() {
+  const el = document.getElementById("foreign-state");
+  document.body.dataset.foreign = foreign ? String(foreign.issuedAt) : "none";
+  if (!foreign) {
+    el.textContent = t("foreign-none");
+    return;
+  }
+  const signed = foreign.issuedAt * 1000;
+  el.textContent = t("foreign-state", { eu: foreign.signers.length, shc: foreign.issuers.length, age: ago(signed) });
+  if (Date.now() - signed > WEEK_MS) el.textContent += " " + t("trust-stale");
+  el.classList.toggle("stale", Date.now() - signed > WEEK_MS);
 }
 
 function showOffline() {
@@ -179,6 +234,33 @@ function isoTime(seconds) {
   return new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+function coded(system, table, code) {
+  const id = names.codes && names.codes[system] && names.codes[system][code];
+  return id ? name(table, id) : code || "?";
+}
+
+function doseText(dose, of) {
+  if (dose === null || dose === undefined) return null;
+  return of ? t("dose-of", { n: dose, of }) : t("dose", { n: dose });
+}
+
+function foreignLines(facts, format) {
+  const eu = format === "eu-dcc";
+  const lines = [];
+  for (const v of facts.vaccinations || []) {
+    const parts = [coded(eu ? "eu_dcc_mp" : "cvx", "products", v.code), doseText(v.dose, v.of), v.date];
+    lines.push(parts.filter(Boolean).join(" · "));
+  }
+  for (const test of facts.tests || []) {
+    const what = coded(eu ? "eu_test" : "loinc", "tests", test.code);
+    lines.push(what + ": " + coded("snomed_result", "results", test.result) + (test.date ? " · " + test.date : ""));
+  }
+  for (const r of facts.recoveries || []) {
+    lines.push(t("recovery", { from: r.from || "?", until: r.until || "?" }));
+  }
+  return lines;
+}
+
 function factLines(facts) {
   const lines = [];
   for (const v of facts.vaccinations || []) {
@@ -197,19 +279,47 @@ function showVerdict(verdict) {
   result.hidden = false;
   result.dataset.verdict = JSON.stringify(verdict);
   result.dataset.reason = verdict.valid ? "valid" : verdict.reason;
+  result.dataset.format = verdict.format || "";
   // Three states: valid; not valid, with its reason; cannot check yet (no list: a genuine one looks unknown).
-  const state = verdict.valid ? "valid" : verdict.detail === "no-trust-list" ? "unchecked" : "invalid";
+  const unchecked = verdict.detail === "no-trust-list" || verdict.detail === "no-foreign-list";
+  const state = verdict.valid ? "valid" : unchecked ? "unchecked" : "invalid";
   result.dataset.state = state;
   result.className = "result " + state;
   document.getElementById("verdict").textContent = t(state === "unchecked" ? "cannot-check" : state);
   // The reason in words: a finer one where the verifier says more (which key, no list yet...).
   const finer = verdict.detail && strings.en["why-" + verdict.detail] ? "why-" + verdict.detail : null;
   document.getElementById("reason").textContent = t(verdict.valid ? "reason-valid" : finer || "reason-" + verdict.reason);
+  // Three different answers: a trusted issuer's signature, an issuer not trusted here, a signature that fails.
+  const answer = verdict.valid ? "trusted" : { "unknown-issuer": "unknown", forged: "bad-signature" }[verdict.reason];
+  const answerEl = document.getElementById("answer");
+  answerEl.hidden = !answer || state === "unchecked";
+  answerEl.textContent = answerEl.hidden ? "" : t("answer-" + answer);
+  result.dataset.answer = answerEl.hidden ? "" : answer;
+  // A foreign certificate's holder, never larger than the verdict (CSS: small text, after it).
+  const holder = document.getElementById("holder");
+  const who = verdict.holder && (verdict.holder.name || verdict.holder.born) ? verdict.holder : null;
+  holder.hidden = !who;
+  holder.textContent = who ? t("holder", { name: who.name || "?", born: who.born || "?" }) : "";
   const facts = document.getElementById("facts");
   facts.replaceChildren();
   const details = document.getElementById("details");
   details.replaceChildren();
-  if (verdict.facts) {
+  if (verdict.facts && verdict.format && verdict.format !== "haven") {
+    for (const line of foreignLines(verdict.facts, verdict.format)) {
+      const li = document.createElement("li");
+      li.textContent = line;
+      facts.appendChild(li);
+    }
+    const f = verdict.facts;
+    const by = f.issuer.subject ? t("signed-by-dsc", { subject: f.issuer.subject }) : t("issued-by", { iss: f.issuer.iss });
+    const lines = [f.exp ? t("expires", { when: isoTime(f.exp) }) : null, f.iat ? t("issued-on", { day: isoTime(f.iat) }) : null, by];
+    for (const w of verdict.warnings || []) lines.push(t("warning-" + w));
+    for (const text of lines.filter(Boolean)) {
+      const p = document.createElement("p");
+      p.textContent = text;
+      details.appendChild(p);
+    }
+  } else if (verdict.facts) {
     for (const line of factLines(verdict.facts)) {
       const li = document.createElement("li");
       li.textContent = line;
@@ -228,11 +338,37 @@ function showVerdict(verdict) {
   }
 }
 
-async function check(text, decodedAt) {
+/** A multi-QR SMART Health Card's chunk: kept until every one is read (then the whole text), else null. */
+function collect(text) {
+  const chunk = formats.chunkOf(text);
+  if (!chunk || chunk[1] < 2 || chunk[0] > chunk[1]) return text;
+  const [index, total] = chunk;
+  if (chunks.size && [...chunks.values()].some((c) => formats.chunkOf(c)[1] !== total)) chunks = new Map();
+  chunks.set(index, text);
+  if (chunks.size < total) {
+    const status = document.getElementById("chunks");
+    status.hidden = false;
+    status.textContent = t("chunks", { read: chunks.size, total });
+    return null;
+  }
+  const whole = [...chunks.keys()].sort((a, b) => a - b).map((i) => chunks.get(i)).join(" ");
+  chunks = new Map();
+  return whole;
+}
+
+async function check(text, decodedAt, scanner) {
   const started = decodedAt ?? performance.now();
-  const cleaned = text.trim();
-  document.getElementById("scanned").textContent = cleaned;
-  const verdict = await verifier.verify(cleaned, trust, new Date());
+  // Pasted chunks of a SMART Health Card may come one a line; `haven cert verify` takes them space-separated.
+  const lines = text.trim().split(/\s*\n\s*/);
+  const cleaned = lines.length > 1 && lines.every((l) => l.startsWith("shc:/")) ? lines.join(" ") : text.trim();
+  const whole = cleaned.includes(" ") ? cleaned : collect(cleaned);
+  if (whole === null) {
+    if (scanner) scanner.start(); // the next QR code of the card
+    return;
+  }
+  document.getElementById("chunks").hidden = true;
+  document.getElementById("scanned").textContent = whole;
+  const verdict = await formats.verifyAny(whole, trust, foreign, new Date());
   showVerdict(verdict);
   document.body.dataset.verdictMs = String(performance.now() - started);
   document.getElementById("result").scrollIntoView({ block: "nearest" });
@@ -255,7 +391,9 @@ async function registerWorker() {
 }
 
 async function main() {
-  verifier = await import("./verify.js?v=" + V);
+  [verifier, formats, foreignTrust] = await Promise.all(
+    ["verify", "formats", "foreign-trust"].map((name) => import("./" + name + ".js?v=" + V))
+  );
   [strings, names] = await Promise.all(
     ["strings", "catalogue"].map(async (file) => (await fetch("/static/verifier/" + file + ".json?v=" + V)).json())
   );
@@ -280,7 +418,7 @@ async function main() {
   const video = document.querySelector("#verify-scanner video");
   const scanner = new window.HavenScanner(
     video,
-    (text, decodedAt) => check(text, decodedAt),
+    (text, decodedAt) => check(text, decodedAt, scanner),
     (state) => {
       status.textContent = t("scan-" + state);
       button.hidden = state === "looking" || state === "starting";
@@ -296,6 +434,7 @@ async function main() {
   });
   document.getElementById("again").addEventListener("click", () => {
     document.getElementById("result").hidden = true;
+    chunks = new Map();
     document.getElementById("paste").value = "";
   });
   document.body.dataset.ready = "true";

@@ -1,7 +1,8 @@
 /* The verifier's service worker: keeps the verifier and everything it needs for offline use.
    Assets: cache first (refreshed when the app's assets change: the cache is named after their
-   hash); the page: network first, the cached copy offline. The trust list is not cached here:
-   the page verifies it and keeps the last good one itself (localStorage), pinned to its root. */
+   hash); the page: network first, the cached copy offline. The trust list and the foreign issuers are
+   not cached here: the page verifies them and keeps the last good ones itself (localStorage), pinned to
+   its root, so that no older copy can replace a newer one. */
 const VERSION = "__VERSION__";
 const CACHE = "haven-verify-" + VERSION;
 // Versioned URLs never change content, so the install may take them from the HTTP cache the page
@@ -13,6 +14,12 @@ const ASSETS = [
   "/static/js/scanner.js",
   "/static/verifier/app.js",
   "/static/verifier/verify.js",
+  "/static/verifier/cbor.js",
+  "/static/verifier/inflate.js",
+  "/static/verifier/eudcc.js",
+  "/static/verifier/shc.js",
+  "/static/verifier/foreign-trust.js",
+  "/static/verifier/formats.js",
   "/static/verifier/strings.json",
   "/static/verifier/catalogue.json",
 ].map((path) => path + "?v=" + VERSION);

@@ -105,6 +105,12 @@ export class CborMap {
   keyIds() {
     return [...this.ids.keys()];
   }
+  set(key, value) {
+    const id = keyId(key);
+    if (this.ids.has(id)) throw new Malformed("duplicate key");
+    this.entries.push([key, value]);
+    this.ids.set(id, value);
+  }
 }
 
 export const UNDEFINED = Symbol("undefined");
@@ -120,7 +126,7 @@ function keyId(key) {
   return "x:" + uniqueKey++; // arrays and maps: never equal to anything else here
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a byte-order mark is text, as in Python
 
 function lengthFirst(a, b) {
   // cbor2's canonical order (RFC 7049): shorter encoded keys first, then bytewise.
@@ -174,6 +180,25 @@ function head(r) {
   return [major, info, value];
 }
 
+/** A definite byte string, text (UTF-8) or array of ``length`` at reader ``r``; ``next`` reads one item.
+    Shared with cbor.js, which reads other issuers' CBOR. */
+export function definite(r, major, length, next) {
+  if (typeof length === "bigint" || length > r.b.length - r.i) throw new Malformed("short");
+  if (major === 4) {
+    const out = [];
+    for (let k = 0; k < length; k++) out.push(next());
+    return out;
+  }
+  const raw = r.b.subarray(r.i, r.i + length);
+  r.i += length;
+  if (major === 2) return raw.slice();
+  try {
+    return UTF8.decode(raw);
+  } catch {
+    throw new Malformed("text is not UTF-8");
+  }
+}
+
 function item(r, depth) {
   if (depth > MAX_DEPTH) throw new Malformed("too deep");
   const [major, info, value] = head(r);
@@ -183,23 +208,9 @@ function item(r, depth) {
     case 1:
       return typeof value === "bigint" ? -1n - value : -1 - value;
     case 2:
-    case 3: {
-      if (typeof value === "bigint" || r.i + value > r.b.length) throw new Malformed("short");
-      const raw = r.b.subarray(r.i, r.i + value);
-      r.i += value;
-      if (major === 2) return raw.slice();
-      try {
-        return UTF8.decode(raw);
-      } catch {
-        throw new Malformed("text is not UTF-8");
-      }
-    }
-    case 4: {
-      if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
-      const out = [];
-      for (let k = 0; k < value; k++) out.push(item(r, depth + 1));
-      return out;
-    }
+    case 3:
+    case 4:
+      return definite(r, major, value, () => item(r, depth + 1));
     case 5: {
       if (typeof value === "bigint" || value > r.b.length - r.i) throw new Malformed("short");
       const map = new CborMap();
@@ -305,7 +316,7 @@ function protectedHeader(bytes) {
   return [alg, kid];
 }
 
-async function importP256(point) {
+export async function importP256(point) {
   return crypto.subtle.importKey("raw", point, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
 }
 
@@ -322,7 +333,7 @@ function lowS(signature) {
   return true;
 }
 
-async function es256(key, message, signature) {
+export async function es256(key, message, signature) {
   return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, signature, message);
 }
 
@@ -334,13 +345,13 @@ export function hex(bytes) {
   return s;
 }
 
-function equalBytes(a, b) {
+export function equalBytes(a, b) {
   if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-async function sha256(bytes) {
+export async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
