@@ -36,7 +36,7 @@ from haven.core.records import SealedRecord  # noqa: E402
 from haven.hub.client import HubConnection, HubSync, sync_with_hub  # noqa: E402
 from haven.hub.wire import Signer  # noqa: E402
 from haven.store.base import Store  # noqa: E402
-from haven.store.hub import HubDatabase  # noqa: E402
+from haven.store.hub import HubStore  # noqa: E402
 from haven.store.memory import MemoryStore  # noqa: E402
 from haven.store.sqlite import SQLiteStore  # noqa: E402
 from haven.sync.roster import SiteKeys  # noqa: E402
@@ -76,7 +76,7 @@ def durable(url: str) -> None:
 
 
 def reshuffle_time(database: str) -> float:
-    db = HubDatabase(database)
+    db = HubStore(database)
     try:
         began = time.perf_counter()
         db.reshuffle()

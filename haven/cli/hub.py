@@ -68,11 +68,11 @@ def init(ctx: Context, database: str | None, roster_path: str) -> None:
       haven hub init --database postgresql://haven@127.0.0.1/hub --roster roster.cose
     """
     from haven.hub.roster import root_fingerprint, take_roster
-    from haven.store.hub import HubDatabase
+    from haven.store.hub import HubStore
 
-    db = HubDatabase(_url(database))
+    db = HubStore(_url(database))
     try:
-        version = db.migrate()
+        version = db.schema_version()  # (the store brings its schema up to date when it opens)
         roster = take_roster(db, _read_roster(roster_path))
     finally:
         db.close()
@@ -104,11 +104,10 @@ def roster_command(ctx: Context, database: str | None, roster_path: str) -> None
       haven hub roster --database postgresql://haven@127.0.0.1/hub roster.cose
     """
     from haven.hub.roster import take_roster
-    from haven.store.hub import HubDatabase
+    from haven.store.hub import HubStore
 
-    db = HubDatabase(_url(database))
+    db = HubStore(_url(database))
     try:
-        db.check_schema()
         roster = take_roster(db, _read_roster(roster_path))
     finally:
         db.close()
@@ -157,12 +156,11 @@ def serve(
     import uvicorn
 
     from haven.hub.server import Hub, Reshuffler, create_hub_app
-    from haven.store.hub import HubDatabase
+    from haven.store.hub import HubStore
 
     if (tls_cert is None) != (tls_key is None):
         raise InputError("TLS needs both --tls-cert and --tls-key.")
-    db = HubDatabase(_url(database))
-    db.check_schema()
+    db = HubStore(_url(database))
     hub_state = Hub(db, reshuffler=Reshuffler(db, settle_s=reshuffle_s))
     hub_state.roster()  # refuse to start without one
     scheme = "https" if tls_cert else "http"
@@ -225,12 +223,11 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
     """
     from haven.cli.site import print_tables, tables_doc
     from haven.hub.seizure import analyse
-    from haven.store.hub import HubDatabase
+    from haven.store.hub import HubStore
 
-    db = HubDatabase(_url(database))
+    db = HubStore(_url(database))
     try:
-        db.check_schema()
-        tables = db.tables()
+        tables = db.physical_tables()
         findings = analyse(db, tables)
     finally:
         db.close()

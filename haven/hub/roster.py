@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from haven.certs import cbor, cose
 from haven.certs.signing_keys import kid_of
 from haven.errors import HavenError, RosterError
-from haven.store.hub import ROOT, ROSTER, HubDatabase
+from haven.store.hub import ROOT, ROSTER, HubStore
 from haven.sync.roster import Roster, parse_roster
 
 
@@ -30,7 +30,7 @@ def named_root(data: bytes) -> bytes:
     return root
 
 
-def take_roster(db: HubDatabase, data: bytes) -> Roster:
+def take_roster(db: HubStore, data: bytes) -> Roster:
     """Check ``data`` against the pinned root (the first roster pins its own) and store it if newer."""
     pinned = db.get_setting(ROOT)
     roster = parse_roster(data, pinned if pinned is not None else named_root(data))
@@ -41,7 +41,7 @@ def take_roster(db: HubDatabase, data: bytes) -> Roster:
     return roster
 
 
-def current_roster(db: HubDatabase) -> Roster | None:
+def current_roster(db: HubStore) -> Roster | None:
     data, root = db.get_setting(ROSTER), db.get_setting(ROOT)
     return None if data is None or root is None else parse_roster(data, root)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from haven.hub.roster import current_roster
 from haven.store.base import Table
-from haven.store.hub import RESHUFFLE_DUE, HubDatabase
+from haven.store.hub import RESHUFFLE_DUE, HubStore
 
 
 def _ctid(text: str) -> tuple[int, int]:
@@ -14,7 +14,7 @@ def _ctid(text: str) -> tuple[int, int]:
     return int(page), int(item)
 
 
-def analyse(db: HubDatabase, tables: list[Table]) -> dict[str, Any]:
+def analyse(db: HubStore, tables: list[Table]) -> dict[str, Any]:
     """The facts a seizure gives: how many rows and bytes, whether row places or inserting transactions
     group any rows (they do only for pushes since the last reshuffle), and the roster's size."""
     records = next(t for t in tables if t.name == "records")

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError, StoreError, by_class
 from haven.hub import RESHUFFLE_AFTER_S, wire
 from haven.hub.roster import current_roster
-from haven.store.hub import HubDatabase
+from haven.store.hub import HubStore
 from haven.sync import reconcile
 from haven.sync.roster import Roster
 
@@ -64,7 +64,7 @@ class Nonces:
 class Reshuffler:
     """Reshuffles the rows once pushes have been quiet for ``settle_s`` (and at start if one was due)."""
 
-    db: HubDatabase
+    db: HubStore
     settle_s: float = RESHUFFLE_AFTER_S
     _last_push: float = 0.0
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -128,7 +128,6 @@ _PROBLEM_STATUSES = {
     "method": 405,
     "bad-request": 400,
     "no-roster": 503,
-    "schema": 503,
 }
 
 
@@ -141,7 +140,7 @@ def _refusal(exc: HavenError) -> Response:
 class Hub:
     """The hub's state: its database, its roster, the nonces of the last window."""
 
-    db: HubDatabase
+    db: HubStore
     clock: Callable[[], float] = time.time
     reshuffler: Reshuffler | None = None
     nonces: Nonces = field(default_factory=Nonces)
@@ -227,7 +226,7 @@ class Hub:
         memory until the next merge changes it (this process is the database's only writer)."""
         peer = self._peer
         if peer is None:
-            peer = self._peer = reconcile.StorePeer(self.db)  # type: ignore[arg-type]  # the part a peer reads
+            peer = self._peer = reconcile.StorePeer(self.db)
         return peer
 
 

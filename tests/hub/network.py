@@ -24,7 +24,7 @@ from haven.core.records import SealedRecord
 from haven.hub.client import HubConnection, HubSync, sync_with_hub
 from haven.hub.wire import Signer
 from haven.store.base import Store
-from haven.store.hub import HubDatabase
+from haven.store.hub import HubStore
 from haven.sync.roster import Roster, SiteKeys, new_roster
 
 HAVEN = [sys.executable, "-c", "import sys; from haven.cli import main; sys.exit(main())"]
@@ -150,7 +150,7 @@ def serving(database: str, network: Network, tmp: Path, *args: str) -> Iterator[
 
 
 def hub_rows(database: str) -> int:
-    db = HubDatabase(database)
+    db = HubStore(database)
     try:
         return db.count()
     finally:

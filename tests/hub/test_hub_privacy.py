@@ -6,18 +6,17 @@ import json
 import time
 from pathlib import Path
 
-from haven.store.hub import HubDatabase
+from haven.store.hub import HubStore
 from haven.store.memory import MemoryStore
 from tests.hub.network import HubProcess, Network, fake_rows, haven, serving, sync
 
 
 def _physical(database: str) -> list[tuple[str, str, bytes, bytes]]:
     """Every row's place, inserting transaction and key, as PostgreSQL keeps them, in place order."""
-    db = HubDatabase(database)
+    db = HubStore(database)
     try:
-        with db.transaction() as cur:
-            cur.execute("SELECT ctid::text, xmin::text, locator, id FROM records ORDER BY records.ctid")
-            return [(a, b, bytes(c), bytes(d)) for a, b, c, d in cur.fetchall()]
+        records = next(t for t in db.physical_tables() if t.name == "records")
+        return [(str(a), str(b), bytes(c), bytes(d)) for a, b, c, d, _ in records.rows]
     finally:
         db.close()
 
@@ -34,7 +33,7 @@ def _two_sites_push(hub: HubProcess, network: Network) -> tuple[set[bytes], set[
 
 
 def _wait_reshuffled(database: str) -> None:
-    db = HubDatabase(database)
+    db = HubStore(database)
     try:
         deadline = time.monotonic() + 30
         while db.reshuffle_due():
@@ -85,7 +84,9 @@ def test_seizure_view_shows_rows_without_site_or_time_and_says_nothing_groups_th
     assert (findings["members"], findings["removed"], findings["reshuffle_due"]) == (3, 0, False)
     columns = {t["name"]: t["columns"] for t in doc["tables"]}
     assert columns["records"] == ["ctid", "xmin", "locator", "id", "sealed"]
-    assert set(columns) == {"records", "sync_buckets", "settings", "haven_schema"}
+    assert set(columns) == {"records", "sync_buckets", "settings", "tallies", "staff", "audit", "haven_schema"}
+    rows = {t["name"]: t["rows"] for t in doc["tables"]}
+    assert rows["tallies"] == rows["staff"] == rows["audit"] == []  # a hub is a store with no site in it
     settings = {row[2] for row in next(t for t in doc["tables"] if t["name"] == "settings")["rows"]}
     assert settings == {"roster", "root"}  # no log, no member's last sync
     human = haven("hub", "seizure-view", "--database", database)
