@@ -43,16 +43,21 @@ VISITS = [
 FREE_TEXT = ("Room 4", "Amal", "Camp B", "tent 12", "Noor")
 
 
+def add_holder(run, visits: list[Any]) -> str:  # type: ignore[no-untyped-def]
+    """A new site (``run``'s) with one holder who made ``visits``; their card's code."""
+    assert run("init", "--admin", "Ana").code == 0
+    qr: str = run("card", "new", "--json", "--no-show-qr").json()["qr"]
+    for i, visit in enumerate(visits):
+        first = ["--first-visit"] if i == 0 else []
+        added = run("visit", "add", "--card", "-", *first, "--entries", "-", stdin=f"{qr}\n{json.dumps(visit)}")
+        assert added.code == 0, added.err
+    return qr
+
+
 @pytest.fixture
 def holder(run_cli) -> tuple[Any, str]:  # type: ignore[no-untyped-def]
     """A site whose one holder has two visits: vaccinations, tests, a treatment and a note."""
-    assert run_cli("init", "--admin", "Ana").code == 0
-    qr = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
-    for i, visit in enumerate(VISITS):
-        first = ["--first-visit"] if i == 0 else []
-        added = run_cli("visit", "add", "--card", "-", *first, "--entries", "-", stdin=f"{qr}\n{json.dumps(visit)}")
-        assert added.code == 0, added.err
-    return run_cli, qr
+    return run_cli, add_holder(run_cli, VISITS)
 
 
 def _export(run, qr: str, out: Path) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ from rich.console import Console
 
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, pin_arg
+from haven.errors import InputError
+from haven.export.ddcc import ddcc_bundle
 from haven.export.fhir import ips_bundle, random_ids
 from haven.services import Clinic
 from haven.site.roles import Permission
@@ -27,22 +29,35 @@ def export() -> None:
     required=True,
     help="Write the FHIR R4 Bundle (JSON) to this file, readable by its owner only.",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(("ips", "ddcc")),
+    default="ips",
+    show_default=True,
+    help="ips: the whole history as an International Patient Summary; ddcc: its COVID-19 vaccinations "
+    "and tests as WHO DDCC:VS and DDCC:TR documents.",
+)
 @common
-def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: str) -> None:
+def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: str, profile: str) -> None:
     """Write the holder's history as a FHIR R4 International Patient Summary, for the holder to carry.
 
-    The Patient in it has no name, birth date or identifier; notes are left out.
+    The Patient in it has no name, birth date or identifier; notes are left out. With --profile ddcc,
+    the COVID-19 vaccinations and tests as WHO DDCC documents instead.
 
     \b
     Example:
       haven export fhir --card - --out summary.json    # the card on stdin
+      haven export fhir --card - --profile ddcc --out ddcc.json
     """
     check_output(out, "FHIR export")  # before the card is asked for
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     with ctx.session(Permission.HISTORY_VIEW) as session:
         result = Clinic(session.store).history(card, pin)
-        bundle = ips_bundle(result, session.site.now(), random_ids(session.site.random_bytes))
+        make = ddcc_bundle if profile == "ddcc" else ips_bundle
+        bundle = make(result, session.site.now(), random_ids(session.site.random_bytes))
+        if profile == "ddcc" and not bundle["entry"]:
+            raise InputError("This history has no COVID-19 vaccination or test: there is no DDCC document to write.")
         data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
         with outputs.staged({out: data}):
@@ -53,10 +68,14 @@ def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: 
             "and are not in the export.",
             err=True,
         )
-    doc = {"out": out, "resources": len(bundle["entry"]), "visits": len(result.visits)}
+    doc: dict[str, object] = {"out": out, "resources": len(bundle["entry"]), "visits": len(result.visits)}
+    if profile == "ddcc":  # the entries are documents: count the resources in them too
+        doc["documents"] = doc["resources"]
+        doc["resources"] = sum(len(d["resource"]["entry"]) for d in bundle["entry"])
 
     def human(c: Console) -> None:
-        c.print(f"Wrote {doc['resources']} FHIR resources ({doc['visits']} visits) to {out}.")
+        documents = f" in {doc['documents']} DDCC documents" if profile == "ddcc" else ""
+        c.print(f"Wrote {doc['resources']} FHIR resources{documents} ({doc['visits']} visits) to {out}.")
 
     ctx.emit(doc, human)
 

@@ -48,12 +48,12 @@ def random_ids(random_bytes: Callable[[int], bytes]) -> NewId:
     return lambda: uuid.UUID(bytes=random_bytes(16), version=4).urn
 
 
-def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
+def coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
     return {"system": system, "code": code, **({"display": display} if display else {})}
 
 
-def _absent() -> dict[str, Any]:
-    return {"extension": [{"url": DATA_ABSENT, "valueCode": ABSENT_REASON}]}
+def absent(reason: str = ABSENT_REASON) -> dict[str, Any]:
+    return {"extension": [{"url": DATA_ABSENT, "valueCode": reason}]}
 
 
 def _narrative(lines: list[str]) -> dict[str, str]:
@@ -61,11 +61,11 @@ def _narrative(lines: list[str]) -> dict[str, str]:
     return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml"><ul>{items}</ul></div>'}
 
 
-def _patient(history: History) -> dict[str, Any]:
+def patient_resource(history: History) -> dict[str, Any]:
     patient: dict[str, Any] = {
         "resourceType": "Patient",
-        "name": [_absent()],
-        "_birthDate": _absent(),
+        "name": [absent()],
+        "_birthDate": absent(),
     }
     if history.holder.sex is not None:
         patient["gender"] = history.holder.sex  # Haven's values are FHIR's administrative genders
@@ -75,10 +75,10 @@ def _patient(history: History) -> dict[str, Any]:
 def _immunization(entry: Vaccination, patient: str) -> tuple[dict[str, Any], str]:
     cat = catalogue()
     product = cat.product(entry.product)
-    codings = [_coding(system, product.codes[key]) for key, system in PRODUCT_SYSTEMS if key in product.codes]
+    codings = [coding(system, product.codes[key]) for key, system in PRODUCT_SYSTEMS if key in product.codes]
     codings[0]["display"] = product.name
     diseases = [
-        {"coding": [_coding(SNOMED, cat.diseases[d]["snomed"], cat.diseases[d]["name"])]} for d in product.diseases
+        {"coding": [coding(SNOMED, cat.diseases[d]["snomed"], cat.diseases[d]["name"])]} for d in product.diseases
     ]
     resource: dict[str, Any] = {
         "resourceType": "Immunization",
@@ -95,23 +95,23 @@ def _immunization(entry: Vaccination, patient: str) -> tuple[dict[str, Any], str
     return resource, f"{entry.date.isoformat()}: {product.name}, dose {entry.dose}"
 
 
-def _observation(entry: Test, patient: str) -> tuple[dict[str, Any], str]:
+def observation(entry: Test, patient: str) -> tuple[dict[str, Any], str]:
     cat = catalogue()
     test, result = cat.tests[entry.test], cat.results[entry.result]
     value: dict[str, Any] = {"text": result.name}
     if "snomed" in result.codes:
-        value["coding"] = [_coding(SNOMED, result.codes["snomed"], result.name)]
+        value["coding"] = [coding(SNOMED, result.codes["snomed"], result.name)]
     resource = {
         "resourceType": "Observation",
         "status": "final",
         "category": [
             {
                 "coding": [
-                    _coding("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")
+                    coding("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory", "Laboratory")
                 ]
             }
         ],
-        "code": {"coding": [_coding(LOINC, test.codes["loinc"], test.name)], "text": test.name},
+        "code": {"coding": [coding(LOINC, test.codes["loinc"], test.name)], "text": test.name},
         "subject": {"reference": patient},
         "effectiveDateTime": entry.date.isoformat(),
         "valueCodeableConcept": value,
@@ -158,7 +158,7 @@ def _section_entries(entry: Entry, patient: str) -> list[tuple[str, tuple[dict[s
     if isinstance(entry, Vaccination):
         return [("immunizations", _immunization(entry, patient))]
     if isinstance(entry, Test):
-        return [("results", _observation(entry, patient))]
+        return [("results", observation(entry, patient))]
     if isinstance(entry, Treatment):
         condition = _condition(entry, patient)
         found = [("problems", condition)] if condition else []
@@ -168,13 +168,13 @@ def _section_entries(entry: Entry, patient: str) -> list[tuple[str, tuple[dict[s
 
 def _section(name: str, items: list[tuple[str, str]]) -> dict[str, Any]:
     system, code, title, required = SECTIONS[name]
-    section: dict[str, Any] = {"title": title, "code": {"coding": [_coding(system, code, title)]}}
+    section: dict[str, Any] = {"title": title, "code": {"coding": [coding(system, code, title)]}}
     if items:
         section["text"] = _narrative([line for _, line in items])
         section["entry"] = [{"reference": url} for url, _ in items]
     else:
         section["text"] = _narrative(["None recorded in Haven."])
-        section["emptyReason"] = {"coding": [_coding(EMPTY_REASON, "unavailable", "Unavailable")]}
+        section["emptyReason"] = {"coding": [coding(EMPTY_REASON, "unavailable", "Unavailable")]}
     return section if items or required else {}
 
 
@@ -195,7 +195,7 @@ def ips_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, A
     composition = {
         "resourceType": "Composition",
         "status": "final",
-        "type": {"coding": [_coding(*DOCUMENT_TYPE)]},
+        "type": {"coding": [coding(*DOCUMENT_TYPE)]},
         "subject": {"reference": patient_url},
         "date": stamp,
         "author": [{"reference": device_url}],
@@ -203,7 +203,12 @@ def ips_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, A
         "section": sections,
     }
     device = {"resourceType": "Device", "deviceName": [{"name": "Haven", "type": "user-friendly-name"}]}
-    everything = [(composition_url, composition), (patient_url, _patient(history)), (device_url, device), *resources]
+    everything = [
+        (composition_url, composition),
+        (patient_url, patient_resource(history)),
+        (device_url, device),
+        *resources,
+    ]
     return {
         "resourceType": "Bundle",
         "identifier": {"system": "urn:ietf:rfc:3986", "value": new_id()},
