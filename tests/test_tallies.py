@@ -120,7 +120,6 @@ def test_schema_5_seals_an_older_sites_counters_into_one_tally_at_the_next_unloc
     conn.execute(f"PRAGMA key = \"x'{master.hex()}'\"")
     conn.execute("PRAGMA cipher_hmac_algorithm = HMAC_SHA256")
     conn.execute("DROP TABLE tallies")
-    conn.execute("DROP TABLE IF EXISTS sync_buckets")  # made by migration 7, after schema 4
     conn.execute(
         "CREATE TABLE aggregates (week INTEGER NOT NULL, kind INTEGER NOT NULL, code INTEGER NOT NULL,"
         " detail INTEGER NOT NULL, age_band INTEGER NOT NULL, count INTEGER NOT NULL,"
