@@ -43,5 +43,6 @@ class Action(enum.StrEnum):
     SYNC_STATE = "sync.state"
     SYNC_IMPORT = "sync.import"
     SYNC_PULL = "sync.pull"
+    SYNC_HUB = "sync.hub"
     NETWORK_ADMIT = "network.admit"
     NETWORK_REMOVE = "network.remove"

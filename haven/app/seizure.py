@@ -50,17 +50,18 @@ def files_doc(folder: SiteFolder) -> list[dict[str, Any]]:
     return [{"path": str(p.relative_to(folder.home)), "bytes": p.stat().st_size} for p in folder.files()]
 
 
+def rows_doc(tables: list[Table]) -> list[dict[str, Any]]:
+    """Every table and row as JSON (bytes as hex), for a seizure view (a site's or a hub's)."""
+    return [
+        {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
+        for t in tables
+    ]
+
+
 def tables_doc(folder: SiteFolder, tables: list[Table]) -> dict[str, Any]:
     """``haven seizure-view --json``: the files and every table, bytes as hex."""
     refuse_private_keys(tables)
-    return {
-        "home": str(folder.home),
-        "files": files_doc(folder),
-        "tables": [
-            {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
-            for t in tables
-        ],
-    }
+    return {"home": str(folder.home), "files": files_doc(folder), "tables": rows_doc(tables)}
 
 
 def raw_view(folder: SiteFolder) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from haven.errors import SiteError
 from haven.site import passphrase as pp
 from haven.site.kdf import params_for_new_site
 from haven.site.roles import ALL_ROLES, Role
+from haven.store.base import Table
 
 
 @click.command()
@@ -119,6 +120,15 @@ def _cell(value: Any, full: bool) -> str:
     return "NULL" if value is None else str(value)
 
 
+def print_tables(c: Console, tables: list[Table], full: bool) -> None:
+    """Every table and row as a grid, long values shortened unless ``full``."""
+    for t in tables:
+        grid = RichTable(*t.columns, title=f"Table {t.name} ({len(t.rows)} rows)")
+        for row in t.rows:
+            grid.add_row(*(_cell(v, full) for v in row))
+        c.print(grid)
+
+
 @click.command("seizure-view")
 @click.option("--full", is_flag=True, help="Print long values whole instead of shortened.")
 @click.option("--raw", is_flag=True, help="No passphrase: show only what the files themselves reveal.")
@@ -165,11 +175,7 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
         for f in doc["files"]:
             files.add_row(f["path"], str(f["bytes"]))
         c.print(files)
-        for t in tables:
-            grid = RichTable(*t.columns, title=f"Table {t.name} ({len(t.rows)} rows)")
-            for row in t.rows:
-                grid.add_row(*(_cell(v, full) for v in row))
-            c.print(grid)
+        print_tables(c, tables, full)
 
     ctx.emit(doc, human)
 
