@@ -182,6 +182,22 @@ def serve(
     )
 
 
+def run_sync(ctx: Context, url: str) -> None:
+    """Pull and push through the hub at ``url``: ``haven hub sync URL`` and ``haven sync --hub URL``."""
+    from haven.hub.client import sync_site
+
+    with ctx.session() as session:
+        done = sync_site(session, url)
+    doc = done.to_doc()
+    ctx.emit(
+        doc,
+        lambda c: c.print(
+            f"Synced with {url}: {done.pulled} rows pulled, {done.pushed} pushed "
+            f"({done.bytes_sent} bytes sent, {done.bytes_received} received)."
+        ),
+    )
+
+
 @hub.command("sync")
 @click.argument("url", metavar="URL")
 @common
@@ -195,18 +211,7 @@ def sync_command(ctx: Context, url: str) -> None:
     Example:
       haven hub sync https://hub.example.org:8443
     """
-    from haven.hub.client import sync_site
-
-    with ctx.session() as session:
-        done = sync_site(session, url)
-    doc = done.to_doc()
-    ctx.emit(
-        doc,
-        lambda c: c.print(
-            f"Synced with {url}: {done.pulled} rows pulled, {done.pushed} pushed "
-            f"({done.bytes_sent} bytes sent, {done.bytes_received} received)."
-        ),
-    )
+    run_sync(ctx, url)
 
 
 @hub.command("seizure-view")
