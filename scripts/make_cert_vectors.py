@@ -1,7 +1,7 @@
 """Write tests/vectors/haven-certificates.json: Haven certificate test vectors.
 
 Fixed keys (private scalars given below), fixed one-time ids and a fixed
-clock, so the output is the same on every run; tests/test_certs_vectors.py
+clock, so the output is the same on every run; tests/certs/test_vectors.py
 replays every vector byte for byte through the production code. Run it again
 only when the format changes on purpose (and say so in docs/certificate-format.md).
 

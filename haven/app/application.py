@@ -1,6 +1,6 @@
 """The application: what one staff member may do at an unlocked site, one area per kind of use case.
 
-Every edge (CLI, web pages, JSON API, and sync to come) calls these and nothing below them: each use
+Every edge (CLI, web pages, JSON API, the hub's client) calls these and nothing below them: each use
 case checks its permission, acts, and writes its audit entry in the same transaction
 (:mod:`haven.app.usecase`), so an edge cannot forget either.
 """
@@ -27,6 +27,7 @@ from haven.site.staff import StaffMember
 
 if TYPE_CHECKING:
     from haven.site.site import UnlockedSite
+    from haven.sync.service import Sync
 
 
 class App:
@@ -60,6 +61,14 @@ class App:
         self.export = Export(self)
 
     AREAS = ("cards", "visits", "certificates", "trust", "staff", "audit", "settings", "reports", "seizure", "export")
+
+    @property
+    def sync(self) -> Sync:
+        """Sync with the network (membership, roster, bundles, the hub's rows): its use cases check
+        :attr:`~haven.site.roles.Permission.SYNC` and write their entries in the same way."""
+        from haven.sync.service import Sync
+
+        return Sync(self.site)
 
     @property
     def member(self) -> StaffMember:

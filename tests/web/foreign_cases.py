@@ -1,7 +1,7 @@
 """EU DCC and SMART Health Card cases for comparing the browser's verifier with Python's.
 
-Every EU DCC vector (with its own signer and clock, as tests/test_certs_eudcc.py runs them), every SMART
-Health Card file of tests/vectors/shc (as tests/test_certs_shc.py reads them), the chunk sets, and
+Every EU DCC vector (with its own signer and clock, as tests/certs/test_eudcc.py runs them), every SMART
+Health Card file of tests/vectors/shc (as tests/certs/test_shc.py reads them), the chunk sets, and
 tampered copies of valid ones. Each case carries the signed foreign-issuer document the page is given
 (haven/web/foreign_trust.py, signed by the test vectors' epoch key under their trust list) and the
 verdict of ``haven.certs.verify.verify``.
@@ -267,7 +267,7 @@ def crafted_eudcc_cases() -> list[ForeignCase]:
 
 
 def read(path: Path) -> str:
-    # As tests/test_certs_shc.py reads them: a final newline is not part of the card.
+    # As tests/certs/test_shc.py reads them: a final newline is not part of the card.
     return path.read_text("utf-8").removesuffix("\n")
 
 

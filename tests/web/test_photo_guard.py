@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.test_certs_image import BOMBS, png_declaring
+from tests.certs.test_image import BOMBS, png_declaring
 from tests.web.test_pages import page_sign_in
 
 

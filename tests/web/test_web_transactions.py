@@ -16,8 +16,8 @@ from haven.core.entries import parse_visit
 from haven.core.keys import HolderKeys
 from haven.core.records import seal_visit
 from haven.web.site import WebSite
+from tests.app.test_transactions import VISIT, _fail_audit, _heal_audit, _indexes
 from tests.helpers_clock import NOW, TODAY
-from tests.test_transactions import VISIT, _fail_audit, _heal_audit, _indexes
 from tests.web.conftest import sign_in
 
 

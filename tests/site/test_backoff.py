@@ -125,7 +125,7 @@ def test_a_killed_attempt_still_counts(tmp_path: Path) -> None:
         "from helpers_site import make_site; from pathlib import Path;"
         f"make_site(Path({str(site.folder.home)!r})).unlock('{WRONG}')"
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1])
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
     counter = AttemptCounter(site.folder.attempts_path)
     deadline = time.monotonic() + 20
     while counter.read() == 0 and time.monotonic() < deadline:

@@ -27,7 +27,7 @@ from tests.helpers_clock import NOW
 from tests.helpers_pages import db_files, found_in_pages
 from tests.helpers_site import ADMIN, CLINICIAN, find_in_files, folder_bytes, make_site, new_site
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMMITS = 6
 CARD = Card(bytes(range(16)))
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}

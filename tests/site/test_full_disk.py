@@ -24,7 +24,7 @@ from tests import disks
 from tests.disks import ALL_KINDS, fill
 from tests.helpers_site import ADMIN
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 FULL = "haven: The disk is full; nothing of this change was saved. Free some space."
 

@@ -29,7 +29,7 @@ from tests.helpers_clock import NOW
 from tests.helpers_site import ADMIN, folder_bytes, make_site, new_site
 
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

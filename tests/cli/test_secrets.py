@@ -26,7 +26,7 @@ from haven.core.card import Card
 from tests.conftest import ADMIN_PASSPHRASE
 from tests.test_docs import commands
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HAVEN = Path(sys.executable).parent / "haven"
 VAX = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])
 CARD = Card(bytes(range(16)))

@@ -22,7 +22,7 @@ from tests.conftest import ADMIN_PASSPHRASE, Result
 from tests.helpers_site import make_site
 
 VISIT = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

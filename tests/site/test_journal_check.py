@@ -3,7 +3,7 @@
 SQLite takes a failed checksum or a short journal as its end and plays back only what came before,
 and trusts page numbers and the original size as written: each of those would leave the main file
 silently torn. The journal here is real: a writer killed while its commit had written part of the
-main file (tests/test_no_history.py)."""
+main file (tests/site/test_no_history.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 
 from haven.store import journal
 from haven.store.sqlite import SQLiteStore
-from tests.test_no_history import REPO, _run_then_copy
+from tests.site.test_no_history import REPO, _run_then_copy
 
 
 @pytest.fixture(scope="module")

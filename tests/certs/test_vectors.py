@@ -19,7 +19,7 @@ from haven.certs.trust import SigningKey, parse_trust_list
 from haven.certs.verify import verify
 from haven.errors import CertificateError
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "haven-certificates.json").read_text("utf-8"))
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "haven-certificates.json").read_text("utf-8"))
 NOW = dt.datetime.fromisoformat(VECTORS["now"])
 
 

@@ -25,7 +25,7 @@ from haven.site.site import UnlockedSite
 from tests.certkit import EU_DCC
 from tests.helpers_site import ADMIN, CLINICIAN, WRONG, new_site
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VISIT = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]
 SECOND = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-10-02"}]
 KEY_PASSPHRASE = "a passphrase for the key file"
@@ -210,6 +210,8 @@ def test_the_front_door_makes_opens_and_verifies(tmp_path: Path, monkeypatch: An
         trust = app.certificates_service().trust()
     with haven.open_site(tmp_path / "clinic", ADMIN) as app:
         assert [e.product for v in app.visits.history(card).visits for e in v.visit.entries] == ["comirnaty"]
+        assert app.sync.site_keys() is None  # the network's use cases are on the same front door
+        assert app.sync.request() and app.sync.site_keys() is not None
     assert haven.verify(stub, trust).format == "haven"
     with pytest.raises(haven.UnknownIssuer):
         haven.verify(stub)

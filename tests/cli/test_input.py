@@ -14,7 +14,7 @@ import pytest
 
 from haven.core.card import Card
 from tests.conftest import ADMIN_PASSPHRASE
-from tests.test_site_faults import small_disk  # noqa: F401 (a fixture: a small tmpfs, mounted by the test)
+from tests.site.test_faults import small_disk  # noqa: F401 (a fixture: a small tmpfs, mounted by the test)
 
 HAVEN = Path(sys.executable).parent / "haven"
 VAX = json.dumps([{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}])

@@ -10,9 +10,9 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from haven.export import ddcc, fhir
-from tests.test_export_fhir import add_holder
+from tests.export.test_fhir import add_holder
 
-VECTOR = Path(__file__).resolve().parent / "vectors" / "ddcc" / "Bundle-ExampleEnglish.json"
+VECTOR = Path(__file__).resolve().parents[1] / "vectors" / "ddcc" / "Bundle-ExampleEnglish.json"
 VISITS = [
     {
         "holder": {"birth_year": 1990, "sex": "male"},
