@@ -29,12 +29,14 @@ def check_server_files(cert: str | None, key: str | None) -> bool:
     if cert is None or key is None:
         raise InputError("Give --tls-cert and --tls-key together (the server certificate and its key).")
     try:
-        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        # No passphrase prompt for an encrypted key (uvicorn would ask on the terminal): it is refused.
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key, password=lambda: b"")
     except FileNotFoundError as exc:
         raise InputError(f"The TLS file {exc.filename!r} does not exist.") from None
     except (ssl.SSLError, OSError) as exc:
+        why = str(getattr(exc, "reason", None) or exc.strerror or "unreadable").lower().replace("_", " ")
         raise InputError(
-            f"--tls-cert {cert!r} and --tls-key {key!r} are not a PEM certificate and its key ({exc})."
+            f"--tls-cert {cert!r} and --tls-key {key!r} are not a PEM certificate and its unencrypted key ({why})."
         ) from None
     return True
 

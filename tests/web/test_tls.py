@@ -189,9 +189,21 @@ def test_serve_refuses_a_tls_cert_without_its_key_in_one_line(run_cli: Callable[
     result = run_cli(
         "serve", "--port", "1", "--tls-cert", str(out / "server.pem"), "--tls-key", str(out / "ca-key.pem")
     )
-    assert result.code == 2 and "not a PEM certificate and its key" in result.err
+    assert result.code == 2 and "key values mismatch" in result.err
     result = run_cli("serve", "--port", "1", "--tls-cert", str(out / "none.pem"), "--tls-key", str(out / "ca-key.pem"))
     assert result.code == 2 and "does not exist" in result.err
+    # An encrypted key is refused, never asked for on the terminal.
+    key = serialization.load_pem_private_key((out / "server-key.pem").read_bytes(), password=None)
+    locked = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )
+    (out / "locked-key.pem").write_bytes(locked)
+    result = run_cli(
+        "serve", "--port", "1", "--tls-cert", str(out / "server.pem"), "--tls-key", str(out / "locked-key.pem")
+    )
+    assert result.code == 2 and "unencrypted key" in result.err and len(result.err.strip().splitlines()) == 1
 
 
 def test_names_parse() -> None:
