@@ -182,19 +182,8 @@ def serve(
     )
 
 
-@hub.command("sync")
-@click.argument("url", metavar="URL")
-@common
-def sync_command(ctx: Context, url: str) -> None:
-    """Sync this site with the network's hub: pull the rows it lacks, push the rows the hub lacks.
-
-    The cost follows what differs; a sync cut short loses nothing and the next one resumes. Needs
-    a coordinator's passphrase (it signs with the site's sync key) and the site admitted to the network.
-
-    \b
-    Example:
-      haven hub sync https://hub.example.org:8443
-    """
+def run_sync(ctx: Context, url: str) -> None:
+    """Pull and push through the hub at ``url``: ``haven hub sync URL`` and ``haven sync --hub URL``."""
     from haven.hub.client import sync_site
 
     with ctx.session() as session:
@@ -209,6 +198,22 @@ def sync_command(ctx: Context, url: str) -> None:
     )
 
 
+@hub.command("sync")
+@click.argument("url", metavar="URL")
+@common
+def sync_command(ctx: Context, url: str) -> None:
+    """Sync this site with the network's hub: pull the rows it lacks, push the rows the hub lacks.
+
+    The cost follows what differs; a sync cut short loses nothing and the next one resumes. Needs
+    a coordinator's passphrase (it signs with the site's sync key) and the site admitted to the network.
+
+    \b
+    Example:
+      haven hub sync https://hub.example.org:8443
+    """
+    run_sync(ctx, url)
+
+
 @hub.command("seizure-view")
 @database_option
 @click.option("--full", is_flag=True, help="Print long values whole instead of shortened.")
@@ -221,7 +226,8 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
     Example:
       haven hub seizure-view --database postgresql://haven@127.0.0.1/hub --json
     """
-    from haven.cli.site import print_tables, tables_doc
+    from haven.app.seizure import rows_doc as tables_doc
+    from haven.cli.site import print_tables
     from haven.hub.seizure import analyse
     from haven.store.hub import HubStore
 

@@ -16,12 +16,14 @@ from tests.sync.network import TEST, VAX1, VAX2, Network, make_network
 pytestmark = pytest.mark.slow
 
 
-def _hub_sync(net: Network, name: str, url: str, tmp_path: Path) -> dict[str, int]:
-    """``haven hub sync URL`` at site ``name``, as its coordinator runs it."""
+def _hub_sync(
+    net: Network, name: str, url: str, tmp_path: Path, command: tuple[str, ...] = ("hub", "sync")
+) -> dict[str, int]:
+    """``haven hub sync URL`` (or ``haven sync --hub URL``) at site ``name``, as its coordinator runs it."""
     secret = tmp_path / "passphrase"
     secret.write_text(ADMIN + "\n")
     home = str(net.sites[name].folder.home)
-    done = haven("--home", home, "--passphrase-file", str(secret), "--json", "hub", "sync", url)
+    done = haven("--home", home, "--passphrase-file", str(secret), "--json", *command, url)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -61,7 +63,7 @@ def test_a_fresh_readmitted_site_gets_every_holders_history_back_from_the_hub(da
         done = haven("hub", "roster", "--database", database, str(_roster(net, tmp_path / "r2")))
         assert done.returncode == 0, done.stderr
 
-        assert _moved(_hub_sync(net, "c", hub.url, tmp_path)) == (4, 0)
+        assert _moved(_hub_sync(net, "c", hub.url, tmp_path, ("sync", "--hub"))) == (4, 0)
         after = {card.code: _entries(net, "c", card) for card in (first, second)}
         assert after == before
         assert net.add_visit("c", first, VAX1) == 3  # the next visit continues the index
