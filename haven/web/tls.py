@@ -85,7 +85,8 @@ class Names:
         return cls(dns, tuple(dict.fromkeys(addresses)))
 
     def common_name(self) -> str:
-        return self.dns[0] if self.dns else str(self.ips[0])
+        # Not an address: a verifier would check a name-like common name against the CA's DNS constraints.
+        return self.dns[0] if self.dns else "Haven clinic server"
 
     def alternative_names(self) -> list[x509.GeneralName]:
         return [*(x509.DNSName(n) for n in self.dns), *(x509.IPAddress(ip) for ip in self.ips)]
@@ -99,6 +100,8 @@ def make_authority(names: Names, clinic: str, now: dt.datetime, random: Callable
     excluded: list[x509.GeneralName] = []
     if not names.ips:
         excluded += [x509.IPAddress(ipaddress.ip_network("0.0.0.0/0")), x509.IPAddress(ipaddress.ip_network("::/0"))]
+    if not names.dns:
+        excluded.append(x509.DNSName(""))  # the empty name matches every name
     permitted: list[x509.GeneralName] = [x509.DNSName(n) for n in names.dns]
     permitted += [x509.IPAddress(ipaddress.ip_network(ip)) for ip in names.ips]
     public = key.public_key()

@@ -139,11 +139,34 @@ def test_the_clinics_ca_cannot_vouch_for_any_other_name(tmp_path: Path) -> None:
         assert chain[-1] == authority.certificate
 
 
-def test_names_without_addresses_exclude_every_address() -> None:
-    authority = tls.make_authority(tls.Names.parse(["clinic.local"], []), "Test clinic", NOW, secrets.token_bytes)
-    constraints = extension(authority.certificate, x509.NameConstraints).value
+def verifies(authority: tls.Issued, server: tls.Issued, subject: x509.GeneralName) -> bool:
+    builder = x509.verification.PolicyBuilder().store(x509.verification.Store([authority.certificate]))
+    try:
+        builder.time(NOW).build_server_verifier(subject).verify(server.certificate, [])
+    except x509.verification.VerificationError:
+        return False
+    return True
+
+
+def test_a_ca_made_for_names_only_or_addresses_only_vouches_for_no_other_kind() -> None:
+    """Name constraints leave a kind they do not mention unconstrained: the kind not given is excluded."""
+    named = tls.make_authority(tls.Names.parse(["clinic.local"], []), "Test clinic", NOW, secrets.token_bytes)
+    constraints = extension(named.certificate, x509.NameConstraints).value
     assert isinstance(constraints, x509.NameConstraints)
     assert {str(g.value) for g in constraints.excluded_subtrees or []} == {"0.0.0.0/0", "::/0"}
+    forged = tls.make_server(named, tls.Names.parse([], ["10.0.0.1"]), NOW, secrets.token_bytes)
+    assert not verifies(named, forged, x509.IPAddress(ipaddress.ip_address("10.0.0.1")))
+    genuine = tls.make_server(named, tls.Names.parse(["clinic.local"], []), NOW, secrets.token_bytes)
+    assert verifies(named, genuine, x509.DNSName("clinic.local"))
+
+    addressed = tls.make_authority(tls.Names.parse([], ["192.168.1.10"]), "Test clinic", NOW, secrets.token_bytes)
+    constraints = extension(addressed.certificate, x509.NameConstraints).value
+    assert isinstance(constraints, x509.NameConstraints)
+    assert list(constraints.excluded_subtrees or []) == [x509.DNSName("")]
+    forged = tls.make_server(addressed, tls.Names.parse(["bank.example"], []), NOW, secrets.token_bytes)
+    assert not verifies(addressed, forged, x509.DNSName("bank.example"))
+    genuine = tls.make_server(addressed, tls.Names.parse([], ["192.168.1.10"]), NOW, secrets.token_bytes)
+    assert verifies(addressed, genuine, x509.IPAddress(ipaddress.ip_address("192.168.1.10")))
 
 
 @pytest.mark.slow
