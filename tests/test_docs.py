@@ -13,6 +13,7 @@ from haven import errors
 from haven.cli import cli
 from haven.exit_codes import exit_code
 from haven.web.handlers import http_status
+from tests.conftest import ADMIN_PASSPHRASE
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -113,3 +114,58 @@ def test_every_catalogue_product_is_documented() -> None:
     text = (DOCS / "catalogue.md").read_text("utf-8") + (DOCS / "entries.md").read_text("utf-8")
     for key in catalogue().products:
         assert f"`{key}`" in text, key
+
+
+def test_the_phones_section_of_web_md_runs_as_written(tmp_path: Path) -> None:
+    """docs/web.md, "Phones on the clinic's Wi-Fi": its commands run as written (the server in an environment
+    that makes it listen on 127.0.0.1 and a free port), and a client that trusts only the CA they made,
+    checking the name clinic.local, gets /verify over https."""
+    import os
+    import signal
+    import socket
+    import ssl
+    import subprocess
+    import sys
+    import time
+
+    text = (DOCS / "web.md").read_text("utf-8")
+    section = text.split("## Phones on the clinic's Wi-Fi\n", 1)[1].split("\n## ", 1)[0]
+    make, serve = section.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert make.startswith("haven tls init ") and serve.startswith("haven serve ")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "HAVEN_HOME": str(tmp_path / "site"),
+        "HAVEN_PASSPHRASE": ADMIN_PASSPHRASE,
+        "HAVEN_WEB_HOST": "127.0.0.1",
+        "HAVEN_WEB_PORT": str(port),
+    }
+    subprocess.run(["haven", "init", "--admin", "Ana"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["bash", "-c", make], env=env, cwd=tmp_path, check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cafile=str(tmp_path / "tls" / "ca.pem"))
+    request = b"GET /verify HTTP/1.1\r\nHost: clinic.local\r\nConnection: close\r\n\r\n"
+    with subprocess.Popen(
+        ["bash", "-c", f"exec {serve}"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, start_new_session=True
+    ) as server:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with (
+                        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+                        context.wrap_socket(raw, server_hostname="clinic.local") as tls,
+                    ):
+                        tls.sendall(request)
+                        answer = b"".join(iter(lambda: tls.recv(65536), b""))
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline and server.poll() is None, "the server did not come up"
+                    time.sleep(0.1)
+        finally:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(20)
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"strict-transport-security: max-age=31536000" in answer.lower()

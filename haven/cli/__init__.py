@@ -8,7 +8,23 @@ from collections.abc import Sequence
 
 import click
 
-from haven.cli import audit, cards, certs, demo, export, hub, panic, report, serve, site, staff, sync, trust, visits
+from haven.cli import (
+    audit,
+    cards,
+    certs,
+    demo,
+    export,
+    hub,
+    panic,
+    report,
+    serve,
+    site,
+    staff,
+    sync,
+    tls,
+    trust,
+    visits,
+)
 from haven.cli.base import fail
 from haven.errors import HavenError, InputError
 
@@ -41,7 +57,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
 
 
 # Each command module adds its commands; a new one joins this list.
-COMMANDS = (site, cards, visits, export, report, certs, trust, staff, sync, hub, audit, panic, serve, demo)
+COMMANDS = (site, cards, visits, export, report, certs, trust, staff, sync, hub, audit, panic, serve, tls, demo)
 for module in COMMANDS:
     module.register(cli)
 

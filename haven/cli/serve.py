@@ -58,6 +58,10 @@ from haven.site.site import Site
     help="A host name to answer besides localhost and the --host address; repeatable.",
 )
 @click.option(
+    "--tls-cert", type=click.Path(dir_okay=False), default=None, help="Serve https with this certificate (PEM)."
+)
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="The --tls-cert's private key (PEM).")
+@click.option(
     "--home",
     type=click.Path(file_okay=False),
     default=None,
@@ -74,6 +78,8 @@ def serve(
     secure_cookies: bool | None,
     trusted_proxies: tuple[str, ...],
     allowed_hosts: tuple[str, ...],
+    tls_cert: str | None,
+    tls_key: str | None,
     home: str | None,
     as_json: bool,
 ) -> None:
@@ -89,11 +95,14 @@ def serve(
     Example:
       haven serve --demo --port 8000
       haven serve --home /srv/haven --host 0.0.0.0
+      haven serve --host 0.0.0.0 --tls-cert tls/server.pem --tls-key tls/server-key.pem
     """
     import uvicorn
 
+    from haven.cli.tls import check_server_files
     from haven.web import WebSettings, WebSite, create_app
 
+    https = check_server_files(tls_cert, tls_key)
     parent = click_ctx.find_root().obj or {}
     home = home or parent.get("home")
     ctx = Context(home=resolve_home(home), json=as_json or bool(parent.get("json")))
@@ -121,7 +130,7 @@ def serve(
         keys = Site(folder, security)
         keys.check_present()
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    url = f"http://{shown}:{settings.port}/"
+    url = f"{'https' if https else 'http'}://{shown}:{settings.port}/"
     doc: dict[str, Any] = {"url": url, "verify": url + "verify", "home": str(folder.home), "locked": True}
     if demo:
         doc.update(staff=accounts, duress=duress, holders=holders)
@@ -148,7 +157,16 @@ def serve(
     ctx.emit(doc, human)
     app = create_app(settings, WebSite(keys=keys))
     # Proxy headers are the app's to believe (only from settings.trusted_proxies), never uvicorn's default.
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="warning", proxy_headers=False)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+    )
 
 
 def register(group: click.Group) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -25,8 +26,11 @@ HAVEN = Path(sys.executable).parent / "haven"
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[dict[str, Any], str]]:
-    """Start ``command`` (which prints its JSON document, then serves), wait until it answers, stop it."""
+def running(
+    command: list[str], env: dict[str, str] | None = None, verify: ssl.SSLContext | bool = True
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """Start ``command`` (which prints its JSON document, then serves), wait until it answers (over https,
+    checked with ``verify``), stop it."""
     with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -44,7 +48,7 @@ def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[t
                 if line.rstrip() == "}":
                     break
             doc = json.loads("".join(lines))
-            wait_for(doc["url"])
+            wait_for(doc["url"], verify)
             yield doc, doc["url"]
         finally:
             os.killpg(proc.pid, signal.SIGINT)
@@ -52,11 +56,11 @@ def running(command: list[str], env: dict[str, str] | None = None) -> Iterator[t
     assert proc.returncode == 0
 
 
-def wait_for(url: str) -> None:
+def wait_for(url: str, verify: ssl.SSLContext | bool = True) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(url + "api/health").status_code == 200:
+            if httpx.get(url + "api/health", verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             pass
