@@ -9,12 +9,15 @@ browser's ``Accept-Language``, English.
 'zh_Hans'
 >>> negotiate("ko", "zh-CN")
 'ko'
+>>> PUNCTUATION["zh_Hans"].listing.join(["发热", "咳嗽"])
+'发热、咳嗽'
 """
 
 from __future__ import annotations
 
 import gettext as gettext_module
 import io
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -22,6 +25,23 @@ from importlib.resources.abc import Traversable
 LOCALES: dict[str, str] = {"en": "English", "ko": "한국어", "zh_Hans": "简体中文"}
 HTML_LANG: dict[str, str] = {"en": "en", "ko": "ko", "zh_Hans": "zh-Hans"}
 DEFAULT = "en"
+
+
+@dataclass(frozen=True)
+class Punctuation:
+    """How a language joins what a page puts side by side (CLDR's list patterns and Chinese typesetting)."""
+
+    comma: str  # between the parts of one phrase: "Vaccination, 2026-11-01"
+    listing: str  # between the items of a list: "Fever, Cough"
+    colon: str  # after a label: "Symptoms: ..."
+
+
+# Chinese takes full-width marks and the enumeration comma, with no spaces; Korean writes Latin marks.
+PUNCTUATION: dict[str, Punctuation] = {
+    "en": Punctuation(comma=", ", listing=", ", colon=": "),
+    "ko": Punctuation(comma=", ", listing=", ", colon=": "),
+    "zh_Hans": Punctuation(comma="，", listing="、", colon="："),
+}
 DOMAIN = "messages"
 LANG_COOKIE = "haven_lang"
 

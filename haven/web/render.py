@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from haven.site.roles import Permission, allowed
 from haven.web.deps import app_state, current_session
-from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, negotiate, translations
+from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, PUNCTUATION, negotiate, translations
 from haven.web.vocab import product_name, word
 
 
@@ -60,6 +60,16 @@ def gettext_for(locale: str) -> Callable[..., str]:
     return _
 
 
+def ngettext_for(locale: str) -> Callable[..., str]:
+    """``ngettext(singular, plural, n, **values)``: the form the language uses for ``n`` (Korean, Chinese: one)."""
+    t = translations(locale)
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return t.ngettext(singular, plural, n) % {"n": n, **values}
+
+    return ngettext
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     state = app_state(request)
     locale = request_locale(request)
@@ -71,6 +81,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
     html = state.templates.get_template(template).render(
         _=gettext_for(locale),
+        ngettext=ngettext_for(locale),
+        punct=PUNCTUATION[locale],
         locale=locale,
         html_lang=HTML_LANG[locale],
         locales=LOCALES,
