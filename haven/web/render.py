@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from haven.site.roles import Permission, allowed
 from haven.web.deps import app_state, current_session
@@ -25,6 +26,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(word=word, product_name=product_name)
+    env.filters["unbroken"] = unbroken
     return env
 
 
@@ -55,9 +57,16 @@ def gettext_for(locale: str) -> Callable[..., str]:
 
     def _(message: str, **values: Any) -> str:
         text = t.gettext(message)
+        if values and any(isinstance(value, Markup) for value in values.values()):
+            return Markup(escape(text)) % values  # a page's value already in markup (a date kept whole) stays so
         return text % values if values else text
 
     return _
+
+
+def unbroken(value: object) -> Markup:
+    """``value`` on one line: a date or code is never split at its hyphens when a line wraps."""
+    return Markup('<span class="unbroken">%s</span>') % value
 
 
 def ngettext_for(locale: str) -> Callable[..., str]:
