@@ -34,11 +34,14 @@ class Punctuation:
     comma: str  # between the parts of one phrase: "Vaccination, 2026-11-01"
     listing: str  # between the items of a list: "Fever, Cough"
     colon: str  # after a label: "Symptoms: ..."
+    # Chromium's line breaker, in Chinese and Korean text, breaks a date such as 2027-01-26 after a hyphen:
+    # such pages hold each date together. (English text never breaks a hyphen before a digit.)
+    hold_dates: bool = True
 
 
 # Chinese takes full-width marks and the enumeration comma, with no spaces; Korean writes Latin marks.
 PUNCTUATION: dict[str, Punctuation] = {
-    "en": Punctuation(comma=", ", listing=", ", colon=": "),
+    "en": Punctuation(comma=", ", listing=", ", colon=": ", hold_dates=False),
     "ko": Punctuation(comma=", ", listing=", ", colon=": "),
     "zh_Hans": Punctuation(comma="，", listing="、", colon="："),
 }

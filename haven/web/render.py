@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from haven.site.roles import Permission, allowed
@@ -64,8 +65,11 @@ def gettext_for(locale: str) -> Callable[..., str]:
     return _
 
 
-def unbroken(value: object) -> Markup:
-    """``value`` on one line: a date or code is never split at its hyphens when a line wraps."""
+@pass_context
+def unbroken(context: Context, value: object) -> object:
+    """``value`` (a date) on one line where the page's language would split it at a hyphen."""
+    if not context["punct"].hold_dates:
+        return value
     return Markup('<span class="unbroken">%s</span>') % value
 
 

@@ -332,13 +332,15 @@ def no_overflow(page: Any) -> bool:
 
 
 # Every word (a run between spaces) that fits in its block's width sits on one line, and no box is wider than
-# it shows. Chinese has no spaces: its runs are checked only where they are Latin (codes, names, dates).
+# it shows. Chinese has no spaces: its runs are checked only where they are Latin (names, dates). A scanned
+# certificate code (.scanned) is a code, not a word: it may break anywhere.
 BROKEN_WORDS = r"""() => {
   const broken = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const owner = node.parentElement;
-    if (!owner || !owner.offsetParent || owner.closest("svg, script, style, option, .sr-only, .skip-link")) continue;
+    const skipped = "svg, script, style, option, .sr-only, .skip-link, .scanned";
+    if (!owner || !owner.offsetParent || owner.closest(skipped)) continue;
     let block = owner;
     while (block.parentElement && getComputedStyle(block).display.startsWith("inline")) block = block.parentElement;
     const room = block.clientWidth;

@@ -37,7 +37,9 @@ def text_of(html: str) -> str:
 
 def test_chinese_joins_lists_and_labels_with_full_width_marks(client: TestClient, site: WebSite) -> None:
     vaccination = {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01", "lot": "FJ8529"}
-    shown = text_of(history_html(client, site, [CONSULTATION, vaccination], "zh_Hans"))
+    html = history_html(client, site, [CONSULTATION, vaccination], "zh_Hans")
+    assert '<span class="unbroken">2026-10-01</span>' in html  # a date is never split at its hyphens
+    shown = text_of(html)
     assert "症状：发热、咳嗽" in shown and "药物：paracetamol、ORS" in shown
     assert "问诊，2026-11-01：轻症" in shown
     assert re.search(r"接种：[^，]+，第 ?1 ?剂，2026-10-01，", shown), shown
