@@ -43,7 +43,8 @@ refusal that every JSON output carries::
     │   ├── BundleUnreadableError      bundle-unreadable  a bundle that does not open here (damaged, cut, other network)
     │   ├── BundleInvalidError         bundle-invalid   a bundle that opens but whose signature or a row fails
     │   ├── NotAMemberError            not-a-member     a bundle or request from a site not (or no longer) a member
-    │   └── RosterError                roster           a roster not signed by this network's root, older, or missing
+    │   ├── RosterError                roster           a roster not signed by this network's root, older, or missing
+    │   └── HubError                   hub              the network hub refused a request, or cannot be reached
     └── ...                            (later issues add their branches here)
 
 ``details`` is the part of the details that JSON outputs show (``to_dict``);
@@ -436,3 +437,11 @@ class RosterError(SyncError):
     one held, missing, or no root key here to sign one."""
 
     code = "roster"
+
+
+class HubError(SyncError):
+    """The network hub refused a request, or cannot be reached. ``problem`` says which: ``unsigned``,
+    ``signature``, ``stale``, ``replay``, ``too-large``, ``bad-request``, ``not-found``, ``method``,
+    ``no-roster`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client found)."""
+
+    code = "hub"

@@ -39,6 +39,7 @@ EXIT_CODES: dict[type[e.HavenError], int] = {
     e.BundleInvalidError: 32,
     e.NotAMemberError: 33,
     e.RosterError: 34,
+    e.HubError: 35,
 }
 
 

@@ -19,6 +19,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def commands(group: click.Group, prefix: str = "haven") -> list[tuple[str, click.Command]]:
     out = []
     for name, command in sorted(group.commands.items()):
+        if command.hidden:  # another spelling of a documented command (haven sync --hub = haven hub sync)
+            continue
         path = f"{prefix} {name}"
         if isinstance(command, click.Group):
             out.extend(commands(command, path))

@@ -54,6 +54,7 @@ EXAMPLES: dict[type[e.HavenError], e.HavenError] = {
     e.BundleInvalidError: e.BundleInvalidError("A row is not a sealed record.", row=3),
     e.NotAMemberError: e.NotAMemberError("Removed.", site="3f2a91c04be2d7a1", removed=True),
     e.RosterError: e.RosterError("Older roster."),
+    e.HubError: e.HubError("This request was already answered (a replay).", problem="replay"),
     _WriteFailure: _WriteFailure(e.StoreFullError("The disk is full.")),
     _BatchFailure: _BatchFailure(e.EntryError("entries[1].date", "date-future", today="2026-11-29"), 7),
 }

@@ -145,16 +145,26 @@ def refuse_private_keys(tables: list[Table]) -> None:
                 raise SiteError(f"Table {t.name} holds a private key in the clear; seizure-view does not print it.")
 
 
+def tables_doc(tables: list[Table]) -> list[dict[str, Any]]:
+    """Every table and row as JSON (bytes as hex), for a seizure view."""
+    return [
+        {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
+        for t in tables
+    ]
+
+
+def print_tables(c: Console, tables: list[Table], full: bool) -> None:
+    """Every table and row as a grid, long values shortened unless ``full``."""
+    for t in tables:
+        grid = RichTable(*t.columns, title=f"Table {t.name} ({len(t.rows)} rows)")
+        for row in t.rows:
+            grid.add_row(*(_cell(v, full) for v in row))
+        c.print(grid)
+
+
 def seizure_doc(ctx: Context, tables: list[Table]) -> dict[str, Any]:
     refuse_private_keys(tables)
-    return {
-        "home": str(ctx.home),
-        "files": _files(ctx),
-        "tables": [
-            {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
-            for t in tables
-        ],
-    }
+    return {"home": str(ctx.home), "files": _files(ctx), "tables": tables_doc(tables)}
 
 
 def entropy_bits_per_byte(data: bytes) -> float:
@@ -237,11 +247,7 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
         for f in doc["files"]:
             files.add_row(f["path"], str(f["bytes"]))
         c.print(files)
-        for t in tables:
-            grid = RichTable(*t.columns, title=f"Table {t.name} ({len(t.rows)} rows)")
-            for row in t.rows:
-                grid.add_row(*(_cell(v, full) for v in row))
-            c.print(grid)
+        print_tables(c, tables, full)
 
     ctx.emit(doc, human)
 

@@ -55,9 +55,38 @@ def _show_roster(c: Console, doc: dict[str, Any]) -> None:
         c.print(f"  {site}  removed")
 
 
-@click.group()
+class _SyncGroup(click.Group):
+    """``haven sync --hub URL`` is read as the hidden ``haven sync hub-sync URL``: the issue-given spelling of
+    a hub sync, beside the bundle subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] == "--hub":
+            args = ["hub-sync", *args[1:]]
+        elif args and args[0].startswith("--hub="):
+            args = ["hub-sync", args[0].split("=", 1)[1], *args[1:]]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_SyncGroup)
 def sync() -> None:
-    """Sync with the network's other sites by bundle files (USB stick, any file channel)."""
+    """Sync with the network's other sites: by bundle files (USB stick, any file channel), or through a hub
+    with ``haven sync --hub URL`` (the same as ``haven hub sync URL``).
+    """
+
+
+@sync.command("hub-sync", hidden=True)
+@click.argument("url", metavar="URL")
+@common
+def sync_hub(ctx: Context, url: str) -> None:
+    """Sync this site with the network's hub, as ``haven hub sync URL`` does.
+
+    \b
+    Example:
+      haven sync --hub https://hub.example.org:8443
+    """
+    from haven.cli.hub import run_sync
+
+    run_sync(ctx, url)
 
 
 @sync.command("request")

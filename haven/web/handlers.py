@@ -52,6 +52,7 @@ HTTP_STATUSES: dict[type[HavenError], int] = {
     e.BundleInvalidError: 422,
     e.NotAMemberError: 403,
     e.RosterError: 409,
+    e.HubError: 502,
 }
 
 
