@@ -718,6 +718,9 @@ def test_keyboard_skip_link_first_error_focus_and_field_borders_at_360px(
     ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
     ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
     page = ctx.new_page()
+    sign_in(page, "clinician", "not the passphrase")
+    assert page.evaluate("document.activeElement.id") == "passphrase"  # focus on the field to type again
+    assert page.get_attribute("#passphrase", "aria-describedby") == "sign-in-error"
     sign_in(page, "clinician")
     # The first Tab reaches a link that skips the header; following it puts focus on the page's content.
     page.keyboard.press("Tab")
