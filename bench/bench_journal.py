@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
-from haven.services import Clinic
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
 from haven.site.kdf import TEST_PARAMS, Calibration

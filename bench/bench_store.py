@@ -75,8 +75,8 @@ def run_import(home: Path, source: Path, workers: int, key: bytes) -> dict[str, 
 
     from cryptography.hazmat.primitives.asymmetric import x25519
 
+    from haven.app.clinic import Clinic, iter_jsonl
     from haven.core.card import parse_card
-    from haven.services import Clinic, iter_jsonl
     from haven.site.folder import SiteFolder
     from haven.site.tallies import TallySealer
 
@@ -120,9 +120,9 @@ def run_history(home: Path, holders: int, samples: int, key: bytes) -> dict[str,
     """Child process: open the site and read 20-visit histories of random holders."""
     import resource
 
+    from haven.app.clinic import Clinic
     from haven.core.card import parse_card
     from haven.core.keys import HolderKeys
-    from haven.services import Clinic
     from haven.site.folder import SiteFolder
 
     store = SiteFolder(home).open(key)

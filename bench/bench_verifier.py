@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from haven import qr  # noqa: E402
+from haven.app.certificates import certifiable  # noqa: E402
 from haven.core.card import Card  # noqa: E402
 from haven.web import WebSettings, WebSite, create_app  # noqa: E402
-from haven.web.certificates import certifiable, issue  # noqa: E402
 from tests.web.conftest import CHROMIUM_ARGS, PASSPHRASES, ensure_chromium, free_port, make_keys  # noqa: E402
 from tests.web.fakecam import y4m_from_png  # noqa: E402
 
@@ -46,12 +46,12 @@ DOSES = [
 
 
 def certificate(site: WebSite) -> str:
-    """One certificate the site issues for three COVID-19 doses (signed in as its coordinator)."""
-    staff = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    """One certificate the site issues for three COVID-19 doses (signed in as its clinician, who issues)."""
+    clinician = site.sign_in("clinician", PASSPHRASES["clinician"]).staff
     card = Card(bytes(range(16)))
     site.clinic().add_visit(card, DOSES, first_visit=True)
-    history = site.clinic().history(card)
-    return issue(site, history, [key for key, _ in certifiable(history)], 1, staff).texts[0]
+    choices = certifiable(site.clinic().history(card))
+    return site.app(clinician).certificates.issue_sheet(choices, [key for key, _ in choices], 1).texts[0]
 
 
 class ByteCounter:

@@ -17,9 +17,9 @@ import statistics
 from pathlib import Path
 
 from haven import qr
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.cert_services import Certificates
 from haven.core.card import Card
-from haven.services import Clinic, unsealed_tally
 from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
 

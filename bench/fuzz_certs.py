@@ -26,11 +26,11 @@ NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
 
 
 def setup() -> Callable[[bytes], None]:
+    from haven.app.clinic import Clinic, unsealed_tally
     from haven.cert_services import Certificates
     from haven.certs import base45
     from haven.certs.verify import verify
     from haven.core.card import Card
-    from haven.services import Clinic, unsealed_tally
     from haven.site.rolekeys import RoleKeys
     from haven.store.memory import MemoryStore
 

@@ -1,7 +1,7 @@
 """Certificate use cases: issue batches, verify, import into a history, and manage trust.
 
 Everything here takes the store, the clock and the randomness injected, like
-:class:`haven.services.Clinic`. Trust material lives in named site settings:
+:class:`haven.app.clinic.Clinic`. Trust material lives in named site settings:
 
 * ``certs/trust-list``    the network's signed trust list (as received, bytes)
 * ``certs/root-public``   the root public key this site trusts (pinned)
@@ -31,7 +31,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from haven.certs.batch import VACCINATION_VALIDITY_DAYS, issue_batch
+from haven.app.clinic import AddedVisit, Audit, Clinic, SealCounts
+from haven.certs.batch import VACCINATION_VALIDITY_DAYS, expiry, issue_batch
 from haven.certs.bulk import start_verify_worker, verify_in_worker
 from haven.certs.claims import TEST_DISEASE, Facts, TestFact, VaccinationFact
 from haven.certs.issuers import ExternalIssuer, Issuer
@@ -45,6 +46,7 @@ from haven.certs.trust import (
     TrustList,
     decode_signing_keys,
     encode_signing_keys,
+    from_timestamp,
     iso,
     make_signing_key,
     parse_trust_list,
@@ -61,7 +63,6 @@ from haven.core.entries import MAX_DOSE, Test, Vaccination
 from haven.core.history import record_tag
 from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
-from haven.services import AddedVisit, Audit, Clinic, SealCounts
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
 from haven.store.base import Store
@@ -84,6 +85,14 @@ NO_ISSUING = (
     "This site issues no certificates yet. Join a network (haven trust join, then haven trust import-key), "
     "or choose standalone issuing (haven trust standalone): then every certificate names this clinic."
 )
+
+
+@dataclass(frozen=True)
+class CertificateSheet:
+    """One batch, as printed on a sheet: ``texts`` are the one-time certificates, each its own QR code."""
+
+    texts: tuple[str, ...] = field(repr=False)
+    expires: dt.datetime
 
 
 def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
@@ -451,9 +460,15 @@ class Certificates:
         valid_days: int = VACCINATION_VALIDITY_DAYS,
     ) -> list[str]:
         """``count`` one-time certificates of the holder's facts. Nothing of them is stored."""
-        facts = self.facts_for(card, pin, what)
+        return list(self.sign(self.facts_for(card, pin, what), count, valid_days).texts)
+
+    def sign(self, facts: Facts, count: int, valid_days: int = VACCINATION_VALIDITY_DAYS) -> CertificateSheet:
+        """``count`` one-time certificates stating ``facts``, signed with the current epoch key (the one
+        way the CLI and the web app both issue). Nothing of them is stored."""
         key = self.current_key()
-        return issue_batch(facts, key, timestamp(self.now()), count, self.random_bytes, valid_days)
+        moment = timestamp(self.now())
+        texts = issue_batch(facts, key, moment, count, self.random_bytes, valid_days)
+        return CertificateSheet(tuple(texts), from_timestamp(expiry(facts, week_start(moment), valid_days)))
 
     def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[ExternalIssuer] = ()) -> Verified:
         return verify(text, self.trust(extra), at or self.now())
@@ -539,6 +554,7 @@ __all__ = [
     "NO_TRUST_SETTINGS",
     "WHAT",
     "CertificateError",
+    "CertificateSheet",
     "Certificates",
     "TrustSettings",
     "facts_from",

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.cert_services import Certificates
 from haven.core.card import Card
-from haven.services import Clinic, unsealed_tally
 from haven.site.rolekeys import RoleKeys
 from haven.store.memory import MemoryStore
+from tests.helpers_clock import NOW, Clock, seeded
 
-NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 VECTORS = Path(__file__).resolve().parent / "vectors"  # every test vector lives in the repository
 EU_DCC = VECTORS / "eu-dcc"
 SHC = VECTORS / "shc"
@@ -24,21 +22,6 @@ THREE_DOSES = [
     {"type": "vaccination", "product": "comirnaty", "dose": 2, "date": "2025-02-07"},
     {"type": "vaccination", "product": "comirnaty", "dose": 3, "date": "2025-09-15"},
 ]
-
-
-def seeded(seed: int) -> Callable[[int], bytes]:
-    rng = random.Random(seed)
-    return lambda n: rng.randbytes(n)
-
-
-class Clock:
-    """A clock tests can move."""
-
-    def __init__(self, now: dt.datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @dataclass

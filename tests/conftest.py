@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.cli import main as cli_main
 from haven.core.card import Card
-from haven.services import Clinic, unsealed_tally
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
+from tests.helpers_clock import TODAY, seeded
 from tests.pg import PostgresServer, running_server
 
-TODAY = dt.date(2026, 11, 29)
 # The passphrase run_cli unlocks with (five random BIP39 words: strong enough to be accepted).
 ADMIN_PASSPHRASE = "grain twenty head airport swarm"
 
@@ -34,12 +33,6 @@ def _cheap_site_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HAVEN_PASSPHRASE", raising=False)
 
 
-def seeded_bytes(seed: int) -> Callable[[int], bytes]:
-    """A deterministic stand-in for secrets.token_bytes (tests only)."""
-    rng = random.Random(seed)
-    return lambda n: rng.randbytes(n)
-
-
 @pytest.fixture
 def today() -> dt.date:
     return TODAY
@@ -47,7 +40,7 @@ def today() -> dt.date:
 
 @pytest.fixture
 def clinic() -> Clinic:
-    return Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(1), seal_counts=unsealed_tally)
+    return Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded(1), seal_counts=unsealed_tally)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
+from tests.helpers_clock import NOW
 
 # Five random BIP39 words each (55 bits): accepted by the strength check.
 ADMIN = "grain twenty head airport swarm"
@@ -29,7 +30,6 @@ ADMIN_DURESS = "inquiry current useless three smoke"
 CLINICIAN = "census unable gallery jump essay happy"
 CLINICIAN_DURESS = "crane found canal crucial divide visa"
 WRONG = "carbon annual frown question three side"
-NOW = dt.datetime(2026, 11, 29, 14, 37, tzinfo=dt.UTC)
 CHEAP = Calibration(TEST_PARAMS, 0.0)
 
 

@@ -26,7 +26,8 @@ from haven.certs.verify import verify
 from haven.cli import certs as cli_certs
 from haven.errors import CertificateError, MalformedCertificate
 from haven.exit_codes import exit_code
-from tests.certkit import EU_DCC, NOW, SHC, network
+from tests.certkit import EU_DCC, SHC, network
+from tests.helpers_clock import NOW
 
 SITE = network(seed=11)
 STUBS = SITE.certs.issue(SITE.holder(), count=4)

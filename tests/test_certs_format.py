@@ -12,7 +12,8 @@ from haven.certs.batch import issue_batch, week_start
 from haven.certs.claims import CLAIM_FACTS, Claims, Facts, TestFact, VaccinationFact, decode_claims, encode_claims
 from haven.certs.trust import timestamp
 from haven.errors import InputError, MalformedCertificate, TrustError
-from tests.certkit import NOW, network
+from tests.certkit import network
+from tests.helpers_clock import NOW
 
 
 @pytest.mark.parametrize(

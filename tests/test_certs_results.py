@@ -22,7 +22,8 @@ from haven.certs.verify import verify
 from haven.cli import certs as cli_certs
 from haven.cli.issuer_files import read_issuer, read_shc_issuer
 from haven.errors import InputError
-from tests.certkit import EU_DCC, NOW, SHC, SHC_JWKS, network
+from tests.certkit import EU_DCC, SHC, SHC_JWKS, network
+from tests.helpers_clock import NOW
 
 SITE = network(seed=5)
 STUB = SITE.certs.issue(SITE.holder(), count=1)[0]

@@ -19,8 +19,8 @@ from haven.certs.verify import verify
 from haven.cli.issuer_files import read_shc_issuer
 from haven.errors import CertificateError, InputError
 from tests.certkit import SHC, SHC_JWKS
+from tests.helpers_clock import NOW
 
-NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 IN_2023 = dt.datetime(2023, 7, 1, tzinfo=dt.UTC)
 DEV = SHC / "dev-tools-testdata"
 ISSUER = read_shc_issuer(SHC_JWKS)

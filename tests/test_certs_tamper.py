@@ -16,7 +16,8 @@ from haven.certs.signing_keys import kid_of, new_private_key, public_bytes
 from haven.certs.trust import SigningKey, TrustList
 from haven.certs.verify import verify
 from haven.errors import CertificateError, HavenError
-from tests.certkit import NOW, network
+from tests.certkit import network
+from tests.helpers_clock import NOW
 
 SITE = network()
 STUB = SITE.certs.issue(SITE.holder(), count=1)[0]

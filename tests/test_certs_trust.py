@@ -9,7 +9,8 @@ import pytest
 from haven.certs.signing_keys import public_bytes
 from haven.certs.trust import TrustList, make_signing_key, parse_trust_list
 from haven.errors import InputError, TrustError
-from tests.certkit import NOW, network, seeded
+from tests.certkit import network
+from tests.helpers_clock import NOW, seeded
 
 
 def test_the_signed_list_round_trips_and_any_change_is_refused() -> None:

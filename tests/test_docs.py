@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import click
+import pytest
 
 import haven
 from haven import errors
@@ -79,6 +80,17 @@ def test_exported_names_exist_and_are_exactly_the_public_api() -> None:
         assert hasattr(haven, name), name
     public = {n for n in vars(haven) if not n.startswith("_") and not isinstance(getattr(haven, n), type(haven))}
     assert public == set(haven.__all__)
+
+
+def test_the_python_example_in_the_readme_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (DOCS.parent / "README.md").read_text("utf-8")
+    example = re.search(r"^## Using Haven from Python\n.*?```python\n(.*?)^```", readme, re.M | re.S)
+    assert example, "README.md has no ```python block under 'Using Haven from Python'"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HAVEN_KDF_PROFILE", "test")
+    monkeypatch.setenv("HAVEN_PASSPHRASE", "grain twenty head airport swarm")
+    exec(compile(example.group(1), "README.md", "exec"), {})
+    assert (tmp_path / "clinic" / "site.db").exists()
 
 
 def test_every_entry_field_is_documented() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
-from haven.services import Clinic
 from haven.store.sqlite import SQLiteStore
 
 WRITER = textwrap.dedent(
@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from haven.core.card import Card
-    from haven.services import Clinic, unsealed_tally
+    from haven.app.clinic import Clinic, unsealed_tally
     from haven.store.sqlite import SQLiteStore
 
     store = SQLiteStore(Path(sys.argv[1]))
@@ -84,7 +84,7 @@ LEGACY_WRITER = textwrap.dedent(
     from haven.store import sqlite
     sqlite.JOURNAL_MODE = "wal"  # as Haven kept sites before
     from haven.core.card import Card
-    from haven.services import Clinic, unsealed_tally
+    from haven.app.clinic import Clinic, unsealed_tally
 
     clinic = Clinic(sqlite.SQLiteStore(Path(sys.argv[1])), seal_counts=unsealed_tally)
     entries = [{"type": "test", "test": "antigen", "result": "negative", "date": "2026-01-01"}]

@@ -9,8 +9,7 @@ import pytest
 
 from haven.core.entries import Note, Test, Treatment, Vaccination, parse_visit, visit_problems, visit_to_doc
 from haven.errors import EntryError
-
-TODAY = dt.date(2026, 11, 29)
+from tests.helpers_clock import TODAY
 
 
 def test_the_minimal_document_from_the_docs() -> None:

@@ -11,8 +11,8 @@ import pytest
 
 import haven
 from haven import errors as e
+from haven.app.clinic import _BatchFailure, _WriteFailure
 from haven.exit_codes import EXIT_CODES, exit_code
-from haven.services import _BatchFailure, _WriteFailure
 from haven.web.handlers import HTTP_STATUSES, http_status
 
 # One instance of each class, with every detail it can carry set to something other than its default.

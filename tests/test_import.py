@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card, parse_card
-from haven.services import Clinic
 from tests.conftest import ADMIN_PASSPHRASE, Result
 from tests.helpers_site import make_site
 

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
 from haven.errors import StoreCorruptError
-from haven.services import Clinic
 from haven.site.rolekeys import member_setting
 from haven.site.roles import Role
 from haven.store import journal
+from tests.helpers_clock import NOW
 from tests.helpers_pages import db_files, found_in_pages
-from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, make_site, new_site
+from tests.helpers_site import ADMIN, CLINICIAN, find_in_files, folder_bytes, make_site, new_site
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITS = 6
@@ -47,8 +48,9 @@ _CHILD = """
 import os, sys, time
 from pathlib import Path
 from haven.core.card import Card
-from haven.services import Clinic
-from tests.helpers_site import ADMIN, NOW, make_site
+from haven.app.clinic import Clinic
+from tests.helpers_site import ADMIN, make_site
+from tests.helpers_clock import NOW
 
 home, commits, in_flight = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 session = make_site(home).unlock(ADMIN)

@@ -10,7 +10,7 @@ from haven.core.card import Card
 from haven.core.entries import Test, Treatment, Vaccination, Visit
 from haven.core.keys import HolderKeys
 from haven.core.records import PAD_BLOCK, SealedRecord, UnreadableRecord, open_record, pad, seal_visit, unpad
-from tests.conftest import seeded_bytes
+from tests.helpers_clock import seeded
 
 DAY = dt.date(2026, 11, 2)
 KEYS = HolderKeys.derive(Card(bytes(range(16))))
@@ -18,14 +18,14 @@ KEYS = HolderKeys.derive(Card(bytes(range(16))))
 
 def test_seal_and_open() -> None:
     visit = Visit((Vaccination("comirnaty", 1, DAY, lot="FJ8529"),))
-    record = seal_visit(KEYS, 3, visit, DAY, seeded_bytes(1))
+    record = seal_visit(KEYS, 3, visit, DAY, seeded(1))
     assert record.locator == KEYS.locator(3)
     opened = open_record(KEYS, record, 3)
     assert opened.visit == visit and opened.index == 3 and opened.recorded_on == DAY
 
 
 def test_every_tampering_fails_one_way() -> None:
-    record = seal_visit(KEYS, 0, Visit((Test("antigen", "negative", DAY),)), DAY, seeded_bytes(1))
+    record = seal_visit(KEYS, 0, Visit((Test("antigen", "negative", DAY),)), DAY, seeded(1))
     other_keys = HolderKeys.derive(Card(bytes(range(1, 17))))
     cases = [
         SealedRecord(record.locator, record.id, record.sealed[:-1] + bytes([record.sealed[-1] ^ 0x01])),
@@ -49,7 +49,7 @@ def test_sizes_do_not_tell_entry_kinds_apart() -> None:
         Visit((Test("pcr", "positive", DAY),)),
         Visit((Treatment(DAY, symptoms=("fever",), severity="severe"),)),
     ]
-    sizes = {len(seal_visit(KEYS, 0, v, DAY, seeded_bytes(2)).sealed) for v in visits}
+    sizes = {len(seal_visit(KEYS, 0, v, DAY, seeded(2)).sealed) for v in visits}
     assert len(sizes) == 1
 
 

@@ -28,7 +28,8 @@ from haven.site.keyslots import KeySlotFile, SlotKey, SlotKind
 from haven.site.rolekeys import AUDIT_PRIVATE, MemberRecord, audit_private, issuing_key, member_setting
 from haven.site.roles import ALL_ROLES, Role
 from haven.site.site import Site, UnlockedSite
-from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, NOW, folder_bytes, make_site, raw_write
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, CHEAP, CLINICIAN, folder_bytes, make_site, raw_write
 
 COORDINATOR_NAME = "Kim Sun-hee"
 CLINICIAN_NAME = "Amara Okafor"
@@ -199,7 +200,7 @@ def test_new_and_reset_accounts_get_exactly_their_roles_keys(tmp_path: Path) -> 
     with site.unlock("orchard mimic pelican thrive cobalt") as registrar:
         assert registrar.staff.name == REGISTRAR_NAME
     with site.unlock(ADMIN) as admin:
-        removed = next(m for m in admin.staff_list() if m.name == "Bo Lindqvist")
+        removed = next(m for m in admin.staff_table().active() if m.name == "Bo Lindqvist")
         admin.remove_staff("Bo Lindqvist")
         assert admin.store.get_setting(member_setting(removed.id)) is None  # their record is gone
 
@@ -330,7 +331,7 @@ def _make_legacy(site: Site) -> tuple[bytes, list[tuple[int, str, bytes, str, in
     from haven.site.keyslots import SlotContent
 
     with site.unlock(ADMIN) as admin:
-        members = admin.staff_list()
+        members = admin.staff_table().active()
         entries = [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()]
         root = private_der(new_private_key(lambda n: bytes([7]) * n))
         epoch = encode_signing_keys([make_signing_key(lambda n: bytes([9]) * n, "local", 0)])
@@ -371,7 +372,7 @@ def test_a_site_made_before_keys_by_role_is_converted_by_its_first_coordinator(t
         site.unlock(CLINICIAN)
     with site.unlock(ADMIN) as admin:  # converts
         assert admin.staff.name == COORDINATOR_NAME
-        assert sorted(m.name for m in admin.staff_list()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])
+        assert sorted(m.name for m in admin.staff_table().active()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])
         assert [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()] == entries
         admin.audit.verify()
         held = admin.certificates().root_key()
@@ -437,4 +438,4 @@ def test_a_conversion_cut_short_is_completed_at_the_next_unlock(
         assert [(e.seq, e.at, e.staff, e.action, e.count) for e, _ in admin.audit.rows()] == entries
         held = admin.certificates().root_key()
         assert held is not None and private_der(held) == root
-        assert sorted(m.name for m in admin.staff_list()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])
+        assert sorted(m.name for m in admin.staff_table().active()) == sorted([COORDINATOR_NAME, CLINICIAN_NAME])

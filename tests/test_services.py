@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from haven.app.clinic import GAP, Clinic, unsealed_counts, unsealed_tally
 from haven.core.card import Card, parse_card
 from haven.core.keys import HolderKeys
 from haven.errors import CardError, EntryError, NoRecordsError, PinError
-from haven.services import GAP, Clinic, unsealed_counts, unsealed_tally
 from haven.store.memory import MemoryStore
-from tests.conftest import TODAY, seeded_bytes
+from tests.helpers_clock import TODAY, seeded
 
 VAX1 = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]
 VAX2 = [{"type": "vaccination", "product": "comirnaty", "dose": 2, "date": "2026-10-25"}]
@@ -107,8 +107,8 @@ def test_malformed_visit_is_refused_whole_before_any_lookup(card: Card) -> None:
 
 
 def test_two_offline_writers_of_the_same_index_both_survive_a_merge(card: Card) -> None:
-    site_a = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(10), seal_counts=unsealed_tally)
-    site_b = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(20), seal_counts=unsealed_tally)
+    site_a = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded(10), seal_counts=unsealed_tally)
+    site_b = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded(20), seal_counts=unsealed_tally)
     site_a.add_visit(card, VAX1, first_visit=True)
     assert site_b.store.merge(site_a.store.records()) == 1
     # Both sites now write visit index 1 while offline.
@@ -127,7 +127,7 @@ def test_two_offline_writers_of_the_same_index_both_survive_a_merge(card: Card) 
 
 
 def test_visits_arriving_out_of_order_are_found_within_the_gap(card: Card) -> None:
-    origin = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded_bytes(3), seal_counts=unsealed_tally)
+    origin = Clinic(MemoryStore(), today=lambda: TODAY, random_bytes=seeded(3), seal_counts=unsealed_tally)
     origin.add_visit(card, VAX1, first_visit=True)
     for _ in range(GAP):
         origin.add_visit(card, TEST)

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic, SealCounts, unsealed_tally
 from haven.core.card import Card
-from haven.services import Clinic, SealCounts, unsealed_tally
 from haven.site.roles import Role
 from haven.site.tallies import TallySealer
 from haven.store.sqlite import SQLiteStore
-from tests.helpers_site import ADMIN, CLINICIAN, NOW, find_in_files, folder_bytes, new_site, raw_write
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, CLINICIAN, find_in_files, folder_bytes, new_site, raw_write
 
 ADMIN_NAME = "Kim Sun-hee"
 STAFF_NAME = "Pak Yong-ho"

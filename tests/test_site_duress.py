@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
 from haven.errors import NoRecordsError, StoreCorruptError, WrongPassphraseError
-from haven.services import Clinic
 from haven.site.config import SETTLE_SECONDS
 from haven.site.keyslots import HEADER_BYTES, SLOT_BYTES, SLOTS
 from haven.site.roles import ALL_ROLES
 from haven.store.sqlite import SQLiteStore
+from tests.helpers_clock import NOW
 from tests.helpers_site import (
     ADMIN,
     ADMIN_DURESS,
     CHEAP,
     CLINICIAN,
     CLINICIAN_DURESS,
-    NOW,
     WRONG,
     FakeSleep,
     folder_bytes,
@@ -90,7 +90,7 @@ def test_the_folder_looks_the_same_with_or_without_duress_passphrases(tmp_path: 
         t1 = {t.name: (t.columns, len(t.rows)) for t in s1.store.tables() if t.name != "sqlite_master"}
         t2 = {t.name: (t.columns, len(t.rows)) for t in s2.store.tables() if t.name != "sqlite_master"}
         assert t1 == t2
-        assert all(None not in m.slots for m in s1.staff_list() + s2.staff_list())
+        assert all(None not in m.slots for m in s1.staff_table().active() + s2.staff_table().active())
 
 
 def test_duress_works_wherever_a_passphrase_is_asked(tmp_path: Path) -> None:
@@ -197,4 +197,4 @@ def test_after_duress_the_site_looks_like_a_fresh_init(tmp_path: Path) -> None:
         shape = {t.name: len(t.rows) for t in session.store.tables()}
         reference_shape = {t.name: len(t.rows) for t in reference.store.tables()}
         assert shape == reference_shape
-        assert [m.name for m in session.staff_list()] == ["Ana"]
+        assert [m.name for m in session.staff_table().active()] == ["Ana"]

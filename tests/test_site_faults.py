@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic
 from haven.core.card import Card
 from haven.errors import StoreCorruptError, StoreFullError
-from haven.services import Clinic
 from haven.store import journal
-from tests.helpers_site import ADMIN, NOW, folder_bytes, make_site, new_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, folder_bytes, make_site, new_site
 
 VISIT = {"entries": [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]}
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ sys.path.insert(0, 'tests')
 from pathlib import Path
 from tests.helpers_site import make_site, ADMIN
 from haven.core.card import Card
-from haven.services import Clinic
+from haven.app.clinic import Clinic
 from haven.store import sqlite
 
 home, stop_after = Path(sys.argv[1]), int(sys.argv[2])

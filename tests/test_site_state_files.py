@@ -124,7 +124,7 @@ def test_an_empty_database_says_so_and_is_not_made_anew(run_cli: Cli) -> None:
 def test_every_site_file_is_private_including_the_databases_side_files(tmp_path: Path) -> None:
     """With the usual umask 022: the folder 0700, every file in it 0600, the journal included, while open."""
     from haven.core.card import Card
-    from tests.helpers_site import NOW
+    from tests.helpers_clock import NOW
 
     old = os.umask(0o022)
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from haven.app import App
 from haven.errors import (
     InputError,
     PermissionDeniedError,
@@ -77,7 +78,7 @@ def test_removed_staff_passphrases_stop_working_and_their_name_is_forgotten(tmp_
     site = new_site(tmp_path / "s")
     with site.unlock(ADMIN) as session:
         session.remove_staff("Min")
-        assert [m.name for m in session.staff_list()] == ["Ana"]
+        assert [m.name for m in session.staff_table().active()] == ["Ana"]
         assert "Min" not in session.staff_table().names().values()
         assert None in session.staff_table().names().values()  # the id stays for the audit log
     for passphrase in (CLINICIAN, CLINICIAN_DURESS):
@@ -102,14 +103,15 @@ def test_cannot_remove_yourself_or_the_last_coordinator(tmp_path: Path) -> None:
 def test_only_coordinators_manage_staff(tmp_path: Path) -> None:
     site = new_site(tmp_path / "s")
     with site.unlock(CLINICIAN) as session:
+        app = App(session)
         with pytest.raises(PermissionDeniedError):
-            session.add_staff("Bo", Role.REGISTRAR, WRONG)
+            app.staff.add("Bo", Role.REGISTRAR, WRONG)
         with pytest.raises(PermissionDeniedError):
-            session.remove_staff("Ana")
+            app.staff.remove("Ana")
         with pytest.raises(PermissionDeniedError):
-            session.change_passphrase(WRONG, name="Ana")
+            app.staff.change_passphrase(WRONG, name="Ana")
         with pytest.raises(PermissionDeniedError):
-            session.staff_list()
+            app.staff.list()
 
 
 def test_changing_your_passphrase_replaces_the_slot_and_keeps_duress(tmp_path: Path) -> None:
@@ -164,7 +166,7 @@ def test_site_has_room_for_half_as_many_accounts_as_slots(tmp_path: Path) -> Non
             session.add_staff(f"staff {n}", Role.REGISTRAR, suggest())
         with pytest.raises(SiteError, match="room for"):
             session.add_staff("one too many", Role.REGISTRAR, suggest())
-        assert len(session.staff_list()) == SLOTS // 2
+        assert len(session.staff_table().active()) == SLOTS // 2
 
 
 def test_a_session_refuses_to_write_slots_after_the_site_was_erased(tmp_path: Path) -> None:

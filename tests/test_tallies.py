@@ -17,7 +17,8 @@ from haven.site.roles import Role
 from haven.site.site import Site
 from haven.site.tallies import LEGACY_TABLE, TallySealer, open_tally
 from haven.store.base import SealedTally
-from tests.helpers_site import ADMIN, CHEAP, NOW, make_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, CHEAP, make_site
 
 REGISTRAR = "velvet orbit cannon drastic lumber"
 TEST = {"type": "test", "test": "antigen", "result": "negative", "date": "2026-11-24"}

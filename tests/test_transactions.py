@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.core.card import Card
 from haven.errors import StoreError
-from haven.services import Clinic, unsealed_tally
 from haven.site.site import UnlockedSite
 from haven.store.sqlite import SQLiteStore
 from tests.conftest import ADMIN_PASSPHRASE, Result

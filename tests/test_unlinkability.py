@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from haven.app.clinic import Clinic, unsealed_tally
 from haven.core.card import Card
 from haven.core.catalogue import catalogue
-from haven.services import Clinic, unsealed_tally
 from haven.store.sqlite import SQLiteStore
-from tests.conftest import TODAY, seeded_bytes
+from tests.helpers_clock import TODAY, seeded
 
 VISIT = {
     "holder": {"birth_year": 1990, "sex": "female"},
@@ -28,9 +28,9 @@ VISIT = {
 def build_site(home: Path, holders: int, visits_each: int, seed: int) -> SQLiteStore:
     home.mkdir()
     store = SQLiteStore(home / "site.db")
-    clinic = Clinic(store, today=lambda: TODAY, random_bytes=seeded_bytes(seed), seal_counts=unsealed_tally)
+    clinic = Clinic(store, today=lambda: TODAY, random_bytes=seeded(seed), seal_counts=unsealed_tally)
     for h in range(holders):
-        card = Card(seeded_bytes(seed * 100 + h)(16))
+        card = Card(seeded(seed * 100 + h)(16))
         for v in range(visits_each):
             clinic.add_visit(card, VISIT, first_visit=v == 0)
     return store

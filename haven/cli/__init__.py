@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from haven.cli import cards, certs, demo, export, hub, report, security, serve, site, staff, sync, trust, visits
+from haven.cli import audit, cards, certs, demo, export, hub, panic, report, serve, site, staff, sync, trust, visits
 from haven.cli.base import fail
 from haven.errors import HavenError, InputError
 
@@ -40,7 +40,9 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
     ctx.obj = {"home": home, "json": as_json, "passphrase_file": passphrase_file}
 
 
-for module in (site, cards, visits, export, report, certs, trust, staff, sync, hub, security, serve, demo):
+# Each command module adds its commands; a new one joins this list.
+COMMANDS = (site, cards, visits, export, report, certs, trust, staff, sync, hub, audit, panic, serve, demo)
+for module in COMMANDS:
     module.register(cli)
 
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from haven.app import App
 from haven.cli import outputs
 from haven.core import strictjson
 from haven.core.card import Card, parse_card
@@ -86,6 +87,13 @@ class Context:
             yield session
         finally:
             session.close()
+
+    @contextlib.contextmanager
+    def app(self, permission: Permission | None = None) -> Iterator[App]:
+        """The application at the unlocked site (see :meth:`session`). Every use case checks its own
+        permission; ``permission`` only refuses early, before the command asks for more input."""
+        with self.session(permission) as session:
+            yield App(session)
 
     @contextlib.contextmanager
     def store(self, permission: Permission | None = None) -> Iterator[Store]:

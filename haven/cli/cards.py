@@ -22,7 +22,6 @@ from haven.cli.base import (
 )
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
-from haven.site.roles import Permission
 
 
 def card_doc(card: Card, language: str) -> dict[str, Any]:
@@ -123,11 +122,8 @@ def card_new(
     with outputs.staged(_images(new, qr_svg, qr_png, doc)):
         if entries is not None:
             visit_doc = read_json_arg(entries, "entries")
-            with ctx.session(Permission.VISIT_ADD) as session:
-                added = session.clinic().add_visit(
-                    new, visit_doc, pin=pin, first_visit=True, audit=session.auditor("visit.add")
-                )
-                doc["visit"] = added.to_doc()
+            with ctx.app() as app:
+                doc["visit"] = app.visits.add(new, visit_doc, pin=pin, first_visit=True).to_doc()
 
     def human(c: Console) -> None:
         _print_card(c, new, words_language, show_qr)

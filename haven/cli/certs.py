@@ -17,7 +17,6 @@ from rich.console import Console
 from haven.cert_services import (
     NO_TRUST_SETTINGS,
     WHAT,
-    Certificates,
     TrustSettings,
     start_verify_worker,
     trust_from_settings,
@@ -34,8 +33,6 @@ from haven.cli.base import Context, card_arg, card_options, check_output, common
 from haven.cli.issuer_files import read_issuer_specs
 from haven.errors import CertificateError, InputError, MalformedCertificate
 from haven.exit_codes import exit_code
-from haven.site.roles import Permission
-from haven.store.base import Store
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -50,16 +47,6 @@ def parse_at(value: str | None) -> dt.datetime | None:
     except ValueError:
         raise InputError(f"--at {value!r} is not an ISO 8601 time (2026-11-29 or 2026-11-29T10:00:00Z).") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-@contextlib.contextmanager
-def optional_store(ctx: Context) -> Iterator[Store | None]:
-    """The site's store where there is a site: verifying works without one (external issuers only)."""
-    if not ctx.folder.exists():
-        yield None
-        return
-    with ctx.store(Permission.CERTIFICATE_VERIFY) as store:
-        yield store
 
 
 def issuer_options(func: Any) -> Any:
@@ -123,16 +110,18 @@ def cert_issue(
     if kind is not None and kind not in sheet.FORMATS:
         raise InputError(f"--sheet must end in one of: {', '.join('.' + f for f in sheet.FORMATS)}.")
     check_output(sheet_path, "sheet")  # before anything is issued
-    with ctx.session(Permission.CERTIFICATE_ISSUE) as session:
-        stubs = session.certificates().issue(card, pin, count=count, what=what, valid_days=valid_days)
-        doc: dict[str, Any] = {"certificates": stubs}
-        files = {sheet_path: sheet.render(stubs, kind)} if sheet_path and kind else {}
-        # The sheet is written aside, the audit entry committed, then the sheet put in place:
-        # the log never counts certificates that a full disk kept from the sheet.
-        with outputs.staged(files):
-            session.record("certificate.issue", len(stubs))
-        if files:
-            doc["sheet"] = sheet_path
+    # The sheet is written aside, the audit entry committed, then the sheet put in place:
+    # the log never counts certificates that a full disk kept from the sheet.
+    with ctx.app() as app, contextlib.ExitStack() as placed:
+
+        def keep(stubs: list[str]) -> None:
+            if sheet_path and kind:
+                placed.enter_context(outputs.staged({sheet_path: sheet.render(stubs, kind)}))
+
+        stubs = app.certificates.issue(card, pin, count=count, what=what, valid_days=valid_days, keep=keep)
+    doc: dict[str, Any] = {"certificates": stubs}
+    if sheet_path and kind:
+        doc["sheet"] = sheet_path
 
     def human(c: Console) -> None:
         for i, s in enumerate(stubs, start=1):
@@ -174,8 +163,10 @@ def _print_result(c: Console, doc: dict[str, Any]) -> None:
 
 def trust_settings(ctx: Context) -> TrustSettings:
     """The site's stored trust settings; none where there is no site (external issuers only)."""
-    with optional_store(ctx) as store:
-        return NO_TRUST_SETTINGS if store is None else Certificates(store).trust_settings()
+    if not ctx.folder.exists():
+        return NO_TRUST_SETTINGS
+    with ctx.app() as app:
+        return app.certificates.trust_settings()
 
 
 @cert.command("verify")
@@ -338,15 +329,10 @@ def cert_import(
     text = text.rstrip("\r\n")
     if not text:
         raise MalformedCertificate("No certificate was given.")
-    with ctx.session(Permission.CERTIFICATE_IMPORT) as session:
-        result = session.certificates().import_certificate(
-            card,
-            text,
-            pin=pin,
-            at=parse_at(at),
-            extra=read_issuer_specs(issuer_certs),
-            first_visit=first_visit,
-            audit=session.auditor("certificate.import"),
+    extra = read_issuer_specs(issuer_certs)  # files read here, at the edge
+    with ctx.app() as app:
+        result = app.certificates.import_certificate(
+            card, text, pin=pin, at=parse_at(at), extra=extra, first_visit=first_visit
         )
 
     def human(c: Console) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,77 +10,15 @@ import click
 from rich.console import Console
 from rich.rule import Rule
 
+from haven.app import App
+from haven.app.demo import TOUR_STAFF, DemoSite, build_demo
 from haven.cli.base import Context
 from haven.cli.visits import print_history
-from haven.core.card import Card, parse_card
+from haven.core.card import parse_card
 from haven.core.clock import utc_today
 from haven.errors import CardError, NoRecordsError
-from haven.site import passphrase
+from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
-from haven.site.site import Site
-
-DEMO_STAFF = "demo coordinator"
-
-
-def demo_visits(today: dt.date) -> list[tuple[str, str | None, list[dict[str, Any]]]]:
-    """(words language, PIN, visit documents) for three demo holders."""
-
-    def day(n: int) -> str:
-        return (today - dt.timedelta(days=n)).isoformat()
-
-    return [
-        (
-            "en",
-            None,
-            [
-                {
-                    "holder": {"birth_year": 1988, "sex": "female"},
-                    "entries": [
-                        {"type": "test", "test": "antigen", "result": "negative", "date": day(35)},
-                        {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": day(35), "lot": "FJ8529"},
-                    ],
-                },
-                {
-                    "entries": [
-                        {"type": "vaccination", "product": "comirnaty", "dose": 2, "date": day(10), "lot": "FK0108"},
-                        {"type": "vaccination", "product": "td", "dose": 1, "date": day(10)},
-                    ]
-                },
-            ],
-        ),
-        (
-            "ko",
-            "4829",
-            [
-                {
-                    "holder": {"age_band": "40-49", "sex": "male"},
-                    "entries": [
-                        {
-                            "type": "consultation",
-                            "date": day(3),
-                            "symptoms": ["fever", "cough", "loss-of-taste-or-smell"],
-                            "severity": "mild",
-                            "medicines": ["paracetamol 500 mg"],
-                        },
-                        {"type": "test", "test": "antigen", "result": "positive", "date": day(3)},
-                    ],
-                }
-            ],
-        ),
-        (
-            "zh",
-            None,
-            [
-                {
-                    "holder": {"birth_year": 2001, "sex": "female", "pregnant": False},
-                    "entries": [
-                        {"type": "vaccination", "product": "mr", "dose": 1, "date": day(40)},
-                        {"type": "vaccination", "product": "hepb", "dose": 1, "date": day(40)},
-                    ],
-                }
-            ],
-        ),
-    ]
 
 
 @click.command()
@@ -102,43 +38,36 @@ def demo(home: str | None, as_json: bool) -> None:
     """
     folder = SiteFolder(Path(home) if home else Path(tempfile.mkdtemp(prefix="haven-demo-")))
     ctx = Context(home=folder.home, json=as_json)
-    site = Site(folder)
-    if site.settings.kdf_profile == "calibrated" and not as_json:
+    if SecuritySettings.from_env().kdf_profile == "calibrated" and not as_json:
         click.echo("Calibrating passphrase keys on this machine (a few seconds)...", err=True)
-    secret = passphrase.suggest()
-    session = site.create(DEMO_STAFF, secret)
-    store = session.store
-    today = utc_today()
-    clinic = session.clinic(today=lambda: today)
-    holders: list[dict[str, Any]] = []
-    try:
-        for language, pin, visits in demo_visits(today):
-            card = Card.generate(secrets.token_bytes, language)
-            for n, visit in enumerate(visits):
-                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0, audit=session.auditor("visit.add"))
-            holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
-        first = holders[0]
-        typed = " ".join(first["words"])
-        history = clinic.history(parse_card(typed))
+    tour: dict[str, Any] = {}
+
+    def show(app: App, made: DemoSite) -> None:
+        """What the tour shows: the first holder's history, two refusals, and what is stored."""
+        first = made.holders[0]
+        tour["history"] = app.visits.history(parse_card(" ".join(first["words"])))
         wrong = list(first["words"])
         wrong[4], wrong[5] = wrong[5], wrong[4]
         try:
             parse_card(" ".join(wrong))
-            refusal = "accepted (the two swapped words were equal)"
+            tour["refusal"] = "accepted (the two swapped words were equal)"
         except CardError as exc:
-            refusal = exc.message
+            tour["refusal"] = exc.message
         try:
-            clinic.history(parse_card(" ".join(holders[1]["words"])), pin="0000")
-            wrong_pin = "opened"
+            app.visits.history(parse_card(" ".join(made.holders[1]["words"])), pin="0000")
+            tour["wrong_pin"] = "opened"
         except NoRecordsError as exc:
-            wrong_pin = exc.message
-        tables = store.tables()
-    finally:
-        session.close()
+            tour["wrong_pin"] = exc.message
+        tour["tables"] = app.seizure.tables()
+
+    made = build_demo(folder, utc_today(), then=show)
+    holders, history, refusal, wrong_pin = made.holders, tour["history"], tour["refusal"], tour["wrong_pin"]
+    secret = made.accounts[0]["passphrase"]
+    tables = tour["tables"]
 
     doc: dict[str, Any] = {
         "home": str(folder.home),
-        "staff": {"name": DEMO_STAFF, "passphrase": secret},
+        "staff": {"name": TOUR_STAFF, "passphrase": secret},
         "holders": holders,
         "history": history.to_doc(),
         "swapped_words": refusal,
@@ -176,7 +105,7 @@ def demo(home: str | None, as_json: bool) -> None:
             "Without a passphrase, the whole file is random bytes (SQLCipher)."
         )
         c.print(Rule("Staff"))
-        c.print(f"Staff account [bold]{DEMO_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
+        c.print(f"Staff account [bold]{TOUR_STAFF}[/bold], passphrase: [bold]{secret}[/bold]")
         c.print(f"Without a passphrase, see for yourself: haven --home {folder.home} seizure-view --raw")
         c.print(f"With it (type it when asked): haven --home {folder.home} seizure-view")
         c.print(

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from typing import Any
 
 import click
 from rich.console import Console
 
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, pin_arg
-from haven.errors import InputError
-from haven.export.ddcc import ddcc_bundle
-from haven.export.fhir import ips_bundle, random_ids
-from haven.services import Clinic
-from haven.site.roles import Permission
 
 
 @click.group()
@@ -52,16 +49,14 @@ def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: 
     check_output(out, "FHIR export")  # before the card is asked for
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
-    with ctx.session(Permission.HISTORY_VIEW) as session:
-        result = Clinic(session.store).history(card, pin)
-        make = ddcc_bundle if profile == "ddcc" else ips_bundle
-        bundle = make(result, session.site.now(), random_ids(session.site.random_bytes))
-        if profile == "ddcc" and not bundle["entry"]:
-            raise InputError("This history has no COVID-19 vaccination or test: there is no DDCC document to write.")
-        data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
-        with outputs.staged({out: data}):
-            session.record("history.export")
+    # Written aside first, in place only once its audit entry is stored: no export goes unrecorded.
+    with ctx.app() as app, contextlib.ExitStack() as placed:
+
+        def keep(bundle: dict[str, Any]) -> None:
+            data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+            placed.enter_context(outputs.staged({out: data}))
+
+        result, bundle = app.export.fhir(card, pin, profile=profile, keep=keep)
     if result.unreadable:
         click.echo(
             f"haven: warning: {result.unreadable} record(s) under this card could not be opened (damaged) "

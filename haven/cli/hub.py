@@ -226,7 +226,8 @@ def seizure_view(ctx: Context, database: str | None, full: bool) -> None:
     Example:
       haven hub seizure-view --database postgresql://haven@127.0.0.1/hub --json
     """
-    from haven.cli.site import print_tables, tables_doc
+    from haven.app.seizure import rows_doc as tables_doc
+    from haven.cli.site import print_tables
     from haven.hub.seizure import analyse
     from haven.store.hub import HubStore
 

@@ -24,11 +24,11 @@ from typing import IO, Any
 
 from argon2.low_level import Type, hash_secret_raw
 
+from haven.app.clinic import iter_jsonl
 from haven.cli.base import unreadable
 from haven.core.card import Card, parse_card
 from haven.core.keys import PIN_MEMORY_KIB, PIN_PARALLELISM, PIN_TIME_COST
 from haven.errors import HavenError, InputError
-from haven.services import iter_jsonl
 from haven.store.base import Store
 
 BOM = b"\xef\xbb\xbf"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -18,8 +19,7 @@ from haven.errors import InputError
 from haven.reports.csv import to_csv
 from haven.reports.dhis2 import Mapping, data_value_set
 from haven.reports.periods import BY, parse_date, periods
-from haven.reports.tables import DEFAULT_THRESHOLD, Report, Shown, Table, build_report, check_threshold
-from haven.site.roles import Permission
+from haven.reports.tables import DEFAULT_THRESHOLD, Report, Shown, Table, check_threshold
 
 FORMATS = ("table", "csv", "dhis2")
 HIDDEN = "x"  # a suppressed entry, small or hidden to protect a small one: the two look alike
@@ -80,32 +80,43 @@ def report(
         raise InputError("--dhis2-mapping is for --format dhis2 only.")
     mapping = Mapping.parse(read_json_arg(dhis2_mapping, "DHIS2 mapping")) if dhis2_mapping else None
     check_output(out, "report")
-    with ctx.session(Permission.REPORT_VIEW) as session:
-        totals = session.counts().totals
-        with Progress(
+    rendered: dict[str, Any] = {"unmapped": []}
+
+    def render_report(result: Report) -> dict[str, bytes]:
+        if fmt == "csv":
+            text = to_csv(result)
+        elif fmt == "dhis2":
+            assert mapping is not None
+            payload, rendered["unmapped"] = data_value_set(result, mapping)
+            text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = render_text(result) if out else ""
+        rendered["text"] = text
+        return {out: text.encode("utf-8")} if out else {}
+
+    # A file is written aside first, in place only once its audit entry is stored.
+    with (
+        ctx.app() as app,
+        contextlib.ExitStack() as placed,
+        Progress(
             TextColumn("report"),
             BarColumn(),
             MofNCompleteColumn(),
             disable=ctx.json or not sys.stderr.isatty(),
             console=Console(stderr=True),
             transient=True,
-        ) as bar:
-            task = bar.add_task("report", total=None)
-            result = build_report(
-                totals, first, last, by, suppress_below, on_period=lambda n, of: bar.update(task, completed=n, total=of)
-            )
-        unmapped: list[Any] = []
-        if fmt == "csv":
-            text = to_csv(result)
-        elif fmt == "dhis2":
-            assert mapping is not None
-            payload, unmapped = data_value_set(result, mapping)
-            text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
-        else:
-            text = render_text(result) if out else ""
-        # A file is written aside first, in place only once its audit entry is stored.
-        with outputs.staged({out: text.encode("utf-8")} if out else {}):
-            session.record("report.view")
+        ) as bar,
+    ):
+        task = bar.add_task("report", total=None)
+        result = app.reports.report(
+            first,
+            last,
+            by,
+            suppress_below,
+            on_period=lambda n, of: bar.update(task, completed=n, total=of),
+            keep=lambda made: placed.enter_context(outputs.staged(render_report(made))),
+        )
+    text, unmapped = rendered["text"], rendered["unmapped"]
     if unmapped:
         first_missing = " ".join(part for part in unmapped[0] if part)
         click.echo(

@@ -6,9 +6,7 @@ until a staff member signs in through the site's key slots (docs/web.md).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,54 +15,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from haven.app.demo import build_demo
 from haven.cli.base import Context, resolve_home
+from haven.core.clock import utc_today
 from haven.site.config import SecuritySettings
 from haven.site.folder import SiteFolder
-from haven.site.roles import Role
 from haven.site.site import Site
-
-DEMO_STAFF = (("registrar", Role.REGISTRAR), ("clinician", Role.CLINICIAN), ("coordinator", Role.COORDINATOR))
-DEMO_DURESS_STAFF = "clinician"
-
-
-def demo_site(
-    folder: SiteFolder, now: dt.datetime, settings: SecuritySettings
-) -> tuple[Site, list[dict[str, str]], dict[str, str], list[dict[str, Any]]]:
-    """A new, real, encrypted demo site: one staff account per role (five-word passphrases, a duress
-    passphrase for the clinician), standalone issuing for certificates (they name the demo site), and
-    the ``haven demo`` holders.
-
-    Returns the site (locked again), the accounts, the duress account and the holders.
-    """
-    from haven.cli.demo import demo_visits
-    from haven.core.card import Card
-    from haven.site import passphrase as pp
-    from haven.site.kdf import params_for_new_site
-
-    site = Site(folder, settings)
-    passphrases = {name: pp.suggest() for name, _ in DEMO_STAFF}
-    duress = pp.suggest()
-    calibration = params_for_new_site(settings.kdf_profile)
-    today = now.date()
-    holders: list[dict[str, Any]] = []
-    with site.create(
-        "coordinator", passphrases["coordinator"], roles=Role.COORDINATOR, calibration=calibration
-    ) as session:
-        members = {
-            name: session.add_staff(name, roles, passphrases[name], duress if name == DEMO_DURESS_STAFF else None)
-            for name, roles in DEMO_STAFF
-            if name != "coordinator"
-        }
-        session.certificates().standalone()  # a demo issues alone: its certificates name it
-        clinic = session.clinic(today=lambda: today)
-        audit = session.as_staff(members["registrar"]).auditor("visit.add")
-        for language, pin, docs in demo_visits(today):
-            card = Card.generate(secrets.token_bytes, language)
-            for n, visit in enumerate(docs):
-                clinic.add_visit(card, visit, pin=pin, first_visit=n == 0, audit=audit)
-            holders.append({"words": card.words(language), "qr": card.code, "language": language, "pin": pin})
-    accounts = [{"name": name, "role": roles.names()[0], "passphrase": passphrases[name]} for name, roles in DEMO_STAFF]
-    return site, accounts, {"name": DEMO_DURESS_STAFF, "passphrase": duress}, holders
 
 
 @click.command()
@@ -158,7 +114,8 @@ def serve(
         folder = SiteFolder(Path(home).expanduser() if home else Path(tempfile.mkdtemp(prefix="haven-web-demo-")))
         if security.kdf_profile == "calibrated" and not ctx.json:
             click.echo("Making an encrypted demo site: calibrating passphrase keys on this machine...", err=True)
-        keys, accounts, duress, holders = demo_site(folder, dt.datetime.now(dt.UTC), security)
+        made = build_demo(folder, utc_today(), security, per_role=True)
+        keys, accounts, duress, holders = made.site, made.accounts, made.duress, made.holders
     else:
         folder = ctx.folder
         keys = Site(folder, security)

@@ -1,22 +1,19 @@
-"""Site commands: ``haven init`` and ``haven seizure-view``."""
+"""Site commands: ``haven init``, ``haven site show|set`` and ``haven seizure-view``."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from haven.app.seizure import raw_view, tables_doc
 from haven.cli.base import Context, common, common_no_unlock, read_new_passphrase, read_secret_file
 from haven.errors import SiteError
 from haven.site import passphrase as pp
-from haven.site.attempts import AttemptCounter
 from haven.site.kdf import params_for_new_site
-from haven.site.keyslots import KeySlotFile
-from haven.site.roles import ALL_ROLES, Permission, Role
+from haven.site.roles import ALL_ROLES, Role
 from haven.store.base import Table
 
 
@@ -123,36 +120,6 @@ def _cell(value: Any, full: bool) -> str:
     return "NULL" if value is None else str(value)
 
 
-def _json_cell(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"hex": bytes(value).hex()}
-    return value
-
-
-def _files(ctx: Context) -> list[dict[str, Any]]:
-    return [{"path": str(p.relative_to(ctx.home)), "bytes": p.stat().st_size} for p in ctx.folder.files()]
-
-
-# The opening of every PKCS#8 P-256 private key Haven writes (RFC 5915 inside RFC 5208): never printed.
-PKCS8_P256 = bytes.fromhex("308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420")
-
-
-def refuse_private_keys(tables: list[Table]) -> None:
-    """Stop rather than print a private key: stored keys are wrapped, so one in the clear is a fault."""
-    for t in tables:
-        for row in t.rows:
-            if any(isinstance(v, (bytes, bytearray, memoryview)) and PKCS8_P256 in bytes(v) for v in row):
-                raise SiteError(f"Table {t.name} holds a private key in the clear; seizure-view does not print it.")
-
-
-def tables_doc(tables: list[Table]) -> list[dict[str, Any]]:
-    """Every table and row as JSON (bytes as hex), for a seizure view."""
-    return [
-        {"name": t.name, "columns": list(t.columns), "rows": [[_json_cell(v) for v in row] for row in t.rows]}
-        for t in tables
-    ]
-
-
 def print_tables(c: Console, tables: list[Table], full: bool) -> None:
     """Every table and row as a grid, long values shortened unless ``full``."""
     for t in tables:
@@ -160,44 +127,6 @@ def print_tables(c: Console, tables: list[Table], full: bool) -> None:
         for row in t.rows:
             grid.add_row(*(_cell(v, full) for v in row))
         c.print(grid)
-
-
-def seizure_doc(ctx: Context, tables: list[Table]) -> dict[str, Any]:
-    refuse_private_keys(tables)
-    return {"home": str(ctx.home), "files": _files(ctx), "tables": tables_doc(tables)}
-
-
-def entropy_bits_per_byte(data: bytes) -> float:
-    """Shannon entropy of the byte histogram (8.0 for uniformly random bytes)."""
-    if not data:
-        return 0.0
-    n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
-
-
-def raw_doc(ctx: Context) -> dict[str, Any]:
-    """What someone holding the files but no passphrase (and no card) can read."""
-    files = []
-    for path in ctx.folder.files():
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise SiteError(f"The site's file {path} cannot be read: {exc.strerror}.") from None
-        files.append(
-            {
-                "path": str(path.relative_to(ctx.home)),
-                "bytes": len(data),
-                "first_bytes": data[:16].hex(),
-                "entropy_bits_per_byte": round(entropy_bits_per_byte(data), 3),
-            }
-        )
-    doc: dict[str, Any] = {"home": str(ctx.home), "files": files}
-    slots = KeySlotFile(ctx.folder.keyslots_path)
-    if slots.exists():
-        header, _ = slots.read()
-        doc["keyslots_header"] = {"kdf": header.params.to_doc(), "erase_after": header.erase_after}
-        doc["wrong_passphrases_in_a_row"] = AttemptCounter(ctx.folder.attempts_path).read()
-    return doc
 
 
 @click.command("seizure-view")
@@ -219,7 +148,7 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
       haven seizure-view --raw --json
     """
     if raw:
-        rdoc = raw_doc(ctx)
+        rdoc = raw_view(ctx.folder)
 
         def human_raw(c: Console) -> None:
             c.print(f"[bold]What someone holding the files of {ctx.home}, but no passphrase and no card, sees[/bold]\n")
@@ -234,10 +163,9 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
 
         ctx.emit(rdoc, human_raw)
         return
-    with ctx.session(Permission.SEIZURE_VIEW) as session:
-        tables = session.store.tables()
-        session.record("seizure.view")
-    doc = seizure_doc(ctx, tables)
+    with ctx.app() as app:
+        tables = app.seizure.tables()
+    doc = tables_doc(ctx.folder, tables)
 
     def human(c: Console) -> None:
         c.print(
@@ -252,6 +180,64 @@ def seizure_view(ctx: Context, full: bool, raw: bool) -> None:
     ctx.emit(doc, human)
 
 
+@click.group("site")
+def site_group() -> None:
+    """Site-wide security settings."""
+
+
+@site_group.command("show")
+@common_no_unlock
+def site_show(ctx: Context) -> None:
+    """Show what the site's files say without a passphrase: Argon2id cost, erase limit, failures in a row.
+
+    \b
+    Example:
+      haven site show --json
+    """
+    site = ctx.site()
+    site.check_present()
+    header, _ = site.slots_file.read()
+    doc: dict[str, Any] = {
+        "home": str(ctx.home),
+        "kdf": header.params.to_doc(),
+        "kdf_meets_floor": header.params.meets_floor(),
+        "erase_after": header.erase_after,
+        "wrong_passphrases_in_a_row": site.failures(),
+    }
+
+    def human(c: Console) -> None:
+        k = header.params
+        c.print(f"Argon2id: {k.memory_kib // 1024} MiB, {k.time_cost} passes, {k.parallelism} lanes")
+        c.print(f"Erase after wrong passphrases in a row: {header.erase_after or 'never'}")
+        c.print(f"Wrong passphrases in a row now: {doc['wrong_passphrases_in_a_row']}")
+
+    ctx.emit(doc, human)
+
+
+@site_group.command("set")
+@click.option(
+    "--erase-after",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Erase the site after this many wrong passphrases in a row (3 or more; 0: never).",
+)
+@common
+def site_set(ctx: Context, erase_after: int) -> None:
+    """Change a site setting (coordinators only).
+
+    \b
+    Example:
+      haven site set --erase-after 10
+    """
+    with ctx.app() as app:
+        app.settings.set_erase_after(erase_after)
+    ctx.emit(
+        {"erase_after": erase_after},
+        lambda c: c.print(f"Erase after {erase_after} wrong passphrases." if erase_after else "Never erase."),
+    )
+
+
 def register(group: click.Group) -> None:
     group.add_command(init)
+    group.add_command(site_group)
     group.add_command(seizure_view)

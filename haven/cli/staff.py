@@ -60,10 +60,10 @@ def staff_add(
     role = Role.parse(roles)
     secret = pp.suggest() if generate_passphrase else None
     duress = _duress(duress_passphrase_file)
-    with ctx.session(Permission.STAFF_MANAGE) as session:
+    with ctx.app(Permission.STAFF_MANAGE) as app:  # refused before the new passphrase is asked for
         if secret is None:
             secret = read_new_passphrase(passphrase_file, name)
-        member = session.add_staff(name, role, secret, duress)
+        member = app.staff.add(name, role, secret, duress)
     doc: dict[str, Any] = {"added": member.to_doc()}
     if generate_passphrase:
         doc["passphrase"] = secret
@@ -86,8 +86,8 @@ def staff_remove(ctx: Context, name: str) -> None:
     Example:
       haven staff remove Min
     """
-    with ctx.session(Permission.STAFF_MANAGE) as session:
-        session.remove_staff(name)
+    with ctx.app() as app:
+        app.staff.remove(name)
     ctx.emit({"removed": name}, lambda c: c.print(f"Removed {name}; their key slots are overwritten."))
 
 
@@ -100,8 +100,8 @@ def staff_list(ctx: Context) -> None:
     Example:
       haven staff list --json
     """
-    with ctx.session(Permission.STAFF_MANAGE) as session:
-        members = session.staff_list()
+    with ctx.app() as app:
+        members = app.staff.list()
     doc = {"staff": [m.to_doc() for m in members]}
 
     def human(c: Console) -> None:
@@ -152,10 +152,10 @@ def staff_passwd(
         raise InputError("Give --duress-passphrase-file or --no-duress, not both.")
     duress = _duress(duress_passphrase_file)
     secret = pp.suggest() if generate_passphrase else None
-    with ctx.session() as session:
+    with ctx.app() as app:
         if secret is None:
-            secret = read_new_passphrase(new_passphrase_file, name or session.staff.name)
-        member = session.change_passphrase(secret, name=name, duress=duress, clear_duress=no_duress)
+            secret = read_new_passphrase(new_passphrase_file, name or app.member.name)
+        member = app.staff.change_passphrase(secret, name=name, duress=duress, clear_duress=no_duress)
     doc: dict[str, Any] = {"changed": member.name}
     if generate_passphrase:
         doc["passphrase"] = secret

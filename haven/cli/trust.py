@@ -9,13 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from haven.cert_services import DEFAULT_LABEL, NAMES_THIS_SITE, STANDALONE_NETWORK, Certificates
+from haven.cert_services import DEFAULT_LABEL, NAMES_THIS_SITE
 from haven.certs import base45, cose
-from haven.certs.trust import EPOCH_MAX_DAYS, EPOCH_WEEKS, TrustList
+from haven.certs.trust import EPOCH_MAX_DAYS, EPOCH_WEEKS
 from haven.cli.base import Context, check_output, common, read_text_arg, write_output
 from haven.cli.certs import parse_at
 from haven.cli.issuer_files import read_issuer
-from haven.errors import HavenError, InputError, TrustError
+from haven.errors import HavenError, InputError
 from haven.site.roles import Permission
 
 
@@ -31,18 +31,6 @@ def _show(c: Console, doc: dict[str, Any]) -> None:
     c.print("This site holds the root key." if doc["holds_root"] else "The root key is kept elsewhere.")
     if doc["names_this_site"]:
         c.print(f"[bold]{NAMES_THIS_SITE}[/bold]")
-
-
-def _doc(certs: Certificates, current: TrustList) -> dict[str, Any]:
-    now = int(certs.now().timestamp())
-    held = certs.held_kids()  # None: this passphrase's role keys do not open them ("?")
-    doc = current.to_doc(now)
-    for k in doc["keys"]:
-        k["held"] = None if held is None else bytes.fromhex(k["kid"]) in held
-    doc["holds_root"] = certs.holds_root()
-    # A root that signs certificates itself, for no one else, is named by them.
-    doc["names_this_site"] = doc["holds_root"] and current.network == STANDALONE_NETWORK
-    return doc
 
 
 def _passphrase(path: str) -> str:
@@ -63,18 +51,8 @@ def trust_show(ctx: Context) -> None:
     Example:
       haven trust show --json
     """
-    with ctx.session(Permission.TRUST_VIEW) as session:
-        certs = session.certificates()
-        current = certs.trust_list()
-        if current is None:
-            raise TrustError(
-                "This site has no trust list: join a network (haven trust join) or choose standalone issuing "
-                "(haven trust standalone)."
-            )
-        if certs.holds_root() and session.keys.admin is not None:
-            certs.keep_scheduled()  # the root's coordinator lists the next epochs' keys ahead of need
-            current = certs.trust_list() or current
-        doc = _doc(certs, current)
+    with ctx.app() as app:
+        doc = app.trust.show()
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -92,11 +70,8 @@ def trust_standalone(ctx: Context, replace: bool) -> None:
     Example:
       haven trust standalone
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session:
-        certs = session.certificates()
-        current = certs.standalone(replace=replace)
-        doc = _doc(certs, current)
-        session.record("trust.standalone")
+    with ctx.app() as app:
+        doc = app.trust.standalone(replace=replace)
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -116,11 +91,8 @@ def trust_root(ctx: Context, network: str, label: str, replace: bool) -> None:
     Example:
       haven trust root --network "North clinics" --label north --replace
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        certs = session.certificates()
-        current = certs.create_root(network, label, replace=replace)
-        doc = _doc(certs, current)
-        session.record("trust.root")
+    with ctx.app() as app:
+        doc = app.trust.create_root(network, label, replace=replace)
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -141,9 +113,8 @@ def trust_new_key(ctx: Context, label: str, days: int, start: str | None) -> Non
     Example:
       haven trust new-key --label north --start 2026-12-01
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        key = session.certificates().new_key(label, days, parse_at(start))
-        session.record("trust.new-key")
+    with ctx.app() as app:
+        key = app.trust.new_key(label, days, parse_at(start))
     doc = key.trusted().to_doc()
     ctx.emit(
         doc, lambda c: c.print(f"New signing key {doc['kid']} for {label}: {doc['not_before']} to {doc['not_after']}.")
@@ -160,9 +131,8 @@ def trust_rotate(ctx: Context, label: str) -> None:
     Example:
       haven trust rotate --label north
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        key = session.certificates().new_key(label, end_current=True)
-        session.record("trust.rotate")
+    with ctx.app() as app:
+        key = app.trust.rotate(label)
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"Signing with key {doc['kid']} from now to {doc['not_after']}."))
 
@@ -181,19 +151,18 @@ def trust_revoke(ctx: Context, kid: str | None, certificate: str | None) -> None
     """
     if (kid is None) == (certificate is None):
         raise InputError("Give exactly one of --kid and --certificate.")
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        certs = session.certificates()
+    with ctx.app() as app:
         if kid is not None:
             try:
-                new = certs.revoke(kid=bytes.fromhex(kid))
+                kid_bytes = bytes.fromhex(kid)
             except ValueError:
                 raise InputError("--kid is the key id in hex (16 characters).") from None
+            new = app.trust.revoke(kid=kid_bytes)
             what = f"key {kid}"
         else:
             assert certificate is not None
-            new = certs.revoke(cti=_cti_of(certificate))
+            new = app.trust.revoke(cti=_cti_of(certificate))
             what = "the certificate"
-        session.record("trust.revoke")
     ctx.emit(
         {"revoked": what, "sequence": new.sequence},
         lambda c: c.print(f"Revoked {what}; trust list is now version {new.sequence}. Export it to the network."),
@@ -221,9 +190,8 @@ def trust_export(ctx: Context, out: str) -> None:
       haven trust export --out trust-list.cose
     """
     check_output(out, "trust list")
-    with ctx.session(Permission.TRUST_VIEW) as session:
-        data = session.certificates().export_list()
-        session.record("trust.export")
+    with ctx.app() as app:
+        data = app.trust.export_list()
     write_output(out, data, "trust list")
     ctx.emit({"trust_list": out, "bytes": len(data)}, lambda c: c.print(f"Wrote {out} ({len(data)} bytes)."))
 
@@ -238,11 +206,8 @@ def trust_import(ctx: Context, file: str) -> None:
     Example:
       haven trust import trust-list.cose
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        certs = session.certificates()
-        current = certs.update_list(Path(file).read_bytes())
-        doc = _doc(certs, current)
-        session.record("trust.import")
+    with ctx.app() as app:
+        doc = app.trust.update_list(Path(file).read_bytes())
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -261,11 +226,8 @@ def trust_join(ctx: Context, file: str, root_fingerprint: str) -> None:
     Example:
       haven trust join trust-list.cose --root-fingerprint "3f2a 91c0 ..."
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        certs = session.certificates()
-        current = certs.join(Path(file).read_bytes(), root_fingerprint)
-        doc = _doc(certs, current)
-        session.record("trust.join")
+    with ctx.app() as app:
+        doc = app.trust.join(Path(file).read_bytes(), root_fingerprint)
     ctx.emit(doc, lambda c: _show(c, doc))
 
 
@@ -295,9 +257,8 @@ def trust_export_key(ctx: Context, kid: str, key_passphrase_file: str, out: str)
     except ValueError:
         raise InputError("--kid is the key id in hex.") from None
     check_output(out, "signing key")
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        data = session.certificates().export_key(kid_bytes, _passphrase(key_passphrase_file))
-        session.record("trust.export-key")
+    with ctx.app(Permission.TRUST_MANAGE) as app:  # refused before the key's passphrase is read
+        data = app.trust.export_key(kid_bytes, _passphrase(key_passphrase_file))
     write_output(out, data, "signing key")
     ctx.emit({"key_file": out, "kid": kid}, lambda c: c.print(f"Wrote signing key {kid} to {out}."))
 
@@ -313,9 +274,8 @@ def trust_import_key(ctx: Context, file: str, key_passphrase_file: str) -> None:
     Example:
       haven trust import-key north-dec.key --key-passphrase-file pass.txt
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        key = session.certificates().import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
-        session.record("trust.import-key")
+    with ctx.app(Permission.TRUST_MANAGE) as app:  # refused before the key's passphrase is read
+        key = app.trust.import_key(Path(file).read_bytes(), _passphrase(key_passphrase_file))
     doc = key.trusted().to_doc()
     ctx.emit(doc, lambda c: c.print(f"This site can now sign with key {doc['kid']} ({doc['label']})."))
 
@@ -335,9 +295,9 @@ def trust_add_issuer(ctx: Context, file: str, iss: str | None) -> None:
       haven trust add-issuer dsc-de.pem
       haven trust add-issuer --iss https://spec.smarthealth.cards/examples/issuer jwks.json
     """
-    with ctx.session(Permission.TRUST_MANAGE) as session, session.store.transaction():  # change + audit entry
-        doc = session.certificates().add_issuer(read_issuer(Path(file), iss))
-        session.record("trust.add-issuer")
+    issuer = read_issuer(Path(file), iss)  # the file is read here, at the edge
+    with ctx.app() as app:
+        doc = app.trust.add_issuer(issuer)
     ctx.emit(doc, lambda c: c.print(f"Now trusting {doc['format']} issuer: {doc.get('iss') or doc.get('signers')}"))
 
 

@@ -15,7 +15,7 @@ from haven.cli import imports
 from haven.cli.base import Context, card_arg, card_options, common, common_no_unlock, pin_arg, read_json_arg
 from haven.core.catalogue import catalogue
 from haven.core.history import History
-from haven.errors import HavenError, StoreFullError
+from haven.errors import HavenError
 from haven.site.roles import Permission
 
 HISTORY_NOT_AUDITED = "haven: warning: the disk is full, so this reading is not in the audit log. Free some space."
@@ -50,10 +50,8 @@ def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     doc = read_json_arg(entries, "entries")
-    with ctx.session(Permission.VISIT_ADD) as session:
-        added = session.clinic().add_visit(
-            card, doc, pin=pin, first_visit=first_visit, audit=session.auditor("visit.add")
-        )
+    with ctx.app() as app:
+        added = app.visits.add(card, doc, pin=pin, first_visit=first_visit)
     ctx.emit(
         added.to_doc(),
         lambda c: c.print(f"Recorded visit {added.index + 1} ({added.entries} entries)."),
@@ -87,7 +85,7 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
     done = {"n": 0}
     try:
         with (
-            ctx.session(Permission.VISIT_IMPORT) as session,
+            ctx.app(Permission.VISIT_IMPORT) as app,
             Progress(
                 TextColumn("importing"),
                 BarColumn(),
@@ -98,7 +96,8 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
             ) as bar,
         ):
             task = bar.add_task("import", total=None)
-            imports.prepare(stream, session.store, batch)
+            store = app.site.store
+            imports.prepare(stream, store, batch)
 
             def progress(n: int) -> None:
                 done["n"] = n
@@ -107,14 +106,13 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
             try:
                 if workers is None:
                     workers = max(0, (os.cpu_count() or 1) - 1)
-                session.store.tune_for_bulk()
-                total = session.clinic().import_visits(
+                store.tune_for_bulk()
+                total = app.visits.import_visits(
                     imports.items(stream, lines),
                     batch=batch,
                     progress=progress,
                     workers=workers,
-                    audit=session.auditor("visit.import"),
-                    checkpoint=(lambda n: imports.save(stream, session.store, n)) if stream.resumable else None,
+                    checkpoint=(lambda n: imports.save(stream, store, n)) if stream.resumable else None,
                 )
             except HavenError as exc:
                 imports.explain(exc, lines, stream, exc.details.get("imported", done["n"]))
@@ -189,13 +187,9 @@ def history(ctx: Context, card_text: str | None, pin_file: str | None) -> None:
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
-    with ctx.session(Permission.HISTORY_VIEW) as session:
-        result = session.clinic().history(card, pin)
-        try:
-            session.record("history.view")
-        except StoreFullError:
-            # Reading needs no space but its audit entry does: on a full disk the doses due still show.
-            click.echo(HISTORY_NOT_AUDITED, err=True)
+    with ctx.app() as app:
+        # Reading needs no space but its audit entry does: on a full disk the doses due still show.
+        result = app.visits.history(card, pin, on_unaudited=lambda: click.echo(HISTORY_NOT_AUDITED, err=True))
     ctx.emit(result.to_doc(), lambda c: print_history(c, result))
 
 

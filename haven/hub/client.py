@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from haven.app.actions import Action
 from haven.core.records import SealedRecord
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError
 from haven.hub import wire
@@ -265,5 +266,5 @@ def sync_site(session: UnlockedSite, url: str, context: ssl.SSLContext | None = 
         done = sync_with_hub(session.store, conn, session.auditor("sync.pull"))
     finally:
         conn.close()
-    session.record("sync.hub", done.pushed)
+    session.record(Action.SYNC_HUB, done.pushed)
     return done

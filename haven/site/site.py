@@ -40,11 +40,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from haven.app.actions import Action
+from haven.app.clinic import Clinic
 from haven.cert_services import Certificates
 from haven.core.clock import utc_now
 from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
-from haven.services import Clinic
 from haven.site import legacy, tallies
 from haven.site import passphrase as pp
 from haven.site import staff as staff_rows
@@ -124,7 +125,7 @@ def build_site(
     with store.transaction():
         install(store.put_setting, keys, random_bytes)
         member_key, theirs = add_member(store, member, keys, random_bytes)
-        append_audit(store, member.id, "site.init", 1, now)
+        append_audit(store, member.id, Action.SITE_INIT, 1, now)
     return member_key, theirs
 
 
@@ -538,7 +539,7 @@ class UnlockedSite:
 
     def auditor(self, action: str) -> Callable[[int], None]:
         """An audit hook for a change: called inside the change's write transaction, so the change
-        and its entry commit together or not at all (see :meth:`haven.services.Clinic.add_visit`)."""
+        and its entry commit together or not at all (see :meth:`haven.app.clinic.Clinic.add_visit`)."""
         return lambda count: self.record(action, count)
 
     def clinic(self, **kwargs: Any) -> Clinic:
@@ -551,7 +552,7 @@ class UnlockedSite:
         self.require(Permission.REPORT_VIEW)
         private = audit_private(self.keys, self.store.get_setting)
         seal = tallies.TallySealer.of(self.store, self.site.random_bytes)
-        return tallies.read_and_fold(self.store, private, seal, self.auditor("counts.fold"))
+        return tallies.read_and_fold(self.store, private, seal, self.auditor(Action.COUNTS_FOLD))
 
     def certificates(self) -> Certificates:
         """Certificate and trust use cases with this member's role keys (a clinician's open the signing keys)."""
@@ -566,10 +567,6 @@ class UnlockedSite:
 
     def staff_table(self) -> StaffTable:
         return StaffTable(self.store, self.keys)
-
-    def staff_list(self) -> list[StaffMember]:
-        self.require(Permission.STAFF_MANAGE)
-        return self.staff_table().active()
 
     def close(self) -> None:
         """Close the database and drop this object's reference to the master key.
@@ -624,8 +621,10 @@ class UnlockedSite:
         return RoleKeys(issuing_key(self.keys, self.store.get_setting), admin)
 
     def add_staff(self, name: str, roles: Role, passphrase: str, duress: str | None = None) -> StaffMember:
-        """A new account with its passphrase (and, if given, its duress passphrase)."""
-        self.require(Permission.STAFF_MANAGE)
+        """A new account with its passphrase (and, if given, its duress passphrase).
+
+        Who may is the application's to check (:mod:`haven.app.staff`); a passphrase without the
+        admin key cannot hand out role keys all the same."""
         name = check_name(name)
         _, key, duress_key = self._new_keys(passphrase, duress, name)  # the slow part, outside the lock
         now = self.site.now()
@@ -641,7 +640,7 @@ class UnlockedSite:
             )
             with self.store.transaction():
                 member_key, _ = add_member(self.store, member, keys, self.site.random_bytes)
-                append_audit(self.store, self.staff.id, "staff.add", 1, now)
+                append_audit(self.store, self.staff.id, Action.STAFF_ADD, 1, now)
             key_index, other = _split(member.slots)
             content = SlotContent(SlotKind.KEY, roles, member.id, self._master_key, member_key=member_key)
             self.site.slots_file.write_slot(
@@ -653,8 +652,8 @@ class UnlockedSite:
         return member
 
     def remove_staff(self, name: str) -> None:
-        """Overwrite the account's slots (its passphrases stop working at once) and forget its name."""
-        self.require(Permission.STAFF_MANAGE)
+        """Overwrite the account's slots (its passphrases stop working at once) and forget its name
+        (who may: :mod:`haven.app.staff`)."""
         table = self.staff_table()
         member = table.by_name(name)
         if member.id == self.staff.id:
@@ -668,7 +667,7 @@ class UnlockedSite:
                 self.site.slots_file.write_slot(index, self.site.random_bytes(len(self.own_slot_bytes)))
             with self.store.transaction():
                 staff_rows.remove(self.store, member.id, now)
-                append_audit(self.store, self.staff.id, "staff.remove", 1, now)
+                append_audit(self.store, self.staff.id, Action.STAFF_REMOVE, 1, now)
 
     def change_passphrase(
         self,
@@ -682,16 +681,11 @@ class UnlockedSite:
 
         Without ``name``: your own; your duress passphrase is kept unless you
         give a new one or ``clear_duress``. With another staff member's ``name``
-        (coordinators only): both of their slots are rewritten, so their duress
+        (coordinators only, :mod:`haven.app.staff`): both of their slots are rewritten, so their duress
         passphrase is replaced by ``duress`` or dropped.
         """
         own = name is None or check_name(name) == self.staff.name
-        if own:
-            self.require(Permission.OWN_PASSPHRASE)
-            target = self.staff
-        else:
-            self.require(Permission.STAFF_MANAGE)
-            target = self.staff_table().by_name(name or "")
+        target = self.staff if own else self.staff_table().by_name(name or "")
         _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()
         with self._writing_slots() as slots:
@@ -709,7 +703,7 @@ class UnlockedSite:
                     record = MemberRecord(target.name, target.slots, target.added, keys)
                     sealed_record = record.seal(member_key, target.id, self.site.random_bytes)
                     self.store.put_setting(member_setting(target.id), sealed_record)
-                append_audit(self.store, self.staff.id, "staff.passwd", 1, now)
+                append_audit(self.store, self.staff.id, Action.STAFF_PASSWD, 1, now)
             content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key, member_key=member_key)
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)
             self.site.slots_file.write_slot(key_index, sealed)
@@ -723,8 +717,7 @@ class UnlockedSite:
         return target
 
     def set_erase_after(self, failures: int) -> None:
-        """Erase the site after this many wrong passphrases in a row (0: never)."""
-        self.require(Permission.SITE_CONFIGURE)
+        """Erase the site after this many wrong passphrases in a row (0: never; who may: :mod:`haven.app.staff`)."""
         if failures < 0 or failures > 10_000:
             raise InputError("--erase-after is a number of wrong passphrases from 1 to 10000, or 0 for never.")
         if 0 < failures < 3:
@@ -733,7 +726,7 @@ class UnlockedSite:
             # The audit entry is written first and committed after the header: a header that cannot be
             # written leaves no entry for a change that was not made. The database keeps the limit too
             # (where only a passphrase can change it): see check_erase_after.
-            self.record("site.set")
+            self.record(Action.SITE_SET)
             self.store.put_setting(ERASE_AFTER_SETTING, failures.to_bytes(4, "big"))
             header, _ = self.site.slots_file.read()
             self.header = Header(header.params, header.salt, failures)

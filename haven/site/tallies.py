@@ -38,7 +38,7 @@ LEGACY_TABLE = "aggregates_v4"
 
 @dataclass(frozen=True)
 class TallySealer:
-    """Seals counter increments to the coordinators' public key (what :class:`haven.services.Clinic` is given)."""
+    """Seals counter increments to the coordinators' public key (what :class:`haven.app.clinic.Clinic` is given)."""
 
     public: bytes = field(repr=False)
     random_bytes: Callable[[int], bytes] = field(repr=False)

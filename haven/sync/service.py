@@ -18,6 +18,7 @@ from typing import Any
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import x25519
 
+from haven.app.actions import Action
 from haven.cert_services import ROOT_PUBLIC
 from haven.certs.signing_keys import public_bytes
 from haven.errors import BundleInvalidError, InputError, NotAMemberError, RosterError
@@ -132,7 +133,7 @@ class Sync:
         self.session.require(Permission.SYNC)
         with self.store.transaction():
             keys = self._ensure_keys()
-            self.session.record("sync.request")
+            self.session.record(Action.SYNC_REQUEST)
         return keys.request()
 
     def _root(self) -> Any:
@@ -165,7 +166,7 @@ class Sync:
                 members, removed = {*current.members, member}, current.removed
             roster = new_roster(current, public_bytes(root), members, removed, network)
             self._save_roster(roster.sign(root))
-            self.session.record("network.admit")
+            self.session.record(Action.NETWORK_ADMIT)
         return roster
 
     def remove(self, site: str) -> Roster:
@@ -186,7 +187,7 @@ class Sync:
             members = [m for m in current.members if m != member]
             roster = new_roster(current, current.root_public, members, current.removed | {member.sign_public}, network)
             self._save_roster(roster.sign(root))
-            self.session.record("network.remove")
+            self.session.record(Action.NETWORK_REMOVE)
         return roster
 
     def export_roster(self) -> bytes:
@@ -208,7 +209,7 @@ class Sync:
                 )
             if current is None or new.version > current.version:
                 self._adopt(data, new)
-            self.session.record("sync.roster")
+            self.session.record(Action.SYNC_ROSTER)
         return new
 
     # ------------------------------------------------------------ bundles
@@ -241,7 +242,7 @@ class Sync:
         to, recipient = self._recipient(roster, for_site)
         data = seal_bundle(keys, to, rows, self._roster_bytes(), recipient=recipient)
         with self.store.transaction():
-            self.session.record("sync.export", len(rows))
+            self.session.record(Action.SYNC_EXPORT, len(rows))
         return Exported(data, len(rows))
 
     def state(self, for_site: str | None = None) -> bytes:
@@ -252,7 +253,7 @@ class Sync:
         to, recipient = self._recipient(roster, for_site)
         data = seal_bundle(keys, to, (), self._roster_bytes(), summary=summary, recipient=recipient)
         with self.store.transaction():
-            self.session.record("sync.state")
+            self.session.record(Action.SYNC_STATE)
         return data
 
     def _open_checked(self, data: bytes, held: Roster | None) -> tuple[OpenedBundle, Roster, bytes | None, list[Any]]:
@@ -286,7 +287,7 @@ class Sync:
             if newer is not None and (held is None or roster.version > held.version):
                 self._adopt(newer, roster)
             new = self.store.merge(rows)
-            self.session.record("sync.import", new)
+            self.session.record(Action.SYNC_IMPORT, new)
         return ImportResult(new, len(rows) - new, roster.version if newer is not None else None)
 
     # ------------------------------------------------------------ for a transport (a hub's HTTP client)
@@ -301,7 +302,7 @@ class Sync:
         self.session.require(Permission.SYNC)
         return self._sender()
 
-    def accept_rows(self, packed: bytes, action: str = "sync.pull") -> ImportResult:
+    def accept_rows(self, packed: bytes, action: str = Action.SYNC_PULL) -> ImportResult:
         """Rows a transport brought, packed as in a bundle (:func:`haven.sync.bundle.pack_rows`): every row
         checked for a sealed record's shape first, then merged with the audit entry ``action`` in one
         transaction (a bad row: :class:`BundleInvalidError`, nothing merged)."""

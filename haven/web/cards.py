@@ -9,7 +9,7 @@ from __future__ import annotations
 from haven import qr
 from haven.core.card import parse_card
 from haven.core.keys import normalise_pin
-from haven.errors import CardError, InputError
+from haven.errors import AuthError, CardError, InputError
 from haven.web.sessions import BrowserSession, OpenCard
 from haven.web.state import AppState
 
@@ -46,7 +46,9 @@ def open_card(
         count_attempt(state, session, address, pin is not None)
     card = parse_card(text)
     pin = clean_pin(pin)
-    has_records = state.site.clinic().has_records(card, pin)
+    if session.staff is None:  # the routes' staff dependency signed this session in
+        raise AuthError()
+    has_records = state.site.app(session.staff).cards.has_records(card, pin)
     return state.sessions.open_card(session, card, pin, has_records)
 
 

@@ -36,8 +36,8 @@ it was.
   the encrypted database: a seized, stopped laptop names no network); a restart,
   duress, panic or an erase elsewhere forgets it.
 
-Certificates are issued through :class:`CertificateIssuer` (the site's own
-trust list and epoch keys by default: :class:`haven.web.certificates.SiteIssuer`).
+Certificates are issued through :class:`~haven.app.certificates.CertificateIssuer` (the site's
+own trust list and epoch keys by default: :class:`haven.app.certificates.SiteIssuer`).
 """
 
 from __future__ import annotations
@@ -50,15 +50,15 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from haven.app import App
+from haven.app.certificates import CertificateIssuer, SiteIssuer
+from haven.app.clinic import Clinic
 from haven.cert_services import TRUST_LIST
 from haven.core.clock import utc_now
-from haven.core.entries import Test, Vaccination
 from haven.errors import AuthError, StoreClosedError, WrongPassphraseError
-from haven.services import Clinic
 from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Site, UnlockedSite
@@ -67,22 +67,6 @@ from haven.store.base import Store
 
 BAD_CREDENTIALS = "That staff name and passphrase do not match."
 DRAIN_S = 5.0  # how long a panic waits for the requests still reading the old store (each takes milliseconds)
-
-
-@dataclass(frozen=True)
-class CertificateSheet:
-    """One printed sheet: ``texts`` are the one-time certificates, each printed as its own QR code."""
-
-    texts: tuple[str, ...] = field(repr=False)
-    expires: dt.datetime
-
-
-class CertificateIssuer(Protocol):
-    """Issues a batch of one-time certificates for facts from a holder's history (keeps no log)."""
-
-    def issue_sheet(self, entries: Sequence[Vaccination | Test], count: int, now: dt.datetime) -> CertificateSheet:
-        """``count`` certificates, each stating ``entries`` (and nothing about the holder)."""
-        ...
 
 
 def same_name(typed: str, name: str) -> bool:
@@ -305,13 +289,10 @@ class WebSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
         return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
 
-    def record(self, member: StaffMember, action: str, count: int = 1) -> None:
-        """An audit entry (who did what, never to whom), as the CLI writes it."""
-        self.as_staff(member).record(action, count)
-
-    def auditor(self, member: StaffMember, action: str) -> Callable[[int], None]:
-        """An audit hook that writes its entry inside the change's own transaction."""
-        return self.as_staff(member).auditor(action)
+    def app(self, member: StaffMember) -> App:
+        """The application acting as ``member``, on this server's clock and randomness: every page
+        and API call goes through it, so each checks its permission and writes its audit entry."""
+        return App(self.as_staff(member), now=self.now, today=self.date_today, random_bytes=self.random_bytes)
 
     def clinic(self) -> Clinic:
         """Visits: their counters sealed to the coordinators (haven/site/tallies.py)."""
@@ -332,8 +313,5 @@ class WebSite:
             return None if self._public_trust is None else self._public_trust[0]
 
     def issuer(self, member: StaffMember) -> CertificateIssuer:
-        if self.certificates is not None:
-            return self.certificates
-        from haven.web.certificates import SiteIssuer
-
-        return SiteIssuer(self, self.as_staff(member).keys)
+        """What signs ``member``'s certificates: the one given (tests), else the site's own keys."""
+        return self.certificates if self.certificates is not None else SiteIssuer(self.app(member))

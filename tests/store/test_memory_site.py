@@ -11,7 +11,8 @@ from haven.errors import InputError, StoreClosedError, WrongPassphraseError
 from haven.site.roles import Role
 from haven.site.site import ERASE_AFTER_SETTING
 from haven.store.memory import MemoryStore
-from tests.helpers_site import ADMIN, ADMIN_DURESS, CLINICIAN, NOW, memory_site
+from tests.helpers_clock import NOW
+from tests.helpers_site import ADMIN, ADMIN_DURESS, CLINICIAN, memory_site
 
 REGISTRAR = "orbit velvet maple canyon drift"
 VISIT = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-10-01"}]

@@ -28,7 +28,7 @@ from haven.site.kdf import TEST_PARAMS, Calibration
 from haven.site.roles import Role
 from haven.site.site import Site
 from haven.web import WebSettings, WebSite, create_app
-from tests.conftest import TODAY, seeded_bytes
+from tests.helpers_clock import NOW, TODAY, MonotonicClock, seeded
 
 # Five random BIP39 words each: strong enough for the site's passphrase check.
 PASSPHRASES = {
@@ -44,7 +44,6 @@ ROLES = {
     "coordinator": Role.COORDINATOR,
     "ana": Role.REGISTRAR | Role.CLINICIAN,
 }
-NOW = dt.datetime(2026, 11, 29, 14, 37, tzinfo=dt.UTC)
 CHEAP = Calibration(TEST_PARAMS, 0.0)
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -60,16 +59,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-class Clock:
-    """A monotonic clock tests can move."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make_keys(home: Path, now: Callable[[], dt.datetime] = lambda: NOW) -> Site:
@@ -90,8 +79,8 @@ def unlocked(site: WebSite) -> WebSite:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> MonotonicClock:
+    return MonotonicClock()
 
 
 @pytest.fixture
@@ -100,9 +89,9 @@ def keys(tmp_path: Path) -> Site:
 
 
 @pytest.fixture
-def site(keys: Site, clock: Clock) -> Iterator[WebSite]:
+def site(keys: Site, clock: MonotonicClock) -> Iterator[WebSite]:
     """The web's site, unlocked (as after a first sign-in)."""
-    web = WebSite(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded_bytes(7))
+    web = WebSite(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded(7))
     yield unlocked(web)
     web.lock()
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from haven.app.certificates import certifiable
 from haven.cert_services import Certificates
 from haven.certs.issuers import load_signers
 from haven.cli.issuer_files import read_shc_issuer
 from haven.core.card import Card
 from haven.web import WebSite
-from haven.web.certificates import certifiable, issue
 from haven.web.foreign_trust import build, signing_key
 from tests.certkit import SHC, SHC_JWKS, THREE_DOSES
 from tests.web.conftest import PASSPHRASES, LiveServer, launch, live_server, screenshot_dir, unlocked
@@ -110,8 +110,8 @@ def haven_certificate(site: WebSite) -> str:
     clinician = site.sign_in("clinician", PASSPHRASES["clinician"]).staff
     card = Card(bytes(range(16)))
     site.clinic().add_visit(card, THREE_DOSES, first_visit=True)
-    history = site.clinic().history(card)
-    return issue(site, history, [key for key, _ in certifiable(history)], 1, clinician).texts[0]
+    choices = certifiable(site.clinic().history(card))
+    return site.app(clinician).certificates.issue_sheet(choices, [key for key, _ in choices], 1).texts[0]
 
 
 def check(page: Any, text: str) -> None:

@@ -23,7 +23,8 @@ from haven.errors import CertificateError
 from haven.web import WebSite
 from haven.web.foreign_trust import CONTENT_TYPE, CRL_OK
 from tests.certkit import EU_DCC, SHC_JWKS
-from tests.web.conftest import NOW, PASSPHRASES
+from tests.helpers_clock import NOW
+from tests.web.conftest import PASSPHRASES
 
 URL = "/verify/foreign-trust"
 CO1 = json.loads((EU_DCC / "common" / "2DCode" / "raw" / "CO1.json").read_text("utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import string
 from pathlib import Path
@@ -16,8 +15,8 @@ from haven.core.entries import visit_problems
 from haven.errors import ENTRY_REASONS, CardError, EntryError, LockedOutError, RateLimitError
 from haven.web.messages import ENTRY_PROBLEMS, error_message
 from haven.web.render import gettext_for
+from tests.helpers_clock import TODAY
 
-TODAY = dt.date(2026, 11, 29)
 VAX = {"type": "vaccination", "product": "comirnaty", "date": "2026-10-01"}
 
 # One visit document per translated entry problem, each refused for that problem alone.

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from fastapi.testclient import TestClient
 
 from haven import qr
-from haven.cert_services import Certificates
+from haven.app.certificates import certifiable
+from haven.cert_services import Certificates, CertificateSheet
 from haven.certs.verify import verify
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
-from haven.web.certificates import certifiable
-from haven.web.site import CertificateSheet, WebSite
-from tests.web.conftest import NOW, PASSPHRASES, Clock, csrf_of, sign_in
+from haven.web.site import WebSite
+from tests.helpers_clock import NOW, MonotonicClock
+from tests.web.conftest import PASSPHRASES, csrf_of, sign_in
 
 
 def page_sign_in(client: TestClient, role: str) -> str:
@@ -331,7 +332,7 @@ def test_a_clinician_issues_a_sheet_that_verifies_and_nothing_of_it_is_kept(clie
     # The issuer keeps nothing: no record, no setting changed; the audit log says who, and how many.
     assert kept(site) == kept_before
     with site.keys.unlock(PASSPHRASES["coordinator"]) as coordinator:  # only a coordinator reads the log
-        clinician = next(m for m in coordinator.staff_list() if m.name == "clinician")
+        clinician = next(m for m in coordinator.staff_table().active() if m.name == "clinician")
         last, _ = coordinator.audit.rows()[-1]
     assert (last.staff, last.action, last.count) == (clinician.id, "certificate.issue", 4)
     # A test certificate: only the latest test chosen is stated, and it expires 72 h after its day began.
@@ -439,7 +440,7 @@ CLOSED_NOTICE = "The card closed before this visit was saved."
 
 
 def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_save(
-    client: TestClient, site: WebSite, clock: Clock
+    client: TestClient, site: WebSite, clock: MonotonicClock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card = Card(bytes(range(16)))
@@ -474,7 +475,7 @@ def test_a_visit_typed_while_the_card_closed_is_kept_to_open_the_card_again_and_
 
 
 def test_a_first_visit_typed_while_the_card_closed_is_saved_as_the_first_visit(
-    client: TestClient, site: WebSite, clock: Clock
+    client: TestClient, site: WebSite, clock: MonotonicClock
 ) -> None:
     token = page_sign_in(client, "clinician")
     card, other = Card(bytes(range(1, 17))), Card(bytes(range(2, 18)))

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 
 from haven.core.card import Card
 from haven.web import WebSettings, WebSite, create_app
-from tests.conftest import TODAY
-from tests.web.conftest import NOW, make_keys, sign_in
+from tests.helpers_clock import NOW, TODAY
+from tests.web.conftest import make_keys, sign_in
 
 
 @dataclass

@@ -10,7 +10,8 @@ from haven.site.roles import Permission, allowed
 from haven.web import WebSettings, WebSite, create_app
 from haven.web.app import api_routes
 from haven.web.deps import UNSAFE
-from tests.web.conftest import PASSPHRASES, ROLES, Clock, csrf_of, sign_in
+from tests.helpers_clock import MonotonicClock
+from tests.web.conftest import PASSPHRASES, ROLES, csrf_of, sign_in
 
 
 def staff_routes(app: FastAPI) -> list[tuple[str, str, Permission | None]]:
@@ -155,7 +156,7 @@ def test_sign_out_ends_the_session(client: TestClient) -> None:
     assert client.get("/api/history").status_code == 401
 
 
-def test_sessions_and_open_cards_time_out(client: TestClient, clock: Clock) -> None:
+def test_sessions_and_open_cards_time_out(client: TestClient, clock: MonotonicClock) -> None:
     token = sign_in(client, "clinician")
     new = client.post("/api/cards", json={"language": "en"}, headers={"X-CSRF-Token": token})
     assert new.status_code == 200
@@ -208,7 +209,7 @@ def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
 # ---------------------------------------------------------------- rate limits
 
 
-def test_card_attempts_are_rate_limited_per_session(client: TestClient, clock: Clock) -> None:
+def test_card_attempts_are_rate_limited_per_session(client: TestClient, clock: MonotonicClock) -> None:
     token = sign_in(client, "registrar")
     for _ in range(20):
         r = client.post("/api/cards/open", json={"card": "abandon"}, headers={"X-CSRF-Token": token})

@@ -18,15 +18,16 @@ from haven.core.card import Card
 from haven.site.site import Site
 from haven.web import WebSettings, WebSite, create_app
 from haven.web.settings import Limit
+from tests.helpers_clock import NOW, MonotonicClock
 from tests.helpers_site import FakeSleep
-from tests.web.conftest import NOW, PASSPHRASES, Clock, make_keys, serve, sign_in
+from tests.web.conftest import PASSPHRASES, make_keys, serve, sign_in
 
 HAVEN = Path(sys.executable).parent / "haven"
 VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}]
 
 
 @pytest.fixture
-def locked(tmp_path: Path, clock: Clock) -> WebSite:
+def locked(tmp_path: Path, clock: MonotonicClock) -> WebSite:
     """A server's site as `haven serve` starts it: locked, holding no key."""
     return WebSite(keys=make_keys(tmp_path / "site"), now=lambda: NOW, clock=clock)
 
@@ -73,7 +74,7 @@ def test_web_sign_ins_never_erase_the_site_nor_make_the_keyboard_wait(locked: We
     assert sleep.waits == []
 
 
-def test_web_sign_ins_are_limited_per_address_and_in_all(locked: WebSite, clock: Clock) -> None:
+def test_web_sign_ins_are_limited_per_address_and_in_all(locked: WebSite, clock: MonotonicClock) -> None:
     """In memory: each address (an IPv6 /64 as one) may fail 10 sign-ins in 15 minutes, every address
     together 100; a success is not counted; the window slides."""
     app = create_app(WebSettings(sign_in_limit_global=Limit(25, 900)), locked)

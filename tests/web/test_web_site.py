@@ -12,14 +12,15 @@ from haven.core.card import Card
 from haven.site.site import Site
 from haven.web import WebSettings, WebSite, create_app
 from haven.web.deps import AnyStaff
-from tests.web.conftest import DURESS, NOW, PASSPHRASES, Clock, csrf_of, make_keys, sign_in
+from tests.helpers_clock import NOW, MonotonicClock
+from tests.web.conftest import DURESS, PASSPHRASES, csrf_of, make_keys, sign_in
 from tests.web.test_pages import open_typed, page_sign_in
 
 VISIT = [{"type": "vaccination", "product": "td", "dose": 1, "date": "2026-11-01"}]
 
 
 @pytest.fixture
-def locked(tmp_path: Path, clock: Clock) -> WebSite:
+def locked(tmp_path: Path, clock: MonotonicClock) -> WebSite:
     """A server's site as `haven serve` starts it: locked, holding no key."""
     return WebSite(keys=make_keys(tmp_path / "locked"), now=lambda: NOW, clock=clock)
 
@@ -28,7 +29,7 @@ def client_of(app: FastAPI) -> TestClient:
     return TestClient(app, base_url="http://127.0.0.1")
 
 
-def api_sign_in(client: TestClient, name: str, passphrase: str, clock: Clock | None = None) -> int:
+def api_sign_in(client: TestClient, name: str, passphrase: str, clock: MonotonicClock | None = None) -> int:
     """Sign in; with ``clock``, wait out the site's backoff (moving the clock) instead of answering 429."""
     token = client.get("/api/session").json()["csrf_token"]
     while True:
@@ -67,7 +68,7 @@ def test_the_last_sign_out_locks_the_server(locked: WebSite) -> None:
     assert locked.locked
 
 
-def test_the_server_forgets_the_key_after_auto_lock(locked: WebSite, clock: Clock) -> None:
+def test_the_server_forgets_the_key_after_auto_lock(locked: WebSite, clock: MonotonicClock) -> None:
     app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600, card_idle_s=3600), locked)
     c = client_of(app)
     token = sign_in(c, "registrar")
@@ -85,7 +86,7 @@ def test_the_server_forgets_the_key_after_auto_lock(locked: WebSite, clock: Cloc
     assert c.get("/api/cards/open").json()["error"]["code"] == "no-open-card"
 
 
-def test_auto_lock_also_happens_at_the_next_request(locked: WebSite, clock: Clock) -> None:
+def test_auto_lock_also_happens_at_the_next_request(locked: WebSite, clock: MonotonicClock) -> None:
     app = create_app(WebSettings(auto_lock_s=600, session_idle_s=3600), locked)
     c = client_of(app)
     sign_in(c, "registrar")
@@ -94,7 +95,9 @@ def test_auto_lock_also_happens_at_the_next_request(locked: WebSite, clock: Cloc
     assert locked.locked
 
 
-def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(locked: WebSite, clock: Clock) -> None:
+def test_duress_at_web_sign_in_leaves_an_empty_clinic_and_ends_every_session(
+    locked: WebSite, clock: MonotonicClock
+) -> None:
     app = create_app(WebSettings(), locked)
     registrar = client_of(app)
     token = page_sign_in(registrar, "registrar")
@@ -134,7 +137,7 @@ def test_duress_under_another_name_erases_and_answers_like_a_wrong_passphrase(lo
     assert api_sign_in(client_of(app), "registrar", PASSPHRASES["registrar"]) == 401
 
 
-def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: WebSite, clock: Clock) -> None:
+def test_web_panic_erases_and_leaves_nothing_to_unlock(locked: WebSite, clock: MonotonicClock) -> None:
     app = create_app(WebSettings(), locked)
     other = client_of(app)
     sign_in(other, "registrar")
@@ -177,7 +180,7 @@ def test_web_actions_are_in_the_audit_log_by_who_did_them(locked: WebSite) -> No
     r = c.post("/api/certificates", json={"entries": [entry], "count": 3}, headers=h)
     assert r.status_code == 200 and len(r.json()["texts"]) == 3
     with locked.keys.unlock(PASSPHRASES["coordinator"]) as coordinator:  # only a coordinator reads them
-        ana = next(m for m in coordinator.staff_list() if m.name == "ana")
+        ana = next(m for m in coordinator.staff_table().active() if m.name == "ana")
         entries = [e for e, _ in coordinator.audit.rows() if e.staff == ana.id]
         coordinator.audit.verify()
     assert [(e.action, e.count) for e in entries] == [("visit.add", 1), ("history.view", 1), ("certificate.issue", 3)]

@@ -16,9 +16,9 @@ from haven.core.entries import parse_visit
 from haven.core.keys import HolderKeys
 from haven.core.records import seal_visit
 from haven.web.site import WebSite
-from tests.conftest import TODAY
+from tests.helpers_clock import NOW, TODAY
 from tests.test_transactions import VISIT, _fail_audit, _heal_audit, _indexes
-from tests.web.conftest import NOW, sign_in
+from tests.web.conftest import sign_in
 
 
 def test_a_web_visit_whose_audit_entry_fails_is_not_stored(client: TestClient, site: WebSite) -> None:

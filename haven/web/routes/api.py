@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from haven.app.certificates import MAX_PER_SHEET
+from haven.app.reports import week_label
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
 from haven.errors import NoRecordsError
-from haven.web import cards, certificates
-from haven.web.counts import parse_week, week_label, week_rows, weeks
+from haven.web import cards
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -252,7 +253,7 @@ def close_card(request: Request, state: State, staff: VisitStaff) -> Response:
 def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew) -> NewCard:
     """Make a new card and open it. Nothing is stored until its first visit is recorded."""
     pin = cards.clean_pin(body.pin)
-    card = state.site.clinic().new_card(body.language)
+    card = state.site.app(staff).cards.new(body.language)
     state.sessions.open_card(staff_session(request), card, pin, has_records=False, new=True)
     return NewCard(words=card.words(), qr=card.code, language=body.language)
 
@@ -264,12 +265,8 @@ def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew)
 def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
-        added = state.site.clinic().add_visit(
-            card.card,
-            body.visit,
-            card.pin,
-            first_visit=card.new or body.first_visit,
-            audit=state.site.auditor(staff, "visit.add"),
+        added = state.site.app(staff).visits.add(
+            card.card, body.visit, card.pin, first_visit=card.new or body.first_visit
         )
     except NoRecordsError:
         card.has_records = False
@@ -281,16 +278,14 @@ def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd
 @router.get("/history", tags=[STAFF], responses={404: {"model": ErrorDoc, "description": "No records."}})
 def history(state: State, staff: HistoryStaff, card: TheOpenCard) -> dict[str, Any]:
     """The open card's history and next doses due (the shape of ``haven history --json``)."""
-    doc = state.site.clinic().history(card.card, card.pin).to_doc()
-    state.site.record(staff, "history.view")
-    return doc
+    return state.site.app(staff).visits.history(card.card, card.pin).to_doc()
 
 
 class CertificatesWanted(BaseModel):
     entries: list[str] = Field(
         max_length=200, description='Entry ids "<visit index>.<record>.<entry number>" from the history.'
     )
-    count: int = Field(ge=1, le=certificates.MAX_PER_SHEET, description="How many one-time certificates.")
+    count: int = Field(ge=1, le=MAX_PER_SHEET, description="How many one-time certificates.")
 
 
 class Sheet(BaseModel):
@@ -305,9 +300,9 @@ class Sheet(BaseModel):
 )
 def issue_certificates(state: State, staff: CertificateStaff, card: TheOpenCard, body: CertificatesWanted) -> Sheet:
     """Issue one-time certificates for entries of the open card's history (nothing of them is kept)."""
-    history = state.site.clinic().history(card.card, card.pin)
-    sheet = certificates.issue(state.site, history, body.entries, body.count, staff)
-    state.site.record(staff, "certificate.issue", len(sheet.texts))
+    app = state.site.app(staff)
+    choices = app.certificates.choices(card.card, card.pin)
+    sheet = app.certificates.issue_sheet(choices, body.entries, body.count, state.site.issuer(staff))
     return Sheet(texts=list(sheet.texts), expires=sheet.expires.isoformat().replace("+00:00", "Z"))
 
 
@@ -316,12 +311,10 @@ def counts(
     state: State, staff: ReportStaff, week: Annotated[str | None, Query(max_length=10, examples=["2026-W48"])] = None
 ) -> Counts:
     """Anonymous counts for one ISO week (this week by default); counts below 5 are suppressed."""
-    today = state.site.date_today()
-    chosen = parse_week(week, today)
-    read = state.site.as_staff(staff).counts()
+    read = state.site.app(staff).reports.week(week)
     return Counts(
-        week=week_label(chosen),
-        weeks=[week_label(w) for w in weeks(read.totals, today)],
-        rows=[CountRow(**r.to_doc()) for r in week_rows(read.totals, chosen)],
+        week=week_label(read.week),
+        weeks=[week_label(w) for w in read.weeks],
+        rows=[CountRow(**r.to_doc()) for r in read.rows],
         unreadable=read.unreadable,
     )

@@ -14,13 +14,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from haven import qr
+from haven.app.certificates import MAX_PER_SHEET, certifiable
+from haven.app.reports import parse_week, week_label
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
 from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
 from haven.site.roles import Permission, allowed
-from haven.web import cards, certificates, forms, sheet
-from haven.web.counts import parse_week, week_label, week_rows, weeks
+from haven.web import cards, forms, sheet
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -228,7 +229,7 @@ def new_card(
             flash=None,
             card_languages=list(LANGUAGES),
         )
-    card = state.site.clinic().new_card(language)
+    card = state.site.app(staff).cards.new(language)
     state.sessions.open_card(staff_session(request), card, clean, has_records=False, new=True)
     return see_other("/card/print")
 
@@ -385,8 +386,7 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
     problems = visit_problems(doc, state.site.date_today())
     try:
         if not problems:
-            audit = state.site.auditor(staff, "visit.add")  # stored with the visit, in its transaction
-            await run_in_threadpool(state.site.clinic().add_visit, card.card, doc, card.pin, card.new, audit=audit)
+            await run_in_threadpool(state.site.app(staff).visits.add, card.card, doc, card.pin, card.new)
     except EntryError as exc:
         problems = [exc]
     except NoRecordsError:
@@ -406,11 +406,9 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
 def _viewed_history(state: Any, staff: Any, card: Any) -> Any:
     """The open card's history, with its audit entry; None where the card has no records here."""
     try:
-        history = state.site.clinic().history(card.card, card.pin)
+        return state.site.app(staff).visits.history(card.card, card.pin)
     except NoRecordsError:
         return None
-    state.site.record(staff, "history.view")
-    return history
 
 
 @router.get("/card/history")
@@ -431,16 +429,16 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
 
 
 def _certificates_page(
-    request: Request, history: Any, status: int = 200, error: str | None = None, chosen: Any = ()
+    request: Request, choices: Any, status: int = 200, error: str | None = None, chosen: Any = ()
 ) -> Response:
     return render(
         request,
         "certificates.html",
         status=status,
-        entries=certificates.certifiable(history),
+        entries=choices,
         chosen=set(chosen),
         error=error,
-        max_count=certificates.MAX_PER_SHEET,
+        max_count=MAX_PER_SHEET,
     )
 
 
@@ -449,7 +447,7 @@ def certificates_page(request: Request, state: State, staff: CertificateStaff, c
     history = _viewed_history(state, staff, card)
     if history is None:
         return see_other("/card")
-    return _certificates_page(request, history)
+    return _certificates_page(request, certifiable(history))
 
 
 @router.post("/card/certificates")
@@ -458,23 +456,24 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
     chosen = [v for v in submitted.getlist("entry") if isinstance(v, str)]
     raw_count = submitted.get("count")
     count = int(raw_count) if isinstance(raw_count, str) and raw_count.isdigit() and len(raw_count) < 4 else 0
+    app = state.site.app(staff)
     try:
-        history = await run_in_threadpool(state.site.clinic().history, card.card, card.pin)
+        choices = await run_in_threadpool(app.certificates.choices, card.card, card.pin)
     except NoRecordsError:
         return see_other("/card")
     _ = gettext_for(request_locale(request))
+    issuer = state.site.issuer(staff)
     try:
-        issued = await run_in_threadpool(certificates.issue, state.site, history, chosen, count, staff)
+        issued = await run_in_threadpool(app.certificates.issue_sheet, choices, chosen, count, issuer)
     except InputError as exc:
         error = (
-            _("Choose at least one entry, and 1 to %(n)s certificates.", n=certificates.MAX_PER_SHEET)
+            _("Choose at least one entry, and 1 to %(n)s certificates.", n=MAX_PER_SHEET)
             if exc.details.get("problem") == "selection"
             else message(request, exc)
         )
-        return _certificates_page(request, history, 400, error, chosen)
+        return _certificates_page(request, choices, 400, error, chosen)
     except TrustError as exc:
-        return _certificates_page(request, history, http_status(exc), message(request, exc), chosen)
-    await run_in_threadpool(state.site.record, staff, "certificate.issue", len(issued.texts))
+        return _certificates_page(request, choices, http_status(exc), message(request, exc), chosen)
     return render(
         request,
         "sheet_print.html",
@@ -490,18 +489,17 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
 
 @router.get("/counts")
 def counts_page(request: Request, state: State, staff: ReportStaff, week: str | None = None) -> Response:
-    today = state.site.date_today()
-    aggregates = state.site.as_staff(staff).counts().totals
     try:
-        chosen = parse_week(week, today)
+        chosen = parse_week(week, state.site.date_today())
     except InputError:
-        chosen = parse_week(None, today)
-    rows = week_rows(aggregates, chosen)
+        chosen = None  # a page shows this week rather than refuse
+    read = state.site.app(staff).reports.week(chosen)
+    rows = read.rows
     return render(
         request,
         "counts.html",
-        week=week_label(chosen),
-        weeks=[week_label(w) for w in weeks(aggregates, today)],
+        week=week_label(read.week),
+        weeks=[week_label(w) for w in read.weeks],
         rows=rows,
         top=max((r.count for r in rows), default=1),
         word=word,

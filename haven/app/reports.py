@@ -1,8 +1,9 @@
-"""The coordinator's counts for one week, with small cells suppressed, and a bar chart.
+"""Reports: the coordinator's anonymous counts for one week, with small cells suppressed.
 
-Counts come from the anonymous counters taken at write time, sealed to the
-coordinators and summed when one reads them (:meth:`haven.site.site.UnlockedSite.counts`).
-Any count from 1 to 4 is shown as ``"<5"``: a small count in a small place can point at a person.
+Counts come from the anonymous counters taken at write time, sealed to the coordinators and summed
+when one reads them (:meth:`haven.site.site.UnlockedSite.counts`, which folds the tallies into one
+with a ``counts.fold`` entry). Any count from 1 to 4 is shown as ``"<5"``: a small count in a small
+place can point at a person.
 
 >>> from haven.core.aggregates import AggregateKey
 >>> rows = week_rows({AggregateKey(202648, 2, 1, 2, 0): 7, AggregateKey(202648, 2, 1, 1, 0): 2}, 202648)
@@ -15,11 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from haven.app.actions import Action
+from haven.app.usecase import Area, use_case
 from haven.core.aggregates import KINDS, AggregateKey, describe, iso_week
 from haven.errors import InputError
+from haven.reports.tables import Report, build_report
+from haven.site.roles import Permission
 
 SUPPRESS_BELOW = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -47,6 +53,16 @@ class Row:
             "count": None if self.suppressed else self.count,
             "shown": self.shown,
         }
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    """One week's rows, the weeks that have counts (newest first), and tallies that did not open."""
+
+    week: int
+    weeks: list[int]
+    rows: list[Row]
+    unreadable: int
 
 
 def parse_week(text: str | None, today: dt.date) -> int:
@@ -93,3 +109,36 @@ def week_rows(aggregates: dict[AggregateKey, int], week: int) -> list[Row]:
         Row(kind, label, label, n)
         for (kind, label), n in sorted(totals.items(), key=lambda t: (order.get(t[0][0], 9), t[0][1]))
     ]
+
+
+class Reports(Area):
+    @use_case(Permission.REPORT_VIEW, Action.REPORT_VIEW)
+    def report(
+        self,
+        first: dt.date,
+        last: dt.date,
+        by: str,
+        suppress_below: int,
+        on_period: Callable[[int, int], None] | None = None,
+        keep: Callable[[Report], None] | None = None,
+    ) -> Report:
+        """Report tables over the counters (small cells hidden: haven/reports/tables.py). ``keep`` gets
+        the report before its audit entry commits (to write its file aside)."""
+        totals = self.site.counts().totals
+        with self.change(Action.REPORT_VIEW):
+            result = build_report(totals, first, last, by, suppress_below, on_period=on_period)
+            if keep is not None:
+                keep(result)
+        return result
+
+    @use_case(Permission.REPORT_VIEW, Action.COUNTS_FOLD)
+    def week(self, week: int | str | None = None) -> WeekCounts:
+        """The counts of one ISO week (``2026-W48``, or 202648; this week by default).
+
+        Reading counts is not audited (they are anonymous); folding the tallies read into one
+        writes a ``counts.fold`` entry with the fold, and only then.
+        """
+        today = self.app.today()
+        chosen = week if isinstance(week, int) else parse_week(week, today)
+        read = self.site.counts()
+        return WeekCounts(chosen, weeks(read.totals, today), week_rows(read.totals, chosen), read.unreadable)

@@ -1,0 +1,51 @@
+"""Visits: recording one, importing many, and reading a holder's history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from haven.app.actions import Action
+from haven.app.clinic import AddedVisit
+from haven.app.usecase import Area, use_case
+from haven.core.card import Card
+from haven.core.history import History
+from haven.site.roles import Permission
+
+
+class Visits(Area):
+    @use_case(Permission.VISIT_ADD, Action.VISIT_ADD)
+    def add(self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False) -> AddedVisit:
+        """Record one visit, whole or not at all (see :meth:`haven.app.clinic.Clinic.add_visit`)."""
+        with self.change(Action.VISIT_ADD):
+            return self.app.clinic().add_visit(card, doc, pin=pin, first_visit=first_visit)
+
+    @use_case(Permission.VISIT_IMPORT, Action.VISIT_IMPORT)
+    def import_visits(
+        self,
+        items: Iterable[tuple[Card, Any, str | None]],
+        batch: int = 2000,
+        progress: Callable[[int], None] | None = None,
+        workers: int = 0,
+        checkpoint: Callable[[int], None] | None = None,
+    ) -> int:
+        """Bulk-record visits, one audit entry per committed batch, in the batch's own transaction
+        (see :meth:`haven.app.clinic.Clinic.import_visits`)."""
+        return self.app.clinic().import_visits(
+            items,
+            batch=batch,
+            progress=progress,
+            workers=workers,
+            audit=lambda count: self.site.record(Action.VISIT_IMPORT, count),
+            checkpoint=checkpoint,
+        )
+
+    @use_case(Permission.HISTORY_VIEW, Action.HISTORY_VIEW)
+    def history(self, card: Card, pin: str | None = None, on_unaudited: Callable[[], None] | None = None) -> History:
+        """The holder's whole history; :class:`~haven.errors.NoRecordsError` if there is none.
+
+        ``on_unaudited``: on a full disk the reading is not in the log, and the doses due still show.
+        """
+        history = self.app.clinic().history(card, pin)
+        self.viewed(Action.HISTORY_VIEW, on_unaudited)
+        return history
