@@ -9,12 +9,15 @@ browser's ``Accept-Language``, English.
 'zh_Hans'
 >>> negotiate("ko", "zh-CN")
 'ko'
+>>> PUNCTUATION["zh_Hans"].listing.join(["发热", "咳嗽"])
+'发热、咳嗽'
 """
 
 from __future__ import annotations
 
 import gettext as gettext_module
 import io
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -22,6 +25,26 @@ from importlib.resources.abc import Traversable
 LOCALES: dict[str, str] = {"en": "English", "ko": "한국어", "zh_Hans": "简体中文"}
 HTML_LANG: dict[str, str] = {"en": "en", "ko": "ko", "zh_Hans": "zh-Hans"}
 DEFAULT = "en"
+
+
+@dataclass(frozen=True)
+class Punctuation:
+    """How a language joins what a page puts side by side (CLDR's list patterns and Chinese typesetting)."""
+
+    comma: str  # between the parts of one phrase: "Vaccination, 2026-11-01"
+    listing: str  # between the items of a list: "Fever, Cough"
+    colon: str  # after a label: "Symptoms: ..."
+    # Chromium's line breaker, in Chinese and Korean text, breaks a date such as 2027-01-26 after a hyphen:
+    # such pages hold each date together. (English text never breaks a hyphen before a digit.)
+    hold_dates: bool = True
+
+
+# Chinese takes full-width marks and the enumeration comma, with no spaces; Korean writes Latin marks.
+PUNCTUATION: dict[str, Punctuation] = {
+    "en": Punctuation(comma=", ", listing=", ", colon=": ", hold_dates=False),
+    "ko": Punctuation(comma=", ", listing=", ", colon=": "),
+    "zh_Hans": Punctuation(comma="，", listing="、", colon="："),
+}
 DOMAIN = "messages"
 LANG_COOKIE = "haven_lang"
 

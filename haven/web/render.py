@@ -9,11 +9,13 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from haven.site.roles import Permission, allowed
 from haven.web.deps import app_state, current_session
-from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, negotiate, translations
+from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, PUNCTUATION, negotiate, translations
 from haven.web.vocab import product_name, word
 
 
@@ -25,6 +27,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(word=word, product_name=product_name)
+    env.filters["unbroken"] = unbroken
     return env
 
 
@@ -55,9 +58,29 @@ def gettext_for(locale: str) -> Callable[..., str]:
 
     def _(message: str, **values: Any) -> str:
         text = t.gettext(message)
+        if values and any(isinstance(value, Markup) for value in values.values()):
+            return Markup(escape(text)) % values  # a page's value already in markup (a date kept whole) stays so
         return text % values if values else text
 
     return _
+
+
+@pass_context
+def unbroken(context: Context, value: object) -> object:
+    """``value`` (a date) on one line where the page's language would split it at a hyphen."""
+    if not context["punct"].hold_dates:
+        return value
+    return Markup('<span class="unbroken">%s</span>') % value
+
+
+def ngettext_for(locale: str) -> Callable[..., str]:
+    """``ngettext(singular, plural, n, **values)``: the form the language uses for ``n`` (Korean, Chinese: one)."""
+    t = translations(locale)
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return t.ngettext(singular, plural, n) % {"n": n, **values}
+
+    return ngettext
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -71,6 +94,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
     html = state.templates.get_template(template).render(
         _=gettext_for(locale),
+        ngettext=ngettext_for(locale),
+        punct=PUNCTUATION[locale],
         locale=locale,
         html_lang=HTML_LANG[locale],
         locales=LOCALES,

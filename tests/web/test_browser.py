@@ -331,6 +331,45 @@ def no_overflow(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
+# Every word (a run between spaces) that fits in its block's width sits on one line, and no box is wider than
+# it shows. Chinese has no spaces: its runs are checked only where they are Latin (names, dates). A scanned
+# certificate code (.scanned) is a code, not a word: it may break anywhere.
+BROKEN_WORDS = r"""() => {
+  const broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const owner = node.parentElement;
+    const skipped = "svg, script, style, option, .sr-only, .skip-link, .scanned";
+    if (!owner || !owner.offsetParent || owner.closest(skipped)) continue;
+    let block = owner;
+    while (block.parentElement && getComputedStyle(block).display.startsWith("inline")) block = block.parentElement;
+    const room = block.clientWidth;
+    for (const match of node.data.matchAll(/[^\s]+/g)) {
+      if (/[\u3000-\u9fff\uff00-\uffef]/.test(match[0]) && !/[\uac00-\ud7af]/.test(match[0])) continue;
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+      const width = rects.reduce((sum, r) => sum + r.width, 0);
+      const lines = new Set(rects.map((r) => Math.round(r.top)));
+      if (lines.size > 1 && width < room) broken.push(match[0]);
+    }
+  }
+  for (const el of document.querySelectorAll("main *, header *")) {
+    const style = getComputedStyle(el);
+    if (style.overflowWrap === "anywhere") broken.push("overflow-wrap:anywhere on " + el.tagName);
+    if (el.offsetParent && style.overflowX === "visible" && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0
+        && !["INPUT", "SELECT", "TEXTAREA", "svg"].includes(el.tagName) && style.display !== "inline")
+      broken.push("wider than its box: " + el.tagName + "." + el.className);
+  }
+  return broken;
+}"""
+
+
+def broken_words(page: Any) -> list[str]:
+    return list(page.evaluate(BROKEN_WORDS))
+
+
 @pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
 def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServer, locale: str) -> None:
     log = RequestLog()
@@ -346,6 +385,7 @@ def test_every_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServe
     def shot(name: str) -> None:
         assert page.evaluate("document.documentElement.lang") == {"ko": "ko", "zh_Hans": "zh-Hans"}[locale]
         assert no_overflow(page), f"{name} is wider than 360 px in {locale}"
+        assert not broken_words(page), f"{name} breaks words in {locale}: {broken_words(page)}"
         page.screenshot(path=str(out / f"{locale}-{len(shots) + 1:02d}-{name}.png"), full_page=True)
         shots.append(name)
 
@@ -655,4 +695,53 @@ def test_an_old_saved_trust_list_says_its_age_and_that_a_refresh_failed(browser:
     page.reload()
     page.wait_for_selector("body[data-ready=true][data-trust-refresh=ok]")
     assert "10天前" not in page.inner_text("#trust-age") and page.is_hidden("#trust-refresh")
+    ctx.close()
+
+
+def contrast(rgb: str, against: tuple[int, int, int] = (255, 255, 255)) -> float:
+    """WCAG contrast ratio of a computed ``rgb(r, g, b)`` colour against ``against``."""
+
+    def luminance(channels: tuple[int, ...]) -> float:
+        c = [x / 255 for x in channels]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    values = tuple(int(x) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3])
+    light, dark = sorted((luminance(values), luminance(against)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_keyboard_skip_link_first_error_focus_and_field_borders_at_360px(
+    browser: Any, live: LiveServer, locale: str
+) -> None:
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
+    page = ctx.new_page()
+    sign_in(page, "clinician", "not the passphrase")
+    assert page.evaluate("document.activeElement.id") == "passphrase"  # focus on the field to type again
+    assert page.get_attribute("#passphrase", "aria-describedby") == "sign-in-error"
+    sign_in(page, "clinician")
+    # The first Tab reaches a link that skips the header; following it puts focus on the page's content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link no-print"
+    assert page.is_visible(".skip-link")
+    assert page.inner_text(".skip-link") == {"en": "Skip to the main content", "ko": "본문으로 건너뛰기"}[locale]
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    # Every field's edge stands out from white by at least 3:1.
+    for selector in ("#card", "#pin", "#language", "#new-pin"):
+        border = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).borderTopColor")
+        assert contrast(border) >= 3, (selector, border)
+    # A wrong card: focus lands on the field marked wrong, which names its message.
+    page.fill("#card", "abandon ability")
+    page.click("#open-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "card"
+    assert page.get_attribute("#card", "aria-invalid") == "true"
+    assert "card-error" in (page.get_attribute("#card", "aria-describedby") or "")
+    # Korean wraps between words, and nothing on the page is broken mid-word at 360 px.
+    expected = "keep-all" if locale == "ko" else "normal"
+    assert page.evaluate("getComputedStyle(document.querySelector('main p')).wordBreak") == expected
+    assert not broken_words(page), broken_words(page)
     ctx.close()

@@ -19,9 +19,18 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def catalog(name: str) -> dict[str, str]:
+    """msgid → msgstr; a message with plural forms is keyed by its singular and gives its forms, each required."""
     path = LOCALE / "messages.pot" if name == "pot" else LOCALE / name / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
+        messages = [m for m in read_po(f) if m.id]
+    out: dict[str, str] = {}
+    for m in messages:
+        if isinstance(m.id, tuple):
+            forms = [s for s in m.string if s]
+            out[m.id[0]] = "\n".join(forms) if len(forms) == len(m.string) else ""
+        else:
+            out[m.id] = m.string
+    return out
 
 
 @pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
@@ -65,7 +74,7 @@ def test_the_template_matches_the_sources(tmp_path: Path) -> None:
         capture_output=True,
     )
     with out.open("rb") as f:
-        fresh = {m.id for m in read_po(f) if m.id}
+        fresh = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(f) if m.id}
     assert fresh == set(catalog("pot")), "run scripts/web-messages.sh and translate the new messages"
 
 

@@ -23,6 +23,10 @@
           field.focus({ preventScroll: true });
         });
       });
+    } else {
+      // A form with one message and no summary: focus goes to the first field that is marked wrong.
+      var invalid = document.querySelector("main [aria-invalid='true']");
+      if (invalid) invalid.focus();
     }
     // Typing is activity: while a form is filled in, its open card is touched (at most once a minute),
     // so it does not close under the worker's hands.
