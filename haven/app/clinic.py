@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
 from haven.core.aggregates import AggregateKey, aggregate_keys, decode_tally, encode_tally
@@ -23,6 +23,9 @@ from haven.core.keys import HolderKeys
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
 from haven.errors import HavenError, InputError, NoRecordsError, SiteError, StoreError
 from haven.store.base import SealedTally, Store
+
+if TYPE_CHECKING:
+    from haven.hub.pull import Pulled
 
 # Reading walks locators in batches and stops after GAP empty indices in a row,
 # so a visit that arrived by sync ahead of its predecessors is still found.
@@ -56,9 +59,11 @@ class AddedVisit:
     index: int
     entries: int
     first: bool
+    hub: Pulled | None = None  # the pull from the site's hub before the write (haven/hub/pull.py)
 
     def to_doc(self) -> dict[str, Any]:
-        return {"index": self.index, "entries": self.entries, "first_visit": self.first, "stored": True}
+        doc = {"index": self.index, "entries": self.entries, "first_visit": self.first, "stored": True}
+        return doc if self.hub is None else {**doc, "hub": self.hub.to_doc()}
 
 
 @dataclass

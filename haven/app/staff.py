@@ -11,6 +11,7 @@ from typing import Any
 
 from haven.app.actions import Action
 from haven.app.usecase import Area, use_case
+from haven.hub.pull import remember
 from haven.site.audit import Head
 from haven.site.roles import Permission, Role
 from haven.site.staff import StaffMember, check_name
@@ -75,3 +76,8 @@ class SettingsUseCases(Area):
     def set_erase_after(self, failures: int) -> None:
         """Erase the site after this many wrong passphrases in a row (0: never)."""
         self.site.set_erase_after(failures)
+
+    @use_case(Permission.SITE_CONFIGURE, Action.SITE_SET)
+    def set_hub(self, url: str) -> None:
+        """Remember the network's hub at ``url`` ('': forget it): visits are then recorded after a pull."""
+        remember(self.site, url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -10,15 +11,19 @@ from haven.app.clinic import AddedVisit
 from haven.app.usecase import Area, use_case
 from haven.core.card import Card
 from haven.core.history import History
+from haven.hub.pull import pull_first
 from haven.site.roles import Permission
 
 
 class Visits(Area):
     @use_case(Permission.VISIT_ADD, Action.VISIT_ADD)
     def add(self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False) -> AddedVisit:
-        """Record one visit, whole or not at all (see :meth:`haven.app.clinic.Clinic.add_visit`)."""
+        """Record one visit, whole or not at all (see :meth:`haven.app.clinic.Clinic.add_visit`); first,
+        a pull from the site's hub if it remembers one (haven/hub/pull.py), whose outcome the result carries."""
+        pulled = pull_first(self.site)
         with self.change(Action.VISIT_ADD):
-            return self.app.clinic().add_visit(card, doc, pin=pin, first_visit=first_visit)
+            added = self.app.clinic().add_visit(card, doc, pin=pin, first_visit=first_visit)
+        return added if pulled is None else dataclasses.replace(added, hub=pulled)
 
     @use_case(Permission.VISIT_IMPORT, Action.VISIT_IMPORT)
     def import_visits(

@@ -10,7 +10,7 @@ from rich.table import Table as RichTable
 
 from haven.app.seizure import raw_view, tables_doc
 from haven.cli.base import Context, common, common_no_unlock, read_new_passphrase, read_secret_file
-from haven.errors import SiteError
+from haven.errors import InputError, SiteError
 from haven.site import passphrase as pp
 from haven.site.kdf import params_for_new_site
 from haven.site.roles import ALL_ROLES, Role
@@ -218,23 +218,38 @@ def site_show(ctx: Context) -> None:
 @click.option(
     "--erase-after",
     type=click.IntRange(min=0),
-    required=True,
+    default=None,
     help="Erase the site after this many wrong passphrases in a row (3 or more; 0: never).",
 )
+@click.option(
+    "--hub",
+    metavar="URL",
+    default=None,
+    help="Remember the network's hub: each visit is recorded after a pull from it ('': forget it).",
+)
 @common
-def site_set(ctx: Context, erase_after: int) -> None:
+def site_set(ctx: Context, erase_after: int | None, hub: str | None) -> None:
     """Change a site setting (coordinators only).
 
     \b
     Example:
       haven site set --erase-after 10
+      haven site set --hub https://hub.example.org:8443
     """
+    if erase_after is None and hub is None:
+        raise InputError("Give a setting to change: --erase-after N or --hub URL.")
+    doc: dict[str, Any] = {}
+    lines: list[str] = []
     with ctx.app() as app:
-        app.settings.set_erase_after(erase_after)
-    ctx.emit(
-        {"erase_after": erase_after},
-        lambda c: c.print(f"Erase after {erase_after} wrong passphrases." if erase_after else "Never erase."),
-    )
+        if erase_after is not None:
+            app.settings.set_erase_after(erase_after)
+            doc["erase_after"] = erase_after
+            lines.append(f"Erase after {erase_after} wrong passphrases." if erase_after else "Never erase.")
+        if hub is not None:
+            app.settings.set_hub(hub)
+            doc["hub"] = hub or None
+            lines.append(f"Visits are recorded after a pull from {hub}." if hub else "No hub remembered.")
+    ctx.emit(doc, lambda c: c.print("\n".join(lines)))
 
 
 def register(group: click.Group) -> None:

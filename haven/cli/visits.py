@@ -52,6 +52,9 @@ def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries
     doc = read_json_arg(entries, "entries")
     with ctx.app() as app:
         added = app.visits.add(card, doc, pin=pin, first_visit=first_visit)
+    warning = added.hub.warning() if added.hub is not None else None
+    if warning is not None:
+        click.echo(warning, err=True)
     ctx.emit(
         added.to_doc(),
         lambda c: c.print(f"Recorded visit {added.index + 1} ({added.entries} entries)."),

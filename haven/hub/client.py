@@ -37,6 +37,14 @@ TIMEOUT_S = 60.0
 _REFUSALS: dict[str, type[HavenError]] = {"not-a-member": NotAMemberError, "roster": RosterError}
 
 
+def hub_address(url: str) -> urllib.parse.SplitResult:
+    """The parts of a hub's ``url``; :class:`InputError` unless it is an http:// or https:// URL."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"The hub's address {url!r} is not an http:// or https:// URL.")
+    return parts
+
+
 @dataclass
 class HubConnection:
     """Signed requests to one hub over HTTP(S), counting the bytes each way."""
@@ -45,17 +53,17 @@ class HubConnection:
     signer: wire.Signer
     context: ssl.SSLContext | None = None
     clock: Callable[[], float] = time.time
+    timeout: float = TIMEOUT_S
+    retries: int = RETRIES
     sent: int = 0
     received: int = 0
     requests: int = 0
     _conn: http.client.HTTPConnection | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        parts = urllib.parse.urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(f"The hub's address {self.url!r} is not an http:// or https:// URL.")
+        parts = hub_address(self.url)
         self._https = parts.scheme == "https"
-        self._host = parts.hostname
+        self._host = parts.hostname or ""  # never empty: hub_address checked it
         self._port = parts.port
         self._base = parts.path.rstrip("/")
 
@@ -63,9 +71,9 @@ class HubConnection:
         if self._conn is None:
             if self._https:
                 context = self.context or ssl.create_default_context()
-                self._conn = http.client.HTTPSConnection(self._host, self._port, timeout=TIMEOUT_S, context=context)
+                self._conn = http.client.HTTPSConnection(self._host, self._port, timeout=self.timeout, context=context)
             else:
-                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=TIMEOUT_S)
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
         return self._conn
 
     def close(self) -> None:
@@ -78,7 +86,7 @@ class HubConnection:
         body = wire.encode(doc)
         path = f"{self._base}/v1/{name}"
         wait = RETRY_WAIT_S
-        for attempt in range(RETRIES + 1):
+        for attempt in range(self.retries + 1):
             headers = self.signer.headers("POST", path, int(self.clock()), secrets.token_bytes(wire.NONCE_BYTES), body)
             headers["content-type"] = "application/cbor"
             try:
@@ -96,7 +104,7 @@ class HubConnection:
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                if attempt == RETRIES:
+                if attempt == self.retries:
                     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
                     raise HubError(f"Cannot reach the hub at {self.url}: {reason}.", problem="unreachable") from None
                 time.sleep(wait)
@@ -105,7 +113,7 @@ class HubConnection:
             self.requests += 1
             self.sent += len(body)
             self.received += len(answer)
-            if status >= 500 and attempt < RETRIES:  # the hub's database away for a moment: wait, ask again
+            if status >= 500 and attempt < self.retries:  # the hub's database away for a moment: wait, ask again
                 time.sleep(wait)
                 wait *= 2
                 continue
@@ -226,9 +234,11 @@ class HubSync:
         }
 
 
-def sync_with_hub(store: Store, conn: HubConnection, audit: Callable[[int], None] | None = None) -> HubSync:
-    """Reconcile ``store`` with the hub, pull what it lacks and push what the hub lacks (see the module).
-    Each pulled batch is merged with its ``audit`` entry (of how many rows were new) in one transaction."""
+def sync_with_hub(
+    store: Store, conn: HubConnection, audit: Callable[[int], None] | None = None, push: bool = True
+) -> HubSync:
+    """Reconcile ``store`` with the hub, pull what it lacks and (``push``) push what the hub lacks (see the
+    module). Each pulled batch is merged with its ``audit`` entry (of how many rows were new) in one transaction."""
     local, remote = reconcile.StorePeer(store), HubPeer(conn)
     buckets = reconcile.differing_buckets(local, remote)
     if not buckets:
@@ -243,7 +253,7 @@ def sync_with_hub(store: Store, conn: HubConnection, audit: Callable[[int], None
                 audit(new)
         pulled += new
     pushed = 0
-    outgoing = local.rows(plan.send) if plan.send else []
+    outgoing = local.rows(plan.send) if plan.send and push else []
     for chunk in _chunks(outgoing, wire.ROWS_PER_BATCH):
         pushed += remote.merge(chunk)
     return HubSync(pulled, pushed, len(buckets), conn.requests, conn.sent, conn.received)
