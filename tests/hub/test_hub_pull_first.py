@@ -131,3 +131,15 @@ def test_site_set_without_a_setting_or_with_a_bad_hub_address_changes_nothing(tm
         assert done.returncode != 0 and done.stderr.count("\n") == 1, done.stderr
     with net.sites["b"].unlock(ADMIN) as session:
         assert session.store.get_setting("sync/hub") is None
+
+
+def test_the_api_answers_the_pull_as_the_command_line_does() -> None:
+    from haven.app.clinic import AddedVisit
+    from haven.hub.pull import Pulled
+    from haven.web.routes.api import VisitAdded
+
+    for pulled in (Pulled(3), Pulled(None, "Cannot reach the hub at http://127.0.0.1:9: Connection refused")):
+        added = AddedVisit(index=1, entries=1, first=False, hub=pulled)
+        assert VisitAdded(**added.to_doc()).model_dump(exclude_none=True) == added.to_doc()
+    plain = AddedVisit(index=0, entries=1, first=True)
+    assert VisitAdded(**plain.to_doc()).model_dump(exclude_none=True) == plain.to_doc()

@@ -119,11 +119,18 @@ class VisitAdd(BaseModel):
     first_visit: bool = Field(default=False, description="Start this card's history here if it has none.")
 
 
+class HubPull(BaseModel):
+    pulled: bool
+    rows: int
+    problem: str | None = None
+
+
 class VisitAdded(BaseModel):
     index: int
     entries: int
     first_visit: bool
     stored: bool
+    hub: HubPull | None = Field(None, description="Only at a site that remembers its hub: the pull made first.")
 
 
 class CountRow(BaseModel):
@@ -261,7 +268,7 @@ def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew)
 # ---------------------------------------------------------------- visits, history, counts
 
 
-@router.post("/visits", tags=[STAFF])
+@router.post("/visits", tags=[STAFF], response_model_exclude_none=True)
 def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
