@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from haven.core.card import Card
+from haven.errors import StoreFullError
+from haven.site.audit import AuditLog
 from haven.site.site import Site
 from haven.web.site import WebSite
 from tests.web.conftest import PASSPHRASES
@@ -92,3 +96,19 @@ def test_a_clinician_reads_the_doses_due_in_the_history_only(client: TestClient,
     _, html = open_typed(client, token, card.code)
     assert 'id="next-doses"' not in html and 'href="/card/history"' in html
     assert "dose 2" in client.get("/card/history").text
+
+
+def test_on_a_full_disk_the_card_page_still_opens_without_the_unlogged_doses(
+    client: TestClient, site: WebSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = Card(bytes(range(6, 22)))
+    record(site, card, DOSE_1, first=True)
+    token = page_sign_in(client, "registrar")
+
+    def full(*args: Any) -> None:
+        raise StoreFullError("The disk is full.")
+
+    monkeypatch.setattr(AuditLog, "append", full)
+    status, html = open_typed(client, token, card.code)
+    assert status == 200 and "This card has records at this site." in html
+    assert 'id="next-doses"' not in html and 'id="add-visit"' in html

@@ -19,7 +19,16 @@ from haven.app.reports import parse_week, week_label
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
-from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
+from haven.errors import (
+    CardError,
+    EntryError,
+    HavenError,
+    InputError,
+    NoRecordsError,
+    PinError,
+    StoreFullError,
+    TrustError,
+)
 from haven.site.roles import Permission, allowed
 from haven.web import cards, forms, sheet
 from haven.web.deps import (
@@ -261,7 +270,7 @@ def _viewed_next_due(state: Any, staff: Any, card: Any) -> list[dict[str, Any]] 
         return None
     try:
         return [d.to_doc() for d in state.site.app(staff).visits.next_due(card.card, card.pin)]
-    except NoRecordsError:
+    except (NoRecordsError, StoreFullError):  # a reading the log cannot hold is not shown; the card stays usable
         return None
 
 
