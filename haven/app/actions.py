@@ -20,6 +20,7 @@ class Action(enum.StrEnum):
     VISIT_ADD = "visit.add"
     VISIT_IMPORT = "visit.import"
     HISTORY_VIEW = "history.view"
+    SCHEDULE_VIEW = "schedule.view"
     HISTORY_EXPORT = "history.export"
     COUNTS_FOLD = "counts.fold"
     REPORT_VIEW = "report.view"

@@ -11,6 +11,7 @@ from haven.app.clinic import AddedVisit
 from haven.app.usecase import Area, use_case
 from haven.core.card import Card
 from haven.core.history import History
+from haven.core.schedule import DoseDue
 from haven.hub.pull import pull_first
 from haven.site.roles import Permission
 
@@ -54,3 +55,13 @@ class Visits(Area):
         history = self.app.clinic().history(card, pin)
         self.viewed(Action.HISTORY_VIEW, on_unaudited)
         return history
+
+    @use_case(Permission.SCHEDULE_VIEW, Action.SCHEDULE_VIEW)
+    def next_due(
+        self, card: Card, pin: str | None = None, on_unaudited: Callable[[], None] | None = None
+    ) -> tuple[DoseDue, ...]:
+        """Only the doses due next (for staff who record doses but may not read the history);
+        :class:`~haven.errors.NoRecordsError` if the card has no records here."""
+        due = self.app.clinic().history(card, pin).next_due
+        self.viewed(Action.SCHEDULE_VIEW, on_unaudited)
+        return due

@@ -51,6 +51,7 @@ class Permission(enum.StrEnum):
     VISIT_ADD = "visit.add"
     VISIT_IMPORT = "visit.import"
     HISTORY_VIEW = "history.view"
+    SCHEDULE_VIEW = "schedule.view"
     CERTIFICATE_ISSUE = "certificate.issue"
     CERTIFICATE_VERIFY = "certificate.verify"
     CERTIFICATE_IMPORT = "certificate.import"
@@ -70,6 +71,8 @@ MATRIX: dict[Permission, Role] = {
     Permission.VISIT_ADD: Role.REGISTRAR | Role.CLINICIAN,
     Permission.VISIT_IMPORT: Role.REGISTRAR | Role.CLINICIAN,
     Permission.HISTORY_VIEW: Role.CLINICIAN,
+    # Whoever records a dose needs to know which one is due; the doses due are not the history.
+    Permission.SCHEDULE_VIEW: Role.REGISTRAR | Role.CLINICIAN,
     Permission.CERTIFICATE_ISSUE: Role.CLINICIAN,
     # Verifying reads only the trust list, which the network publishes anyway.
     Permission.CERTIFICATE_VERIFY: ALL_ROLES,

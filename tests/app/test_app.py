@@ -59,6 +59,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("visits.add", lambda app, _: app.visits.add(card, VISIT, first_visit=True), 1),
         ("visits.import_visits", lambda app, _: app.visits.import_visits([(card, SECOND, None)]), 1),
         ("visits.history", lambda app, _: app.visits.history(card), 1),
+        ("visits.next_due", lambda app, _: app.visits.next_due(card), 1),
         ("trust.standalone", lambda app, _: app.trust.standalone(), 1),
         ("trust.show", lambda app, _: app.trust.show(), 0),
         ("certificates.issue", lambda app, _: app.certificates.issue(card, count=3), 1),

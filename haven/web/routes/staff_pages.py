@@ -19,7 +19,16 @@ from haven.app.reports import parse_week, week_label
 from haven.core.card import LANGUAGES
 from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
-from haven.errors import CardError, EntryError, HavenError, InputError, NoRecordsError, PinError, TrustError
+from haven.errors import (
+    CardError,
+    EntryError,
+    HavenError,
+    InputError,
+    NoRecordsError,
+    PinError,
+    StoreFullError,
+    TrustError,
+)
 from haven.site.roles import Permission, allowed
 from haven.web import cards, forms, sheet
 from haven.web.deps import (
@@ -238,16 +247,39 @@ def new_card(
 
 
 @router.get("/card")
-def card_page(request: Request, staff: VisitStaff, card: TheOpenCard) -> Response:
+def card_page(request: Request, state: State, staff: VisitStaff, card: TheOpenCard) -> Response:
+    may_read = allowed(staff.roles, Permission.HISTORY_VIEW)
     return render(
         request,
         "card.html",
         card=card,
         flash=staff_session(request).take_flash(),
-        may_read=allowed(staff.roles, Permission.HISTORY_VIEW),
+        # Who records doses but may not read the history still sees which one is due (the rest see it there).
+        next_due=None if may_read else _viewed_next_due(state, staff, card),
+        word=word,
+        product_name=product_name,
+        may_read=may_read,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
         may_print=allowed(staff.roles, Permission.CARD_NEW),
     )
+
+
+def _viewed_next_due(state: Any, staff: Any, card: Any) -> list[dict[str, Any]] | None:
+    """The open card's doses due, with their audit entry; None where there is nothing to show."""
+    if not card.has_records or not allowed(staff.roles, Permission.SCHEDULE_VIEW):
+        return None
+    try:
+        return [d.to_doc() for d in state.site.app(staff).visits.next_due(card.card, card.pin)]
+    except (NoRecordsError, StoreFullError):  # a reading the log cannot hold is not shown; the card stays usable
+        return None
+
+
+@router.get("/card/start-history")
+def start_history_page(request: Request, staff: VisitStaff, card: TheOpenCard) -> Response:
+    """The deliberate second step: a wrong PIN finds no records too, so starting a history is asked twice."""
+    if card.has_records or card.new:
+        return see_other("/card")
+    return render(request, "start_history.html", card=card)
 
 
 @router.post("/card/start-history")
