@@ -106,6 +106,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("staff.change_passphrase", lambda app, _: app.staff.change_passphrase(suggest(), name="Bo"), 1),
         ("staff.remove", lambda app, _: app.staff.remove("Bo"), 1),
         ("settings.set_erase_after", lambda app, _: app.settings.set_erase_after(5), 1),
+        ("settings.set_hub", lambda app, _: app.settings.set_hub(""), 1),  # '': later visits pull from nothing
         ("reports.week", lambda app, _: app.reports.week("2026-W40"), 1),  # several tallies: one fold
         (
             "reports.report",
@@ -158,6 +159,7 @@ def test_a_use_case_refuses_a_role_without_its_permission_and_writes_nothing(tmp
             lambda: app.staff.change_passphrase(CLINICIAN, name="Ana"),
             lambda: app.audit.show(),
             lambda: app.settings.set_erase_after(5),
+            lambda: app.settings.set_hub("https://hub.example.org"),
             lambda: app.reports.week(),
             lambda: app.export.fhir(card),
         ]
