@@ -26,6 +26,19 @@ WORDS: dict[str, str] = {
     "positive": N_("Positive"),
     "negative": N_("Negative"),
     "invalid": N_("Invalid (no result)"),
+    "hiv-rdt": N_("HIV 1/2 antibody rapid test"),
+    "syphilis-rdt": N_("Syphilis rapid test"),
+    "hbsag-rdt": N_("Hepatitis B surface antigen (HBsAg) rapid test"),
+    "malaria-rdt": N_("Malaria rapid diagnostic test"),
+    "tb-xpert": N_("Xpert MTB/RIF (tuberculosis)"),
+    "reactive": N_("Reactive"),
+    "non-reactive": N_("Non-reactive"),
+    "malaria-pf": N_("P. falciparum (alone or mixed)"),
+    "malaria-non-pf": N_("Non-falciparum malaria only"),
+    "mtb-not-detected": N_("MTB not detected"),
+    "mtb-rif-not-detected": N_("MTB detected, rifampicin resistance not detected"),
+    "mtb-rif-detected": N_("MTB detected, rifampicin resistance detected"),
+    "mtb-rif-indeterminate": N_("MTB detected, rifampicin resistance indeterminate"),
     # samples
     "nasopharyngeal": N_("Nasopharyngeal swab"),
     "oropharyngeal": N_("Throat swab"),
@@ -76,6 +89,19 @@ WORDS: dict[str, str] = {
     "hepatitis-b": N_("Hepatitis B"),
     "polio": N_("Polio"),
     "cholera": N_("Cholera"),
+    "tuberculosis": N_("Tuberculosis"),
+    "pertussis": N_("Pertussis"),
+    "hib": N_("Hib disease"),
+    "pneumococcal": N_("Pneumococcal disease"),
+    "rotavirus": N_("Rotavirus"),
+    "hpv": N_("HPV"),
+    "influenza": N_("Influenza"),
+    "rabies": N_("Rabies"),
+    "typhoid": N_("Typhoid"),
+    "yellow-fever": N_("Yellow fever"),
+    "hiv": N_("HIV"),
+    "syphilis": N_("Syphilis"),
+    "malaria": N_("Malaria"),
     # generic vaccines (brand names stay as they are)
     "mr": N_("Measles-rubella vaccine (MR)"),
     "mmr": N_("Measles-mumps-rubella vaccine (MMR)"),
@@ -86,10 +112,24 @@ WORDS: dict[str, str] = {
     "ocv": N_("Oral cholera vaccine (OCV)"),
 }
 
+# Routine vaccines whose keys are also the names of diseases (hpv, influenza, rabies) are named here.
+PRODUCTS: dict[str, str] = {
+    "bcg": N_("BCG vaccine (tuberculosis)"),
+    "penta": N_("Pentavalent vaccine (DTwP-HepB-Hib)"),
+    "pcv": N_("Pneumococcal conjugate vaccine (PCV)"),
+    "rotarix": N_("Rotavirus vaccine, 2-dose (Rotarix)"),
+    "rota3": N_("Rotavirus vaccine, 3-dose (RotaTeq, Rotavac, Rotasiil)"),
+    "hpv": N_("Human papillomavirus vaccine (HPV)"),
+    "influenza": N_("Seasonal influenza vaccine (inactivated)"),
+    "rabies": N_("Rabies vaccine (cell-culture)"),
+    "tcv": N_("Typhoid conjugate vaccine (TCV)"),
+    "yf": N_("Yellow fever vaccine"),
+}
+
 
 def product_name(key: str) -> str:
     """The msgid to show for a product: a translatable generic name, or the catalogue's brand name."""
-    return WORDS.get(key) or catalogue().product(key).name
+    return PRODUCTS.get(key) or WORDS.get(key) or catalogue().product(key).name
 
 
 def word(value: str) -> str:
