@@ -155,7 +155,6 @@ ENTRY_REASONS: dict[str, str] = {
     "diastolic-high": "must be lower than the systolic pressure",
     "after-entry": "must not be after the entry's date ({date})",
     "substance": "give either a substance from the list or one in words, not both",
-    "result-for-test": "must be one of: {options} (the results of test {test})",
 }
 
 

@@ -48,6 +48,13 @@ ENTRY_PROBLEMS = {
     "text": N_("Enter text."),
     "no-entries": N_("Fill in at least one section: a vaccination, a test, care given or a note."),
     "birth-year-and-age-band": N_("Give a birth year or an age band, not both."),
+    "number": N_("Enter a number."),
+    "decimals": N_("Use at most %(places)s decimals."),
+    "no-measurement": N_("Fill in at least one measurement of this section, or clear it."),
+    "pair": N_("Give both blood pressures, systolic and diastolic."),
+    "diastolic-high": N_("The diastolic pressure must be lower than the systolic."),
+    "after-entry": N_("The vaccine was given after this date: check both dates."),
+    "substance": N_("Choose a substance from the list or write one in words, not both."),
 }
 
 BY_CODE = {

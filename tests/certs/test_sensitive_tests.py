@@ -13,9 +13,7 @@ from haven.core.entries import Test, Vaccination
 from haven.errors import InputError
 
 D = dt.date
-SENSITIVE = [
-    Test(t.key, t.results[0], D(2026, 11, 3)) for t in catalogue().tests.values() if t.disease != "covid-19"
-]
+SENSITIVE = [Test(t.key, t.results[0], D(2026, 11, 3)) for t in catalogue().tests.values() if t.disease != "covid-19"]
 
 
 def test_only_the_latest_covid_test_is_certified_even_when_others_are_newer() -> None:

@@ -30,7 +30,7 @@ from haven.errors import (
     TrustError,
 )
 from haven.site.roles import Permission, allowed
-from haven.web import cards, forms, sheet
+from haven.web import cards, clinical_forms, forms, sheet
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -335,6 +335,7 @@ def visit_context(state: State) -> dict[str, Any]:
         "age_bands": AGE_BANDS,
         "today": state.site.date_today().isoformat(),
         "word": word,
+        **clinical_forms.context(),
     }
 
 
@@ -394,6 +395,8 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
     form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     form["care_symptoms"] = ",".join(symptoms)
+    for name in clinical_forms.LIST_FIELDS:
+        form[name] = ",".join(v for v in submitted.getlist(name) if isinstance(v, str))
     reopen, reopen_pin = form.pop("reopen_card", "").strip(), form.pop("reopen_pin", "")
     session = staff_session(request)
     card = state.sessions.card(session)
