@@ -32,6 +32,22 @@ REFUSED = {
     "text": [{**VAX, "dose": 1, "lot": 7}],
     "no-entries": [],
     "birth-year-and-age-band": {"entries": [{**VAX, "dose": 1}], "holder": {"birth_year": 1990, "age_band": "18-29"}},
+    "number": [{"type": "vitals", "date": "2026-10-01", "temperature_c": "warm"}],
+    "decimals": [{"type": "weight", "date": "2026-10-01", "weight_kg": 60.125}],
+    "no-measurement": [{"type": "vitals", "date": "2026-10-01"}],
+    "pair": [{"type": "vitals", "date": "2026-10-01", "systolic_mmhg": 120}],
+    "diastolic-high": [{"type": "vitals", "date": "2026-10-01", "systolic_mmhg": 80, "diastolic_mmhg": 90}],
+    "after-entry": [
+        {
+            "type": "aefi",
+            "date": "2026-10-01",
+            "product": "td",
+            "dose": 1,
+            "vaccination_date": "2026-10-02",
+            "serious": False,
+        }
+    ],
+    "substance": [{"type": "allergy", "date": "2026-10-01", "substance": "egg", "substance_text": "eggs"}],
 }
 LOCALES = ("en", "ko", "zh_Hans")
 
