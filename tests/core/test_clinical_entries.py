@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from haven.core.aggregates import KIND_AEFI, AggregateKey, aggregate_keys, describe
 from haven.core.entries import (
+    AEFI_CATEGORIES,
+    AEFI_OUTCOMES,
+    ALLERGENS,
+    ALLERGY_SEVERITIES,
+    REACTIONS,
     Aefi,
     Allergy,
     HolderFacts,
@@ -176,3 +185,23 @@ def test_an_aefi_counts_by_product_and_category_in_the_age_band() -> None:
     unclassified = parse_visit(one(type="aefi", product="bcg", dose=1, vaccination_date=DAY, serious=True), TODAY)
     (key,) = aggregate_keys(unclassified)
     assert (key.code, key.detail, describe(key)["category"]) == (17, 0, "unclassified")
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_new_field_and_value_is_documented() -> None:
+    text = (DOCS / "entries.md").read_text("utf-8")
+    for cls in (Vitals, Weight, Allergy, Aefi):
+        for name in (f.name for f in dataclasses.fields(cls)):
+            assert f"`{name}`" in text, f"{cls.__name__}.{name} is not in docs/entries.md"
+    for value in (*ALLERGENS, *REACTIONS, *AEFI_CATEGORIES, *AEFI_OUTCOMES, *ALLERGY_SEVERITIES):
+        assert f"`{value}`" in text, f"{value!r} is not in docs/entries.md"
+
+
+def test_every_example_of_the_entries_document_is_valid() -> None:
+    text = (DOCS / "entries.md").read_text("utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        parse_visit(json.loads(block), TODAY)

@@ -201,3 +201,12 @@ def test_dates_are_days_and_no_free_text_note_is_exported() -> None:
     assert "T" not in "".join(str(r.get("date", "")) for r in _resources(bundle, "AdverseEvent"))
     assert "after a walk" in str(VISITS) and "after a walk" not in text
     assert dt.date(2026, 11, 3).isoformat() in text
+
+
+def test_the_ddcc_export_takes_covid_tests_only() -> None:
+    from haven.export.ddcc import ddcc_bundle
+
+    opened = [OpenedRecord(i, bytes([i]) * 16, TODAY, parse_visit(doc, TODAY)) for i, doc in enumerate(VISITS)]
+    counter = itertools.count()
+    bundle = ddcc_bundle(build_history(opened, TODAY), NOW, lambda: f"urn:uuid:{next(counter)}")
+    assert bundle["entry"] == []  # a malaria and an HIV test, and no COVID-19 entry: nothing for the guide
