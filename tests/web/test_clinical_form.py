@@ -42,6 +42,7 @@ def test_every_clinical_section_saves_and_the_history_shows_it(client: TestClien
     text = re.sub(r"<[^>]+>", "", visits)
     assert "Vital signs" in text and "38.4 °C" in text and "118/76 mmHg" in text
     assert "8.45 kg" in text and "MUAC: 121 mm" in text
+    assert "Breaths a minute" not in text and "SpO2" not in text and "Height" not in text  # not measured
     assert "Allergy" in text and "Penicillin" in text and "Hives (urticaria)" in text
     assert "Pentavalent vaccine (DTwP-HepB-Hib)" in text and "Vaccine product-related reaction" in text
     assert "Not serious" in text and "Recovering" in text
