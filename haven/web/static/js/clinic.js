@@ -50,6 +50,21 @@
         select.form.submit();
       });
     });
+    // A result list whose options name their tests (data-tests) offers only the chosen test's results.
+    document.querySelectorAll("select[data-results-of]").forEach(function (result) {
+      var test = document.getElementById(result.dataset.resultsOf);
+      function offer() {
+        Array.prototype.forEach.call(result.options, function (option) {
+          if (!option.value) return;
+          var fits = !test.value || option.dataset.tests.split(" ").indexOf(test.value) >= 0;
+          option.hidden = !fits;
+          option.disabled = !fits;
+          if (!fits && option.selected) result.value = "";
+        });
+      }
+      test.addEventListener("change", offer);
+      offer();
+    });
     document.querySelectorAll(".print-button").forEach(function (button) {
       button.addEventListener("click", function () {
         window.print();
