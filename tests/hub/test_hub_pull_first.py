@@ -100,6 +100,7 @@ def test_forgetting_the_hub_records_visits_as_before(tmp_path: Path) -> None:
 
 
 def test_a_session_without_the_sync_key_records_unpulled_with_a_warning(tmp_path: Path) -> None:
+    from haven.hub import pull_credential
     from haven.site.roles import Role
     from tests.helpers_site import CLINICIAN
 
@@ -109,6 +110,8 @@ def test_a_session_without_the_sync_key_records_unpulled_with_a_warning(tmp_path
     net.add_visit("b", card, VAX1, first=True)
     with net.sites["b"].unlock(ADMIN) as session:
         session.add_staff("Min", Role.CLINICIAN | Role.REGISTRAR, CLINICIAN)
+        # A site that remembered its hub before pull credentials: a clinician's session has neither key.
+        session.store.delete_setting(pull_credential.SETTING)
     secret, entries = tmp_path / "clinician", tmp_path / "visit.json"
     secret.write_text(CLINICIAN + "\n")
     entries.write_text(json.dumps(TEST))
