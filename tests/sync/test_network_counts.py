@@ -3,7 +3,10 @@ coordinators sum them, suppressed like a site's own report, and a seized copy sh
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -18,6 +21,7 @@ from haven.site.roles import Role
 from haven.sync import network_tallies
 from haven.sync.bundle import pack_rows, unpack_rows
 from tests.helpers_site import ADMIN, CLINICIAN
+from tests.hub.network import haven
 from tests.sync.network import TEST, VAX1, Network, make_network
 
 NOVEMBER = (dt.date(2026, 9, 28), dt.date(2026, 11, 29))
@@ -81,6 +85,34 @@ def test_network_totals_are_the_sum_of_every_sites_own_counts_and_are_suppressed
     assert all(shown[k] is None for k in unsuppressed if k[0] == "tests")
     # A site's own report keeps its own counts only: the rows it imported add nothing to it.
     assert _own_counts(net, "root") == Counter()
+
+
+def test_the_command_line_makes_the_counts_key_and_reports_network_totals(tmp_path: Path) -> None:
+    net = make_network(tmp_path, ("a",))
+    made = _cli(net, "root", tmp_path, "network", "counts-key")
+    assert made.returncode == 0 and json.loads(made.stdout)["roster"]["network_counts"] is True
+    net.send_roster("a")
+    _visits(net, "a", VAX1, 5, 7)
+    net.import_("root", net.export("a"))
+    done = _cli(net, "root", tmp_path, "report", "--network", "--from", "2026-10-01", "--to", "2026-10-31",
+                "--by", "month", "--format", "csv")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = [(r["item"], r["age_band"], r["count"]) for r in csv.DictReader(io.StringIO(done.stdout))]
+    assert rows == [
+        ("comirnaty", "unknown", "5"),
+        ("comirnaty", "total", "5"),
+        ("total", "unknown", "5"),
+        ("total", "total", "5"),
+    ]
+    refused = _cli(net, "a", tmp_path, "report", "--network", "--from", "2026-10-01", "--to", "2026-10-31")
+    assert refused.returncode == 34 and refused.stderr.count("\n") == 1 and "network counts key" in refused.stderr
+
+
+def _cli(net: Network, name: str, tmp_path: Path, *args: str) -> Any:
+    secret = tmp_path / "passphrase"
+    secret.write_text(ADMIN + "\n")
+    home = str(net.sites[name].folder.home)
+    return haven("--home", home, "--passphrase-file", str(secret), "--json", *args)
 
 
 def test_only_the_root_sites_coordinator_reads_network_totals(tmp_path: Path) -> None:
