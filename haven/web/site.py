@@ -106,6 +106,7 @@ class WebSite:
     last_active: float = field(default=0.0, init=False)
     _shared: UnlockedSite | None = field(default=None, init=False, repr=False)
     _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
+    _member_slots: dict[bytes, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
@@ -158,6 +159,7 @@ class WebSite:
             keys = session.keys  # what this member's own slot opened, kept for their requests
             self._adopt(session)
             self._member_keys[member.id] = keys
+            self._member_slots[member.id] = slot
             self.last_active = self.clock()
             shared = self._shared  # set by _adopt just above
             if shared is not None:
@@ -256,6 +258,7 @@ class WebSite:
     def _end_sessions(self) -> None:
         self.generation += 1
         self._member_keys.clear()
+        self._member_slots.clear()
         for listener in self._on_lock:
             listener()
 
@@ -287,7 +290,8 @@ class WebSite:
 
     def as_staff(self, member: StaffMember) -> UnlockedSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
-        return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
+        keys = self._member_keys.get(member.id, RoleKeys())
+        return self._session().as_staff(member, keys, self._member_slots.get(member.id))
 
     def app(self, member: StaffMember) -> App:
         """The application acting as ``member``, on this server's clock and randomness: every page
