@@ -13,17 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from haven.errors import AuditTamperedError, HavenError, InputError, TrustError, WeakPassphraseError
 from haven.site import passphrase as pp
 from haven.site.audit import Head
-from haven.site.roles import Permission, Role
+from haven.site.roles import Role
 from haven.site.staff import StaffMember, check_name
 from haven.web.audit_words import action_name
-from haven.web.deps import State, client_address, require, staff_session
+from haven.web.deps import AuditViewer, StaffManager, State, TrustManager, client_address, staff_session
 from haven.web.handlers import http_status
 from haven.web.i18n import N_
 from haven.web.render import gettext_for, render, request_locale
@@ -31,10 +31,6 @@ from haven.web.routes.staff_pages import message, see_other
 from haven.web.site import credentials_refused
 
 router = APIRouter(include_in_schema=False)
-
-StaffManager = Annotated[StaffMember, Depends(require(Permission.STAFF_MANAGE))]
-TrustManager = Annotated[StaffMember, Depends(require(Permission.TRUST_MANAGE))]
-AuditViewer = Annotated[StaffMember, Depends(require(Permission.AUDIT_VIEW))]
 
 ROLES = [r.name.lower() for r in Role if r.name]
 AUDIT_SHOWN = 30
