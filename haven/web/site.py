@@ -11,7 +11,9 @@ it was.
 
 * **Removed or reset.** Each staff request reads the person's key slot back
   (:meth:`Site.check`): removing them or resetting their passphrase, from any
-  process, rewrites it and ends their session.
+  process, rewrites it and ends their session. Each member's own changes to the key slots are
+  checked against their own slot (:meth:`as_staff`), so removing whoever signed in first leaves
+  the others able to manage staff.
 
 * **Duress.** A duress passphrase erases the site and opens a new empty one
   (:mod:`haven.site.site`). The server sees the new session's master key differ

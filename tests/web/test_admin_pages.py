@@ -360,3 +360,24 @@ def test_the_audit_page_names_the_cli_reason_when_the_chain_is_broken(client: Te
 
 def test_every_audit_action_has_a_name_on_the_page() -> None:
     assert set(ACTION_NAMES) == set(Action)
+
+
+def test_a_duress_passphrase_typed_to_confirm_erases_the_site_as_anywhere(client: TestClient, site: WebSite) -> None:
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    duress = "ripple mango voyage clever timber"
+    site.app(coordinator).staff.add("boss", Role.COORDINATOR, CHOSEN, duress)
+    token = client.get("/api/session").json()["csrf_token"]
+    r = client.post("/api/session", json={"name": "boss", "passphrase": CHOSEN}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    r = post(
+        client,
+        "/admin/staff/remove",
+        csrf_token=page_csrf(client),
+        name="registrar",
+        confirm="yes",
+        your_passphrase=duress,
+    )
+    assert r.status_code == 403  # answered like a wrong passphrase; the session is over
+    assert client.get("/admin/staff", follow_redirects=False).headers["location"] == "/sign-in"
+    assert not can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
+    assert not can_sign_in(site, "registrar", PASSPHRASES["registrar"])
