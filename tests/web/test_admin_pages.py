@@ -44,6 +44,22 @@ def post(client: TestClient, path: str, **form: Any) -> Any:
     return client.post(path, data=form, follow_redirects=False)
 
 
+def confirmed(client: TestClient, path: str, page: str = "/admin/staff", **form: Any) -> Any:
+    """Post a coordinator's form with a fresh CSRF token and their own passphrase confirming it."""
+    return post(client, path, csrf_token=page_csrf(client, page), your_passphrase=PASSPHRASES["coordinator"], **form)
+
+
+def remove_registrar(client: TestClient, typed: str) -> Any:
+    return post(
+        client,
+        "/admin/staff/remove",
+        csrf_token=page_csrf(client),
+        name="registrar",
+        confirm="yes",
+        your_passphrase=typed,
+    )
+
+
 def can_sign_in(site: WebSite, name: str, passphrase: str) -> bool:
     try:
         site.sign_in(name, passphrase)
@@ -115,21 +131,17 @@ def test_removing_a_member_ends_their_session_and_their_passphrase(client: TestC
         sign_in(registrar, "registrar")
         assert registrar.get("/", follow_redirects=False).status_code == 200
         sign_in(client, "coordinator")
-        unconfirmed = post(
+        unconfirmed = confirmed(
             client,
             "/admin/staff/remove",
-            csrf_token=page_csrf(client),
             name="registrar",
-            your_passphrase=PASSPHRASES["coordinator"],
         )
         assert unconfirmed.status_code == 400 and "registrar" in staff_names(site)
-        r = post(
+        r = confirmed(
             client,
             "/admin/staff/remove",
-            csrf_token=page_csrf(client),
             name="registrar",
             confirm="yes",
-            your_passphrase=PASSPHRASES["coordinator"],
         )
         assert r.status_code == 303
         assert "removed" in client.get("/admin/staff").text
@@ -162,13 +174,11 @@ def test_a_reset_passphrase_rewraps_the_role_keys_and_drops_the_duress_passphras
     with TestClient(app, base_url="http://127.0.0.1") as clinician:
         sign_in(clinician, "clinician")
         sign_in(client, "coordinator")
-        r = post(
+        r = confirmed(
             client,
             "/admin/staff/reset",
-            csrf_token=page_csrf(client),
             name="clinician",
             how="generate",
-            your_passphrase=PASSPHRASES["coordinator"],
         )
         assert r.status_code == 200, r.text
         secret = SHOWN.search(r.text)
@@ -186,15 +196,13 @@ def test_a_reset_passphrase_rewraps_the_role_keys_and_drops_the_duress_passphras
 
 def test_the_web_resets_others_passphrases_not_ones_own(client: TestClient, site: WebSite) -> None:
     sign_in(client, "coordinator")
-    r = post(
+    r = confirmed(
         client,
         "/admin/staff/reset",
-        csrf_token=page_csrf(client),
         name="coordinator",
         how="choose",
         passphrase=CHOSEN,
         passphrase_again=CHOSEN,
-        your_passphrase=PASSPHRASES["coordinator"],
     )
     assert r.status_code == 400 and "change your own at the site&#39;s computer" in r.text
     assert can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
@@ -309,14 +317,7 @@ def test_confirmations_count_against_the_sign_in_limit(client: TestClient, site:
     sign_in(client, "coordinator")
     statuses = []
     for _ in range(12):
-        r = post(
-            client,
-            "/admin/staff/remove",
-            csrf_token=page_csrf(client),
-            name="registrar",
-            confirm="yes",
-            your_passphrase="wrong words typed here",
-        )
+        r = remove_registrar(client, "wrong words typed here")
         statuses.append(r.status_code)
     assert statuses[0] == 403 and statuses[-1] == 429
     assert "registrar" in staff_names(site)
@@ -369,14 +370,7 @@ def test_a_duress_passphrase_typed_to_confirm_erases_the_site_as_anywhere(client
     token = client.get("/api/session").json()["csrf_token"]
     r = client.post("/api/session", json={"name": "boss", "passphrase": CHOSEN}, headers={"X-CSRF-Token": token})
     assert r.status_code == 200
-    r = post(
-        client,
-        "/admin/staff/remove",
-        csrf_token=page_csrf(client),
-        name="registrar",
-        confirm="yes",
-        your_passphrase=duress,
-    )
+    r = remove_registrar(client, duress)
     assert r.status_code == 403  # answered like a wrong passphrase; the session is over
     assert client.get("/admin/staff", follow_redirects=False).headers["location"] == "/sign-in"
     assert not can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])

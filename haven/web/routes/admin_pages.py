@@ -11,7 +11,8 @@ the answer to the form that made it (pages are never cached), and never in a URL
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -31,6 +32,7 @@ from haven.web.routes.staff_pages import message, see_other
 from haven.web.site import credentials_refused
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 ROLES = [r.name.lower() for r in Role if r.name]
 AUDIT_SHOWN = 30
@@ -80,6 +82,20 @@ async def confirm_passphrase(request: Request, state: State, staff: StaffMember,
     except HavenError as exc:
         if exc.code == "auth" and exc.details.get("reason") == "credentials":
             raise Refused(tr(request, WRONG_CONFIRMATION), 403) from None
+        raise refusal(request, exc) from None
+
+
+async def confirmed(
+    request: Request, state: State, staff: StaffMember, typed: str, change: Callable[[], T], ticked: str | None = None
+) -> T:
+    """Run ``change`` (one use case) once the coordinator's own passphrase checks out (and, where the form
+    asks for it, the confirmation box is ``ticked``); any refusal in the page's language."""
+    if ticked is not None and ticked != "yes":
+        raise Refused(tr(request, NOT_CONFIRMED))
+    await confirm_passphrase(request, state, staff, typed)
+    try:
+        return await run_in_threadpool(change)
+    except HavenError as exc:
         raise refusal(request, exc) from None
 
 
@@ -136,11 +152,10 @@ async def add_staff(
         except InputError as exc:
             raise refusal(request, exc) from None
         secret, made = new_passphrase(request, how, passphrase, passphrase_again)
-        await confirm_passphrase(request, state, staff, your_passphrase)
-        try:
-            member = await run_in_threadpool(state.site.app(staff).staff.add, clean_name, roles, secret)
-        except HavenError as exc:
-            raise refusal(request, exc) from None
+        app = state.site.app(staff)
+        member = await confirmed(
+            request, state, staff, your_passphrase, lambda: app.staff.add(clean_name, roles, secret)
+        )
     except Refused as refused:
         return _staff_page(request, state, staff, refused.status, {"add": refused.text})
     if not made:
@@ -170,11 +185,10 @@ async def reset_passphrase(
         if target == staff.name:  # the web's session holds this member's own slot: a terminal changes it
             raise Refused(tr(request, OWN_ACCOUNT))
         secret, made = new_passphrase(request, how, passphrase, passphrase_again)
-        await confirm_passphrase(request, state, staff, your_passphrase)
-        try:
-            member = await run_in_threadpool(state.site.app(staff).staff.change_passphrase, secret, name=target)
-        except HavenError as exc:
-            raise refusal(request, exc) from None
+        app = state.site.app(staff)
+        member = await confirmed(
+            request, state, staff, your_passphrase, lambda: app.staff.change_passphrase(secret, name=target)
+        )
     except Refused as refused:
         return _staff_page(request, state, staff, refused.status, {"reset": refused.text})
     return render(request, "admin_passphrase.html", member=member, secret=secret if made else None, added=False)
@@ -189,14 +203,9 @@ async def remove_staff(
     your_passphrase: Annotated[str, Form(max_length=1000)],
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    app = state.site.app(staff)
     try:
-        if confirm != "yes":
-            raise Refused(tr(request, NOT_CONFIRMED))
-        await confirm_passphrase(request, state, staff, your_passphrase)
-        try:
-            await run_in_threadpool(state.site.app(staff).staff.remove, name)
-        except HavenError as exc:
-            raise refusal(request, exc) from None
+        await confirmed(request, state, staff, your_passphrase, lambda: app.staff.remove(name), confirm)
     except Refused as refused:
         return _staff_page(request, state, staff, refused.status, {"remove": refused.text})
     staff_session(request).flash = REMOVED
@@ -258,14 +267,9 @@ async def rotate_key(
     your_passphrase: Annotated[str, Form(max_length=1000)],
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    app = state.site.app(staff)
     try:
-        if confirm != "yes":
-            raise Refused(tr(request, NOT_CONFIRMED))
-        await confirm_passphrase(request, state, staff, your_passphrase)
-        try:
-            await run_in_threadpool(state.site.app(staff).trust.rotate, label)
-        except HavenError as exc:
-            raise refusal(request, exc) from None
+        await confirmed(request, state, staff, your_passphrase, lambda: app.trust.rotate(label), confirm)
     except Refused as refused:
         return _trust_page(request, state, staff, refused.status, refused.text)
     staff_session(request).flash = ROTATED
