@@ -17,9 +17,9 @@ from haven.site.roles import Role
 from haven.store.memory import MemoryStore
 from haven.sync.roster import SiteKeys
 from tests.helpers_site import ADMIN, CLINICIAN
-from tests.hub.network import HubProcess, Network, fake_rows, haven, hub_rows, sync
-from tests.hub.test_hub_pull_first import _as_coordinator, _hub_started
-from tests.sync.network import TEST, VAX1, make_network
+from tests.hub.network import HubProcess, Network, fake_rows, hub_rows, sync
+from tests.hub.test_hub_pull_first import _as_coordinator, _hub_started, clinician_visit
+from tests.sync.network import VAX1, make_network
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +76,7 @@ def test_a_clinicians_visit_pulls_first_with_the_sites_pull_credential(database:
         with net.sites["b"].unlock(ADMIN) as session:
             assert pull_credential.stored(session.store) is not None
             session.add_staff("Min", Role.CLINICIAN | Role.REGISTRAR, CLINICIAN)
-        secret, entries = tmp_path / "clinician", tmp_path / "visit.json"
-        secret.write_text(CLINICIAN + "\n")
-        entries.write_text(json.dumps(TEST))
-        home = str(net.sites["b"].folder.home)
-        done = haven("--home", home, "--passphrase-file", str(secret), "--json", "visit", "add", "--card", card.code,
-                     "--entries", str(entries))  # fmt: skip
+        done = clinician_visit(net, "b", card, tmp_path)
         assert done.returncode == 0, done.stderr
         added = json.loads(done.stdout)
         # The clinician's visit continues the index of the visit pulled from the hub: no second index 0.
