@@ -255,6 +255,7 @@ def catalogue_command(ctx: Context) -> None:
         ],
         "tests": sorted(cat.tests),
         "results": sorted(cat.results),
+        "test_results": {t.key: list(t.results) for t in cat.tests.values()},
     }
 
     def human(c: Console) -> None:

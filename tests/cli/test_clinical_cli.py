@@ -25,3 +25,9 @@ def test_clinical_entries_are_added_and_shown_in_words_and_in_json(run_cli) -> N
     assert [e["type"] for e in entries] == ["vitals", "weight", "allergy", "allergy", "aefi"]
     assert entries[-1]["product_name"] == "Pentavalent vaccine (DTwP-HepB-Hib)"
     assert entries[0] == FULL[0]
+
+
+def test_the_catalogue_says_which_results_each_test_gives(run_cli) -> None:  # type: ignore[no-untyped-def]
+    doc = run_cli("--json", "catalogue").json()
+    assert doc["test_results"]["malaria-rdt"] == ["malaria-pf", "malaria-non-pf", "negative", "invalid"]
+    assert {"bcg", "penta", "yf"} <= {p["key"] for p in doc["products"]}
