@@ -54,6 +54,7 @@ from haven.web.handlers import http_status, retry_headers
 from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, N_
 from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
+from haven.web.routes import day_pages
 from haven.web.vocab import product_name, word
 
 router = APIRouter(include_in_schema=False)
@@ -263,6 +264,7 @@ def card_page(request: Request, state: State, staff: VisitStaff, card: TheOpenCa
         may_read=may_read,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
         may_print=allowed(staff.roles, Permission.CARD_NEW),
+        may_slip=allowed(staff.roles, Permission.SCHEDULE_VIEW),
     )
 
 
@@ -299,11 +301,15 @@ def close_card(request: Request, state: State, staff: VisitStaff) -> Response:
 
 
 @router.get("/card/print")
-def print_card(request: Request, staff: NewCardStaff, card: TheOpenCard, words: str | None = None) -> Response:
+def print_card(
+    request: Request, staff: NewCardStaff, card: TheOpenCard, words: str | None = None, paper: str | None = None
+) -> Response:
     language = words if words in LANGUAGES else card.card.language
     return render(
         request,
         "card_print.html",
+        paper=day_pages.paper_of(paper),
+        papers=day_pages.PAPERS,
         card=card,
         words=card.card.words(language),
         words_language=language,
@@ -485,6 +491,7 @@ def _certificates_page(
         test_expiry=tests,
         cut=max((tests[key] for key in chosen if key in tests), default=None),
         holder_language=holder_language or request_locale(request),
+        papers=day_pages.PAPERS,
         sheet_valid=sheet.SHEET_VALID,
         test_cuts=sheet.TEST_CUTS,
     )
@@ -504,7 +511,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
     chosen = [v for v in submitted.getlist("entry") if isinstance(v, str)]
     raw_count = submitted.get("count")
     count = int(raw_count) if isinstance(raw_count, str) and raw_count.isdigit() and len(raw_count) < 4 else 0
-    language = submitted.get("language")
+    language, paper = submitted.get("language"), submitted.get("paper")
     holder_language = language if isinstance(language, str) and language in LOCALES else request_locale(request)
     app = state.site.app(staff)
     try:
@@ -533,6 +540,7 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
         stubs=[(text, qr_markup(text)) for text in issued.texts],
         texts=sheet.texts(gettext_for(holder_language), issued.expires.strftime("%Y-%m-%d %H:%M UTC")),
         sheet_lang=HTML_LANG[holder_language],
+        paper=day_pages.paper_of(paper if isinstance(paper, str) else None),
     )
 
 
