@@ -12,7 +12,7 @@ import pytest
 
 from tests.web.conftest import VERIFIER_STRINGS as STRINGS
 from tests.web.conftest import LiveServer
-from tests.web.test_browser import paste_and_check, sign_in
+from tests.web.test_browser import broken_words, no_overflow, paste_and_check, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 MM = 96 / 25.4  # CSS pixels per millimetre
@@ -168,6 +168,7 @@ def test_the_days_work_counts_without_a_list_of_people(page_in: Any, live: LiveS
     week = boss.inner_text("#week-table")
     assert "第 1 剂" in week or "1" in week
     assert "复必泰" in week or "Comirnaty" in week
+    assert no_overflow(boss) and not broken_words(boss)
     # Counts only: no card, no words, no record, no hour.
     main = boss.inner_text("main")
     assert not re.search(r"\d\d:\d\d", main)
@@ -194,6 +195,7 @@ def test_the_return_date_slip_in_the_holders_language_says_only_when_to_come_bac
     else:
         assert "Come back from" in slip
     assert re.search(r"\d{4}-\d\d-\d\d", slip)
+    assert no_overflow(page) and not broken_words(page)
     # Nothing clinical but the vaccine: the test taken at the same visit is not on it.
     assert "antigen" not in slip.lower() and "negative" not in slip.lower() and "음성" not in slip
 
