@@ -148,6 +148,10 @@ ENTRY_REASONS: dict[str, str] = {
     "not-entries": "must be a list of entries",
     "no-entries": "must hold at least one entry",
     "too-many-entries": "must hold at most {limit} entries",
+    "no-such-entry": "names no entry of this history (see haven history)",
+    "other-type": "must be a {type} entry, as the entry it corrects",
+    "from-certificate": "came from a verified certificate: void it instead",
+    "already-voided": "is voided already",
 }
 
 

@@ -158,7 +158,7 @@ def test_a_state_file_lets_a_peer_send_only_the_buckets_that_differ(net: Network
 
 
 def test_the_same_index_written_at_two_sites_offline_keeps_both_visits(net: Network) -> None:
-    from haven.cert_services import entry_id
+    from haven.core.history import entry_id
 
     card = Card.generate(os.urandom)
     assert net.add_visit("a", card, VAX1, first=True) == 0
