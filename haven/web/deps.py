@@ -123,6 +123,7 @@ AnyStaff = Annotated[StaffMember, Depends(require(None))]
 NewCardStaff = Annotated[StaffMember, Depends(require(Permission.CARD_NEW))]
 VisitStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_ADD))]
 HistoryStaff = Annotated[StaffMember, Depends(require(Permission.HISTORY_VIEW))]
+CorrectStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_CORRECT))]
 CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_ISSUE))]
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
 
