@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSPHRASES, LiveServer, screenshot_dir
+from tests.web.conftest import LiveServer, screenshot_dir
+from tests.web.test_browser import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -21,11 +22,7 @@ def test_correct_then_void_from_the_history_page(browser: Any, live: LiveServer,
     ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
     ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
     page = ctx.new_page()
-    page.goto("/sign-in")
-    page.fill("#name", "clinician")
-    page.fill("#passphrase", PASSPHRASES["clinician"])
-    page.click("form[action='/sign-in'] button[type=submit]")
-    page.wait_for_load_state()
+    sign_in(page, "clinician")
     page.click("#new-card button[type=submit]")
     page.wait_for_url("**/card/print")
     page.click("#first-visit-link")

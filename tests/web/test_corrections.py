@@ -40,6 +40,17 @@ def test_the_history_page_corrects_and_voids_and_shows_both_versions(client: Tes
     assert [e.type for e in site.clinic().history(CARD).visits[0].visit.entries] == ["vaccination"]
 
 
+def test_a_test_is_corrected_on_a_form_of_its_own_type(client: TestClient, site: WebSite) -> None:
+    token, (_, test) = opened(client, site)
+    form = client.get("/card/correct", params={"entry": test}).text
+    assert 'id="test_result"' in form and 'id="vac_product"' not in form
+    fields = {"csrf_token": token, "entry": test, "date": "2026-11-01", "test_test": "antigen"}
+    r = client.post("/card/correct", data={**fields, "test_result": "negative", "reason": "read wrong"})
+    assert r.url.path == "/card/history"
+    (_, now) = site.clinic().history(CARD).visits[0].visit.entries
+    assert now.result == "negative"  # type: ignore[union-attr]
+
+
 def test_a_refused_correction_comes_back_with_its_error_and_stores_nothing(client: TestClient, site: WebSite) -> None:
     token, (dose, test) = opened(client, site)
     before = site.store.count()
