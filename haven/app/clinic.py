@@ -39,6 +39,9 @@ Audit = Callable[[int], None]
 # Turns counter increments into a tally to store: a site's seals them to those who may read counts
 # (haven/site/tallies.py); the store never sees a count.
 SealCounts = Callable[[list[AggregateKey] | Mapping[AggregateKey, int]], SealedTally]
+# The same increments sealed once more, to the network counts key, as one more row of the records set
+# (haven/sync/network_tallies.py): only at a site whose network keeps network counts.
+SealNetwork = Callable[[list[AggregateKey] | Mapping[AggregateKey, int]], SealedRecord]
 
 
 def unsealed_tally(counts: list[AggregateKey] | Mapping[AggregateKey, int]) -> SealedTally:
@@ -82,13 +85,15 @@ class Clinic:
 
     ``seal_counts`` makes each visit's (and each import batch's) tally; a site's sessions give one
     that seals to the coordinators (:meth:`haven.site.site.UnlockedSite.clinic`). Without one, histories
-    read but nothing is written: counters are never stored in the clear by default.
+    read but nothing is written: counters are never stored in the clear by default. ``seal_network``
+    (None: no network counts) adds each one's network tally row beside its records.
     """
 
     store: Store
     today: Callable[[], dt.date] = utc_today
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
     seal_counts: SealCounts | None = None
+    seal_network: SealNetwork | None = None
 
     # ------------------------------------------------------------ cards
 
@@ -164,7 +169,8 @@ class Clinic:
                 )
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
-            self.store.add([record], [self._tally(counts)])  # a tally even for no counts: all look alike
+            tally = self._tally(counts)  # a tally even for no counts: all look alike
+            self.store.add([record, *self._network_rows(counts)], [tally])
             if audit is not None:
                 audit(1)
         return AddedVisit(index=index, entries=len(visit.entries), first=not opened)
@@ -182,8 +188,9 @@ class Clinic:
         """Amend (``doc``: the entry as it should be, of the same type) or void (with a ``reason``) the entry
         ``entry`` names (:func:`haven.core.history.entry_id`), as a new sealed record of the holder's.
 
-        Read, checked and written with its tally (the counters' change) and its ``audit`` entry in one write
-        transaction, as a visit is: an error stores nothing.
+        Read, checked and written with its tally (the counters' change, also sealed as a network tally row
+        where the network keeps network counts) and its ``audit`` entry in one write transaction, as a visit
+        is: an error stores nothing.
         """
         today = self.today()
         keys = HolderKeys.derive(card, pin)
@@ -193,7 +200,8 @@ class Clinic:
                 raise NoRecordsError()
             correction, counts = build_history(opened, today, unreadable).correction(entry, kind, doc, reason, today)
             record = seal_correction(keys, last + 1, correction, today, self.random_bytes)
-            self.store.add([record], [self._tally(counts)])
+            tally = self._tally(counts)
+            self.store.add([record, *self._network_rows(counts)], [tally])  # as a visit's: all look alike
             if audit is not None:
                 audit(1)
         return Corrected(entry=entry, kind=kind, index=last + 1)
@@ -202,6 +210,9 @@ class Clinic:
         if self.seal_counts is None:
             raise SiteError("Visits cannot be recorded here: nothing seals their counters (open the site first).")
         return self.seal_counts(counts)
+
+    def _network_rows(self, counts: list[AggregateKey] | Mapping[AggregateKey, int]) -> list[SealedRecord]:
+        return [] if self.seal_network is None else [self.seal_network(counts)]
 
     def _seal(
         self, keys: HolderKeys, index: int, visit: Visit, today: dt.date
@@ -275,6 +286,7 @@ class Clinic:
             nonlocal done
             try:
                 tally = self._tally(result.counts)  # one per batch, sealed before the write lock is taken
+                network = self._network_rows(result.counts)
                 with self.store.transaction():
                     # Indexes were given out before this lock was taken: if another writer stored a
                     # visit of one of these holders meanwhile, one of them is taken. Refuse the batch
@@ -284,7 +296,7 @@ class Clinic:
                             "Visits of a holder in this batch were recorded at the same time by someone else; "
                             "nothing of this batch was saved."
                         )
-                    self.store.add(result.records, [tally])
+                    self.store.add([*result.records, *network], [tally])
                     if audit is not None:
                         audit(len(result.records))
                     if checkpoint is not None:

@@ -74,6 +74,7 @@ NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
+NO_PHOTO = N_("Choose a photo of the QR code first, then read it.")
 
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
@@ -113,6 +114,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return card_error(exc, typed, _)
     if exc.problem == "image":
         return _(BAD_IMAGE)
+    if exc.problem == "no-photo":
+        return _(NO_PHOTO)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
     if isinstance(exc, LockedOutError):

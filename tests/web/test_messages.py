@@ -117,3 +117,27 @@ def test_the_entry_problems_table_in_the_docs_is_the_code() -> None:
         names = {name for _, name, _, _ in string.Formatter().parse(ENTRY_REASONS[problem]) if name}
         assert set(re.findall(r"`(\w+)`", limits)) == names, problem
         assert (page == "✓") is (problem in ENTRY_PROBLEMS), problem
+
+
+def test_a_wrong_word_among_numbered_words_is_named_as_typed() -> None:
+    words = [
+        "abandon",
+        "ability",
+        "able",
+        "about",
+        "above",
+        "absent",
+        "absorb",
+        "abstract",
+        "absurd",
+        "abusee",
+        "access",
+        "accident",
+        "account",
+    ]
+    typed = "\n".join(f"{n}. {w}," for n, w in enumerate(words, start=1))
+    with pytest.raises(CardError) as caught:
+        parse_card(typed)
+    assert caught.value.details["position"] == 10
+    text = error_message(caught.value, gettext_for("en"), typed)
+    assert text.startswith("Word 10 (“abusee”) is not a card word.")
