@@ -60,8 +60,6 @@ from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.clock import utc_now
 from haven.core.entries import MAX_DOSE, Test, Vaccination
-from haven.core.history import record_tag
-from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
@@ -125,15 +123,6 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
         kinds = {"vaccination": "vaccinations", "test": "tests", "all": "vaccinations or tests"}[what]
         raise InputError(f"This holder's history has no {kinds} to certify.")
     return facts
-
-
-def entry_id(visit: OpenedRecord, number: int) -> str:
-    """The id of a visit's entry when choosing what a certificate states: ``<index>.<record>.<entry>``.
-
-    The record tag (see :func:`haven.core.history.record_tag`) keeps the id unambiguous when two
-    visits share an index after a merge, so a certificate states exactly the entries chosen.
-    """
-    return f"{visit.index}.{record_tag(visit)}.{number}"
 
 
 @dataclass

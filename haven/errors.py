@@ -155,6 +155,10 @@ ENTRY_REASONS: dict[str, str] = {
     "diastolic-high": "must be lower than the systolic pressure",
     "after-entry": "must not be after the entry's date ({date})",
     "substance": "give either a substance from the list or one in words, not both",
+    "no-such-entry": "names no entry of this history (see haven history)",
+    "other-type": "must be a {type} entry, as the entry it corrects",
+    "from-certificate": "came from a verified certificate: void it instead",
+    "already-voided": "is voided already",
 }
 
 
