@@ -356,23 +356,25 @@ def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def offer(slot: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(slot, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer((True, item)):
                     return
-            slots.put((False, None))
+            offer((False, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            slots.put((False, exc))
+            offer((False, exc))
 
-    worker = threading.Thread(target=produce, name="hub-sync-ahead", daemon=True)
-    worker.start()
+    threading.Thread(target=produce, name="hub-sync-ahead", daemon=True).start()
     try:
         while True:
             more, item = slots.get()
@@ -382,12 +384,7 @@ def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
                 return
             yield item
     finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                slots.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.1)
+        stop.set()  # a producer still at work stops at its next item
 
 
 def _fingerprinted(record: SealedRecord, wanted: Mapping[int, set[bytes]]) -> bool:
