@@ -55,7 +55,7 @@ _LENGTH = struct.Struct(">I")
 _TAG_BYTES = 16
 _HEADER_BYTES = 32 + 32 + _TAG_BYTES  # HPKE's enc, then the content key sealed
 _END_ROW = bytes(LOCATOR_BYTES + RECORD_ID_BYTES + _LENGTH.size)  # no record has length 0
-_MAX_HEAD = 1 << 20  # a roster of thousands of sites, a state's 65,536 digests: far below
+_MAX_HEAD = 16 << 20  # a state of all 65,536 buckets is about 1 MiB, a roster of thousands of sites less
 _SIGNATURE_BYTES = 64
 _VERSION_1_CHECKED = 256 << 20  # a format-1 file up to this size is recognised (and refused as such)
 

@@ -160,3 +160,15 @@ def test_export_and_import_hold_a_bounded_amount_of_memory(
     small, large = _peak_mib(net, 4_000, tmp_path), _peak_mib(net, 24_000, tmp_path)
     # Six times the rows (7.6 MiB of them, against 1.3 MiB): the peak stays near the smaller one's.
     assert large < 3.0 and large < small * 1.5 + 0.5, (small, large)
+
+
+def test_a_state_of_every_bucket_opens(net: Network) -> None:
+    """A site with rows in all 65,536 buckets writes a state of about 1 MiB: it spans frames and opens."""
+    from haven.sync import reconcile
+    from haven.sync.buckets import Bucket
+
+    roster, own, keys = _keys(net, "a")
+    summary = reconcile.pack_nodes({b: Bucket(os.urandom(16), 15) for b in range(1 << 16)}, 8)
+    assert len(summary) > 1 << 20
+    opened = bundle.open_bundle(bundle.seal_bundle(own, roster.network_key(), summary=summary), keys)
+    assert opened.summary == summary and opened.count == 0
