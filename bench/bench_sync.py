@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -80,8 +79,17 @@ def phase(args: argparse.Namespace) -> None:
         size = Path(args.bundle).stat().st_size
     figures = {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu, "rows": rows, "bytes": size}
     store.close()
-    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mib"] = peak_rss_kib() / 1024
     print(json.dumps(figures))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS since it started (VmHWM: ru_maxrss would count the parent's memory,
+    which Linux carries across the fork and exec that start a child)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def run_phase(name: str, setup: Path, store: Path, bundle: Path) -> dict[str, float]:
