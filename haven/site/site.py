@@ -523,15 +523,23 @@ class UnlockedSite:
         """
         return hmac.compare_digest(self._master_key, other._master_key)
 
-    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> UnlockedSite:
+    def as_staff(
+        self, member: StaffMember, keys: RoleKeys = NO_KEYS, slot: tuple[int, bytes] | None = None
+    ) -> UnlockedSite:
         """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
-        (``keys``: the role keys their own slot led to; none by default).
+        (``keys``: the role keys their own slot led to; none by default; ``slot``: that slot's index
+        and bytes as their passphrase opened it).
 
         The web app keeps one open store for every signed-in staff member: each request
-        acts through such a view, so ``require`` and ``record`` name the right person.
+        acts through such a view, so ``require`` and ``record`` name the right person, and a change
+        to the key slots checks the acting member's own slot (not that of whoever unlocked first,
+        who may have been removed since).
         The view shares the store: closing it closes the store.
         """
-        return dataclasses.replace(self, staff=member, keys=keys)
+        view = dataclasses.replace(self, staff=member, keys=keys)
+        if slot is not None:
+            view.own_slot, view.own_slot_bytes = slot
+        return view
 
     def record(self, action: str, count: int = 1) -> None:
         """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
