@@ -99,8 +99,9 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
     """The facts a certificate states about ``entries`` (a history's, or those chosen from it).
 
     Every vaccination (the same product, dose and date once), dose n "of" the
-    product's primary series (or of n for extra doses), and the latest test only.
-    Entries of other kinds are left out. The CLI and the web app both certify through this.
+    product's primary series (or of n for extra doses), and the latest COVID-19 test only.
+    Entries of other kinds, and tests for other diseases, are left out. The CLI and the web
+    app both certify through this.
     """
     if what not in WHAT:
         raise InputError(f"--what must be one of: {', '.join(WHAT)}.")
@@ -113,7 +114,7 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
             vaccinations[(e.product, e.dose, e.date)] = VaccinationFact(
                 product.diseases, product.platform, e.product, e.dose, of, e.date
             )
-        elif isinstance(e, Test) and what in ("test", "all"):
+        elif isinstance(e, Test) and what in ("test", "all") and catalogue().tests[e.test].disease == TEST_DISEASE:
             tests.append(e)
     latest = max(tests, key=lambda t: t.date, default=None)
     facts = Facts(

@@ -148,6 +148,13 @@ ENTRY_REASONS: dict[str, str] = {
     "not-entries": "must be a list of entries",
     "no-entries": "must hold at least one entry",
     "too-many-entries": "must hold at most {limit} entries",
+    "number": "must be a number",
+    "decimals": "must have at most {places} decimals",
+    "no-measurement": "give at least one of: {options}",
+    "pair": "needs {other} as well",
+    "diastolic-high": "must be lower than the systolic pressure",
+    "after-entry": "must not be after the entry's date ({date})",
+    "substance": "give either a substance from the list or one in words, not both",
 }
 
 
@@ -442,6 +449,7 @@ class RosterError(SyncError):
 class HubError(SyncError):
     """The network hub refused a request, or cannot be reached. ``problem`` says which: ``unsigned``,
     ``signature``, ``stale``, ``replay``, ``too-large``, ``bad-request``, ``not-found``, ``method``,
-    ``no-roster`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client found)."""
+    ``no-roster``, ``pull-only`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client
+    found)."""
 
     code = "hub"

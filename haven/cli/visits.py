@@ -128,6 +128,38 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
     ctx.emit({"imported": total, "already_imported": before}, lambda c: c.print(f"Imported {total} visits{skipped}."))
 
 
+# The measurements of vital signs and weight entries, with their units, in the terminal's words.
+UNITS = {
+    "temperature_c": ("temperature", " °C"),
+    "pulse_per_min": ("pulse", "/min"),
+    "respiratory_rate_per_min": ("breaths", "/min"),
+    "spo2_percent": ("SpO2", "%"),
+    "weight_kg": ("weight", " kg"),
+    "height_cm": ("height", " cm"),
+    "muac_mm": ("MUAC", " mm"),
+}
+CLINICAL = ("vitals", "weight", "allergy", "aefi")
+
+
+def _clinical(entry: dict[str, Any]) -> tuple[str, list[str]]:
+    kind = entry["type"]
+    found = [f"{label} {entry[name]}{unit}" for name, (label, unit) in UNITS.items() if name in entry]
+    if "systolic_mmhg" in entry:
+        found.append(f"blood pressure {entry['systolic_mmhg']}/{entry['diastolic_mmhg']} mmHg")
+    if kind == "vitals":
+        return "vital signs", found
+    if kind == "weight":
+        return "weight and growth", found
+    reactions = [", ".join(r.replace("-", " ") for r in entry.get("reactions", []))]
+    if kind == "allergy":
+        what = "allergy to " + (entry.get("substance") or entry.get("substance_text", ""))
+        return what + (f", {entry['severity']}" if entry.get("severity") else ""), reactions
+    what = f"AEFI after {catalogue().product(entry['product']).name}, dose {entry['dose']}"
+    found = [f"given {entry['vaccination_date']}", "serious" if entry["serious"] else "not serious"]
+    found += [entry.get("category", "not yet classified"), entry.get("outcome", "")]
+    return what, found + reactions
+
+
 def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
     """(what, details) of an entry document, in words for the terminal."""
     kind = entry["type"]
@@ -144,6 +176,9 @@ def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
         extra += [", ".join(entry.get("symptoms", []))] if entry.get("symptoms") else []
         extra += ["given " + ", ".join(entry["medicines"])] if entry.get("medicines") else []
         extra += [f"referred to {entry['referral']}"] if entry.get("referral") else []
+    elif kind in CLINICAL:
+        what, found = _clinical(entry)
+        extra += found
     else:
         what = "note"
         extra.append(entry.get("text", ""))
@@ -220,6 +255,7 @@ def catalogue_command(ctx: Context) -> None:
         ],
         "tests": sorted(cat.tests),
         "results": sorted(cat.results),
+        "test_results": {t.key: list(t.results) for t in cat.tests.values()},
     }
 
     def human(c: Console) -> None:

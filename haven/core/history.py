@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from haven.core.catalogue import catalogue
-from haven.core.entries import HolderFacts, Vaccination, entry_to_doc, holder_to_doc
+from haven.core.entries import Aefi, HolderFacts, Vaccination, entry_to_doc, holder_to_doc
 from haven.core.records import OpenedRecord
 from haven.core.schedule import DoseDue, next_due
 
@@ -54,7 +54,7 @@ class History:
 
 def _entry_doc(entry: Any) -> dict[str, Any]:
     doc = entry_to_doc(entry)
-    if isinstance(entry, Vaccination):
+    if isinstance(entry, Vaccination | Aefi):
         doc["product_name"] = catalogue().product(entry.product).name
     return doc
 

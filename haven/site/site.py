@@ -80,6 +80,7 @@ from haven.site.rolekeys import NO_KEYS, MemberRecord, RoleKeys, audit_private, 
 from haven.site.roles import ALL_ROLES, Permission, Role, require
 from haven.site.staff import StaffMember, StaffTable, check_name, day
 from haven.store.base import Store
+from haven.sync.network_tallies import NetworkSealer
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
 ERASE_AFTER_SETTING = "site.erase_after"  # the header's limit, kept where only a passphrase can change it
@@ -553,6 +554,7 @@ class UnlockedSite:
     def clinic(self, **kwargs: Any) -> Clinic:
         """Visits at this site: their counters sealed to the coordinators (haven/site/tallies.py)."""
         kwargs.setdefault("seal_counts", tallies.TallySealer.of(self.store, self.site.random_bytes))
+        kwargs.setdefault("seal_network", NetworkSealer.of(self.store, self.site.random_bytes))
         return Clinic(self.store, **kwargs)
 
     def counts(self) -> tallies.Counts:

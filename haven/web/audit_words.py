@@ -46,6 +46,7 @@ ACTION_NAMES: dict[Action, str] = {
     Action.SYNC_HUB: N_("Synced with the hub"),
     Action.NETWORK_ADMIT: N_("Site admitted to the network"),
     Action.NETWORK_REMOVE: N_("Site removed from the network"),
+    Action.NETWORK_COUNTS_KEY: N_("Network counts key made"),
 }
 
 

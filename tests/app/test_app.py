@@ -108,6 +108,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("settings.set_erase_after", lambda app, _: app.settings.set_erase_after(5), 1),
         ("settings.set_hub", lambda app, _: app.settings.set_hub(""), 1),  # '': later visits pull from nothing
         ("reports.week", lambda app, _: app.reports.week("2026-W40"), 1),  # several tallies: one fold
+        ("day_work.today", lambda app, _: app.day_work.today(), 0),  # one tally left: nothing to fold
         (
             "reports.report",
             lambda app, _: app.reports.report(dt.date(2026, 10, 1), dt.date(2026, 10, 31), "month", 5),
@@ -138,7 +139,7 @@ def test_every_use_case_writes_exactly_one_audit_entry_with_its_action(tmp_path:
             if writes:
                 assert new[0][0] == declared[name].action, name
             else:
-                assert declared[name].action is None or name == "reports.week", name
+                assert declared[name].action is None or name in {"reports.week", "day_work.today"}, name
 
 
 def test_a_use_case_refuses_a_role_without_its_permission_and_writes_nothing(tmp_path: Path) -> None:
@@ -161,6 +162,7 @@ def test_a_use_case_refuses_a_role_without_its_permission_and_writes_nothing(tmp
             lambda: app.settings.set_erase_after(5),
             lambda: app.settings.set_hub("https://hub.example.org"),
             lambda: app.reports.week(),
+            lambda: app.day_work.today(),
             lambda: app.export.fhir(card),
         ]
         for call in refused:

@@ -175,6 +175,7 @@ def catalogue_doc() -> dict[str, Any]:
         ],
         "tests": list(cat.tests),
         "results": list(cat.results),
+        "test_results": {t.key: list(t.results) for t in cat.tests.values()},  # what each test may give
         "card_languages": list(LANGUAGES),
     }
 
