@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,49 @@ def sync(store: Store, keys: SiteKeys, url: str) -> tuple[HubSync, float]:
         conn.close()
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(data: Path) -> float:
+    """CPU seconds of the PostgreSQL server's processes (the postmaster's children, backends included)."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[1]) == postmaster or int(entry.name) == postmaster:
+                    total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                continue  # a process that ended meanwhile
+    return total
+
+
+@dataclass
+class Cpu:
+    """CPU seconds of the site (this process), the hub process and PostgreSQL over one step."""
+
+    hub_pid: int
+    data: Path
+    _start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def now(self) -> tuple[float, float, float]:
+        return time.process_time(), process_cpu(self.hub_pid), postgres_cpu(self.data)
+
+    def begin(self) -> None:
+        self._start = self.now()
+
+    def spent(self) -> tuple[float, float, float]:
+        return tuple(b - a for a, b in zip(self._start, self.now(), strict=True))  # type: ignore[return-value]
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def wire_bytes(done: HubSync) -> int:
     return done.bytes_sent + done.bytes_received
 
@@ -85,10 +129,12 @@ def reshuffle_time(database: str) -> float:
         db.close()
 
 
-def first_and_incremental(database: str, tmp: Path, rows: int, new: int) -> None:
+def first_and_incremental(database: str, tmp: Path, rows: int, new: int, data: Path) -> None:
     network = Network.of(2)
     init_hub(database, network.roster(), tmp)
     hub = HubProcess(database, args=("--reshuffle-after", "3600")).start()  # the rewrite is timed on its own
+    assert hub.process is not None
+    cpu = Cpu(hub.process.pid, data)
     source = SQLiteStore(tmp / "source.db", key=os.urandom(32))
     target = SQLiteStore(tmp / "target.db", key=os.urandom(32))
     try:
@@ -96,20 +142,25 @@ def first_and_incremental(database: str, tmp: Path, rows: int, new: int) -> None
         print(f"filling the first site with {rows:,} rows...", flush=True)
         for start in range(0, rows, 50_000):
             source.add(fake_rows(min(50_000, rows - start)), [])
+        print(f"first sync of {rows:,} rows through the hub ({load()}):")
+        cpu.begin()
         pushed, push_s = sync(source, network.sites[0], hub.url)
+        push_cpu = cpu.spent()
         assert pushed.pushed == rows
+        cpu.begin()
         pulled, pull_s = sync(target, network.sites[1], hub.url)
+        pull_cpu = cpu.spent()
         assert pulled.pulled == rows
-        print(f"first sync of {rows:,} rows through the hub:")
         print(
             f"  push: {push_s:.2f} s ({rows / push_s:,.0f} rows/s), "
-            f"{wire_bytes(pushed) / rows:.1f} bytes/row on the wire"
+            f"{wire_bytes(pushed) / rows:.1f} bytes/row on the wire; {cpu_line(push_cpu, rows)}"
         )
         print(
             f"  pull into an empty site: {pull_s:.2f} s ({rows / pull_s:,.0f} rows/s merged), "
             f"{wire_bytes(pulled) / rows:.1f} bytes/row on the wire, "
-            f"{wire_bytes(pulled) / own_bytes(rows):.3f} x the rows' own bytes"
+            f"{wire_bytes(pulled) / own_bytes(rows):.3f} x the rows' own bytes; {cpu_line(pull_cpu, rows)}"
         )
+        print(f"  ({load()} after)")
         print(f"  the hub's rewrite of {rows:,} rows in locator order: {reshuffle_time(database):.2f} s")
 
         source.add(fake_rows(new), [])
@@ -130,7 +181,16 @@ def first_and_incremental(database: str, tmp: Path, rows: int, new: int) -> None
         hub.stop()
 
 
-def load(database: str, tmp: Path, sites: int, site_rows: int) -> None:
+def cpu_line(spent: tuple[float, float, float], rows: int) -> str:
+    site, hub, pg = spent
+    floor = max(max(spent), sum(spent) / 2)  # on two idle cores, the wall time is at least this
+    return (
+        f"CPU: site {site:.2f} s, hub {hub:.2f} s, PostgreSQL {pg:.2f} s"
+        f" ({rows / sum(spent):,.0f} rows per CPU second; on two idle cores at most {rows / floor:,.0f} rows/s)"
+    )
+
+
+def under_load(database: str, tmp: Path, sites: int, site_rows: int) -> None:
     network = Network.of(sites)
     init_hub(database, network.roster(), tmp)
     hub = HubProcess(database).start()
@@ -193,8 +253,8 @@ def main() -> None:
     with running_server() as server, tempfile.TemporaryDirectory(prefix="haven-bench-hub-") as tmp:
         durable(server.url())
         if not args.skip_first:
-            first_and_incremental(server.new_database(), Path(tmp), args.rows, args.new)
-        load(server.new_database(), Path(tmp), args.sites, args.site_rows)
+            first_and_incremental(server.new_database(), Path(tmp), args.rows, args.new, server.data)
+        under_load(server.new_database(), Path(tmp), args.sites, args.site_rows)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,11 @@
     .venv/bin/python bench/bench_sync.py --rows 1000000    # the issue's figure (a few minutes)
 
 Measures, on encrypted SQLite stores (SQLCipher under a random key, as every site's):
-- first sync: sealing the bundle (rows/s), its bytes per row against the rows' own bytes (locator, id and
-  sealed value), and opening, checking and merging it into an empty store in one transaction (rows/s);
+- first sync: writing the bundle to a file as ``haven sync export`` does (rows/s), its bytes per row against
+  the rows' own bytes (locator, id and sealed value), and reading it from the file, checking it whole and
+  merging it into an empty store in one transaction, as ``haven sync import`` does (rows/s); each in a
+  process of its own, whose peak RSS is printed (memory stays bounded: frames of 64 KiB, rows read and
+  merged in batches; SQLite's page cache and the import's dirty pages come on top);
 - incremental: 1,000 new rows at the sender; the receiver's state file, the sender's bundle of the buckets
   that differ (``export --have``), both in bytes, and the time of the whole exchange; beside it, what the
   tree exchange down to row fingerprints (haven/sync/reconcile.py, as a hub drives it) would send.
@@ -16,7 +19,9 @@ rows' bytes + 200 KB, under 2 s.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +36,9 @@ from haven.certs.signing_keys import new_private_key, public_bytes  # noqa: E402
 from haven.core.records import SealedRecord  # noqa: E402
 from haven.store.sqlite import SQLiteStore  # noqa: E402
 from haven.sync import reconcile  # noqa: E402
-from haven.sync.bundle import open_bundle, seal_bundle  # noqa: E402
+from haven.sync.bundle import open_bundle, read_bundle, seal_bundle, write_bundle  # noqa: E402
 from haven.sync.roster import Roster, SiteKeys, new_roster, parse_roster  # noqa: E402
+from haven.sync.service import rows_in_buckets  # noqa: E402
 
 SEALED_BYTES = 1 + 12 + 256 + 16  # a one-block visit record (haven/core/records.py)
 
@@ -48,9 +54,52 @@ def own_bytes(rows: list[SealedRecord]) -> int:
 def receive(store: SQLiteStore, data: bytes, keys: SiteKeys, roster: Roster) -> int:
     """What ``haven sync import`` does to the store: open, check whole, merge in one transaction."""
     opened = open_bundle(data, [keys.encryption, *roster.open_network_keys(keys).values()])
-    _, rows = opened.check(roster, keys.member)
+    opened.check(roster, keys.member)
     with store.transaction():
-        return store.merge(rows)
+        return sum(store.merge(batch) for batch in opened.rows())
+
+
+def phase(args: argparse.Namespace) -> None:
+    """One side of the first sync in this process, as the command does it; prints its figures as JSON."""
+    setup = json.loads(Path(args.setup).read_text())
+    keys = SiteKeys.from_bytes(bytes.fromhex(setup["keys"]))
+    roster_bytes = bytes.fromhex(setup["roster"])
+    roster = parse_roster(roster_bytes, bytes.fromhex(setup["root"]))
+    store = SQLiteStore(Path(args.store), key=bytes.fromhex(setup["store_key"]))
+    began, cpu = time.perf_counter(), time.process_time()
+    if args.phase == "export":
+        with Path(args.bundle).open("wb") as out:
+            rows, size = write_bundle(out, keys, roster.network_key(), rows_in_buckets(store), roster_bytes)
+    else:
+        with Path(args.bundle).open("rb") as source:
+            opened = read_bundle(source, [keys.encryption, *roster.open_network_keys(keys).values()])
+            opened.check(roster, keys.member)
+            with store.transaction():
+                rows = sum(store.merge(batch) for batch in opened.rows())
+        size = Path(args.bundle).stat().st_size
+    figures = {"seconds": time.perf_counter() - began, "cpu": time.process_time() - cpu, "rows": rows, "bytes": size}
+    store.close()
+    figures["peak_rss_mib"] = peak_rss_kib() / 1024
+    print(json.dumps(figures))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS since it started (VmHWM: ru_maxrss would count the parent's memory,
+    which Linux carries across the fork and exec that start a child)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def run_phase(name: str, setup: Path, store: Path, bundle: Path) -> dict[str, float]:
+    command = [sys.executable, __file__, "--phase", name, "--setup", str(setup), "--store", str(store)]
+    done = subprocess.run([*command, "--bundle", str(bundle)], capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def tree_exchange_bytes(local: reconcile.StorePeer, remote: reconcile.StorePeer) -> tuple[int, int]:
@@ -80,7 +129,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--new", type=int, default=1_000)
+    parser.add_argument("--phase", choices=("export", "import"), help=argparse.SUPPRESS)
+    for hidden in ("--setup", "--store", "--bundle"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase:
+        phase(args)
+        return
 
     root = new_private_key(os.urandom)
     sender_keys, receiver_keys = SiteKeys.generate(os.urandom), SiteKeys.generate(os.urandom)
@@ -94,29 +149,39 @@ def main() -> None:
     roster = parse_roster(roster_bytes, public_bytes(root))
 
     with tempfile.TemporaryDirectory(prefix="haven-bench-sync-") as tmp:
-        sender = SQLiteStore(Path(tmp) / "sender.db", key=os.urandom(32))
-        receiver = SQLiteStore(Path(tmp) / "receiver.db", key=os.urandom(32))
+        keys = {"sender": os.urandom(32), "receiver": os.urandom(32)}
+        sender = SQLiteStore(Path(tmp) / "sender.db", key=keys["sender"])
+        receiver = SQLiteStore(Path(tmp) / "receiver.db", key=keys["receiver"])
         for store in (sender, receiver):
             store.tune_for_bulk()
         print(f"filling the sender with {args.rows:,} rows...", flush=True)
         for start in range(0, args.rows, 50_000):
             sender.add(fake_rows(min(50_000, args.rows - start)), [])
-
-        began = time.perf_counter()
-        rows = list(sender.records())
-        bundle = seal_bundle(sender_keys, roster.network_key(), rows, roster_bytes)
-        sealed_s = time.perf_counter() - began
-        began, cpu = time.perf_counter(), time.process_time()
-        merged = receive(receiver, bundle, receiver_keys, roster)
-        merged_s, merged_cpu = time.perf_counter() - began, time.process_time() - cpu
-        assert merged == args.rows
-        ratio = len(bundle) / own_bytes(rows)
-        print(f"first sync of {args.rows:,} rows:")
-        print(f"  export: {sealed_s:.2f} s ({args.rows / sealed_s:,.0f} rows/s), bundle {len(bundle):,} bytes")
-        print(f"  bundle / rows' own bytes: {ratio:.3f} ({len(bundle) / args.rows:.1f} bytes per row)")
-        print(f"  import (open, check, merge): {merged_s:.2f} s ({args.rows / merged_s:,.0f} rows/s merged)")
-        # CPU time says what a quiet machine would do when the machine is shared (the wall time then waits).
-        print(f"  import CPU time: {merged_cpu:.2f} s ({args.rows / merged_cpu:,.0f} rows per CPU second)")
+        receiver.close()
+        setups = {}
+        for side, site_keys in (("sender", sender_keys), ("receiver", receiver_keys)):
+            setups[side] = Path(tmp) / f"{side}.json"
+            doc = {"keys": site_keys.to_bytes().hex(), "roster": roster_bytes.hex(), "root": public_bytes(root).hex()}
+            setups[side].write_text(json.dumps({**doc, "store_key": keys[side].hex()}))
+        path = Path(tmp) / "bundle.haven"
+        print(f"first sync of {args.rows:,} rows ({load()}):")
+        out = run_phase("export", setups["sender"], Path(tmp) / "sender.db", path)
+        print(
+            f"  export (read, seal, sign, write the file): {out['seconds']:.2f} s ({args.rows / out['seconds']:,.0f}"
+            f" rows/s), {out['cpu']:.2f} s CPU, peak RSS {out['peak_rss_mib']:.0f} MiB;"
+            f" bundle {out['bytes']:,.0f} bytes"
+        )
+        ratio = out["bytes"] / (args.rows * (16 + 16 + SEALED_BYTES))
+        print(f"  bundle / rows' own bytes: {ratio:.3f} ({out['bytes'] / args.rows:.1f} bytes per row)")
+        into = run_phase("import", setups["receiver"], Path(tmp) / "receiver.db", path)
+        assert into["rows"] == args.rows, into
+        print(
+            f"  import (read and check whole, then read again and merge in one transaction): {into['seconds']:.2f} s"
+            f" ({args.rows / into['seconds']:,.0f} rows/s merged), {into['cpu']:.2f} s CPU"
+            f" ({args.rows / into['cpu']:,.0f} rows per CPU second), peak RSS {into['peak_rss_mib']:.0f} MiB"
+        )
+        print(f"  ({load()} after)")
+        receiver = SQLiteStore(Path(tmp) / "receiver.db", key=keys["receiver"])
 
         new = fake_rows(args.new)
         sender.add(new, [])

@@ -14,6 +14,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from haven.errors import InputError, StoreFullError
 
@@ -61,6 +62,25 @@ def staged(files: dict[str, bytes]) -> Iterator[None]:
         for temporary, _ in written:
             with contextlib.suppress(OSError):
                 temporary.unlink()
+
+
+@contextlib.contextmanager
+def streamed(name: str) -> Iterator[BinaryIO]:
+    """A file written as it is made (a bundle too large to hold in memory): to a temporary file in its
+    folder, owner only, synced and put in place when the block ends without error, else removed."""
+    path = Path(name)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise _refuse(path, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def write(files: dict[str, bytes]) -> None:

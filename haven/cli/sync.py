@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from haven.cli import outputs
 from haven.cli.base import Context, check_output, common, unreadable, write_output
 from haven.site.roles import Permission
 from haven.sync.roster import Roster
@@ -131,9 +132,8 @@ def sync_export(ctx: Context, out: str, for_site: str | None, have: str | None) 
     """
     check_output(out, "bundle")
     wanted = None if have is None else _read(have, "state")
-    with ctx.session(Permission.SYNC) as session:
-        exported = Sync(session).export(for_site, wanted)
-    write_output(out, exported.data, "bundle")
+    with ctx.session(Permission.SYNC) as session, outputs.streamed(out) as stream:
+        exported = Sync(session).export_to(stream, for_site, wanted)
     doc = {"bundle_file": out, **exported.to_doc()}
     ctx.emit(doc, lambda c: c.print(f"Wrote {doc['rows']} rows ({doc['bytes']} bytes) to {out}."))
 
@@ -166,9 +166,12 @@ def sync_import(ctx: Context, file: str) -> None:
     Example:
       haven sync import stick/bundle.haven
     """
-    data = _read(file, "bundle")
-    with ctx.session(Permission.SYNC) as session:
-        result = Sync(session).import_bundle(data)
+    try:
+        source = open(file, "rb")  # noqa: SIM115 (closed below; read twice: checked, then merged)
+    except OSError as exc:
+        raise unreadable("bundle", file, exc) from None
+    with source, ctx.session(Permission.SYNC) as session:
+        result = Sync(session).import_bundle(source)
     doc = result.to_doc()
     ctx.emit(doc, lambda c: c.print(f"{doc['new']} new rows, {doc['already_present']} already here."))
 

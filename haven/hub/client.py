@@ -12,13 +12,16 @@ before giving up, so a hub restarting mid-sync is waited for.
 from __future__ import annotations
 
 import http.client
+import itertools
+import queue
 import secrets
 import ssl
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from haven.app.actions import Action
 from haven.core.records import SealedRecord
@@ -28,6 +31,8 @@ from haven.site.site import UnlockedSite
 from haven.store.base import Store
 from haven.sync import reconcile
 from haven.sync.buckets import bucket_of, fingerprint
+
+T = TypeVar("T")
 
 RETRIES = 6
 RETRY_WAIT_S = 0.5  # doubled after each failed attempt: about 30 s in all
@@ -195,6 +200,27 @@ class HubPeer:
         except HubError as exc:
             raise HubError(f"The hub sent a malformed row: {exc.message}", problem="answer") from None
 
+    def bucket_rows(self, buckets: Sequence[int]) -> Iterator[list[SealedRecord]]:
+        """Every row of ``buckets`` (ones this site holds none of), a batch of whole buckets at a time,
+        each row's shape checked and each in a bucket asked for."""
+        remaining, ask = sorted(set(buckets)), 256
+        while remaining:
+            chunk = remaining[:ask]
+            answer = self.conn.call("buckets", {"buckets": chunk})
+            done = answer.get("done")
+            if not isinstance(done, int) or not 1 <= done <= len(chunk):
+                raise HubError("The hub's answer is malformed (buckets done).", problem="answer")
+            try:
+                rows = wire.rows_from(answer.get("rows"))
+            except HubError as exc:
+                raise HubError(f"The hub sent a malformed row: {exc.message}", problem="answer") from None
+            covered = set(chunk[:done])
+            if not all(bucket_of(r.locator) in covered for r in rows):
+                raise HubError("The hub sent a row of a bucket not asked for.", problem="answer")
+            yield rows
+            remaining = remaining[done:]
+            ask = max(16, min(wire.MAX_REQUEST_BUCKETS, 2 * done))  # about one batch's worth next time
+
     def merge(self, rows: Sequence[SealedRecord]) -> int:
         new = self.conn.call("merge", {"rows": wire.rows_to(rows)}).get("new")
         return new if isinstance(new, int) else 0
@@ -238,25 +264,127 @@ def sync_with_hub(
     store: Store, conn: HubConnection, audit: Callable[[int], None] | None = None, push: bool = True
 ) -> HubSync:
     """Reconcile ``store`` with the hub, pull what it lacks and (``push``) push what the hub lacks (see the
-    module). Each pulled batch is merged with its ``audit`` entry (of how many rows were new) in one transaction."""
+    module). Each pulled batch is merged with its ``audit`` entry (of how many rows were new) in one transaction.
+
+    Buckets that only one side holds rows in (all of them in a first sync) move whole, without their
+    fingerprints; the others are compared fingerprint by fingerprint. Reading the next batch (from the
+    hub, or from this store) runs in a thread beside the merge of the last one, a batch or two ahead."""
     local, remote = reconcile.StorePeer(store), HubPeer(conn)
-    buckets = reconcile.differing_buckets(local, remote)
-    if not buckets:
+    descent = reconcile.descend(local, remote)
+    if not descent.buckets:
         return HubSync(0, 0, 0, conn.requests, conn.sent, conn.received)
-    plan = reconcile.compare_fingerprints(local.fingerprints(buckets), remote.fingerprints(buckets))
+    both = descent.both
+    plan = reconcile.compare_fingerprints(local.fingerprints(both), remote.fingerprints(both))
     pulled = 0
-    for batch in remote.rows(plan.fetch):
-        wanted = [r for r in batch if _fingerprinted(r, plan.fetch)]
+    whole = set(descent.only_theirs)
+    incoming = itertools.chain(remote.bucket_rows(descent.only_theirs), remote.rows(plan.fetch))
+    for batch in ahead(incoming):
+        wanted = [r for r in batch if bucket_of(r.locator) in whole or _fingerprinted(r, plan.fetch)]
         with store.transaction():
             new = store.merge(wanted)
             if new and audit is not None:
                 audit(new)
         pulled += new
-    pushed = 0
-    outgoing = local.rows(plan.send) if plan.send and push else []
-    for chunk in _chunks(outgoing, wire.ROWS_PER_BATCH):
-        pushed += remote.merge(chunk)
-    return HubSync(pulled, pushed, len(buckets), conn.requests, conn.sent, conn.received)
+    pushed = sent_behind(_outgoing(local, descent.only_mine, plan.send), remote.merge) if push else 0
+    return HubSync(pulled, pushed, len(descent.buckets), conn.requests, conn.sent, conn.received)
+
+
+def _outgoing(
+    local: reconcile.StorePeer, whole: Sequence[int], picked: Mapping[int, set[bytes]]
+) -> Iterator[list[SealedRecord]]:
+    """The rows to push in batches within the hub's limits: every row of ``whole`` buckets, and the rows
+    ``picked`` by fingerprint, read a run of buckets at a time (memory stays bounded)."""
+    buckets = sorted(set(whole) | set(picked))
+    batch: list[SealedRecord] = []
+    size = 0
+    for start in range(0, len(buckets), _READ_BUCKETS):
+        chunk = buckets[start : start + _READ_BUCKETS]
+        for record in local.store.sync_rows(chunk):
+            bucket = bucket_of(record.locator)
+            if bucket in picked and fingerprint(record.locator, record.id) not in picked[bucket]:
+                continue
+            batch.append(record)
+            size += len(record.sealed) + wire.ROW_OVERHEAD
+            if len(batch) == wire.ROWS_PER_BATCH or size >= wire.BATCH_BYTES:
+                yield batch
+                batch, size = [], 0
+    if batch:
+        yield batch
+
+
+_READ_BUCKETS = 1024  # buckets read from the site's store at once when pushing
+
+
+def sent_behind(items: Iterable[T], send: Callable[[T], int], depth: int = 2) -> int:
+    """The sum of ``send(item)`` over ``items``, sent by a thread of its own up to ``depth`` items behind
+    the reader, so that reading the next batch (here, on this thread's store connection) overlaps with
+    sending the last. The first error stops both and is raised here."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    total: list[int] = [0]
+    failed: list[BaseException] = []
+
+    def consume() -> None:
+        while True:
+            more, item = slots.get()
+            if not more:
+                return
+            if not failed:
+                try:
+                    total[0] += send(item)
+                except BaseException as exc:  # raised on the reader's thread
+                    failed.append(exc)
+
+    worker = threading.Thread(target=consume, name="hub-sync-send", daemon=True)
+    worker.start()
+    try:
+        for item in items:
+            if failed:
+                break
+            slots.put((True, item))
+    finally:
+        slots.put((False, None))
+        worker.join()
+    if failed:
+        raise failed[0]
+    return total[0]
+
+
+def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """``items``, produced by a thread of their own up to ``depth`` ahead of the consumer, so that reading
+    the next batch overlaps with handling this one. An error in the producer is raised here; a consumer
+    that stops early stops the producer at its next item."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(slot: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(slot, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    return
+            offer((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer((False, exc))
+
+    threading.Thread(target=produce, name="hub-sync-ahead", daemon=True).start()
+    try:
+        while True:
+            more, item = slots.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()  # a producer still at work stops at its next item
 
 
 def _fingerprinted(record: SealedRecord, wanted: Mapping[int, set[bytes]]) -> bool:

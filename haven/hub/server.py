@@ -7,6 +7,8 @@ is a CBOR map, a refusal ``{"error": {"code", "message", "details"}}`` with the 
                       {"level": 1-4, "parents": [n, ...]}  -> {"children": pack_children(...)} (16 per parent)
     /v1/fingerprints  {"buckets": [n, ...]}               -> {"fingerprints": pack_fingerprints(...)}
     /v1/rows          {"fingerprints": pack_fingerprints} -> {"rows": pack_rows(...)}
+    /v1/buckets       {"buckets": [n, ...]}               -> {"rows": pack_rows(...), "done": k}
+                      (every row of the first k buckets asked for: whole buckets, about a batch)
     /v1/merge         {"rows": pack_rows(...)}            -> {"new": n}
 
 (``pack_*``: haven/sync/reconcile.py; ``pack_rows``: haven/sync/bundle.py, each row's shape checked.)
@@ -230,6 +232,21 @@ class Hub:
             raise HubError(f"Ask for at most {wire.ROWS_PER_BATCH} rows at once.", problem="bad-request")
         return {"rows": wire.rows_to(self.peer().rows(wanted))}
 
+    def buckets(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Every row of the first buckets asked for, as many whole buckets as fit one batch (at least one):
+        what a site holding none of their rows (a first sync) pulls, without their fingerprints."""
+        wanted = sorted(set(wire.indices_from(doc.get("buckets"), 4)))
+        if not wanted or len(wanted) > wire.MAX_REQUEST_BUCKETS:
+            raise HubError(f"Ask for 1 to {wire.MAX_REQUEST_BUCKETS} buckets at once.", problem="bad-request")
+        leaves = self.peer().levels[reconcile.LEAF_LEVEL]
+        done, rows = 0, 0
+        for bucket in wanted:
+            held = leaves[bucket].rows if bucket in leaves else 0
+            if done and rows + held > wire.ROWS_PER_BATCH:
+                break
+            done, rows = done + 1, rows + held
+        return {"rows": wire.rows_to(self.db.sync_rows(wanted[:done])), "done": done}
+
     def merge(self, doc: dict[str, Any]) -> dict[str, Any]:
         new = self.db.merge(wire.rows_from(doc.get("rows")))
         if new:
@@ -282,6 +299,7 @@ def create_hub_app(hub: Hub) -> Starlette:
         Route("/v1/nodes", endpoint(hub.nodes), methods=["POST"]),
         Route("/v1/fingerprints", endpoint(hub.fingerprints), methods=["POST"]),
         Route("/v1/rows", endpoint(hub.rows), methods=["POST"]),
+        Route("/v1/buckets", endpoint(hub.buckets), methods=["POST"]),
         Route("/v1/merge", endpoint(hub.merge, write=True), methods=["POST"]),
     ]
 

@@ -25,10 +25,13 @@ from haven.sync.bundle import pack_rows, unpack_rows
 REQUEST_LABEL = b"haven/v1/hub-request"
 WINDOW_S = 300
 NONCE_BYTES = 16
-MAX_BODY = 8 * 1024 * 1024
+MAX_BODY = 16 * 1024 * 1024
 MAX_BUCKETS = 1 << 16  # nodes or buckets asked for in one request
+MAX_REQUEST_BUCKETS = 4096  # whole buckets asked for in one pull (the hub answers as many as fit a batch)
 LOCATOR_BYTES = 16
-ROWS_PER_BATCH = 2_000  # rows in one push or one pull
+ROWS_PER_BATCH = 10_000  # rows in one push or one pull
+BATCH_BYTES = 8 * 1024 * 1024  # a pushed or pulled batch closes here too (multi-block records are larger)
+ROW_OVERHEAD = 16 + 16 + 4  # locator, id and length beside each sealed record (haven/sync/bundle.py)
 
 MEMBER_HEADER = "haven-member"
 TIME_HEADER = "haven-time"

@@ -17,7 +17,7 @@ docs/sync.md, "Hub").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from haven.core.records import SealedRecord
 from haven.store.base import Table
@@ -26,9 +26,6 @@ from haven.store.postgres import PostgresStore, translate_errors
 ROSTER = "roster"
 ROOT = "root"
 RESHUFFLE_DUE = "reshuffle-due"
-
-# Above every 16-byte locator: the end of the last bucket's range.
-_END = b"\xff" * 17
 
 # The tables a seizure of the hub reads, with PostgreSQL's own row place and inserting transaction.
 _SEIZED = ("records", "sync_buckets", "settings", "tallies", "staff", "audit", "haven_schema")
@@ -45,22 +42,6 @@ class HubStore(PostgresStore):
             if new:
                 self.put_setting(RESHUFFLE_DUE, b"\x01")
         return new
-
-    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
-        """Every record in ``buckets``, in one statement (an index range scan per bucket): a hub is asked
-        for thousands of buckets at a time, over the network."""
-        ordered = sorted(set(buckets))
-        if not ordered:
-            return []
-        lows = [b.to_bytes(2, "big") for b in ordered]
-        highs = [(b + 1).to_bytes(2, "big") if b < 0xFFFF else _END for b in ordered]
-        rows = self._rows(
-            """SELECT r.locator, r.id, r.sealed FROM unnest(%s::bytea[], %s::bytea[]) AS b(low, high)
-               CROSS JOIN LATERAL (SELECT locator, id, sealed FROM records
-                                   WHERE locator >= b.low AND locator < b.high) AS r""",
-            (lows, highs),
-        )
-        return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows]
 
     def put_settings(self, values: Mapping[str, bytes]) -> None:
         """Store settings, all or nothing."""

@@ -34,11 +34,14 @@ from haven.store.base import CONFLICT, SealedTally, Table
 from haven.store.inflight import ThreadConnections
 from haven.store.pg_migrations import migrate, schema_version
 from haven.store.sql import SqlTables
-from haven.sync.buckets import bucket_of
+from haven.sync.buckets import Bucket, bucket_of
 
 # The advisory lock every write transaction takes (any fixed 64-bit number: "haven" in ASCII).
 WRITE_LOCK_KEY = 0x686176656E
 _LOCK = f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+
+# Above every 16-byte locator: the end of the last bucket's range.
+_END = b"\xff" * 17
 
 
 def _first_line(exc: BaseException) -> str:
@@ -167,27 +170,60 @@ class PostgresStore(ThreadConnections, SqlTables):
         return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows]
 
     def merge(self, records: Iterable[SealedRecord]) -> int:
-        records = list(records)
+        """Union with ``records`` in one transaction: a binary COPY into a temporary staging table, then one
+        ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` in key order, and the touched buckets' digests
+        updated in two statements (not one per row or per bucket)."""
+        keys: list[tuple[bytes, bytes]] = []
         with self._write() as conn:
             cursor = conn.cursor()
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming (locator BYTEA, id BYTEA, sealed BYTEA) ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE incoming")  # (a merge earlier in this transaction may have left rows)
-            with cursor.copy("COPY incoming (locator, id, sealed) FROM STDIN") as copy:
+            with cursor.copy("COPY incoming (locator, id, sealed) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["bytea", "bytea", "bytea"])
                 for r in records:
                     copy.write_row((r.locator, r.id, r.sealed))
+                    keys.append((r.locator, r.id))
             cursor.execute(
                 "INSERT INTO records (locator, id, sealed) SELECT locator, id, sealed FROM incoming"
                 " ORDER BY locator, id ON CONFLICT DO NOTHING"
             )
             added = int(cursor.rowcount)
             cursor.execute("TRUNCATE incoming")
-            if added == len(records):  # all new: their digests are XORed in (haven/sync/buckets.py)
-                self._bump_buckets(conn, [(r.locator, r.id) for r in records])
+            if added == len(keys):  # all new: their digests are XORed in (haven/sync/buckets.py)
+                self._bump_buckets(conn, keys)
             elif added:  # some were here already: the touched buckets are recomputed from their rows
-                self._recompute_buckets(conn, {bucket_of(r.locator) for r in records})
+                self._recompute_buckets(conn, {bucket_of(locator) for locator, _ in keys})
             return added
+
+    # ------------------------------------------------------------ sync: set-wise, one statement each
+
+    def _current_buckets(self, conn: Any, buckets: Sequence[int]) -> dict[int, Bucket]:
+        rows = conn.execute(
+            "SELECT bucket, digest, count FROM sync_buckets WHERE bucket = ANY(%b)", (list(buckets),)
+        ).fetchall()
+        return {int(b): Bucket(bytes(d), int(n)) for b, d, n in rows}
+
+    def _store_buckets(self, conn: Any, nodes: dict[int, Bucket]) -> None:
+        ordered = sorted(nodes.items())
+        conn.execute(
+            "INSERT INTO sync_buckets (bucket, digest, count)"
+            " SELECT * FROM unnest(%b::integer[], %b::bytea[], %b::bigint[])"
+            " ON CONFLICT (bucket) DO UPDATE SET digest = excluded.digest, count = excluded.count",
+            ([b for b, _ in ordered], [n.digest for _, n in ordered], [n.rows for _, n in ordered]),
+        )
+
+    def _bucket_keys(self, conn: Any, buckets: Sequence[int]) -> list[tuple[bytes, bytes]]:
+        sql, params = bucket_ranges("r.locator, r.id", buckets)
+        return [(bytes(a), bytes(b)) for a, b in conn.execute(sql, params).fetchall()]
+
+    def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
+        """Every record in ``buckets``, in one statement (an index range scan per bucket)."""
+        if not buckets:
+            return []
+        rows = self._rows(*bucket_ranges("r.locator, r.id, r.sealed", buckets))
+        return [SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows]
 
     # ------------------------------------------------------------ settings
 
@@ -202,6 +238,18 @@ class PostgresStore(ThreadConnections, SqlTables):
 
     def drop_legacy(self, table: str) -> None:
         pass
+
+
+def bucket_ranges(columns: str, buckets: Sequence[int]) -> tuple[str, tuple[list[bytes], list[bytes]]]:
+    """One statement selecting ``columns`` of ``r``, the records of ``buckets``, in key order: a
+    locator range per bucket, joined laterally so each is one index range scan."""
+    ordered = sorted(set(buckets))
+    lows = [b.to_bytes(2, "big") for b in ordered]
+    highs = [(b + 1).to_bytes(2, "big") if b < 0xFFFF else _END for b in ordered]
+    sql = f"""SELECT {columns} FROM unnest(%b::bytea[], %b::bytea[]) AS b(low, high)
+               CROSS JOIN LATERAL (SELECT locator, id, sealed FROM records
+                                   WHERE locator >= b.low AND locator < b.high ORDER BY locator, id) AS r"""
+    return sql, (lows, highs)
 
 
 def _plain(value: Any) -> Any:

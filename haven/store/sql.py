@@ -9,12 +9,12 @@ is open on this thread, yielding the connection) and ``_rows`` (one read stateme
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from haven.core.records import SealedRecord
 from haven.store.base import AUDIT_HEAD, AuditRow, SealedTally, StaffRow
-from haven.sync.buckets import EMPTY, Bucket, apply, deltas
+from haven.sync.buckets import EMPTY, Bucket, apply, bucket_of, deltas
 
 _PUT_SETTING = (
     "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
@@ -136,10 +136,27 @@ class SqlTables:
 
     def sync_rows(self, buckets: Sequence[int]) -> list[SealedRecord]:
         out: list[SealedRecord] = []
-        for bucket in sorted(set(buckets)):
-            rows = self._select(*_in_bucket("locator, id, sealed", bucket))
-            out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows)
+        wanted = set(buckets)
+        for low, high in bucket_runs(wanted, gap=_GAP):  # a first sync asks for most buckets: a few long scans
+            rows = self._select(*_in_buckets("locator, id, sealed", low, high))
+            out.extend(SealedRecord(bytes(a), bytes(b), bytes(c)) for a, b, c in rows if bucket_of(a) in wanted)
         return out
+
+    def _current_buckets(self, conn: Any, buckets: Sequence[int]) -> dict[int, Bucket]:
+        current: dict[int, Bucket] = {}
+        if len(buckets) > _CHUNK * 16:  # most of the table: one scan, then keep those asked for
+            wanted = set(buckets)
+            for b, d, n in conn.execute(self._sql("SELECT bucket, digest, count FROM sync_buckets")).fetchall():
+                if int(b) in wanted:
+                    current[int(b)] = Bucket(bytes(d), int(n))
+            return current
+        for start in range(0, len(buckets), _CHUNK):
+            chunk = list(buckets[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            sql = self._sql(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})")
+            for b, d, n in conn.execute(sql, chunk).fetchall():
+                current[int(b)] = Bucket(bytes(d), int(n))
+        return current
 
     def _store_buckets(self, conn: Any, nodes: dict[int, Bucket]) -> None:
         conn.cursor().executemany(
@@ -150,37 +167,51 @@ class SqlTables:
             [(b, node.digest, node.rows) for b, node in sorted(nodes.items())],
         )
 
+    def _bucket_keys(self, conn: Any, buckets: Sequence[int]) -> list[tuple[bytes, bytes]]:
+        out: list[tuple[bytes, bytes]] = []
+        wanted = set(buckets)
+        for low, high in bucket_runs(wanted, gap=_GAP):
+            sql, params = _in_buckets("locator, id", low, high)
+            rows = conn.execute(self._sql(sql), params).fetchall()
+            out.extend((bytes(a), bytes(b)) for a, b in rows if bucket_of(a) in wanted)
+        return out
+
     def _bump_buckets(self, conn: Any, keys: Sequence[tuple[bytes, bytes]]) -> None:
         """XOR new rows ``(locator, id)`` into their buckets' digests, inside the open write transaction."""
         change = deltas(keys)
-        if not change:
-            return
-        current: dict[int, Bucket] = {}
-        touched = sorted(change)
-        for start in range(0, len(touched), _CHUNK):
-            chunk = touched[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            sql = self._sql(f"SELECT bucket, digest, count FROM sync_buckets WHERE bucket IN ({marks})")
-            for b, d, n in conn.execute(sql, chunk).fetchall():
-                current[int(b)] = Bucket(bytes(d), int(n))
-        self._store_buckets(conn, apply(current, change))
+        if change:
+            self._store_buckets(conn, apply(self._current_buckets(conn, sorted(change)), change))
 
     def _recompute_buckets(self, conn: Any, buckets: set[int]) -> None:
         """Set the digests of ``buckets`` from the rows they hold, inside the open write transaction."""
-        filled: dict[int, Bucket] = {}
-        for bucket in sorted(buckets):
-            sql, params = _in_bucket("locator, id", bucket)
-            keys = conn.execute(self._sql(sql), params).fetchall()
-            filled[bucket] = apply({}, deltas((bytes(a), bytes(b)) for a, b in keys)).get(bucket, EMPTY)
+        filled = {b: EMPTY for b in buckets}
+        filled.update(apply({}, deltas(self._bucket_keys(conn, sorted(buckets)))))
         self._store_buckets(conn, filled)
 
 
 _CHUNK = 256
+_GAP = 8  # buckets between two asked for, read (and dropped) rather than start another scan
 
 
-def _in_bucket(columns: str, bucket: int) -> tuple[str, tuple[bytes, ...]]:
-    """A query for ``columns`` of the records in ``bucket``: locators from its two bytes up to the next's."""
-    low = bucket.to_bytes(2, "big")
-    if bucket == 0xFFFF:
-        return f"SELECT {columns} FROM records WHERE locator >= ?", (low,)
-    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ?", (low, (bucket + 1).to_bytes(2, "big"))
+def bucket_runs(buckets: Iterable[int], gap: int = 0) -> list[tuple[int, int]]:
+    """``buckets`` as runs ``(first, last)`` of numbers at most ``gap`` apart beyond consecutive.
+
+    >>> bucket_runs([5, 1, 2, 3, 9]), bucket_runs([5, 1, 2, 3, 9], gap=1)
+    ([(1, 3), (5, 5), (9, 9)], [(1, 5), (9, 9)])
+    """
+    runs: list[tuple[int, int]] = []
+    for b in sorted(set(buckets)):
+        if runs and runs[-1][1] >= b - 1 - gap:
+            runs[-1] = (runs[-1][0], b)
+        else:
+            runs.append((b, b))
+    return runs
+
+
+def _in_buckets(columns: str, first: int, last: int) -> tuple[str, tuple[bytes, ...]]:
+    """A query for ``columns`` of the records in buckets ``first`` to ``last``, in key order."""
+    low = first.to_bytes(2, "big")
+    if last == 0xFFFF:
+        return f"SELECT {columns} FROM records WHERE locator >= ? ORDER BY locator, id", (low,)
+    high = (last + 1).to_bytes(2, "big")
+    return f"SELECT {columns} FROM records WHERE locator >= ? AND locator < ? ORDER BY locator, id", (low, high)

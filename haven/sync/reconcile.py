@@ -118,14 +118,45 @@ class StorePeer:
 def differing_buckets(local: Peer, remote: Peer) -> list[int]:
     """The leaf buckets where ``local`` and ``remote`` differ: root first, then only below what differs
     (five exchanges of node digests, each as large as the difference)."""
+    return descend(local, remote).buckets
+
+
+@dataclass(frozen=True)
+class Descent:
+    """The leaf buckets that differ, and which of them each side holds rows in."""
+
+    buckets: list[int]
+    mine: frozenset[int]  # non-empty at the local peer
+    theirs: frozenset[int]  # non-empty at the remote peer
+
+    @property
+    def only_mine(self) -> list[int]:
+        """Buckets only the local side holds rows in: every row there is to send, no fingerprints needed."""
+        return [b for b in self.buckets if b not in self.theirs]
+
+    @property
+    def only_theirs(self) -> list[int]:
+        """Buckets only the remote side holds rows in: every row there is to fetch."""
+        return [b for b in self.buckets if b not in self.mine]
+
+    @property
+    def both(self) -> list[int]:
+        """Buckets both sides hold rows in: their fingerprints say which rows differ."""
+        return [b for b in self.buckets if b in self.mine and b in self.theirs]
+
+
+def descend(local: Peer, remote: Peer) -> Descent:
+    """:func:`differing_buckets`, keeping what the leaf level said about each side (an empty leaf is
+    absent from a peer's answer), so a first sync skips the fingerprints of buckets one side lacks."""
     indices = [0]
     for level in range(LEAF_LEVEL + 1):
-        indices = differing(local.nodes(level, indices), remote.nodes(level, indices), indices)
+        mine, theirs = local.nodes(level, indices), remote.nodes(level, indices)
+        indices = differing(mine, theirs, indices)
         if not indices:
-            return []
+            return Descent([], frozenset(), frozenset())
         if level < LEAF_LEVEL:
             indices = children(indices)
-    return indices
+    return Descent(indices, frozenset(b for b in indices if b in mine), frozenset(b for b in indices if b in theirs))
 
 
 @dataclass(frozen=True)

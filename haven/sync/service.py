@@ -15,8 +15,10 @@ Only coordinators hold the admin key, so only they sync (:data:`Permission.SYNC`
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import x25519
@@ -24,12 +26,15 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from haven.app.actions import Action
 from haven.cert_services import ROOT_PUBLIC
 from haven.certs.signing_keys import public_bytes
+from haven.core.records import SealedRecord
 from haven.errors import BundleInvalidError, InputError, NotAMemberError, RosterError
 from haven.site.rolekeys import unwrap, wrap
 from haven.site.roles import Permission
 from haven.site.site import UnlockedSite
+from haven.store.base import Store
 from haven.sync import reconcile
-from haven.sync.bundle import OpenedBundle, open_bundle, seal_bundle, unpack_rows
+from haven.sync.buckets import BUCKETS
+from haven.sync.bundle import OpenedBundle, read_bundle, seal_bundle, unpack_rows, write_bundle
 from haven.sync.network_tallies import COUNTS_KEY, COUNTS_PUBLIC
 from haven.sync.roster import Member, Roster, SiteKeys, new_roster, parse_request, parse_roster
 
@@ -51,11 +56,24 @@ class ImportResult:
 
 @dataclass(frozen=True)
 class Exported:
-    data: bytes
+    data: bytes  # the bundle (empty when it was written to a file as it was made: :meth:`Sync.export_to`)
     rows: int
+    size: int
 
     def to_doc(self) -> dict[str, Any]:
-        return {"rows": self.rows, "bytes": len(self.data)}
+        return {"rows": self.rows, "bytes": self.size}
+
+
+EXPORT_BATCH_ROWS = 20_000  # rows read from the store at once while a bundle is written
+IMPORT_BATCH_ROWS = 10_000  # rows merged at once (all in the import's one transaction)
+
+
+def rows_in_buckets(store: Store, buckets: Sequence[int] = range(BUCKETS)) -> Iterator[SealedRecord]:
+    """The rows of ``buckets`` in key order, read about :data:`EXPORT_BATCH_ROWS` at a time."""
+    per_bucket = max(1, store.count() // BUCKETS)
+    step = max(1, EXPORT_BATCH_ROWS // per_bucket)
+    for start in range(0, len(buckets), step):
+        yield from store.sync_rows(buckets[start : start + step])
 
 
 class Sync:
@@ -269,24 +287,31 @@ class Sync:
         return keys, roster
 
     def export(self, for_site: str | None = None, have: bytes | None = None) -> Exported:
-        """A bundle of every row, or (``have``: a state file from the receiver) of the rows in the buckets
-        where the receiver differs; sealed to the network, or to ``for_site`` alone."""
+        """:meth:`export_to` into memory."""
+        out = io.BytesIO()
+        done = self.export_to(out, for_site, have)
+        return Exported(out.getvalue(), done.rows, done.size)
+
+    def export_to(self, out: BinaryIO, for_site: str | None = None, have: bytes | None = None) -> Exported:
+        """Write a bundle of every row, or (``have``: a state file from the receiver) of the rows in the
+        buckets where the receiver differs, to ``out``; sealed to the network, or to ``for_site`` alone.
+        Rows are read a run of buckets at a time and sealed a frame at a time: memory stays bounded."""
         self.session.require(Permission.SYNC)
         keys, roster = self._sender()
         if have is None:
-            rows = list(self.store.records())
+            buckets: Sequence[int] = range(BUCKETS)
         else:
-            theirs = self._open_checked(have, roster)[0]
+            theirs = self._open_checked(io.BytesIO(have), roster)[0]
             if theirs.summary is None:
                 raise InputError("The --have file is a bundle without a state; give a file 'haven sync state' wrote.")
             mine, theirs_nodes = self.store.sync_buckets(), reconcile.unpack_nodes(theirs.summary)
             buckets = reconcile.differing(mine, theirs_nodes, set(mine) | set(theirs_nodes))
-            rows = self.store.sync_rows(buckets)
         to, recipient = self._recipient(roster, for_site)
-        data = seal_bundle(keys, to, rows, self._roster_bytes(), recipient=recipient)
+        ordered = rows_in_buckets(self.store, buckets)
+        rows, size = write_bundle(out, keys, to, ordered, self._roster_bytes(), recipient=recipient)
         with self.store.transaction():
-            self.session.record(Action.SYNC_EXPORT, len(rows))
-        return Exported(data, len(rows))
+            self.session.record(Action.SYNC_EXPORT, rows)
+        return Exported(b"", rows, size)
 
     def state(self, for_site: str | None = None) -> bytes:
         """A state file: no rows, this site's bucket digests, so a peer exports only what differs."""
@@ -299,13 +324,13 @@ class Sync:
             self.session.record(Action.SYNC_STATE)
         return data
 
-    def _open_checked(self, data: bytes, held: Roster | None) -> tuple[OpenedBundle, Roster, bytes | None, list[Any]]:
+    def _open_checked(self, source: BinaryIO, held: Roster | None) -> tuple[OpenedBundle, Roster, bytes | None]:
         """Open and check a bundle whole: (bundle, the roster it was checked against, that roster's bytes
-        if newer than the one held, its rows)."""
+        if newer than the one held). Its rows are read again by ``OpenedBundle.rows``."""
         keys = self.site_keys()
         candidates = [keys.encryption] if keys is not None else []
         candidates += [k for _, k in sorted(self.network_keys().items(), reverse=True)]
-        opened = open_bundle(data, candidates)
+        opened = read_bundle(source, candidates)
         roster, newer = held, None
         if opened.roster is not None:
             carried = parse_roster(opened.roster, self._pinned_root())
@@ -313,25 +338,33 @@ class Sync:
                 roster, newer = carried, opened.roster
         if roster is None:
             raise RosterError("This site has no network roster yet to check the bundle's sender against.")
-        _, rows = opened.check(roster, None if keys is None else keys.member)
-        return opened, roster, newer, rows
+        opened.check(roster, None if keys is None else keys.member)
+        return opened, roster, newer
 
-    def import_bundle(self, data: bytes) -> ImportResult:
-        """Check the whole bundle, then merge its rows (and a newer roster) in one transaction."""
+    def import_bundle(self, data: bytes | BinaryIO) -> ImportResult:
+        """Check the whole bundle (bytes, or a seekable file read twice), then merge its rows (and a newer
+        roster) in one transaction."""
         self.session.require(Permission.SYNC)
-        # Opened and checked before the write transaction: decrypting a large bundle holds no lock.
-        opened, roster, newer, rows = self._open_checked(data, self.roster())
-        if opened.summary is not None and rows:
+        source = io.BytesIO(data) if isinstance(data, bytes) else data
+        # Read and checked before the write transaction: decrypting a large bundle holds no lock.
+        opened, roster, newer = self._open_checked(source, self.roster())
+        if opened.summary is not None and opened.count:
             raise BundleInvalidError("This bundle is malformed inside (rows and a state); nothing was imported.")
         with self.store.transaction():
             held = self.roster()
             if held is not None and held.version > roster.version:  # a newer roster arrived meanwhile: check again
-                opened, roster, newer, rows = self._open_checked(data, held)
+                opened, roster, newer = self._open_checked(source, held)
             if newer is not None and (held is None or roster.version > held.version):
                 self._adopt(newer, roster)
-            new = self.store.merge(rows)
+            new = 0
+            batch: list[SealedRecord] = []
+            for rows in opened.rows():  # read again; a file changed since it was checked rolls all back
+                batch.extend(rows)
+                if len(batch) >= IMPORT_BATCH_ROWS:
+                    new, batch = new + self.store.merge(batch), []
+            new += self.store.merge(batch)
             self.session.record(Action.SYNC_IMPORT, new)
-        return ImportResult(new, len(rows) - new, roster.version if newer is not None else None)
+        return ImportResult(new, opened.count - new, roster.version if newer is not None else None)
 
     # ------------------------------------------------------------ for a transport (a hub's HTTP client)
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from haven.hub import wire
 from haven.store.memory import MemoryStore
 from haven.store.sqlite import SQLiteStore
 from tests.hub.network import HubProcess, Network, fake_rows, hub_rows, keys_of, serving, sync
 
 ROOT = Path(__file__).resolve().parents[2]
+ROWS = wire.ROWS_PER_BATCH * 7 // 2  # three and a half batches: a kill lands between two of them
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +34,7 @@ def test_a_hub_killed_mid_push_and_restarted_loses_nothing_and_the_sync_resumes(
     hub: HubProcess, network: Network, database: str
 ) -> None:
     site = MemoryStore()
-    site.merge(fake_rows(7_000))
+    site.merge(fake_rows(ROWS))
     result: list[object] = []
 
     def push() -> None:
@@ -46,14 +48,14 @@ def test_a_hub_killed_mid_push_and_restarted_loses_nothing_and_the_sync_resumes(
     _wait_for(lambda: hub_rows(database) > 0)  # the first batch is stored: the push is under way
     hub.kill()
     stored = hub_rows(database)
-    assert 0 < stored < 7_000
+    assert 0 < stored < ROWS
     time.sleep(1.0)
     hub.start()  # the client, retrying, finds it again and goes on
     pusher.join(timeout=120)
     assert len(result) == 1 and not isinstance(result[0], Exception), result
-    assert hub_rows(database) == 7_000
+    assert hub_rows(database) == ROWS
     other = MemoryStore()
-    assert sync(other, network.sites[1], hub.url).pulled == 7_000
+    assert sync(other, network.sites[1], hub.url).pulled == ROWS
     assert keys_of(other) == keys_of(site)
 
 
@@ -61,8 +63,8 @@ def test_a_sync_killed_mid_pull_loses_nothing_and_a_rerun_resumes(
     hub: HubProcess, network: Network, tmp_path: Path
 ) -> None:
     source = MemoryStore()
-    source.merge(fake_rows(12_000))
-    assert sync(source, network.sites[0], hub.url).pushed == 12_000
+    source.merge(fake_rows(ROWS))
+    assert sync(source, network.sites[0], hub.url).pushed == ROWS
     path = tmp_path / "site.db"
     SQLiteStore(path).close()
     env = {**os.environ, "HUB_TEST_SIGNING_KEY": network.sites[1].signing.private_bytes_raw().hex()}
@@ -76,11 +78,11 @@ def test_a_sync_killed_mid_pull_loses_nothing_and_a_rerun_resumes(
         partial = reader.count()
     finally:
         reader.close()
-    assert 0 < partial < 12_000, partial
+    assert 0 < partial < ROWS, partial
     rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     pulled, pushed = map(int, rerun.stdout.split())
-    assert (pulled, pushed) == (12_000 - partial, 0)  # only what was still missing
+    assert (pulled, pushed) == (ROWS - partial, 0)  # only what was still missing
     site = SQLiteStore(path)
     try:
         assert keys_of(site) == keys_of(source)

@@ -124,9 +124,12 @@ def test_oversized_and_malformed_bodies_get_one_typed_refusal(hub: HubProcess, n
         wire.encode({"rows": "nope"}),
         b"\xff not cbor",
         wire.encode({"level": 9, "indices": [1]}),
+        wire.encode({"buckets": []}),
+        wire.encode({"buckets": list(range(wire.MAX_REQUEST_BUCKETS + 1))}),
+        wire.encode({"buckets": [1 << 16]}),
     ]
     for body in bad_rows:
-        path = "/v1/nodes" if b"level" in body else "/v1/merge"
+        path = "/v1/nodes" if b"level" in body else "/v1/buckets" if b"buckets" in body else "/v1/merge"
         status, doc = _post(hub, path, body, _signed(site, path, body))
         assert status == 400 and doc["error"]["code"] == "hub", doc  # type: ignore[index]
     bad_row = bytes(32) + (285).to_bytes(4, "big") + b"\x02" + bytes(284)  # not version 1

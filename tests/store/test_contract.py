@@ -324,3 +324,22 @@ def test_bucket_digests_follow_the_rows_through_add_merge_and_rollback(store: St
     assert store.sync_buckets([0, 7]) == {0: expected()[0]}
     assert sorted(r.id for r in store.sync_rows([0xFFFF])) == [record(0xFFFF << 112).id]
     assert {bucket_of(r.locator) for r in store.sync_rows([0])} == {0} and len(store.sync_rows([0])) == 4
+
+
+def test_bulk_merges_keep_digests_and_sync_rows_picks_exactly_the_buckets_asked(store: Store) -> None:
+    """A first sync's sizes: merges touching most buckets (one scan of the digests, set-wise updates),
+    a merge of rows partly held (those buckets recomputed), and bucket reads that scan across buckets
+    not asked for (and must drop their rows)."""
+    import random
+
+    from haven.sync.buckets import BUCKETS, apply, bucket_of, deltas
+
+    rng = random.Random(7)
+    rows = [SealedRecord(rng.randbytes(16), rng.randbytes(16), rng.randbytes(40)) for _ in range(12_000)]
+    assert store.merge(rows[:8_000]) == 8_000
+    assert store.merge(rows[4_000:]) == 4_000  # half already held: the touched buckets are recomputed
+    assert store.sync_buckets() == apply({}, deltas((r.locator, r.id) for r in rows))
+    asked = [*sorted(rng.sample(range(BUCKETS), 5_000)), 0xFFFF]
+    expected = sorted((r.locator, r.id) for r in rows if bucket_of(r.locator) in set(asked))
+    assert sorted((r.locator, r.id) for r in store.sync_rows(asked)) == expected
+    assert store.sync_rows([]) == []

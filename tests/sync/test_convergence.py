@@ -47,7 +47,8 @@ def network(n: int) -> tuple[list[Peer], Roster, bytes]:
 def receive(peer: Peer, data: bytes, roster: Roster, interrupt_after: int | None = None) -> int:
     """What ``haven sync import`` does to the store: open, check whole, merge in one transaction."""
     opened = open_bundle(data, [peer.keys.encryption, *roster.open_network_keys(peer.keys).values()])
-    _, rows = opened.check(roster, peer.keys.member)
+    opened.check(roster, peer.keys.member)
+    rows = [row for batch in opened.rows() for row in batch]
 
     def feed() -> Iterator[SealedRecord]:
         for i, row in enumerate(rows):

@@ -137,3 +137,18 @@ def test_migration_fills_the_buckets_of_an_older_site(tmp_path: Path) -> None:
         assert store.sync_buckets() == expected_buckets(batch)
     finally:
         store.close()
+
+
+def test_descend_tells_which_differing_buckets_each_side_holds_rows_in() -> None:
+    shared = rows(50, seed=1)
+    mine, theirs = MemoryStore(), MemoryStore()
+    mine.merge(shared + rows(300, seed=2))
+    theirs.merge(shared + rows(200, seed=3))
+    descent = reconcile.descend(StorePeer(mine), StorePeer(theirs))
+    assert descent.buckets == reconcile.differing_buckets(StorePeer(mine), StorePeer(theirs))
+    held_mine, held_theirs = set(mine.sync_buckets()), set(theirs.sync_buckets())
+    assert descent.only_mine == [b for b in descent.buckets if b not in held_theirs] != []
+    assert descent.only_theirs == [b for b in descent.buckets if b not in held_mine] != []
+    assert descent.both == [b for b in descent.buckets if b in held_mine and b in held_theirs]
+    assert set(descent.only_mine) | set(descent.only_theirs) | set(descent.both) == set(descent.buckets)
+    assert reconcile.descend(StorePeer(mine), StorePeer(mine)).buckets == []
