@@ -29,6 +29,7 @@ from haven.errors import (
     StoreFullError,
     TrustError,
 )
+from haven.export.ddcc import has_ddcc_content
 from haven.site.roles import Permission, allowed
 from haven.web import cards, forms, sheet
 from haven.web.deps import (
@@ -457,6 +458,8 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
         word=word,
         product_name=product_name,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
+        may_import=allowed(staff.roles, Permission.CERTIFICATE_IMPORT),
+        has_ddcc=has_ddcc_content(history),
     )
 
 
