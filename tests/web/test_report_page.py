@@ -146,3 +146,15 @@ def test_only_coordinators_see_the_report(client: TestClient, site: WebSite) -> 
     assert client.get("/reports", params=OPTIONS).status_code == 403
     r = client.post("/reports/export", data={**OPTIONS, "format": "csv", "csrf_token": token})
     assert r.status_code == 403
+
+
+def test_the_weekly_counts_chart_names_each_bar_and_has_an_axis_and_a_legend(
+    client: TestClient, coordinator: str
+) -> None:
+    page = client.get("/counts", params={"week": "2026-W45"}).text
+    chart = ET.fromstring(re.findall(r'<svg class="chart".*?</svg>', page, re.S)[0])
+    labels = ["".join(t.itertext()) for t in chart.iter(f"{SVG}text") if "chart-label" in (t.get("class") or "")]
+    assert labels[:2] == ["Comirnaty (Pfizer-BioNTech BNT162b2; tozinameran)", "Rapid antigen test: Negative"]
+    assert not {"1", "2", "3"} & set(labels)  # named bars, never numbered ones
+    assert "Count this week" in labels and {"Vaccination", "Test", "Care"} <= set(labels)
+    assert 'href="/reports"' in page
