@@ -3,7 +3,7 @@
 Every staff route depends on exactly one staff dependency: one per
 :class:`~haven.site.roles.Permission` of the site's role matrix it needs
 (:data:`NewCardStaff`, :data:`VisitStaff`, :data:`HistoryStaff`,
-:data:`CertificateStaff`, :data:`ReportStaff`), or :data:`AnyStaff`. Each
+:data:`CertificateStaff`, :data:`ReportStaff`, :data:`ImportStaff`), or :data:`AnyStaff`. Each
 refuses a signed-out request (401; also a session from before the site locked),
 a staff member none of whose roles grants the permission (403) and, for
 POST/PUT/PATCH/DELETE, a request without the session's CSRF token (403).
@@ -125,6 +125,7 @@ VisitStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_ADD))]
 HistoryStaff = Annotated[StaffMember, Depends(require(Permission.HISTORY_VIEW))]
 CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_ISSUE))]
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
+ImportStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_IMPORT))]
 
 
 def signed_in_staff(request: Request, touch: bool = False) -> StaffMember | None:

@@ -10,26 +10,23 @@ certificate's text travels in the page between the two steps, never kept on the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from haven.certs.holder_names import named_holder
 from haven.errors import CardError, CertificateError, HavenError, InputError, NoRecordsError
-from haven.site.roles import Permission
-from haven.site.staff import StaffMember
 from haven.web import cards
-from haven.web.deps import State, TheOpenCard, require, staff_session
+from haven.web.deps import ImportStaff, State, TheOpenCard, staff_session
 from haven.web.i18n import N_
 from haven.web.messages import error_message
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.vocab import product_name
 
 router = APIRouter(include_in_schema=False)
-ImportStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_IMPORT))]
 
 MAX_TEXT = 16 * 1024  # a multi-part SMART Health Card is a few QR codes' worth
 IMPORTED = N_("The certificate's vaccinations were added to the history.")
