@@ -26,7 +26,7 @@ from haven.web.hosts import HostRule, TrustedHosts
 from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
-from haven.web.routes import api, cert_import, history_export, reports, staff_pages, verifier
+from haven.web.routes import admin_pages, api, cert_import, history_export, reports, staff_pages, verifier
 from haven.web.sessions import BrowserSessions
 from haven.web.settings import WebSettings
 from haven.web.site import WebSite
@@ -111,6 +111,7 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(history_export.router)
     app.include_router(cert_import.router)
+    app.include_router(admin_pages.router)
     app.include_router(verifier.router)
     verifier.keep_foreign_trust(app, site)
     static = StaticAssets(directory=str(resources.files("haven.web").joinpath("static")))
