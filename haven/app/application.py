@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from haven.app.cards import Cards
 from haven.app.certificates import CertificateUseCases
 from haven.app.clinic import Clinic
+from haven.app.daywork import DayWorkUseCases
 from haven.app.export import Export
 from haven.app.reports import Reports
 from haven.app.seizure import Seizure
@@ -57,10 +58,23 @@ class App:
         self.audit = AuditUseCases(self)
         self.settings = SettingsUseCases(self)
         self.reports = Reports(self)
+        self.day_work = DayWorkUseCases(self)
         self.seizure = Seizure(self)
         self.export = Export(self)
 
-    AREAS = ("cards", "visits", "certificates", "trust", "staff", "audit", "settings", "reports", "seizure", "export")
+    AREAS = (
+        "cards",
+        "visits",
+        "certificates",
+        "trust",
+        "staff",
+        "audit",
+        "settings",
+        "reports",
+        "day_work",
+        "seizure",
+        "export",
+    )
 
     @property
     def sync(self) -> Sync:

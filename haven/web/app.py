@@ -26,7 +26,17 @@ from haven.web.hosts import HostRule, TrustedHosts
 from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
-from haven.web.routes import admin_pages, api, cert_import, history_export, reports, staff_pages, verifier
+from haven.web.routes import (
+    admin_pages,
+    api,
+    cert_import,
+    corrections,
+    day_pages,
+    history_export,
+    reports,
+    staff_pages,
+    verifier,
+)
 from haven.web.sessions import BrowserSessions
 from haven.web.settings import WebSettings
 from haven.web.site import WebSite
@@ -108,6 +118,8 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.state.haven = state
     app.include_router(api.router)
     app.include_router(staff_pages.router)
+    app.include_router(corrections.router)
+    app.include_router(day_pages.router)
     app.include_router(reports.router)
     app.include_router(history_export.router)
     app.include_router(cert_import.router)
