@@ -486,35 +486,9 @@ class Certificates:
         vaccinations imported) written, in one transaction.
         """
         verified = self.verify(text, at, extra)
-        clinic = Clinic(
-            self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes, seal_counts=self.seal_counts
-        )
+        clinic = self._clinic()
         with self.store.transaction():
-            try:
-                known = {
-                    (e.product, e.dose, e.date)
-                    for v in clinic.history(card, pin).visits
-                    for e in v.visit.entries
-                    if isinstance(e, Vaccination)
-                }
-            except NoRecordsError:
-                known = set()
-            entries, skipped = [], []
-            for v in (fact.to_doc() for fact in verified.facts.vaccinations):
-                reason = _unimportable(v, known, self.now().date())
-                if reason:
-                    skipped.append({"vaccination": v, "reason": reason})
-                    continue
-                entries.append(
-                    {
-                        "type": "vaccination",
-                        "product": v["product"],
-                        "dose": v["dose"],
-                        "date": v["date"],
-                        "verified_external": verified.format,
-                    }
-                )
-                known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
+            entries, skipped = self._importable(clinic, card, pin, verified)
             added: AddedVisit | None = None
             if entries:
                 added = clinic.add_visit(card, entries, pin=pin, first_visit=first_visit, trusted=True)
@@ -526,6 +500,50 @@ class Certificates:
             "skipped": skipped,
             "visit": added.to_doc() if added else None,
         }
+
+    def plan_import(
+        self, card: Card, text: str, pin: str | None = None, at: dt.datetime | None = None
+    ) -> tuple[Verified, list[dict[str, Any]], list[dict[str, Any]]]:
+        """What :meth:`import_certificate` would add (and skip, with why), writing nothing: the preview a
+        holder confirms before the import."""
+        verified = self.verify(text, at)
+        return (verified, *self._importable(self._clinic(), card, pin, verified))
+
+    def _clinic(self) -> Clinic:
+        return Clinic(
+            self.store, today=lambda: self.now().date(), random_bytes=self.random_bytes, seal_counts=self.seal_counts
+        )
+
+    def _importable(
+        self, clinic: Clinic, card: Card, pin: str | None, verified: Verified
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The certificate's vaccinations as visit entries, and those skipped with the reason."""
+        try:
+            known = {
+                (e.product, e.dose, e.date)
+                for v in clinic.history(card, pin).visits
+                for e in v.visit.entries
+                if isinstance(e, Vaccination)
+            }
+        except NoRecordsError:
+            known = set()
+        entries, skipped = [], []
+        for v in (fact.to_doc() for fact in verified.facts.vaccinations):
+            reason = _unimportable(v, known, self.now().date())
+            if reason:
+                skipped.append({"vaccination": v, "reason": reason})
+                continue
+            entries.append(
+                {
+                    "type": "vaccination",
+                    "product": v["product"],
+                    "dose": v["dose"],
+                    "date": v["date"],
+                    "verified_external": verified.format,
+                }
+            )
+            known.add((v["product"], v["dose"], dt.date.fromisoformat(v["date"])))
+        return entries, skipped
 
 
 def _unimportable(v: dict[str, Any], known: set[tuple[str, int, dt.date]], today: dt.date) -> str | None:

@@ -113,6 +113,21 @@ class CertificateUseCases(Area):
             entry.count = result["imported"]
         return result
 
+    @use_case(Permission.CERTIFICATE_IMPORT, None)
+    def plan_import(
+        self, card: Card, text: str, pin: str | None = None, at: dt.datetime | None = None
+    ) -> tuple[Verified, list[dict[str, Any]], list[dict[str, Any]]]:
+        """The vaccinations importing this certificate would add, and those it would skip with why, for
+        the holder to confirm first (nothing is written: :meth:`import_certificate` writes the entry).
+        A certificate that states no vaccination (a test, a recovery) is refused: only vaccinations import."""
+        verified, entries, skipped = self.app.certificates_service().plan_import(card, text, pin=pin, at=at)
+        if not verified.facts.vaccinations:
+            raise InputError(
+                "This certificate states no vaccination (a test or a recovery): only vaccinations are imported.",
+                problem="no-vaccination",
+            )
+        return verified, entries, skipped
+
     @use_case(Permission.CERTIFICATE_VERIFY, None)
     def verify(self, text: str, at: dt.datetime | None = None, extra: Iterable[ExternalIssuer] = ()) -> Verified:
         """Verify offline against what this site trusts (nothing of the certificate is kept)."""

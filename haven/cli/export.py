@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from typing import Any
 
 import click
@@ -11,6 +10,7 @@ from rich.console import Console
 
 from haven.cli import outputs
 from haven.cli.base import Context, card_arg, card_options, check_output, common, pin_arg
+from haven.export.fhir import bundle_bytes
 
 
 @click.group()
@@ -53,8 +53,7 @@ def export_fhir(ctx: Context, card_text: str | None, pin_file: str | None, out: 
     with ctx.app() as app, contextlib.ExitStack() as placed:
 
         def keep(bundle: dict[str, Any]) -> None:
-            data = (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-            placed.enter_context(outputs.staged({out: data}))
+            placed.enter_context(outputs.staged({out: bundle_bytes(bundle)}))
 
         result, bundle = app.export.fhir(card, pin, profile=profile, keep=keep)
     if result.unreadable:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import sys
 from typing import Any
 
@@ -17,7 +16,7 @@ from haven.cli import outputs
 from haven.cli.base import Context, check_output, common, read_json_arg
 from haven.errors import InputError
 from haven.reports.csv import to_csv
-from haven.reports.dhis2 import Mapping, data_value_set
+from haven.reports.dhis2 import Mapping, dhis2_json
 from haven.reports.periods import BY, parse_date, periods
 from haven.reports.tables import DEFAULT_THRESHOLD, Report, Shown, Table, check_threshold
 
@@ -95,8 +94,7 @@ def report(
             text = to_csv(result)
         elif fmt == "dhis2":
             assert mapping is not None
-            payload, rendered["unmapped"] = data_value_set(result, mapping)
-            text = json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+            text, rendered["unmapped"] = dhis2_json(result, mapping)
         else:
             text = render_text(result) if out else ""
         rendered["text"] = text

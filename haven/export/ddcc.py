@@ -116,6 +116,16 @@ def _document(
     }
 
 
+def has_ddcc_content(history: History) -> bool:
+    """Whether the history holds a COVID-19 vaccination or a test: what a DDCC export would carry."""
+    cat = catalogue()
+    return any(
+        isinstance(e, Test) or (isinstance(e, Vaccination) and COVID_19 in cat.product(e.product).diseases)
+        for visit in history.visits
+        for e in visit.visit.entries
+    )
+
+
 def ddcc_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, Any]:
     """One DDCC:VS document per COVID-19 vaccination and one DDCC:TR per test, in a collection Bundle.
 

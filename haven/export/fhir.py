@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -378,3 +379,8 @@ def ips_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, A
         "timestamp": stamp,
         "entry": [{"fullUrl": url, "resource": resource} for url, resource in everything],
     }
+
+
+def bundle_bytes(bundle: dict[str, Any]) -> bytes:
+    """A Bundle as the file every edge writes (the same bytes from the command line and the web)."""
+    return (json.dumps(bundle, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

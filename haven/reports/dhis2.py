@@ -16,6 +16,7 @@ sent as a number. Cells the mapping does not name are left out and listed.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -144,3 +145,10 @@ def _uid(value: Any, where: str) -> str:
 
 def _bad(where: str, message: str) -> InputError:
     return InputError(message, field=f"dhis2-mapping.{where}".rstrip("."))
+
+
+def dhis2_json(report: Report, mapping: Mapping) -> tuple[str, list[CellKey]]:
+    """The ``dataValueSets`` document as the text every edge writes (the same bytes from each), and the
+    shown cells the mapping does not name."""
+    doc, unmapped = data_value_set(report, mapping)
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n", unmapped

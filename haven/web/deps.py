@@ -3,7 +3,7 @@
 Every staff route depends on exactly one staff dependency: one per
 :class:`~haven.site.roles.Permission` of the site's role matrix it needs
 (:data:`NewCardStaff`, :data:`VisitStaff`, :data:`HistoryStaff`,
-:data:`CertificateStaff`, :data:`ReportStaff`, and the coordinator pages'
+:data:`CertificateStaff`, :data:`ReportStaff`, :data:`ImportStaff`, and the coordinator pages'
 :data:`StaffManager`, :data:`TrustManager`, :data:`AuditViewer`), or :data:`AnyStaff`. Each
 refuses a signed-out request (401; also a session from before the site locked),
 a staff member none of whose roles grants the permission (403) and, for
@@ -127,6 +127,7 @@ HistoryStaff = Annotated[StaffMember, Depends(require(Permission.HISTORY_VIEW))]
 CorrectStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_CORRECT))]
 CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_ISSUE))]
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
+ImportStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_IMPORT))]
 StaffManager = Annotated[StaffMember, Depends(require(Permission.STAFF_MANAGE))]
 TrustManager = Annotated[StaffMember, Depends(require(Permission.TRUST_MANAGE))]
 AuditViewer = Annotated[StaffMember, Depends(require(Permission.AUDIT_VIEW))]

@@ -88,6 +88,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
             0,
         ),
         ("trust.add_issuer", lambda app, _: app.trust.add_issuer(read_issuer(dsc)), 1),
+        ("certificates.plan_import", lambda app, _: app.certificates.plan_import(card, dcc["PREFIX"], at=at), 0),
         (
             "certificates.import_certificate",
             lambda app, _: app.certificates.import_certificate(card, dcc["PREFIX"], at=at),

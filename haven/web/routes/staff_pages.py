@@ -29,6 +29,7 @@ from haven.errors import (
     StoreFullError,
     TrustError,
 )
+from haven.export.ddcc import has_ddcc_content
 from haven.hub.pull import Pulled
 from haven.site.roles import Permission, allowed
 from haven.web import cards, clinical_forms, forms, sheet
@@ -485,6 +486,8 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
         word=word,
         product_name=product_name,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
+        may_import=allowed(staff.roles, Permission.CERTIFICATE_IMPORT),
+        has_ddcc=has_ddcc_content(history),
     )
 
 
