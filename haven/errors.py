@@ -15,6 +15,7 @@ refusal that every JSON output carries::
     │   ├── EntryError                 invalid-entry    a malformed visit entry (field, problem, limits)
     │   ├── PinError                   invalid-pin      a PIN that breaks the PIN rules
     │   └── WeakPassphraseError        weak-passphrase  a staff passphrase too easy to guess (refused)
+    ├── ChecksNeedConfirmationError    needs-confirmation  a visit with warnings, not confirmed with a reason
     ├── NoRecordsError                 no-records       unknown card, or wrong PIN (indistinguishable)
     ├── SiteError                      site             no site here, or a site already here
     ├── StoreError                     store            the database cannot be read or written
@@ -178,6 +179,18 @@ class PinError(InputError):
     """A holder PIN that breaks the PIN rules (length, characters), or two PINs that differ (``mismatch``)."""
 
     code = "invalid-pin"
+
+
+class ChecksNeedConfirmationError(HavenError):
+    """The checks before saving warn about this visit (haven/core/checks.py) and nobody confirmed it:
+    nothing was stored. ``warnings`` (also in ``details``) are the warnings' documents: ``code``,
+    ``field`` and ``details``; recording the visit again with a reason stores it."""
+
+    code = "needs-confirmation"
+
+    def __init__(self, message: str, warnings: list[dict[str, Any]]) -> None:
+        super().__init__(message, warnings=warnings)
+        self.warnings = warnings
 
 
 class NoRecordsError(HavenError):

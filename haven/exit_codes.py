@@ -19,6 +19,7 @@ EXIT_CODES: dict[type[e.HavenError], int] = {
     e.EntryError: 4,
     e.PinError: 2,
     e.WeakPassphraseError: 11,
+    e.ChecksNeedConfirmationError: 14,
     e.NoRecordsError: 5,
     e.SiteError: 6,
     e.StoreError: 7,

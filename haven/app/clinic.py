@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
 from haven.core.aggregates import AggregateKey, aggregate_keys, decode_tally, encode_tally
 from haven.core.card import Card
+from haven.core.checks import Prior, check_visit, confirmed
 from haven.core.clock import utc_today
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
@@ -133,6 +134,9 @@ class Clinic:
         first_visit: bool = False,
         trusted: bool = False,
         audit: Audit | None = None,
+        checks: Callable[[History, dt.date], Prior] | None = None,
+        confirm: str | None = None,
+        lots: Mapping[str, frozenset[str]] | None = None,
     ) -> AddedVisit:
         """Validate and record one visit, whole or not at all, with its ``audit`` entry.
 
@@ -142,6 +146,12 @@ class Clinic:
         The index is read, and the record and its audit entry written, in one
         write transaction: two staff adding to one card never get the same index,
         and an error means neither the visit nor its audit entry was stored.
+
+        ``checks`` makes what the checks before saving know of the holder from their history (all of it
+        or only the doses due, as the staff member may see): a visit they warn about is stored only with
+        a ``confirm`` reason, kept in its record (:func:`haven.core.checks.confirmed`); ``lots`` are the
+        register's lot numbers by product. Without ``checks``, nothing is checked (an imported
+        certificate records what another site gave).
         """
         today = self.today()
         visit = parse_visit(doc, today, trusted=trusted)
@@ -152,6 +162,9 @@ class Clinic:
                 raise NoRecordsError(
                     "No records for this card. If this is the holder's first visit here, record it as a first visit."
                 )
+            if checks is not None:
+                prior = checks(build_history(opened, today, unreadable), today)
+                visit = confirmed(visit, check_visit(visit, prior, lots), confirm)
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
             self.store.add([record], [self._tally(counts)])  # a tally even for no counts: all look alike

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from haven.core.catalogue import catalogue
-from haven.core.entries import HolderFacts, Vaccination, entry_to_doc, holder_to_doc
+from haven.core.entries import HolderFacts, Vaccination, confirmation_to_doc, entry_to_doc, holder_to_doc
 from haven.core.records import OpenedRecord
 from haven.core.schedule import DoseDue, next_due
 
@@ -43,6 +43,7 @@ class History:
                     "recorded_on": v.recorded_on.isoformat(),
                     "entries": [_entry_doc(e) for e in v.visit.entries],
                     **({"holder": holder_to_doc(v.visit.holder)} if holder_to_doc(v.visit.holder) else {}),
+                    **({"confirmed": confirmation_to_doc(v.visit.confirmed)} if v.visit.confirmed else {}),
                 }
                 for v in self.visits
             ],

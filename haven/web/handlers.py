@@ -30,6 +30,7 @@ HTTP_STATUSES: dict[type[HavenError], int] = {
     e.InputError: 400,
     e.EntryError: 422,
     e.WeakPassphraseError: 422,
+    e.ChecksNeedConfirmationError: 409,
     e.NoRecordsError: 404,
     e.SiteError: 409,
     e.StoreError: 503,
