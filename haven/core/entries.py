@@ -418,7 +418,7 @@ def _confirmation(doc: Any, trusted: bool) -> Confirmation | None:
     if doc is None:
         return None
     if not trusted:
-        raise EntryError("confirmed", "import-only")
+        raise EntryError("confirmed", "written-by-haven")
     f = _Fields(doc, "confirmed")
     reason, warnings = f.text("reason"), f.text_list("warnings")
     f.finish()

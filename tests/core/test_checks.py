@@ -151,7 +151,7 @@ def test_a_confirmation_round_trips_in_the_record_document_and_is_never_typed_in
     assert parse_visit(doc, TODAY, trusted=True) == visit
     with pytest.raises(EntryError) as refused:
         parse_visit(doc, TODAY)
-    assert (refused.value.field, refused.value.problem) == ("confirmed", "import-only")
+    assert (refused.value.field, refused.value.problem) == ("confirmed", "written-by-haven")
 
 
 def test_merged_facts_let_this_visit_win_field_by_field() -> None:
