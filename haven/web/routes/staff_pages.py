@@ -21,6 +21,7 @@ from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
 from haven.errors import (
     CardError,
+    ChecksNeedConfirmationError,
     EntryError,
     HavenError,
     InputError,
@@ -30,7 +31,7 @@ from haven.errors import (
     TrustError,
 )
 from haven.site.roles import Permission, allowed
-from haven.web import cards, forms, sheet
+from haven.web import cards, check_warnings, forms, sheet
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -364,17 +365,20 @@ def visit_refused(
     closed: bool = False,
     errors: dict[str, str] | None = None,
     typed: str = "",
+    warnings: list[tuple[str, str]] | None = None,
 ) -> Response:
     """The form again with what was typed, every error beside its field and in a summary at the top
-    (``closed``: the card closed meanwhile, and the form asks for it again)."""
+    (``closed``: the card closed meanwhile, and the form asks for it again; ``warnings``: the checks
+    before saving warned, and the form asks for a reason to save anyway)."""
     errors = dict(errors or {})
     errors.update({name: _text(request, p) if isinstance(p, str) else message(request, p) for name, p in found.items()})
     summary = [(name, forms.LABELS.get(name), text) for name, text in errors.items() if name != "reopen_card"]
     return render(
         request,
         "visit.html",
-        status=409 if closed else 422,
+        status=409 if closed or (warnings and not found) else 422,
         form=form,
+        warnings=warnings or [],
         errors=errors,
         summary=summary,
         new=new or form.get("first_visit") == "1",
@@ -414,18 +418,28 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
             errors = {"reopen_card": _text(request, BY_CODE["no-records"])}
             return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
     doc, sections = forms.visit_doc(form, symptoms)
+    # "Save anyway" sends the reason that confirms the warnings shown; a blank one confirms nothing.
+    pressed = form.pop("confirm", "") == "1"
+    reason = form.get("confirm_reason", "").strip() if pressed else ""
+    warnings: list[tuple[str, str]] = []
     # Every problem at once (the core's checks, before any key is used); then the save checks them again.
     problems = visit_problems(doc, state.site.date_today())
     try:
         if not problems:
-            await run_in_threadpool(state.site.app(staff).visits.add, card.card, doc, card.pin, card.new)
+            add = state.site.app(staff).visits.add
+            await run_in_threadpool(add, card.card, doc, card.pin, card.new, reason or None)
+    except ChecksNeedConfirmationError as exc:
+        warnings = check_warnings.form_warnings(sections, exc.warnings, gettext_for(request_locale(request)))
+        if pressed and not reason:
+            problems = [EntryError("confirm", "required")]
     except EntryError as exc:
         problems = [exc]
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
-    if problems:
-        return visit_refused(request, state, form, forms.form_errors(sections, problems), new=card.new)
+    if problems or warnings:
+        found = forms.form_errors(sections, problems)
+        return visit_refused(request, state, form, found, new=card.new, warnings=warnings)
     card.has_records, card.new = True, False
     session = staff_session(request)
     session.flash = RECORDED
@@ -456,6 +470,7 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
         flash=staff_session(request).take_flash(),
         word=word,
         product_name=product_name,
+        warning_title=check_warnings.warning_title,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
     )
 
