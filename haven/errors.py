@@ -145,6 +145,7 @@ ENTRY_REASONS: dict[str, str] = {
     "list": "must be a list",
     "import-only": "is set only by importing a verified certificate",
     "written-by-haven": "is written by Haven when a warning is confirmed, never typed in",
+    "lot-expired": "lot {lot} expired on {expiry}",
     "unknown-field": "is not a known field (see docs/entries.md)",
     "birth-year-and-age-band": "give a birth year or an age band, not both",
     "not-entries": "must be a list of entries",

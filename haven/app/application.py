@@ -15,6 +15,7 @@ from haven.app.cards import Cards
 from haven.app.certificates import CertificateUseCases
 from haven.app.clinic import Clinic
 from haven.app.export import Export
+from haven.app.lots import Lots
 from haven.app.reports import Reports
 from haven.app.seizure import Seizure
 from haven.app.staff import AuditUseCases, SettingsUseCases, StaffUseCases
@@ -59,8 +60,21 @@ class App:
         self.reports = Reports(self)
         self.seizure = Seizure(self)
         self.export = Export(self)
+        self.lots = Lots(self)
 
-    AREAS = ("cards", "visits", "certificates", "trust", "staff", "audit", "settings", "reports", "seizure", "export")
+    AREAS = (
+        "cards",
+        "visits",
+        "certificates",
+        "trust",
+        "staff",
+        "audit",
+        "settings",
+        "reports",
+        "seizure",
+        "export",
+        "lots",
+    )
 
     @property
     def sync(self) -> Sync:

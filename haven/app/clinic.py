@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from haven.core.clock import utc_today
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
+from haven.core.lots import Register
 from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
 from haven.errors import HavenError, InputError, NoRecordsError, SiteError, StoreError
 from haven.store.base import SealedTally, Store
@@ -136,7 +137,7 @@ class Clinic:
         audit: Audit | None = None,
         checks: Callable[[History, dt.date], Prior] | None = None,
         confirm: str | None = None,
-        lots: Mapping[str, frozenset[str]] | None = None,
+        register: Register | None = None,
     ) -> AddedVisit:
         """Validate and record one visit, whole or not at all, with its ``audit`` entry.
 
@@ -149,12 +150,15 @@ class Clinic:
 
         ``checks`` makes what the checks before saving know of the holder from their history (all of it
         or only the doses due, as the staff member may see): a visit they warn about is stored only with
-        a ``confirm`` reason, kept in its record (:func:`haven.core.checks.confirmed`); ``lots`` are the
-        register's lot numbers by product. Without ``checks``, nothing is checked (an imported
-        certificate records what another site gave).
+        a ``confirm`` reason, kept in its record (:func:`haven.core.checks.confirmed`). Without ``checks``,
+        nothing is checked (an imported certificate records what another site gave). With the site's lot
+        ``register``, a dose from an expired lot is refused, one from a lot not in it warns, and each
+        dose from a registered lot is counted for its lot.
         """
         today = self.today()
         visit = parse_visit(doc, today, trusted=trusted)
+        register = register or Register()
+        register.refuse_expired(visit)
         keys = HolderKeys.derive(card, pin)
         with self.store.transaction():
             opened, unreadable, last = self._read_all(keys)
@@ -164,9 +168,10 @@ class Clinic:
                 )
             if checks is not None:
                 prior = checks(build_history(opened, today, unreadable), today)
-                visit = confirmed(visit, check_visit(visit, prior, lots), confirm)
+                visit = confirmed(visit, check_visit(visit, prior, register.known()), confirm)
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
+            counts += register.usage_keys(visit)
             self.store.add([record], [self._tally(counts)])  # a tally even for no counts: all look alike
             if audit is not None:
                 audit(1)

@@ -8,6 +8,7 @@ from typing import Any
 
 from haven.app.actions import Action
 from haven.app.clinic import AddedVisit
+from haven.app.lots import load_register
 from haven.app.usecase import Area, use_case
 from haven.core.card import Card
 from haven.core.checks import Prior, confirm_reason
@@ -40,6 +41,7 @@ class Visits(Area):
                 first_visit=first_visit,
                 checks=Prior.of_history if reads else Prior.of_next_due,
                 confirm=reason,
+                register=load_register(self.site.store),
             )
         return added if pulled is None else dataclasses.replace(added, hub=pulled)
 

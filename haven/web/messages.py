@@ -48,6 +48,7 @@ ENTRY_PROBLEMS = {
     "text": N_("Enter text."),
     "no-entries": N_("Fill in at least one section: a vaccination, a test, care given or a note."),
     "birth-year-and-age-band": N_("Give a birth year or an age band, not both."),
+    "lot-expired": N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired."),
 }
 
 BY_CODE = {

@@ -324,3 +324,21 @@ def test_bucket_digests_follow_the_rows_through_add_merge_and_rollback(store: St
     assert store.sync_buckets([0, 7]) == {0: expected()[0]}
     assert sorted(r.id for r in store.sync_rows([0xFFFF])) == [record(0xFFFF << 112).id]
     assert {bucket_of(r.locator) for r in store.sync_rows([0])} == {0} and len(store.sync_rows([0])) == 4
+
+
+def test_the_lot_register_is_kept_as_settings_in_register_order(store: Store) -> None:
+    from haven.app.lots import load_register, setting_name
+    from haven.core.lots import lot_to_bytes, parse_lot, retired
+
+    lots = [parse_lot("td", f"T{n}", "2027-01-31", n * 10, number=n) for n in (10, 2, 1)]
+    with store.transaction():
+        for lot in lots:
+            store.put_setting(setting_name(lot.number), lot_to_bytes(lot))
+    store.put_setting(setting_name(2), lot_to_bytes(retired(lots[1])))  # retiring replaces the row in place
+    register = load_register(store)
+    assert [(x.number, x.lot, x.retired) for x in register.lots] == [
+        (1, "T1", False),
+        (2, "T2", True),
+        (10, "T10", False),
+    ]
+    assert register.next_number() == 11
