@@ -13,6 +13,7 @@ refusal that every JSON output carries::
     ├── InputError                     bad-input        input that Haven cannot accept
     │   ├── CardError                  invalid-card     a card code or word list that does not check out
     │   ├── EntryError                 invalid-entry    a malformed visit entry (field, problem, limits)
+    │   ├── ExpiredLotError            lot-expired      a dose from a registered lot expired on its day
     │   ├── PinError                   invalid-pin      a PIN that breaks the PIN rules
     │   └── WeakPassphraseError        weak-passphrase  a staff passphrase too easy to guess (refused)
     ├── ChecksNeedConfirmationError    needs-confirmation  a visit with warnings, not confirmed with a reason
@@ -145,7 +146,6 @@ ENTRY_REASONS: dict[str, str] = {
     "list": "must be a list",
     "import-only": "is set only by importing a verified certificate",
     "written-by-haven": "is written by Haven when a warning is confirmed, never typed in",
-    "lot-expired": "lot {lot} expired on {expiry}",
     "unknown-field": "is not a known field (see docs/entries.md)",
     "birth-year-and-age-band": "give a birth year or an age band, not both",
     "not-entries": "must be a list of entries",
@@ -175,6 +175,19 @@ class EntryError(InputError):
         self.reason = reason
         self.problem = problem
         self.limits = limits
+
+
+class ExpiredLotError(InputError):
+    """A dose from a lot of the site's lot register that had expired on the day it was given
+    (docs/cli-lots.md): ``field`` names the entry's lot, ``lot`` and ``expiry`` (also in ``details``) say which."""
+
+    code = "lot-expired"
+
+    def __init__(self, field: str, lot: str, expiry: str) -> None:
+        super().__init__(f"{field}: lot {lot} expired on {expiry}", field=field, lot=lot, expiry=expiry)
+        self.field = field
+        self.lot = lot
+        self.expiry = expiry
 
 
 class PinError(InputError):

@@ -17,6 +17,7 @@ EXIT_CODES: dict[type[e.HavenError], int] = {
     e.InputError: 2,
     e.CardError: 3,
     e.EntryError: 4,
+    e.ExpiredLotError: 4,
     e.PinError: 2,
     e.WeakPassphraseError: 11,
     e.ChecksNeedConfirmationError: 14,

@@ -26,7 +26,7 @@ from typing import Any
 from haven.core.aggregates import KIND_LOT, AggregateKey, iso_week
 from haven.core.catalogue import catalogue
 from haven.core.entries import Vaccination, Visit
-from haven.errors import EntryError, InputError
+from haven.errors import ExpiredLotError, InputError
 
 MAX_LOT = 40  # as an entry's ``lot`` field
 MAX_RECEIVED = 1_000_000
@@ -116,12 +116,12 @@ class Register:
         return {product: frozenset(lots) for product, lots in out.items()}
 
     def refuse_expired(self, visit: Visit) -> None:
-        """:class:`EntryError` (``lot-expired``) for a dose from a lot that had expired on its day."""
+        """:class:`ExpiredLotError` for a dose from a lot that had expired on its day."""
         for i, entry in enumerate(visit.entries):
             if isinstance(entry, Vaccination) and entry.lot is not None:
                 found = self.find(entry.product, entry.lot)
                 if found is not None and found.expired_on(entry.date):
-                    raise EntryError(f"entries[{i}].lot", "lot-expired", lot=found.lot, expiry=found.expiry.isoformat())
+                    raise ExpiredLotError(f"entries[{i}].lot", found.lot, found.expiry.isoformat())
 
     def usage_keys(self, visit: Visit) -> list[AggregateKey]:
         """One counter per dose given from a registered lot: ``(week, KIND_LOT, lot number, product id, 0)``."""

@@ -29,6 +29,7 @@ HTTP_STATUSES: dict[type[HavenError], int] = {
     e.HavenError: 500,
     e.InputError: 400,
     e.EntryError: 422,
+    e.ExpiredLotError: 422,
     e.WeakPassphraseError: 422,
     e.ChecksNeedConfirmationError: 409,
     e.NoRecordsError: 404,

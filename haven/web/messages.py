@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from haven.core.card import typed_parts
-from haven.errors import CardError, EntryError, HavenError, LockedOutError, PinError, RateLimitError
+from haven.errors import (
+    CardError,
+    EntryError,
+    ExpiredLotError,
+    HavenError,
+    LockedOutError,
+    PinError,
+    RateLimitError,
+)
 from haven.web.i18n import N_
 
 Gettext = Callable[[str], str]
@@ -48,7 +56,6 @@ ENTRY_PROBLEMS = {
     "text": N_("Enter text."),
     "no-entries": N_("Fill in at least one section: a vaccination, a test, care given or a note."),
     "birth-year-and-age-band": N_("Give a birth year or an age band, not both."),
-    "lot-expired": N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired."),
 }
 
 BY_CODE = {
@@ -75,6 +82,7 @@ NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
+LOT_EXPIRED = N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired.")
 
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
@@ -116,6 +124,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BAD_IMAGE)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
+    if isinstance(exc, ExpiredLotError):
+        return _(LOT_EXPIRED) % {"lot": exc.lot, "expiry": exc.expiry}
     if isinstance(exc, LockedOutError):
         return _(BY_CODE["locked-out"]) % {"wait": round(exc.wait_seconds)}
     if isinstance(exc, RateLimitError):

@@ -10,7 +10,7 @@ import pytest
 
 from haven.app import App
 from haven.core.card import Card
-from haven.errors import ChecksNeedConfirmationError, EntryError, InputError, PermissionDeniedError
+from haven.errors import ChecksNeedConfirmationError, ExpiredLotError, InputError, PermissionDeniedError
 from haven.site.roles import Role
 from haven.site.site import UnlockedSite
 from tests.helpers_site import ADMIN, CLINICIAN, WRONG, new_site
@@ -61,9 +61,9 @@ def test_an_expired_lot_is_refused_and_nothing_is_written(tmp_path: Path) -> Non
         app = App(session, today=lambda: TODAY)
         app.visits.add(card, td(1, "2026-10-01", "OLD"), first_visit=True)  # before its expiry: fine
         before = tables(session)
-        with pytest.raises(EntryError) as refused:
+        with pytest.raises(ExpiredLotError) as refused:
             app.visits.add(card, td(2, "2026-11-02", "OLD"), confirm="confirming does not help")
-        assert (refused.value.field, refused.value.problem) == ("entries[0].lot", "lot-expired")
+        assert refused.value.field == "entries[0].lot" and refused.value.code == "lot-expired"
         assert tables(session) == before
 
 

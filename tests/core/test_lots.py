@@ -10,7 +10,7 @@ from haven.core.aggregates import KIND_LOT, AggregateKey, aggregate_keys, iso_we
 from haven.core.catalogue import catalogue
 from haven.core.entries import Vaccination, Visit
 from haven.core.lots import Register, parse_lot, retired, used_per_lot
-from haven.errors import EntryError, InputError
+from haven.errors import ExpiredLotError, InputError
 
 DAY = dt.date(2026, 11, 20)
 
@@ -46,13 +46,9 @@ def test_a_bad_lot_is_refused_naming_its_field(
 
 def test_a_dose_from_a_lot_expired_on_its_day_is_refused_and_the_expiry_day_is_still_good() -> None:
     reg = register()
-    with pytest.raises(EntryError) as refused:
+    with pytest.raises(ExpiredLotError) as refused:
         reg.refuse_expired(Visit((Vaccination("td", 1, DAY, lot="T0"),)))
-    assert (refused.value.field, refused.value.problem, refused.value.limits) == (
-        "entries[0].lot",
-        "lot-expired",
-        {"lot": "T0", "expiry": "2026-11-19"},
-    )
+    assert refused.value.details == {"field": "entries[0].lot", "lot": "T0", "expiry": "2026-11-19"}
     assert refused.value.message == "entries[0].lot: lot T0 expired on 2026-11-19"
     reg.refuse_expired(Visit((Vaccination("td", 1, dt.date(2026, 11, 30), lot="T1"),)))
     reg.refuse_expired(Visit((Vaccination("td", 1, DAY, lot="unregistered"),)))  # that one warns instead

@@ -23,6 +23,7 @@ from haven.errors import (
     CardError,
     ChecksNeedConfirmationError,
     EntryError,
+    ExpiredLotError,
     HavenError,
     InputError,
     NoRecordsError,
@@ -434,6 +435,9 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
             problems = [EntryError("confirm", "required")]
     except EntryError as exc:
         problems = [exc]
+    except ExpiredLotError as exc:
+        beside = {forms.field_name(sections, exc.field): message(request, exc)}
+        return visit_refused(request, state, form, {}, new=card.new, errors=beside)
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
