@@ -57,7 +57,9 @@ class Lots(Area):
             register = load_register(self.site.store)
             new = parse_lot(product, lot, expiry, received, register.next_number())
             if register.find(new.product, new.lot) is not None:
-                raise InputError(f"Lot {new.lot} of {new.product} is already in the register.", field="lot")
+                raise InputError(
+                    f"Lot {new.lot} of {new.product} is already in the register.", field="lot", problem="duplicate"
+                )
             self.site.store.put_setting(setting_name(new.number), lot_to_bytes(new))
         return new
 
@@ -68,7 +70,9 @@ class Lots(Area):
         with self.change(Action.LOT_RETIRE):
             found = load_register(self.site.store).find(product, lot.strip())
             if found is None:
-                raise InputError(f"There is no lot {lot.strip()} of {product} in the register.", field="lot")
+                raise InputError(
+                    f"There is no lot {lot.strip()} of {product} in the register.", field="lot", problem="unknown"
+                )
             done = retired(found)
             self.site.store.put_setting(setting_name(done.number), lot_to_bytes(done))
         return done

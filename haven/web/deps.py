@@ -125,6 +125,8 @@ VisitStaff = Annotated[StaffMember, Depends(require(Permission.VISIT_ADD))]
 HistoryStaff = Annotated[StaffMember, Depends(require(Permission.HISTORY_VIEW))]
 CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE_ISSUE))]
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
+LotViewStaff = Annotated[StaffMember, Depends(require(Permission.LOT_VIEW))]
+LotStaff = Annotated[StaffMember, Depends(require(Permission.LOT_MANAGE))]
 
 
 def signed_in_staff(request: Request, touch: bool = False) -> StaffMember | None:

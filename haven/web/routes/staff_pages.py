@@ -54,6 +54,7 @@ from haven.web.deps import (
 )
 from haven.web.handlers import http_status, retry_headers
 from haven.web.i18n import LANG_COOKIE, LOCALES, N_
+from haven.web.lot_choices import lot_choices
 from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.vocab import product_name, word
@@ -324,9 +325,10 @@ def qr_markup(text: str) -> str:
 # ---------------------------------------------------------------- visits
 
 
-def visit_context(state: State) -> dict[str, Any]:
+def visit_context(state: State, staff: Any) -> dict[str, Any]:
     cat = catalogue()
     return {
+        "lots": lot_choices(state.site.app(staff).lots.register(), state.site.date_today()),
         "products": [(p.key, product_name(p.key)) for p in cat.products.values()],
         "tests": list(cat.tests),
         "results": list(cat.results),
@@ -353,13 +355,14 @@ def visit_form(request: Request, state: State, staff: VisitStaff, card: TheOpenC
         summary=[],
         new=card.new,
         closed=False,
-        **visit_context(state),
+        **visit_context(state, staff),
     )
 
 
 def visit_refused(
     request: Request,
     state: State,
+    staff: Any,
     form: dict[str, str],
     found: dict[str, EntryError | str],
     new: bool = False,
@@ -385,7 +388,7 @@ def visit_refused(
         new=new or form.get("first_visit") == "1",
         closed=closed,
         typed=typed,
-        **visit_context(state),
+        **visit_context(state, staff),
     )
 
 
@@ -406,18 +409,18 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
         # The card closed while the visit was typed: the form comes back whole, to open the card again
         # in it and save (the draft lives in the page only, never on the server).
         if not reopen:
-            return visit_refused(request, state, form, {}, closed=True)
+            return visit_refused(request, state, staff, form, {}, closed=True)
         try:
             address = client_address(request)
             card = await run_in_threadpool(cards.open_card, state, session, address, reopen, reopen_pin)
         except (CardError, PinError, InputError) as exc:
             errors = {"reopen_card": message(request, exc, reopen)}
-            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
+            return visit_refused(request, state, staff, form, {}, closed=True, errors=errors, typed=reopen)
         card.new = not card.has_records and form.get("first_visit") == "1"
         if not card.has_records and not card.new:
             state.sessions.close_card(session)
             errors = {"reopen_card": _text(request, BY_CODE["no-records"])}
-            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
+            return visit_refused(request, state, staff, form, {}, closed=True, errors=errors, typed=reopen)
     doc, sections = forms.visit_doc(form, symptoms)
     # "Save anyway" sends the reason that confirms the warnings shown; a blank one confirms nothing.
     pressed = form.pop("confirm", "") == "1"
@@ -437,13 +440,13 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
         problems = [exc]
     except ExpiredLotError as exc:
         beside = {forms.field_name(sections, exc.field): message(request, exc)}
-        return visit_refused(request, state, form, {}, new=card.new, errors=beside)
+        return visit_refused(request, state, staff, form, {}, new=card.new, errors=beside)
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
     if problems or warnings:
         found = forms.form_errors(sections, problems)
-        return visit_refused(request, state, form, found, new=card.new, warnings=warnings)
+        return visit_refused(request, state, staff, form, found, new=card.new, warnings=warnings)
     card.has_records, card.new = True, False
     session = staff_session(request)
     session.flash = RECORDED
