@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import LiveServer
-from tests.web.test_browser import no_overflow, sign_in
+from tests.web.test_browser import broken_words, no_overflow, sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -71,4 +71,37 @@ def test_a_visit_with_warnings_shows_them_keeps_the_form_and_saves_only_with_a_r
     visits = page.inner_text("#visits")
     assert texts["saved"] in visits and "holder unsure; vaccinated on doctor's advice" in visits
     assert "MR-77" in visits
+    ctx.close()
+
+
+def test_the_lots_page_and_the_lot_pick_list_at_360px_in_chinese(browser: Any, live: LiveServer) -> None:
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": "haven_lang", "value": "zh_Hans", "url": live.url}])
+    page = ctx.new_page()
+    sign_in(page, "coordinator")
+    page.goto("/lots")
+    page.select_option("#product", "td")
+    page.fill("#lot", "TD-360")
+    page.fill("#expiry", "2099-12-31")
+    page.fill("#received", "abc")
+    page.click("#add-lot")
+    page.wait_for_load_state()
+    assert page.inner_text("#received-error") == "收到剂数为1至1000000的整数。"
+    assert page.input_value("#lot") == "TD-360"  # what was typed is kept
+    page.fill("#received", "100")
+    page.click("#add-lot")
+    page.wait_for_url("**/lots")
+    assert "已添加批号。" in page.inner_text("main") and "TD-360" in page.inner_text("#lots-table")
+    assert no_overflow(page) and not broken_words(page)
+    page.click("form[action='/sign-out'] button")
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    page.click("#first-visit-link")
+    assert page.get_attribute("#vac_lot", "list") == "lots-all"
+    page.select_option("#vac_product", "td")  # the list follows the vaccine chosen
+    assert page.get_attribute("#vac_lot", "list") == "lots-td"
+    assert page.eval_on_selector_all("#lots-td option", "os => os.map(o => o.value)") == ["TD-360"]
+    page.select_option("#vac_product", "mr")
+    assert page.get_attribute("#vac_lot", "list") == "lots-all"
     ctx.close()
