@@ -30,18 +30,28 @@ TEXTS = {
 }
 
 
+def phone_page(browser: Any, live: LiveServer, locale: str) -> tuple[Any, Any]:
+    """A 360 px browser context in ``locale`` and its page."""
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
+    return ctx, ctx.new_page()
+
+
+def first_visit_form(page: Any) -> None:
+    """As a clinician: a new card, and its first visit's form."""
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    page.click("#first-visit-link")
+
+
 @pytest.mark.parametrize("locale", ["en", "ko"])
 def test_a_visit_with_warnings_shows_them_keeps_the_form_and_saves_only_with_a_reason(
     browser: Any, live: LiveServer, locale: str
 ) -> None:
     texts = TEXTS[locale]
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
-    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
-    page = ctx.new_page()
-    sign_in(page, "clinician")
-    page.click("#new-card button[type=submit]")
-    page.wait_for_url("**/card/print")
-    page.click("#first-visit-link")
+    ctx, page = phone_page(browser, live, locale)
+    first_visit_form(page)
     page.select_option("#vac_product", "mr")
     page.fill("#vac_dose", "1")
     page.fill("#vac_lot", "MR-77")
@@ -75,9 +85,7 @@ def test_a_visit_with_warnings_shows_them_keeps_the_form_and_saves_only_with_a_r
 
 
 def test_the_lots_page_and_the_lot_pick_list_at_360px_in_chinese(browser: Any, live: LiveServer) -> None:
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
-    ctx.add_cookies([{"name": "haven_lang", "value": "zh_Hans", "url": live.url}])
-    page = ctx.new_page()
+    ctx, page = phone_page(browser, live, "zh_Hans")
     sign_in(page, "coordinator")
     page.goto("/lots")
     page.select_option("#product", "td")
@@ -94,10 +102,7 @@ def test_the_lots_page_and_the_lot_pick_list_at_360px_in_chinese(browser: Any, l
     assert "已添加批号。" in page.inner_text("main") and "TD-360" in page.inner_text("#lots-table")
     assert no_overflow(page) and not broken_words(page)
     page.click("form[action='/sign-out'] button")
-    sign_in(page, "clinician")
-    page.click("#new-card button[type=submit]")
-    page.wait_for_url("**/card/print")
-    page.click("#first-visit-link")
+    first_visit_form(page)
     assert page.get_attribute("#vac_lot", "list") == "lots-all"
     page.select_option("#vac_product", "td")  # the list follows the vaccine chosen
     assert page.get_attribute("#vac_lot", "list") == "lots-td"
