@@ -396,6 +396,11 @@ class Certificates:
         data = self.store.get_setting(ISSUERS)
         return json.loads(data) if data else {"eu-dcc": [], "shc": []}
 
+    def issuer_counts(self) -> dict[str, int]:
+        """How many foreign issuers this site trusts, by format (EU DCC signers, SHC issuers)."""
+        doc = self._issuer_doc()
+        return {"eu-dcc": len(doc["eu-dcc"]), "shc": len(doc["shc"])}
+
     def add_issuer(self, issuer: ExternalIssuer) -> dict[str, Any]:
         """Trust EU DCC signer certificates or an SHC issuer (its JWKS, with its revocation lists)."""
         doc = self._issuer_doc()

@@ -470,6 +470,7 @@ class RosterError(SyncError):
 class HubError(SyncError):
     """The network hub refused a request, or cannot be reached. ``problem`` says which: ``unsigned``,
     ``signature``, ``stale``, ``replay``, ``too-large``, ``bad-request``, ``not-found``, ``method``,
-    ``no-roster`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client found)."""
+    ``no-roster``, ``pull-only`` (the hub's refusals), ``unreachable`` or ``answer`` (what the site's client
+    found)."""
 
     code = "hub"

@@ -49,3 +49,4 @@ class Action(enum.StrEnum):
     SYNC_HUB = "sync.hub"
     NETWORK_ADMIT = "network.admit"
     NETWORK_REMOVE = "network.remove"
+    NETWORK_COUNTS_KEY = "network.counts-key"

@@ -41,6 +41,9 @@ Audit = Callable[[int], None]
 # Turns counter increments into a tally to store: a site's seals them to those who may read counts
 # (haven/site/tallies.py); the store never sees a count.
 SealCounts = Callable[[list[AggregateKey]], SealedTally]
+# The same increments sealed once more, to the network counts key, as one more row of the records set
+# (haven/sync/network_tallies.py): only at a site whose network keeps network counts.
+SealNetwork = Callable[[list[AggregateKey]], SealedRecord]
 
 
 def unsealed_tally(counts: list[AggregateKey]) -> SealedTally:
@@ -74,13 +77,15 @@ class Clinic:
 
     ``seal_counts`` makes each visit's (and each import batch's) tally; a site's sessions give one
     that seals to the coordinators (:meth:`haven.site.site.UnlockedSite.clinic`). Without one, histories
-    read but nothing is written: counters are never stored in the clear by default.
+    read but nothing is written: counters are never stored in the clear by default. ``seal_network``
+    (None: no network counts) adds each one's network tally row beside its records.
     """
 
     store: Store
     today: Callable[[], dt.date] = utc_today
     random_bytes: Callable[[int], bytes] = field(default=secrets.token_bytes)
     seal_counts: SealCounts | None = None
+    seal_network: SealNetwork | None = None
 
     # ------------------------------------------------------------ cards
 
@@ -172,7 +177,8 @@ class Clinic:
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
             counts += register.usage_keys(visit)
-            self.store.add([record], [self._tally(counts)])  # a tally even for no counts: all look alike
+            tally = self._tally(counts)  # a tally even for no counts: all look alike
+            self.store.add([record, *self._network_rows(counts)], [tally])
             if audit is not None:
                 audit(1)
         return AddedVisit(index=index, entries=len(visit.entries), first=not opened)
@@ -181,6 +187,9 @@ class Clinic:
         if self.seal_counts is None:
             raise SiteError("Visits cannot be recorded here: nothing seals their counters (open the site first).")
         return self.seal_counts(counts)
+
+    def _network_rows(self, counts: list[AggregateKey]) -> list[SealedRecord]:
+        return [] if self.seal_network is None else [self.seal_network(counts)]
 
     def _seal(
         self, keys: HolderKeys, index: int, visit: Visit, today: dt.date
@@ -254,6 +263,7 @@ class Clinic:
             nonlocal done
             try:
                 tally = self._tally(result.counts)  # one per batch, sealed before the write lock is taken
+                network = self._network_rows(result.counts)
                 with self.store.transaction():
                     # Indexes were given out before this lock was taken: if another writer stored a
                     # visit of one of these holders meanwhile, one of them is taken. Refuse the batch
@@ -263,7 +273,7 @@ class Clinic:
                             "Visits of a holder in this batch were recorded at the same time by someone else; "
                             "nothing of this batch was saved."
                         )
-                    self.store.add(result.records, [tally])
+                    self.store.add([*result.records, *network], [tally])
                     if audit is not None:
                         audit(len(result.records))
                     if checkpoint is not None:

@@ -23,7 +23,7 @@ from typing import Any
 from haven.app.actions import Action
 from haven.app.usecase import Area, use_case
 from haven.core.aggregates import KINDS, AggregateKey, describe, iso_week
-from haven.errors import InputError
+from haven.errors import InputError, RosterError
 from haven.reports.tables import Report, build_report
 from haven.site.roles import Permission
 
@@ -121,15 +121,29 @@ class Reports(Area):
         suppress_below: int,
         on_period: Callable[[int, int], None] | None = None,
         keep: Callable[[Report], None] | None = None,
+        network: bool = False,
     ) -> Report:
         """Report tables over the counters (small cells hidden: haven/reports/tables.py). ``keep`` gets
-        the report before its audit entry commits (to write its file aside)."""
-        totals = self.site.counts().totals
+        the report before its audit entry commits (to write its file aside). ``network``: over every
+        site's network tallies this site holds (haven/sync/network_tallies.py), at the root's site."""
+        totals = self._network_totals() if network else self.site.counts().totals
         with self.change(Action.REPORT_VIEW):
             result = build_report(totals, first, last, by, suppress_below, on_period=on_period)
             if keep is not None:
                 keep(result)
         return result
+
+    def _network_totals(self) -> dict[AggregateKey, int]:
+        from haven.sync.network_tallies import read
+        from haven.sync.service import Sync
+
+        private = Sync(self.site).counts_private()
+        if private is None:
+            raise RosterError(
+                "This site does not hold the network counts key: network totals are read at the root's site, "
+                "after 'haven network counts-key' (docs/sync.md)."
+            )
+        return read(self.site.store, private).totals
 
     @use_case(Permission.REPORT_VIEW, Action.COUNTS_FOLD)
     def week(self, week: int | str | None = None) -> WeekCounts:

@@ -42,7 +42,8 @@ class TrustUseCases(Area):
 
     @use_case(Permission.TRUST_VIEW, None)
     def show(self) -> dict[str, Any]:
-        """The trust list this site verifies against (the root's coordinator lists next epochs' keys ahead)."""
+        """The trust list this site verifies against (the root's coordinator lists next epochs' keys ahead),
+        and how many foreign issuers (EU DCC signers, SMART Health Card issuers) it trusts besides."""
         certs = self._certs()
         current = certs.trust_list()
         if current is None:
@@ -50,7 +51,7 @@ class TrustUseCases(Area):
         if certs.holds_root() and self.site.keys.admin is not None:
             certs.keep_scheduled()
             current = certs.trust_list() or current
-        return trust_doc(certs, current)
+        return {**trust_doc(certs, current), "foreign_issuers": certs.issuer_counts()}
 
     @use_case(Permission.TRUST_MANAGE, Action.TRUST_STANDALONE)
     def standalone(self, replace: bool = False) -> dict[str, Any]:

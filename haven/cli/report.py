@@ -50,6 +50,11 @@ BAR_WIDTH = 24
     show_default=True,
     help="Hide counts from 1 to N-1, and what would give them back (1: hide nothing).",
 )
+@click.option(
+    "--network",
+    is_flag=True,
+    help="Totals over every site of the network (at the root's site, with the network counts key).",
+)
 @common
 def report(
     ctx: Context,
@@ -60,15 +65,18 @@ def report(
     dhis2_mapping: str | None,
     out: str | None,
     suppress_below: int,
+    network: bool,
 ) -> None:
     """Report the anonymous counters to a programme: by product, dose, test, result and age band.
 
     Counts from 1 to N-1 are hidden, with the other cells needed so that no total gives them back.
-    Coordinators only.
+    Coordinators only. --network sums the network tallies every member site seals to the network counts
+    key (no per-site breakdown: a site's own report has that).
 
     \b
     Example:
       haven report --from 2026-11-01 --to 2026-11-30 --by month
+      haven report --network --from 2026-11-01 --to 2026-11-30 --by week
       haven report --from 2026-11-01 --to 2026-11-30 --format dhis2 --dhis2-mapping map.json --out dhis2.json
     """
     first, last = parse_date(start, "from"), parse_date(end, "to")
@@ -115,6 +123,7 @@ def report(
             suppress_below,
             on_period=lambda n, of: bar.update(task, completed=n, total=of),
             keep=lambda made: placed.enter_context(outputs.staged(render_report(made))),
+            network=network,
         )
     text, unmapped = rendered["text"], rendered["unmapped"]
     if unmapped:

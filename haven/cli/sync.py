@@ -255,6 +255,19 @@ def network_remove(ctx: Context, site: str) -> None:
     _roster_command(ctx, Permission.TRUST_MANAGE, lambda service: service.remove(site))
 
 
+@network.command("counts-key")
+@common
+def network_counts_key(ctx: Context) -> None:
+    """Make the network counts key: from then on every member seals each visit's counts to it too, and this
+    site's coordinators read network totals (haven report --network). Carry the new roster to every member.
+
+    \b
+    Example:
+      haven network counts-key
+    """
+    _roster_command(ctx, Permission.TRUST_MANAGE, lambda service: service.make_counts_key())
+
+
 def register(group: click.Group) -> None:
     group.add_command(sync)
     group.add_command(network)

@@ -50,7 +50,7 @@ class HubConnection:
     """Signed requests to one hub over HTTP(S), counting the bytes each way."""
 
     url: str
-    signer: wire.Signer
+    signer: wire.RequestSigner
     context: ssl.SSLContext | None = None
     clock: Callable[[], float] = time.time
     timeout: float = TIMEOUT_S

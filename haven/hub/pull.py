@@ -5,8 +5,9 @@ site wrote are here, so the visit continues their index instead of writing a sec
 locator they used (docs/sync.md, "One history"). The pull is a whole sync pull (every differing row, cost
 ∝ the difference), never a lookup of the holder's locators: the hub learns that this site is about to
 write, not for whom. It runs before every visit, first or not, so the request says nothing about the
-holder either. Only the sync key signs it, which only coordinators hold; a hub that does not answer within
-a few seconds is skipped, and the visit is recorded as without a hub, with a warning.
+holder either. Any role's session signs it with the site's pull-only credential (haven/hub/pull_credential.py,
+issued when a coordinator remembers the hub); a hub that does not answer within a few seconds is skipped,
+and the visit is recorded as without a hub, with a warning.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from typing import Any
 
 from haven.app.actions import Action
 from haven.errors import HavenError
-from haven.hub import wire
+from haven.hub import pull_credential, wire
 from haven.hub.client import HubConnection, hub_address, sync_with_hub
 from haven.site.site import UnlockedSite
 from haven.store.base import Store
 
 HUB_SETTING = "sync/hub"  # the hub's URL, as `haven site set --hub` remembered it
 PULL_TIMEOUT_S = 3.0
+NO_CREDENTIAL = (
+    "this site has no pull credential yet and only a coordinator's session holds the sync key: "
+    "a coordinator runs 'haven site set --hub URL' again"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Pulled:
 
     rows: int | None  # None: not pulled
     problem: str | None = None
+    reason: str | None = None  # why not: "unreachable", "failed" (the hub refused or answered wrong), "no-credential"
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pulled": self.rows is not None, "rows": self.rows or 0}
@@ -50,15 +56,35 @@ def remembered(store: Store) -> str | None:
 
 
 def remember(session: UnlockedSite, url: str) -> None:
-    """Remember ``url`` as this site's hub ('': forget it), with the ``site.set`` audit entry."""
+    """Remember ``url`` as this site's hub ('': forget it), with the ``site.set`` audit entry. A member
+    site (one with sync keys) gets a new pull-only credential too, so that every role's visit pulls first."""
     if url:
         hub_address(url)
+    from haven.sync.service import Sync  # the site's sync keys, as haven/sync keeps them
+
     with session.store.transaction():
         session.record(Action.SITE_SET)
         if url:
             session.store.put_setting(HUB_SETTING, url.encode())
+            keys = Sync(session).site_keys() if session.keys.admin is not None else None
+            if keys is not None:
+                pull_credential.store_new(session.store, keys, session.site.random_bytes)
         else:
             session.store.delete_setting(HUB_SETTING)
+            session.store.delete_setting(pull_credential.SETTING)
+
+
+def _signer(session: UnlockedSite) -> wire.RequestSigner | None:
+    """The pull-only credential (any role), else a coordinator's sync key; None for neither."""
+    credential = pull_credential.stored(session.store)
+    if credential is not None:
+        return credential
+    if session.keys.admin is None:
+        return None
+    from haven.sync.service import Sync
+
+    keys, _ = Sync(session).identity()
+    return wire.Signer(keys.signing)
 
 
 def pull_first(session: UnlockedSite) -> Pulled | None:
@@ -67,17 +93,15 @@ def pull_first(session: UnlockedSite) -> Pulled | None:
     url = remembered(session.store)
     if url is None:
         return None
-    if session.keys.admin is None:
-        return Pulled(None, "only a coordinator's session holds the site's sync key")
-    from haven.sync.service import Sync  # the site's sync keys, as haven/sync keeps them
-
     try:
-        keys, _ = Sync(session).identity()
-        conn = HubConnection(url, wire.Signer(keys.signing), timeout=PULL_TIMEOUT_S, retries=0)
+        signer = _signer(session)
+        if signer is None:
+            return Pulled(None, NO_CREDENTIAL, "no-credential")
+        conn = HubConnection(url, signer, timeout=PULL_TIMEOUT_S, retries=0)
         try:
             done = sync_with_hub(session.store, conn, session.auditor(Action.SYNC_PULL), push=False)
         finally:
             conn.close()
     except HavenError as exc:
-        return Pulled(None, exc.message.rstrip("."))
+        return Pulled(None, exc.message.rstrip("."), "unreachable" if exc.problem == "unreachable" else "failed")
     return Pulled(done.pulled)

@@ -32,13 +32,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from haven.errors import HavenError, HubError, InputError, NotAMemberError, RosterError, StoreError, by_class
-from haven.hub import RESHUFFLE_AFTER_S, wire
+from haven.hub import RESHUFFLE_AFTER_S, pull_credential, wire
 from haven.hub.roster import current_roster
 from haven.store.hub import HubStore
 from haven.sync import reconcile
-from haven.sync.roster import Roster
+from haven.sync.roster import Member, Roster
 
 CBOR = "application/cbor"
+CERTIFICATE = pull_credential.CERTIFICATE_HEADER
 
 
 @dataclass
@@ -128,6 +129,7 @@ _PROBLEM_STATUSES = {
     "method": 405,
     "bad-request": 400,
     "no-roster": 503,
+    "pull-only": 403,
 }
 
 
@@ -161,19 +163,24 @@ class Hub:
             )
         return self._roster
 
-    def authenticate(self, request: Request, body: bytes) -> bytes:
-        """The member who signed this request; a refusal for anyone else, a stale or replayed request."""
+    def authenticate(self, request: Request, body: bytes, write: bool = False) -> bytes:
+        """The member who signed this request; a refusal for anyone else, a stale or replayed request, and
+        for a ``write`` signed with a pull-only credential (haven/hub/pull_credential.py)."""
         headers = request.headers
         try:
             member = bytes.fromhex(headers[wire.MEMBER_HEADER])
             signed_at = int(headers[wire.TIME_HEADER])
             nonce = bytes.fromhex(headers[wire.NONCE_HEADER])
             signature = bytes.fromhex(headers[wire.SIGNATURE_HEADER])
+            pull_key = headers.get(pull_credential.PULL_KEY_HEADER)
+            pull = None if pull_key is None else (bytes.fromhex(pull_key), bytes.fromhex(headers[CERTIFICATE]))
         except (KeyError, ValueError):
             raise HubError("The request is not signed by a member.", problem="unsigned") from None
         if len(nonce) != wire.NONCE_BYTES:
             raise HubError("The request's nonce is not 16 bytes.", problem="unsigned")
         member_site = self.roster().check_sender(member)  # NotAMemberError: removed, or never admitted
+        if pull is not None:
+            member_site = self._pull_signer(member_site, pull, write)
         if not member_site.verify(
             signature, wire.signed_message(request.method, request.url.path, signed_at, nonce, body)
         ):
@@ -187,6 +194,16 @@ class Hub:
         if not self.nonces.first_time(nonce, now):
             raise HubError("This request was already answered (a replay).", problem="replay")
         return member
+
+    @staticmethod
+    def _pull_signer(member: Member, pull: tuple[bytes, bytes], write: bool) -> Member:
+        """The pull-only key that signs this request, if ``member`` certified it and it does not ``write``."""
+        signer = pull_credential.pull_signer(member, *pull)
+        if signer is None:
+            raise HubError("The request's pull key is not certified by its member.", problem="signature")
+        if write:
+            raise HubError("A pull-only credential cannot push to the hub.", problem="pull-only")
+        return signer
 
     # ------------------------------------------------------------ operations
 
@@ -247,11 +264,13 @@ async def _read_body(request: Request) -> bytes:
 def create_hub_app(hub: Hub) -> Starlette:
     """The ASGI app serving ``hub``; the reshuffler (if any) runs while the app does."""
 
-    def endpoint(operation: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        operation: Callable[[dict[str, Any]], dict[str, Any]], write: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             try:
                 body = await _read_body(request)
-                await run_in_threadpool(hub.authenticate, request, body)
+                await run_in_threadpool(hub.authenticate, request, body, write)
                 doc = wire.decode(body)
                 return _answer(await run_in_threadpool(operation, doc))
             except HavenError as exc:
@@ -263,7 +282,7 @@ def create_hub_app(hub: Hub) -> Starlette:
         Route("/v1/nodes", endpoint(hub.nodes), methods=["POST"]),
         Route("/v1/fingerprints", endpoint(hub.fingerprints), methods=["POST"]),
         Route("/v1/rows", endpoint(hub.rows), methods=["POST"]),
-        Route("/v1/merge", endpoint(hub.merge), methods=["POST"]),
+        Route("/v1/merge", endpoint(hub.merge, write=True), methods=["POST"]),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,6 +39,12 @@ SIGNATURE_HEADER = "haven-signature"
 def signed_message(method: str, path: str, time: int, nonce: bytes, body: bytes) -> bytes:
     digest = hashlib.sha256(body).digest()
     return b"\n".join([REQUEST_LABEL, method.encode(), path.encode(), str(time).encode(), nonce, digest])
+
+
+class RequestSigner(Protocol):
+    """What signs a request: a member's sync key (:class:`Signer`) or a pull-only credential."""
+
+    def headers(self, method: str, path: str, time: int, nonce: bytes, body: bytes) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)

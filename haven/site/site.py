@@ -80,6 +80,7 @@ from haven.site.rolekeys import NO_KEYS, MemberRecord, RoleKeys, audit_private, 
 from haven.site.roles import ALL_ROLES, Permission, Role, require
 from haven.site.staff import StaffMember, StaffTable, check_name, day
 from haven.store.base import Store
+from haven.sync.network_tallies import NetworkSealer
 
 PANIC_LOCK_WAIT_SECONDS = 0.5
 ERASE_AFTER_SETTING = "site.erase_after"  # the header's limit, kept where only a passphrase can change it
@@ -523,15 +524,23 @@ class UnlockedSite:
         """
         return hmac.compare_digest(self._master_key, other._master_key)
 
-    def as_staff(self, member: StaffMember, keys: RoleKeys = NO_KEYS) -> UnlockedSite:
+    def as_staff(
+        self, member: StaffMember, keys: RoleKeys = NO_KEYS, slot: tuple[int, bytes] | None = None
+    ) -> UnlockedSite:
         """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
-        (``keys``: the role keys their own slot led to; none by default).
+        (``keys``: the role keys their own slot led to; none by default; ``slot``: that slot's index
+        and bytes as their passphrase opened it).
 
         The web app keeps one open store for every signed-in staff member: each request
-        acts through such a view, so ``require`` and ``record`` name the right person.
+        acts through such a view, so ``require`` and ``record`` name the right person, and a change
+        to the key slots checks the acting member's own slot (not that of whoever unlocked first,
+        who may have been removed since).
         The view shares the store: closing it closes the store.
         """
-        return dataclasses.replace(self, staff=member, keys=keys)
+        view = dataclasses.replace(self, staff=member, keys=keys)
+        if slot is not None:
+            view.own_slot, view.own_slot_bytes = slot
+        return view
 
     def record(self, action: str, count: int = 1) -> None:
         """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
@@ -545,6 +554,7 @@ class UnlockedSite:
     def clinic(self, **kwargs: Any) -> Clinic:
         """Visits at this site: their counters sealed to the coordinators (haven/site/tallies.py)."""
         kwargs.setdefault("seal_counts", tallies.TallySealer.of(self.store, self.site.random_bytes))
+        kwargs.setdefault("seal_network", NetworkSealer.of(self.store, self.site.random_bytes))
         return Clinic(self.store, **kwargs)
 
     def counts(self) -> tallies.Counts:

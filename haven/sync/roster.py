@@ -22,6 +22,7 @@ so a verifier does not learn how many clinics there are. Payload::
       5: [* sign_public],    ; removed members: their bundles are refused
       6: network_public,     ; bstr .size 32, X25519: bundles for the whole network are sealed to it
       7: key_version,        ; uint, the roster version that made the network key
+      8: sealed counts key,  ; optional: the network counts public key, HPKE-sealed to the network key
     }
 
 A site is named by its **site id**: the first 8 bytes of SHA-256 over its signing key, in hex.
@@ -49,6 +50,7 @@ SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _ROSTER = "haven/v1/roster"
 _REQUEST = "haven/v1/sync-request"
 _NETWORK_KEY_INFO = b"haven/v1/network-key"
+_COUNTS_KEY_INFO = b"haven/v1/counts-key"
 
 
 def site_id(sign_public: bytes) -> str:
@@ -160,6 +162,9 @@ class Roster:
     network_public: bytes
     key_version: int
     sealed_keys: Mapping[bytes, bytes] = field(default_factory=dict, repr=False)  # sign_public -> sealed
+    # The network counts public key (haven/sync/network_tallies.py), sealed to the network key: a hub,
+    # which holds the roster, cannot read it (None: the network keeps no network counts).
+    sealed_counts: bytes | None = field(default=None, repr=False)
 
     def member(self, sign_public: bytes) -> Member | None:
         return next((m for m in self.members if m.sign_public == sign_public), None)
@@ -204,7 +209,18 @@ class Roster:
         except Exception:
             raise RosterError("The network keys in this roster do not open with this site's keys.") from None
 
+    def open_counts_key(self, network_keys: Mapping[int, x25519.X25519PrivateKey]) -> bytes | None:
+        """The network counts public key, opened with the network key it is sealed to; None if there is none."""
+        key = network_keys.get(self.key_version)
+        if self.sealed_counts is None or key is None:
+            return None
+        try:
+            return _bytes(SUITE.decrypt(self.sealed_counts, key, _COUNTS_KEY_INFO), KEY_BYTES)
+        except Exception:
+            raise RosterError("The network counts key in this roster does not open with the network key.") from None
+
     def payload(self) -> bytes:
+        counts = {} if self.sealed_counts is None else {8: self.sealed_counts}
         return cbor.dumps(
             {
                 1: _ROSTER,
@@ -217,6 +233,7 @@ class Roster:
                 5: sorted(self.removed),
                 6: self.network_public,
                 7: self.key_version,
+                **counts,
             }
         )
 
@@ -232,6 +249,7 @@ class Roster:
             "members": sorted(m.site_id for m in self.members),
             "removed": sorted(site_id(s) for s in self.removed),
             "network_key_version": self.key_version,
+            "network_counts": self.sealed_counts is not None,
         }
 
 
@@ -247,19 +265,23 @@ def new_roster(
     members: Iterable[Member],
     removed: Iterable[bytes],
     network_keys: Mapping[int, x25519.X25519PrivateKey],
+    counts_public: bytes | None = None,
 ) -> Roster:
     """The next roster (version + 1); bundles are sealed to the newest of ``network_keys``, all of
-    which are sealed to each of ``members``."""
+    which are sealed to each of ``members``; ``counts_public`` (the network counts key) is sealed to it too."""
     listed = tuple(sorted(members, key=lambda m: m.sign_public))
     key_version = max(network_keys)
+    network_public = network_keys[key_version].public_key()
+    sealed_counts = None if counts_public is None else SUITE.encrypt(counts_public, network_public, _COUNTS_KEY_INFO)
     return Roster(
         version=1 if previous is None else previous.version + 1,
         root_public=root_public,
         members=listed,
         removed=frozenset(removed),
-        network_public=_raw(network_keys[key_version].public_key()),
+        network_public=_raw(network_public),
         key_version=key_version,
         sealed_keys=seal_network_keys(network_keys, listed),
+        sealed_counts=sealed_counts,
     )
 
 
@@ -278,7 +300,7 @@ def parse_roster(data: bytes, pinned_root: bytes | None) -> Roster:
         value = cbor.loads(signed.payload, "roster", canonical=True)
     except HavenError as exc:
         raise RosterError(f"This is not a readable Haven roster ({exc.message})") from None
-    if not isinstance(value, Mapping) or set(value) != {1, 2, 3, 4, 5, 6, 7} or value[1] != _ROSTER:
+    if not isinstance(value, Mapping) or set(value) - {8} != {1, 2, 3, 4, 5, 6, 7} or value[1] != _ROSTER:
         raise RosterError("This is not a Haven network roster.")
     if value[3] != pinned_root:
         raise RosterError("This roster is signed for another network's root than the one this site trusts.")
@@ -308,4 +330,11 @@ def parse_roster(data: bytes, pinned_root: bytes | None) -> Roster:
         network_public=_bytes(value[6], KEY_BYTES),
         key_version=key_version,
         sealed_keys=sealed,
+        sealed_counts=_sealed_counts(value.get(8)),
     )
+
+
+def _sealed_counts(value: Any) -> bytes | None:
+    if value is not None and not (isinstance(value, bytes) and len(value) == KEY_BYTES * 2 + 16):
+        raise RosterError("The roster is malformed (its counts key).")
+    return value

@@ -6,6 +6,9 @@ Each checks its permission, acts and writes its audit entry in one transaction. 
 * ``sync/network-keys``  every network private key this site was given ({key_version: key}), wrapped likewise
 * ``sync/roster``        the newest root-signed roster this site holds (as received), wrapped likewise: it
                          lists the network's sites, which only coordinators need to see
+* ``sync/counts-public`` the network counts public key the roster carries, in the clear: every role seals
+                         each visit's network tally to it (haven/sync/network_tallies.py)
+* ``sync/counts-key``    at the root's site only: its private half, wrapped under the admin key
 
 Only coordinators hold the admin key, so only they sync (:data:`Permission.SYNC`).
 """
@@ -27,6 +30,7 @@ from haven.site.roles import Permission
 from haven.site.site import UnlockedSite
 from haven.sync import reconcile
 from haven.sync.bundle import OpenedBundle, open_bundle, seal_bundle, unpack_rows
+from haven.sync.network_tallies import COUNTS_KEY, COUNTS_PUBLIC
 from haven.sync.roster import Member, Roster, SiteKeys, new_roster, parse_request, parse_roster
 
 SITE_KEYS = "sync/site-keys"
@@ -120,11 +124,48 @@ class Sync:
         return roster
 
     def _adopt(self, data: bytes, roster: Roster) -> None:
-        """Store a newer roster and the network key it seals to this site (inside the caller's transaction)."""
+        """Store a newer roster, the network key it seals to this site and the network counts key it
+        carries (inside the caller's transaction)."""
         self._save_roster(data)
         keys = self.site_keys()
         if keys is not None:
-            self._save_network_keys({**self.network_keys(), **roster.open_network_keys(keys)})
+            network = {**self.network_keys(), **roster.open_network_keys(keys)}
+            self._save_network_keys(network)
+            counts = roster.open_counts_key(network)
+            if counts is not None:
+                self.store.put_setting(COUNTS_PUBLIC, counts)
+
+    def _counts_public(self, roster: Roster | None) -> bytes | None:
+        """The network counts key a new roster carries on (the one the current roster carries)."""
+        return None if roster is None else roster.open_counts_key(self.network_keys())
+
+    def counts_private(self) -> x25519.X25519PrivateKey | None:
+        """The network counts private key, at the root's site (a coordinator's session); None elsewhere."""
+        blob = self.store.get_setting(COUNTS_KEY)
+        if blob is None:
+            return None
+        return x25519.X25519PrivateKey.from_private_bytes(unwrap(self._admin(), COUNTS_KEY, blob))
+
+    def make_counts_key(self) -> Roster:
+        """At the root's site: make the network counts key, and a new roster that carries it to every member.
+        From then on each member seals every visit's counts to it too; run once (again: the same key)."""
+        self.session.require(Permission.TRUST_MANAGE)
+        root = self._root()
+        with self.store.transaction():
+            current = self._require_roster()
+            if current.sealed_counts is not None and self.counts_private() is not None:
+                return current
+            private = x25519.X25519PrivateKey.from_private_bytes(self._random(32))
+            public = private.public_key().public_bytes_raw()
+            wrapped = wrap(self._admin(), COUNTS_KEY, private.private_bytes_raw(), self._random)
+            self.store.put_setting(COUNTS_KEY, wrapped)
+            self.store.put_setting(COUNTS_PUBLIC, public)
+            roster = new_roster(
+                current, current.root_public, current.members, current.removed, self.network_keys(), public
+            )
+            self._save_roster(roster.sign(root))
+            self.session.record(Action.NETWORK_COUNTS_KEY)
+        return roster
 
     # ------------------------------------------------------------ membership
 
@@ -164,7 +205,7 @@ class Sync:
             else:
                 network = self.network_keys()
                 members, removed = {*current.members, member}, current.removed
-            roster = new_roster(current, public_bytes(root), members, removed, network)
+            roster = new_roster(current, public_bytes(root), members, removed, network, self._counts_public(current))
             self._save_roster(roster.sign(root))
             self.session.record(Action.NETWORK_ADMIT)
         return roster
@@ -185,7 +226,9 @@ class Sync:
             }
             self._save_network_keys(network)
             members = [m for m in current.members if m != member]
-            roster = new_roster(current, current.root_public, members, current.removed | {member.sign_public}, network)
+            removed = current.removed | {member.sign_public}
+            counts = self._counts_public(current)
+            roster = new_roster(current, current.root_public, members, removed, network, counts)
             self._save_roster(roster.sign(root))
             self.session.record(Action.NETWORK_REMOVE)
         return roster

@@ -3,7 +3,8 @@
 Every staff route depends on exactly one staff dependency: one per
 :class:`~haven.site.roles.Permission` of the site's role matrix it needs
 (:data:`NewCardStaff`, :data:`VisitStaff`, :data:`HistoryStaff`,
-:data:`CertificateStaff`, :data:`ReportStaff`), or :data:`AnyStaff`. Each
+:data:`CertificateStaff`, :data:`ReportStaff`, and the coordinator pages'
+:data:`StaffManager`, :data:`TrustManager`, :data:`AuditViewer`), or :data:`AnyStaff`. Each
 refuses a signed-out request (401; also a session from before the site locked),
 a staff member none of whose roles grants the permission (403) and, for
 POST/PUT/PATCH/DELETE, a request without the session's CSRF token (403).
@@ -127,6 +128,9 @@ CertificateStaff = Annotated[StaffMember, Depends(require(Permission.CERTIFICATE
 ReportStaff = Annotated[StaffMember, Depends(require(Permission.REPORT_VIEW))]
 LotViewStaff = Annotated[StaffMember, Depends(require(Permission.LOT_VIEW))]
 LotStaff = Annotated[StaffMember, Depends(require(Permission.LOT_MANAGE))]
+StaffManager = Annotated[StaffMember, Depends(require(Permission.STAFF_MANAGE))]
+TrustManager = Annotated[StaffMember, Depends(require(Permission.TRUST_MANAGE))]
+AuditViewer = Annotated[StaffMember, Depends(require(Permission.AUDIT_VIEW))]
 
 
 def signed_in_staff(request: Request, touch: bool = False) -> StaffMember | None:

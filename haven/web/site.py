@@ -11,7 +11,9 @@ it was.
 
 * **Removed or reset.** Each staff request reads the person's key slot back
   (:meth:`Site.check`): removing them or resetting their passphrase, from any
-  process, rewrites it and ends their session.
+  process, rewrites it and ends their session. Each member's own changes to the key slots are
+  checked against their own slot (:meth:`as_staff`), so removing whoever signed in first leaves
+  the others able to manage staff.
 
 * **Duress.** A duress passphrase erases the site and opens a new empty one
   (:mod:`haven.site.site`). The server sees the new session's master key differ
@@ -106,6 +108,7 @@ class WebSite:
     last_active: float = field(default=0.0, init=False)
     _shared: UnlockedSite | None = field(default=None, init=False, repr=False)
     _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
+    _member_slots: dict[bytes, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
@@ -158,6 +161,7 @@ class WebSite:
             keys = session.keys  # what this member's own slot opened, kept for their requests
             self._adopt(session)
             self._member_keys[member.id] = keys
+            self._member_slots[member.id] = slot
             self.last_active = self.clock()
             shared = self._shared  # set by _adopt just above
             if shared is not None:
@@ -256,6 +260,7 @@ class WebSite:
     def _end_sessions(self) -> None:
         self.generation += 1
         self._member_keys.clear()
+        self._member_slots.clear()
         for listener in self._on_lock:
             listener()
 
@@ -287,7 +292,8 @@ class WebSite:
 
     def as_staff(self, member: StaffMember) -> UnlockedSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
-        return self._session().as_staff(member, self._member_keys.get(member.id, RoleKeys()))
+        keys = self._member_keys.get(member.id, RoleKeys())
+        return self._session().as_staff(member, keys, self._member_slots.get(member.id))
 
     def app(self, member: StaffMember) -> App:
         """The application acting as ``member``, on this server's clock and randomness: every page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from haven.core.card import Card
 from haven.store.hub import HubStore
 from haven.sync.service import Sync
-from tests.helpers_site import ADMIN
+from tests.helpers_site import ADMIN, CLINICIAN
 from tests.hub.network import HubProcess, free_port, haven
 from tests.sync.network import TEST, VAX1, Network, make_network
 
@@ -32,6 +33,16 @@ def _visit(net: Network, name: str, card: Card, tmp_path: Path) -> dict[str, obj
     entries = tmp_path / "visit.json"
     entries.write_text(json.dumps(TEST))
     return _as_coordinator(net, name, tmp_path, "visit", "add", "--card", card.code, "--entries", str(entries))
+
+
+def clinician_visit(net: Network, name: str, card: Card, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``haven visit add`` of a test at site ``name`` with the clinician's passphrase."""
+    secret, entries = tmp_path / "clinician", tmp_path / "visit.json"
+    secret.write_text(CLINICIAN + "\n")
+    entries.write_text(json.dumps(TEST))
+    home = str(net.sites[name].folder.home)
+    return haven("--home", home, "--passphrase-file", str(secret), "--json", "visit", "add", "--card", card.code,
+                 "--entries", str(entries))  # fmt: skip
 
 
 def _hub_started(net: Network, database: str, tmp_path: Path) -> HubProcess:
@@ -100,8 +111,8 @@ def test_forgetting_the_hub_records_visits_as_before(tmp_path: Path) -> None:
 
 
 def test_a_session_without_the_sync_key_records_unpulled_with_a_warning(tmp_path: Path) -> None:
+    from haven.hub import pull_credential
     from haven.site.roles import Role
-    from tests.helpers_site import CLINICIAN
 
     net = make_network(tmp_path, ("b",))
     _as_coordinator(net, "b", tmp_path, "site", "set", "--hub", f"http://127.0.0.1:{free_port()}")
@@ -109,12 +120,9 @@ def test_a_session_without_the_sync_key_records_unpulled_with_a_warning(tmp_path
     net.add_visit("b", card, VAX1, first=True)
     with net.sites["b"].unlock(ADMIN) as session:
         session.add_staff("Min", Role.CLINICIAN | Role.REGISTRAR, CLINICIAN)
-    secret, entries = tmp_path / "clinician", tmp_path / "visit.json"
-    secret.write_text(CLINICIAN + "\n")
-    entries.write_text(json.dumps(TEST))
-    home = str(net.sites["b"].folder.home)
-    done = haven("--home", home, "--passphrase-file", str(secret), "--json", "visit", "add", "--card", card.code,
-                 "--entries", str(entries))  # fmt: skip
+        # A site that remembered its hub before pull credentials: a clinician's session has neither key.
+        session.store.delete_setting(pull_credential.SETTING)
+    done = clinician_visit(net, "b", card, tmp_path)
     assert done.returncode == 0, done.stderr
     added = json.loads(done.stdout)
     assert added["index"] == 1 and added["hub"]["pulled"] is False and "coordinator" in added["hub"]["problem"]

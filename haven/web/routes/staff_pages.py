@@ -31,6 +31,7 @@ from haven.errors import (
     StoreFullError,
     TrustError,
 )
+from haven.hub.pull import Pulled
 from haven.site.roles import Permission, allowed
 from haven.web import cards, check_warnings, forms, sheet
 from haven.web.deps import (
@@ -62,6 +63,15 @@ from haven.web.vocab import product_name, word
 router = APIRouter(include_in_schema=False)
 
 RECORDED = N_("Visit recorded.")
+# After saving, where the pull from the site's hub did not happen (haven/hub/pull.py), as the CLI warns.
+RECORDED_HUB_DOWN = N_(
+    "Visit recorded, but the hub did not answer: it was recorded from this clinic's records only. "
+    "Sync when the hub is back."
+)
+RECORDED_UNPULLED = N_(
+    "Visit recorded, but the pull from the hub failed: it was recorded from this clinic's records only. "
+    "Ask a coordinator to sync."
+)
 CLOSED = N_("Card closed.")
 
 
@@ -431,7 +441,7 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
     try:
         if not problems:
             add = state.site.app(staff).visits.add
-            await run_in_threadpool(add, card.card, doc, card.pin, card.new, reason or None)
+            added = await run_in_threadpool(add, card.card, doc, card.pin, card.new, reason or None)
     except ChecksNeedConfirmationError as exc:
         warnings = check_warnings.form_warnings(sections, exc.warnings, gettext_for(request_locale(request)))
         if pressed and not reason:
@@ -449,8 +459,15 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
         return visit_refused(request, state, staff, form, found, new=card.new, warnings=warnings)
     card.has_records, card.new = True, False
     session = staff_session(request)
-    session.flash = RECORDED
+    session.flash = recorded_flash(added.hub)
     return see_other("/card/history" if allowed(staff.roles, Permission.HISTORY_VIEW) else "/card")
+
+
+def recorded_flash(pulled: Pulled | None) -> str:
+    """The message after a visit is saved: whether the pull from the hub went first."""
+    if pulled is None or pulled.problem is None:
+        return RECORDED
+    return RECORDED_HUB_DOWN if pulled.reason == "unreachable" else RECORDED_UNPULLED
 
 
 # ---------------------------------------------------------------- history and certificates

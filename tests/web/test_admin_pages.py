@@ -1,0 +1,377 @@
+"""Coordinator pages: staff, trust and key rotation, the audit log's check; each action takes effect, other
+roles get 403 and change nothing, and a wrong confirming passphrase refuses and changes nothing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from haven.app.actions import Action
+from haven.cert_services import DEFAULT_LABEL
+from haven.errors import AuthError
+from haven.site.roles import Role
+from haven.web import WebSite
+from haven.web.audit_words import ACTION_NAMES
+from haven.web.i18n import translations
+from tests.helpers_clock import NOW, TODAY, seeded
+from tests.helpers_site import raw_write
+from tests.web.conftest import PASSPHRASES, csrf_of, sign_in
+
+CHOSEN = "velvet orchard humble rescue galaxy"
+SHOWN = re.compile(r'id="new-passphrase" lang="en">([^<]+)<')
+
+
+def staff_names(site: WebSite) -> dict[str, Role]:
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    return {m.name: m.roles for m in site.app(coordinator).staff.list()}
+
+
+def trust_doc(site: WebSite) -> dict[str, Any]:
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    return site.app(coordinator).trust.show()
+
+
+def page_csrf(client: TestClient, path: str = "/admin/staff") -> str:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    return csrf_of(r.text)
+
+
+def post(client: TestClient, path: str, **form: Any) -> Any:
+    return client.post(path, data=form, follow_redirects=False)
+
+
+def confirmed(client: TestClient, path: str, page: str = "/admin/staff", **form: Any) -> Any:
+    """Post a coordinator's form with a fresh CSRF token and their own passphrase confirming it."""
+    return post(client, path, csrf_token=page_csrf(client, page), your_passphrase=PASSPHRASES["coordinator"], **form)
+
+
+def remove_registrar(client: TestClient, typed: str) -> Any:
+    return post(
+        client,
+        "/admin/staff/remove",
+        csrf_token=page_csrf(client),
+        name="registrar",
+        confirm="yes",
+        your_passphrase=typed,
+    )
+
+
+def can_sign_in(site: WebSite, name: str, passphrase: str) -> bool:
+    try:
+        site.sign_in(name, passphrase)
+    except AuthError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- staff
+
+
+def test_a_coordinator_adds_a_member_whose_passphrase_is_shown_once_and_opens_the_site(
+    client: TestClient, site: WebSite
+) -> None:
+    sign_in(client, "coordinator")
+    csrf = page_csrf(client)
+    r = post(
+        client,
+        "/admin/staff/add",
+        csrf_token=csrf,
+        name="Dana",
+        role=["clinician", "registrar"],
+        how="generate",
+        your_passphrase=PASSPHRASES["coordinator"],
+    )
+    assert r.status_code == 200, r.text
+    secret = SHOWN.search(r.text)
+    assert secret, r.text
+    passphrase = secret.group(1)
+    assert len(passphrase.split()) >= 5
+    assert staff_names(site)["Dana"] == Role.REGISTRAR | Role.CLINICIAN
+    assert can_sign_in(site, "Dana", passphrase)
+    # Once only: the staff page and the list never show it again.
+    assert passphrase not in client.get("/admin/staff").text
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_chosen_passphrase_follows_the_clis_strength_rules(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    form = {"name": "Eun", "role": "registrar", "how": "choose", "your_passphrase": PASSPHRASES["coordinator"]}
+    weak = post(
+        client, "/admin/staff/add", csrf_token=page_csrf(client), passphrase="password1", passphrase_again="password1"
+    )
+    assert weak.status_code == 422  # missing fields: the framework refuses first
+    weak = post(
+        client,
+        "/admin/staff/add",
+        csrf_token=page_csrf(client),
+        passphrase="password12345",
+        passphrase_again="password12345",
+        **form,
+    )
+    assert weak.status_code == 422 and "too easy to guess" in weak.text
+    differ = post(
+        client, "/admin/staff/add", csrf_token=page_csrf(client), passphrase=CHOSEN, passphrase_again="x", **form
+    )
+    assert differ.status_code == 400 and "not the same" in differ.text
+    assert "Eun" not in staff_names(site)
+    ok = post(
+        client, "/admin/staff/add", csrf_token=page_csrf(client), passphrase=CHOSEN, passphrase_again=CHOSEN, **form
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/admin/staff"
+    assert CHOSEN not in client.get("/admin/staff").text
+    assert can_sign_in(site, "Eun", CHOSEN)
+
+
+def test_removing_a_member_ends_their_session_and_their_passphrase(client: TestClient, app: Any, site: WebSite) -> None:
+    with TestClient(app, base_url="http://127.0.0.1") as registrar:
+        sign_in(registrar, "registrar")
+        assert registrar.get("/", follow_redirects=False).status_code == 200
+        sign_in(client, "coordinator")
+        unconfirmed = confirmed(
+            client,
+            "/admin/staff/remove",
+            name="registrar",
+        )
+        assert unconfirmed.status_code == 400 and "registrar" in staff_names(site)
+        r = confirmed(
+            client,
+            "/admin/staff/remove",
+            name="registrar",
+            confirm="yes",
+        )
+        assert r.status_code == 303
+        assert "removed" in client.get("/admin/staff").text
+        assert "registrar" not in staff_names(site)
+        assert registrar.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+    assert not can_sign_in(site, "registrar", PASSPHRASES["registrar"])
+
+
+def test_the_last_coordinator_cannot_be_removed(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    page = client.get("/admin/staff").text
+    assert '<option value="coordinator">' not in page  # not offered
+    r = post(
+        client,
+        "/admin/staff/remove",
+        csrf_token=csrf_of(page),
+        name="coordinator",
+        confirm="yes",
+        your_passphrase=PASSPHRASES["coordinator"],
+    )
+    assert r.status_code == 400 and "cannot remove your own account" in r.text
+    assert Role.COORDINATOR in staff_names(site)["coordinator"]
+
+
+def test_a_reset_passphrase_rewraps_the_role_keys_and_drops_the_duress_passphrase(
+    client: TestClient, app: Any, site: WebSite
+) -> None:
+    from tests.web.conftest import DURESS
+
+    with TestClient(app, base_url="http://127.0.0.1") as clinician:
+        sign_in(clinician, "clinician")
+        sign_in(client, "coordinator")
+        r = confirmed(
+            client,
+            "/admin/staff/reset",
+            name="clinician",
+            how="generate",
+        )
+        assert r.status_code == 200, r.text
+        secret = SHOWN.search(r.text)
+        assert secret
+        assert clinician.get("/", follow_redirects=False).headers["location"] == "/sign-in"  # signed out
+    assert not can_sign_in(site, "clinician", PASSPHRASES["clinician"])
+    signed = site.sign_in("clinician", secret.group(1))
+    # Their new slot leads to their role keys: the epoch signing key opens for them.
+    keys = site.app(signed.staff).trust.show()["keys"]
+    assert [k["held"] for k in keys if k["status"] == "signing"] == [True]
+    # The duress passphrase is gone with the old slots: typed now, it is only wrong (nothing is erased).
+    assert not can_sign_in(site, "clinician", DURESS["clinician"])
+    assert "registrar" in staff_names(site)
+
+
+def test_the_web_resets_others_passphrases_not_ones_own(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    r = confirmed(
+        client,
+        "/admin/staff/reset",
+        name="coordinator",
+        how="choose",
+        passphrase=CHOSEN,
+        passphrase_again=CHOSEN,
+    )
+    assert r.status_code == 400 and "change your own at the site&#39;s computer" in r.text
+    assert can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
+
+
+def test_removing_whoever_unlocked_the_server_first_leaves_the_key_slots_writable(keys: Any, clock: Any) -> None:
+    """Each member's changes check their own key slot, not that of the sign-in that opened the store."""
+    web = WebSite(keys=keys, today=lambda: TODAY, now=lambda: NOW, clock=clock, random_bytes=seeded(3))
+    try:
+        web.sign_in("registrar", PASSPHRASES["registrar"])  # opens the shared store
+        coordinator = web.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+        web.app(coordinator).staff.remove("registrar")
+        web.app(coordinator).staff.add("Dana", Role.CLINICIAN, CHOSEN)
+        assert can_sign_in(web, "Dana", CHOSEN)
+    finally:
+        web.lock()
+
+
+# ---------------------------------------------------------------- trust
+
+
+def test_rotation_changes_the_signing_key_and_the_trust_list_downloads(client: TestClient, site: WebSite) -> None:
+    before = trust_doc(site)
+    sign_in(client, "coordinator")
+    page = client.get("/admin/trust")
+    assert page.status_code == 200 and before["root_fingerprint"] in page.text
+    assert 'id="foreign-issuers"' in page.text
+    r = post(
+        client,
+        "/admin/trust/rotate",
+        csrf_token=csrf_of(page.text),
+        label=DEFAULT_LABEL,
+        confirm="yes",
+        your_passphrase=PASSPHRASES["coordinator"],
+    )
+    assert r.status_code == 303, r.text
+    after = trust_doc(site)
+    signing = [k["kid"] for k in after["keys"] if k["status"] == "signing"]
+    old = [k["kid"] for k in before["keys"] if k["status"] == "signing"]
+    assert len(signing) == len(old) == 1 and signing != old and after["sequence"] > before["sequence"]
+    assert {k["kid"]: k["status"] for k in after["keys"]}[old[0]] == "retired"
+    assert {k["label"] for k in after["keys"]} == {DEFAULT_LABEL}
+    shown = client.get("/admin/trust").text
+    assert f'data-kid="{signing[0]}"' in shown and "New signing key in use" in shown
+    download = client.get("/admin/trust/trust-list.cbor")
+    assert download.status_code == 200 and download.headers["content-type"] == "application/cbor"
+    assert download.content == client.get("/api/trust-list").content
+
+
+def test_trust_status_counts_foreign_issuers(site: WebSite) -> None:
+    assert trust_doc(site)["foreign_issuers"] == {"eu-dcc": 0, "shc": 0}
+
+
+# ---------------------------------------------------------------- who may
+
+
+def test_other_roles_get_403_see_no_links_and_change_nothing(client: TestClient, site: WebSite) -> None:
+    before_staff, before_trust = staff_names(site), trust_doc(site)
+    for role in ("registrar", "clinician", "ana"):
+        csrf = sign_in(client, role)
+        home = client.get("/").text
+        assert "/admin/" not in home
+        for path in ("/admin/staff", "/admin/trust", "/admin/audit", "/admin/trust/trust-list.cbor"):
+            r = client.get(path)
+            assert r.status_code == 403 and 'data-code="permission-denied"' in r.text, (role, path)
+        forms: list[tuple[str, dict[str, Any]]] = [
+            ("/admin/staff/add", {"name": "Mallory", "role": "coordinator", "how": "generate"}),
+            ("/admin/staff/remove", {"name": "coordinator", "confirm": "yes"}),
+            ("/admin/staff/reset", {"name": "coordinator", "how": "generate"}),
+            ("/admin/trust/rotate", {"label": DEFAULT_LABEL, "confirm": "yes"}),
+        ]
+        for path, form in forms:
+            r = post(client, path, csrf_token=csrf, your_passphrase=PASSPHRASES[role], **form)
+            assert r.status_code == 403, (role, path)
+        client.post("/sign-out", data={"csrf_token": csrf})
+    assert staff_names(site) == before_staff
+    assert trust_doc(site)["keys"] == before_trust["keys"]
+    assert can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
+
+
+def test_the_coordinator_sees_the_links(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    page = client.get("/counts").text
+    assert all(f'href="/admin/{p}"' in page for p in ("staff", "trust", "audit"))
+
+
+ACTIONS: list[tuple[str, dict[str, Any], str]] = [
+    ("/admin/staff/add", {"name": "Mallory", "role": "coordinator", "how": "generate"}, "/admin/staff"),
+    ("/admin/staff/remove", {"name": "registrar", "confirm": "yes"}, "/admin/staff"),
+    ("/admin/staff/reset", {"name": "clinician", "how": "generate"}, "/admin/staff"),
+    ("/admin/trust/rotate", {"label": DEFAULT_LABEL, "confirm": "yes"}, "/admin/trust"),
+]
+
+
+@pytest.mark.parametrize(("path", "form", "page"), ACTIONS, ids=[a[0] for a in ACTIONS])
+def test_a_stolen_open_session_without_the_passphrase_changes_nothing(
+    client: TestClient, site: WebSite, path: str, form: dict[str, Any], page: str
+) -> None:
+    before_staff, before_trust = staff_names(site), trust_doc(site)
+    sign_in(client, "coordinator")
+    r = post(client, path, csrf_token=page_csrf(client, page), your_passphrase="lemon harbor silent orbit", **form)
+    assert r.status_code == 403 and "That is not your passphrase" in r.text
+    missing = post(client, path, csrf_token=page_csrf(client, page), **form)
+    assert missing.status_code == 422
+    assert staff_names(site) == before_staff
+    assert trust_doc(site)["keys"] == before_trust["keys"]
+    assert can_sign_in(site, "registrar", PASSPHRASES["registrar"])
+    assert can_sign_in(site, "clinician", PASSPHRASES["clinician"])
+
+
+def test_confirmations_count_against_the_sign_in_limit(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    statuses = []
+    for _ in range(12):
+        r = remove_registrar(client, "wrong words typed here")
+        statuses.append(r.status_code)
+    assert statuses[0] == 403 and statuses[-1] == 429
+    assert "registrar" in staff_names(site)
+
+
+def test_a_forged_form_without_the_csrf_token_is_refused(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    r = post(client, "/admin/staff/remove", name="registrar", confirm="yes", your_passphrase=PASSPHRASES["coordinator"])
+    assert r.status_code == 403 and "registrar" in staff_names(site)
+
+
+# ---------------------------------------------------------------- audit
+
+
+def test_the_audit_page_checks_the_chain_as_the_cli_does_in_korean(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    client.cookies.set("haven_lang", "ko")
+    r = client.get("/admin/audit")
+    assert r.status_code == 200 and 'data-ok="true"' in r.text
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    head = site.app(coordinator).audit.verify()
+    assert f'id="audit-head">{head.seq - 1}:' in r.text  # the page's own reading is entry head.seq
+    ko = translations("ko")
+    assert ko.gettext(ACTION_NAMES[Action.STAFF_ADD]) in r.text  # the setup's entries, named in Korean
+    assert re.search(r"<span class=\"unbroken\">\d\d:00</span>", r.text)  # to the hour, never finer
+    assert not re.search(r"\d\d:\d\d:\d\d", r.text)
+
+
+def test_the_audit_page_names_the_cli_reason_when_the_chain_is_broken(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    wrong = "1:" + "00" * 32
+    r = client.get("/admin/audit", params={"witness": wrong})
+    assert r.status_code == 409 and 'data-ok="false"' in r.text
+    assert "no longer passes through the head witnessed at entry 1" in r.text
+    assert client.get("/admin/audit", params={"witness": "7"}).status_code == 400
+    with raw_write(site.store) as conn:  # type: ignore[arg-type]
+        conn.execute("UPDATE audit SET sealed = x'00' WHERE seq = 1")
+    r = client.get("/admin/audit")
+    assert r.status_code == 409 and "Audit entry 1" in r.text
+
+
+def test_every_audit_action_has_a_name_on_the_page() -> None:
+    assert set(ACTION_NAMES) == set(Action)
+
+
+def test_a_duress_passphrase_typed_to_confirm_erases_the_site_as_anywhere(client: TestClient, site: WebSite) -> None:
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    duress = "ripple mango voyage clever timber"
+    site.app(coordinator).staff.add("boss", Role.COORDINATOR, CHOSEN, duress)
+    token = client.get("/api/session").json()["csrf_token"]
+    r = client.post("/api/session", json={"name": "boss", "passphrase": CHOSEN}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    r = remove_registrar(client, duress)
+    assert r.status_code == 403  # answered like a wrong passphrase; the session is over
+    assert client.get("/admin/staff", follow_redirects=False).headers["location"] == "/sign-in"
+    assert not can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
+    assert not can_sign_in(site, "registrar", PASSPHRASES["registrar"])
