@@ -60,8 +60,6 @@ from haven.core.card import Card
 from haven.core.catalogue import catalogue
 from haven.core.clock import utc_now
 from haven.core.entries import MAX_DOSE, Test, Vaccination
-from haven.core.history import record_tag
-from haven.core.records import OpenedRecord
 from haven.errors import CertificateError, InputError, NoRecordsError, PermissionDeniedError, TrustError
 from haven.site.rolekeys import RoleKeys, issuing_key, unwrap, wrap
 from haven.site.roles import Permission
@@ -99,8 +97,9 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
     """The facts a certificate states about ``entries`` (a history's, or those chosen from it).
 
     Every vaccination (the same product, dose and date once), dose n "of" the
-    product's primary series (or of n for extra doses), and the latest test only.
-    Entries of other kinds are left out. The CLI and the web app both certify through this.
+    product's primary series (or of n for extra doses), and the latest COVID-19 test only.
+    Entries of other kinds, and tests for other diseases, are left out. The CLI and the web
+    app both certify through this.
     """
     if what not in WHAT:
         raise InputError(f"--what must be one of: {', '.join(WHAT)}.")
@@ -113,7 +112,7 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
             vaccinations[(e.product, e.dose, e.date)] = VaccinationFact(
                 product.diseases, product.platform, e.product, e.dose, of, e.date
             )
-        elif isinstance(e, Test) and what in ("test", "all"):
+        elif isinstance(e, Test) and what in ("test", "all") and catalogue().tests[e.test].disease == TEST_DISEASE:
             tests.append(e)
     latest = max(tests, key=lambda t: t.date, default=None)
     facts = Facts(
@@ -124,15 +123,6 @@ def facts_from(entries: Iterable[object], what: str = "all") -> Facts:
         kinds = {"vaccination": "vaccinations", "test": "tests", "all": "vaccinations or tests"}[what]
         raise InputError(f"This holder's history has no {kinds} to certify.")
     return facts
-
-
-def entry_id(visit: OpenedRecord, number: int) -> str:
-    """The id of a visit's entry when choosing what a certificate states: ``<index>.<record>.<entry>``.
-
-    The record tag (see :func:`haven.core.history.record_tag`) keeps the id unambiguous when two
-    visits share an index after a merge, so a certificate states exactly the entries chosen.
-    """
-    return f"{visit.index}.{record_tag(visit)}.{number}"
 
 
 @dataclass

@@ -151,6 +151,17 @@ ENTRY_REASONS: dict[str, str] = {
     "not-entries": "must be a list of entries",
     "no-entries": "must hold at least one entry",
     "too-many-entries": "must hold at most {limit} entries",
+    "number": "must be a number",
+    "decimals": "must have at most {places} decimals",
+    "no-measurement": "give at least one of: {options}",
+    "pair": "needs {other} as well",
+    "diastolic-high": "must be lower than the systolic pressure",
+    "after-entry": "must not be after the entry's date ({date})",
+    "substance": "give either a substance from the list or one in words, not both",
+    "no-such-entry": "names no entry of this history (see haven history)",
+    "other-type": "must be a {type} entry, as the entry it corrects",
+    "from-certificate": "came from a verified certificate: void it instead",
+    "already-voided": "is voided already",
 }
 
 

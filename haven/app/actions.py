@@ -19,6 +19,8 @@ class Action(enum.StrEnum):
     STAFF_PASSWD = "staff.passwd"
     VISIT_ADD = "visit.add"
     VISIT_IMPORT = "visit.import"
+    VISIT_CORRECT = "visit.correct"
+    VISIT_VOID = "visit.void"
     HISTORY_VIEW = "history.view"
     SCHEDULE_VIEW = "schedule.view"
     HISTORY_EXPORT = "history.export"

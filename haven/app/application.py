@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from haven.app.cards import Cards
 from haven.app.certificates import CertificateUseCases
 from haven.app.clinic import Clinic
+from haven.app.daywork import DayWorkUseCases
 from haven.app.export import Export
 from haven.app.lots import Lots
 from haven.app.reports import Reports
@@ -58,6 +59,7 @@ class App:
         self.audit = AuditUseCases(self)
         self.settings = SettingsUseCases(self)
         self.reports = Reports(self)
+        self.day_work = DayWorkUseCases(self)
         self.seizure = Seizure(self)
         self.export = Export(self)
         self.lots = Lots(self)
@@ -71,6 +73,7 @@ class App:
         "audit",
         "settings",
         "reports",
+        "day_work",
         "seizure",
         "export",
         "lots",

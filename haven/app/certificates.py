@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from haven.app.actions import Action
 from haven.app.usecase import Area, use_case
-from haven.cert_services import CertificateSheet, TrustSettings, entry_id, facts_from
+from haven.cert_services import CertificateSheet, TrustSettings, facts_from
 from haven.certs.batch import VACCINATION_VALIDITY_DAYS
 from haven.certs.issuers import ExternalIssuer
 from haven.certs.result import Verified
 from haven.core.card import Card
 from haven.core.entries import Test, Vaccination
-from haven.core.history import History
+from haven.core.history import History, entry_id
 from haven.errors import InputError
 from haven.site.roles import Permission
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 MAX_PER_SHEET = 12  # certificates on one sheet chosen on a page
 
-# An entry a certificate can state, with its id (:func:`haven.cert_services.entry_id`).
+# An entry a certificate can state, with its id (:func:`haven.core.history.entry_id`).
 Choice = tuple[str, Vaccination | Test]
 
 
@@ -52,13 +52,8 @@ class SiteIssuer:
 
 
 def certifiable(history: History) -> list[Choice]:
-    """Entries a certificate can state, each with its id."""
-    return [
-        (entry_id(v, n), e)
-        for v in history.visits
-        for n, e in enumerate(v.visit.entries)
-        if isinstance(e, Vaccination | Test)
-    ]
+    """Entries a certificate can state (as corrected; voided ones not), each with its id."""
+    return [(entry_id(v, n), e) for v, n, e in history.current_entries() if isinstance(e, Vaccination | Test)]
 
 
 class CertificateUseCases(Area):

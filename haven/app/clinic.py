@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
 from haven.core.lots import Register
-from haven.core.records import OpenedRecord, SealedRecord, UnreadableRecord, open_record, seal_visit
+from haven.core.records import Opened, SealedRecord, UnreadableRecord, open_record, seal_correction, seal_visit
 from haven.errors import HavenError, InputError, NoRecordsError, SiteError, StoreError
 from haven.store.base import SealedTally, Store
 
@@ -40,13 +40,13 @@ Audit = Callable[[int], None]
 
 # Turns counter increments into a tally to store: a site's seals them to those who may read counts
 # (haven/site/tallies.py); the store never sees a count.
-SealCounts = Callable[[list[AggregateKey]], SealedTally]
+SealCounts = Callable[[list[AggregateKey] | Mapping[AggregateKey, int]], SealedTally]
 # The same increments sealed once more, to the network counts key, as one more row of the records set
 # (haven/sync/network_tallies.py): only at a site whose network keeps network counts.
-SealNetwork = Callable[[list[AggregateKey]], SealedRecord]
+SealNetwork = Callable[[list[AggregateKey] | Mapping[AggregateKey, int]], SealedRecord]
 
 
-def unsealed_tally(counts: list[AggregateKey]) -> SealedTally:
+def unsealed_tally(counts: list[AggregateKey] | Mapping[AggregateKey, int]) -> SealedTally:
     """A tally left readable: for a store outside any site (tests, benchmarks), never a site's."""
     return SealedTally(secrets.token_bytes(16), encode_tally(counts))
 
@@ -69,6 +69,16 @@ class AddedVisit:
     def to_doc(self) -> dict[str, Any]:
         doc = {"index": self.index, "entries": self.entries, "first_visit": self.first, "stored": True}
         return doc if self.hub is None else {**doc, "hub": self.hub.to_doc()}
+
+
+@dataclass(frozen=True)
+class Corrected:
+    entry: str  # the entry's id, which stays the same however often it is corrected
+    kind: str
+    index: int  # the correction's own record index
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"entry": self.entry, "kind": self.kind, "index": self.index, "stored": True}
 
 
 @dataclass
@@ -95,13 +105,13 @@ class Clinic:
 
     # ------------------------------------------------------------ reading
 
-    def _read(self, keys: HolderKeys) -> tuple[list[OpenedRecord], int]:
+    def _read(self, keys: HolderKeys) -> tuple[list[Opened], int]:
         opened, unreadable, _ = self._read_all(keys)
         return opened, unreadable
 
-    def _read_all(self, keys: HolderKeys) -> tuple[list[OpenedRecord], int, int]:
-        """Opened records, how many did not open, and the highest index seen (-1: none)."""
-        opened: list[OpenedRecord] = []
+    def _read_all(self, keys: HolderKeys) -> tuple[list[Opened], int, int]:
+        """Opened records (visits and corrections), how many did not open, and the highest index seen (-1: none)."""
+        opened: list[Opened] = []
         unreadable = 0
         start, last_hit = 0, -1
         while True:
@@ -183,12 +193,43 @@ class Clinic:
                 audit(1)
         return AddedVisit(index=index, entries=len(visit.entries), first=not opened)
 
-    def _tally(self, counts: list[AggregateKey]) -> SealedTally:
+    def correct(
+        self,
+        card: Card,
+        entry: str,
+        kind: str,
+        doc: Any = None,
+        reason: Any = None,
+        pin: str | None = None,
+        audit: Audit | None = None,
+    ) -> Corrected:
+        """Amend (``doc``: the entry as it should be, of the same type) or void (with a ``reason``) the entry
+        ``entry`` names (:func:`haven.core.history.entry_id`), as a new sealed record of the holder's.
+
+        Read, checked and written with its tally (the counters' change, also sealed as a network tally row
+        where the network keeps network counts) and its ``audit`` entry in one write transaction, as a visit
+        is: an error stores nothing.
+        """
+        today = self.today()
+        keys = HolderKeys.derive(card, pin)
+        with self.store.transaction():
+            opened, unreadable, last = self._read_all(keys)
+            if not opened and not unreadable:
+                raise NoRecordsError()
+            correction, counts = build_history(opened, today, unreadable).correction(entry, kind, doc, reason, today)
+            record = seal_correction(keys, last + 1, correction, today, self.random_bytes)
+            tally = self._tally(counts)
+            self.store.add([record, *self._network_rows(counts)], [tally])  # as a visit's: all look alike
+            if audit is not None:
+                audit(1)
+        return Corrected(entry=entry, kind=kind, index=last + 1)
+
+    def _tally(self, counts: list[AggregateKey] | Mapping[AggregateKey, int]) -> SealedTally:
         if self.seal_counts is None:
             raise SiteError("Visits cannot be recorded here: nothing seals their counters (open the site first).")
         return self.seal_counts(counts)
 
-    def _network_rows(self, counts: list[AggregateKey]) -> list[SealedRecord]:
+    def _network_rows(self, counts: list[AggregateKey] | Mapping[AggregateKey, int]) -> list[SealedRecord]:
         return [] if self.seal_network is None else [self.seal_network(counts)]
 
     def _seal(

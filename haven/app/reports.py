@@ -101,6 +101,8 @@ def week_rows(aggregates: dict[AggregateKey, int], week: int) -> list[Row]:
             label = words["product"]
         elif kind == "test":
             label = f"{words['test']} {words['result']}"
+        elif kind == "aefi":
+            label = f"{words['product']} {words['category']}"
         else:
             label = words.get("severity", "unknown")
         totals[(kind, label)] += n

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from haven.app.actions import Action
-from haven.app.clinic import AddedVisit
+from haven.app.clinic import AddedVisit, Corrected
 from haven.app.lots import load_register
 from haven.app.usecase import Area, use_case
 from haven.core.card import Card
 from haven.core.checks import Prior, confirm_reason
+from haven.core.corrections import AMEND, VOID
 from haven.core.history import History
 from haven.core.schedule import DoseDue
 from haven.hub.pull import pull_first
@@ -64,6 +65,21 @@ class Visits(Area):
             audit=lambda count: self.site.record(Action.VISIT_IMPORT, count),
             checkpoint=checkpoint,
         )
+
+    @use_case(Permission.VISIT_CORRECT, Action.VISIT_CORRECT)
+    def correct(self, card: Card, entry: str, doc: Any, reason: str | None = None, pin: str | None = None) -> Corrected:
+        """Amend the entry ``entry`` names (``<index>.<record>.<position>``, as the history shows it) to
+        ``doc``, a whole entry of the same type validated as a new one: a new sealed record of the holder's
+        (docs/entries.md, "Corrections")."""
+        with self.change(Action.VISIT_CORRECT):
+            return self.app.clinic().correct(card, entry, AMEND, doc, reason, pin=pin)
+
+    @use_case(Permission.VISIT_CORRECT, Action.VISIT_VOID)
+    def void(self, card: Card, entry: str, reason: str, pin: str | None = None) -> Corrected:
+        """Void the entry ``entry`` names, saying why: it stays in the history, shown as voided, and no longer
+        counts for doses due, certificates or exports."""
+        with self.change(Action.VISIT_VOID):
+            return self.app.clinic().correct(card, entry, VOID, None, reason, pin=pin)
 
     @use_case(Permission.HISTORY_VIEW, Action.HISTORY_VIEW)
     def history(self, card: Card, pin: str | None = None, on_unaudited: Callable[[], None] | None = None) -> History:

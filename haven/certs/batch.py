@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from haven.certs import base45, cose
@@ -33,8 +34,13 @@ def expiry(facts: Facts, iat: int, valid_days: int = VACCINATION_VALIDITY_DAYS) 
     """When a certificate stating ``facts`` expires: a year from issue, less if it states a test."""
     exp = iat + valid_days * DAY
     for test in facts.tests:
-        exp = min(exp, day_number(test.date) * DAY + TEST_VALIDITY_HOURS * 3600)
+        exp = min(exp, expiry_of_test(test.date))
     return exp
+
+
+def expiry_of_test(day: dt.date) -> int:
+    """When a certificate stating a test of ``day`` expires at the latest (whatever else it states)."""
+    return day_number(day) * DAY + TEST_VALIDITY_HOURS * 3600
 
 
 def issue_batch(

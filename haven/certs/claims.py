@@ -49,7 +49,27 @@ CTI_BYTES = 12
 EPOCH_DAY = dt.date(1970, 1, 1)
 
 # Append-only tables: a number, once shipped, keeps its meaning forever.
-DISEASES = ("covid-19", "measles", "mumps", "rubella", "tetanus", "diphtheria", "hepatitis-b", "polio", "cholera")
+DISEASES = (
+    "covid-19",
+    "measles",
+    "mumps",
+    "rubella",
+    "tetanus",
+    "diphtheria",
+    "hepatitis-b",
+    "polio",
+    "cholera",
+    "tuberculosis",
+    "pertussis",
+    "hib",
+    "pneumococcal",
+    "rotavirus",
+    "hpv",
+    "influenza",
+    "rabies",
+    "typhoid",
+    "yellow-fever",
+)
 VACCINE_TYPES = (
     "mRNA",
     "viral_vector_nr",
@@ -60,8 +80,13 @@ VACCINE_TYPES = (
     "recombinant protein",
     "inactivated virus",
     "inactivated whole-cell",
+    "combined",
+    "conjugate",
+    "virus-like particle",
 )
-TEST_DISEASE = "covid-19"  # every test type in the catalogue detects SARS-CoV-2
+# Only COVID-19 tests are certified: a certificate never states an HIV, syphilis, hepatitis B,
+# malaria or TB result (the catalogue's other tests), which could harm the holder it is shown to.
+TEST_DISEASE = "covid-19"
 
 
 @dataclass(frozen=True)

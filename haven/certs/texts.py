@@ -9,7 +9,7 @@ from __future__ import annotations
 
 SHEET_TITLE = "Sheet of one-time codes"
 INSTRUCTIONS = (
-    "Each code below can be checked once. Cut the codes apart along the dotted lines.",
+    "Each code below is for one check: show it once, then use the next. Cut the codes apart on the dotted lines.",
     "Show a different code at every check: two checks that see the same code can tell it was the same person.",
     "The codes carry no name. Whoever holds a code can show it, so keep them as you would keep money.",
     "Cut this part off and keep it apart from the codes.",

@@ -1,4 +1,4 @@
-"""Visit commands: ``haven visit add``, ``haven visit import``, ``haven history``, ``haven catalogue``."""
+"""Visit commands: ``haven visit add``, ``import``, ``correct`` and ``void``, ``haven history``, ``haven catalogue``."""
 
 from __future__ import annotations
 
@@ -77,6 +77,56 @@ def visit_add(
     )
 
 
+@visit.command("correct")
+@click.argument("entry")
+@card_options
+@click.option(
+    "--entry",
+    "entry_file",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON file of the entry as it should be, whole, of the same type ('-' for standard input).",
+)
+@click.option("--reason", default=None, help="Why it is corrected (kept in the holder's sealed record).")
+@common
+def visit_correct(
+    ctx: Context, entry: str, card_text: str | None, pin_file: str | None, entry_file: str, reason: str | None
+) -> None:
+    """Amend the entry ENTRY (its id in 'haven history', such as 0.1a2b3c4d.0): a new record of the holder's
+    that replaces it; the history shows both versions.
+
+    \b
+    Example:
+      haven visit correct 0.1a2b3c4d.0 --entry fixed.json --reason "lot misread"
+    """
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    doc = read_json_arg(entry_file, "entry")
+    with ctx.app() as app:
+        done = app.visits.correct(card, entry, doc, reason, pin=pin)
+    ctx.emit(done.to_doc(), lambda c: c.print(f"Corrected entry {entry}."))
+
+
+@visit.command("void")
+@click.argument("entry")
+@card_options
+@click.option("--reason", required=True, help="Why the entry is void (kept in the holder's sealed record).")
+@common
+def visit_void(ctx: Context, entry: str, card_text: str | None, pin_file: str | None, reason: str) -> None:
+    """Void the entry ENTRY (its id in 'haven history'): it stays in the history, shown as voided, and no
+    longer counts for doses due, certificates or exports.
+
+    \b
+    Example:
+      haven visit void 0.1a2b3c4d.1 --reason "recorded on the wrong card"
+    """
+    card = card_arg(card_text)
+    pin = pin_arg(pin_file)
+    with ctx.app() as app:
+        done = app.visits.void(card, entry, reason, pin=pin)
+    ctx.emit(done.to_doc(), lambda c: c.print(f"Voided entry {entry}."))
+
+
 @visit.command("import")
 @click.argument("source", type=click.Path(allow_dash=True))  # a folder: refused in one line by imports
 @click.option("--batch", default=50000, show_default=True, help="Visits per transaction (1 or more).")
@@ -144,6 +194,38 @@ def visit_import(ctx: Context, source: str, batch: int, workers: int | None) -> 
     ctx.emit({"imported": total, "already_imported": before}, lambda c: c.print(f"Imported {total} visits{skipped}."))
 
 
+# The measurements of vital signs and weight entries, with their units, in the terminal's words.
+UNITS = {
+    "temperature_c": ("temperature", " °C"),
+    "pulse_per_min": ("pulse", "/min"),
+    "respiratory_rate_per_min": ("breaths", "/min"),
+    "spo2_percent": ("SpO2", "%"),
+    "weight_kg": ("weight", " kg"),
+    "height_cm": ("height", " cm"),
+    "muac_mm": ("MUAC", " mm"),
+}
+CLINICAL = ("vitals", "weight", "allergy", "aefi")
+
+
+def _clinical(entry: dict[str, Any]) -> tuple[str, list[str]]:
+    kind = entry["type"]
+    found = [f"{label} {entry[name]}{unit}" for name, (label, unit) in UNITS.items() if name in entry]
+    if "systolic_mmhg" in entry:
+        found.append(f"blood pressure {entry['systolic_mmhg']}/{entry['diastolic_mmhg']} mmHg")
+    if kind == "vitals":
+        return "vital signs", found
+    if kind == "weight":
+        return "weight and growth", found
+    reactions = [", ".join(r.replace("-", " ") for r in entry.get("reactions", []))]
+    if kind == "allergy":
+        what = "allergy to " + (entry.get("substance") or entry.get("substance_text", ""))
+        return what + (f", {entry['severity']}" if entry.get("severity") else ""), reactions
+    what = f"AEFI after {catalogue().product(entry['product']).name}, dose {entry['dose']}"
+    found = [f"given {entry['vaccination_date']}", "serious" if entry["serious"] else "not serious"]
+    found += [entry.get("category", "not yet classified"), entry.get("outcome", "")]
+    return what, found + reactions
+
+
 def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
     """(what, details) of an entry document, in words for the terminal."""
     kind = entry["type"]
@@ -160,6 +242,9 @@ def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
         extra += [", ".join(entry.get("symptoms", []))] if entry.get("symptoms") else []
         extra += ["given " + ", ".join(entry["medicines"])] if entry.get("medicines") else []
         extra += [f"referred to {entry['referral']}"] if entry.get("referral") else []
+    elif kind in CLINICAL:
+        what, found = _clinical(entry)
+        extra += found
     else:
         what = "note"
         extra.append(entry.get("text", ""))
@@ -168,15 +253,35 @@ def describe_entry(entry: dict[str, Any]) -> tuple[str, str]:
     return what, "; ".join(x for x in extra if x)
 
 
+def entry_ref(visit: dict[str, Any], n: int) -> str:
+    """The entry's id, as ``haven visit correct`` and ``void`` take it (haven.core.history.entry_id)."""
+    return f"{visit['index']}.{visit['record']}.{n}"
+
+
+def correction_note(entry: dict[str, Any]) -> str:
+    """How a corrected or voided entry is marked (docs/entries.md, "Corrections")."""
+    for key, label in (("voided", "VOIDED"), ("corrected", "corrected")):
+        said = entry.get(key)
+        if said:
+            why = f": {said['reason']}" if said.get("reason") else ""
+            was = ""
+            if key == "corrected":
+                first, _ = describe_entry(said["original"])
+                was = f" (was {first}, {said['original']['date']})"
+            return f"{label} on {said['on']}{why}{was}"
+    return ""
+
+
 def print_history(c: Console, history: History) -> None:
     doc = history.to_doc()
     if doc["holder"]:
         c.print("Holder: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in doc["holder"].items()))
-    grid = RichTable("visit", "date", "what", "details", title="History")
+    grid = RichTable("visit", "date", "what", "details", "entry", title="History")
     for v in doc["visits"]:
         for n, entry in enumerate(v["entries"]):
             what, details = describe_entry(entry)
-            grid.add_row(str(v["index"] + 1) if n == 0 else "", entry["date"], what, details)
+            details = "; ".join(x for x in (details, correction_note(entry)) if x)
+            grid.add_row(str(v["index"] + 1) if n == 0 else "", entry["date"], what, details, entry_ref(v, n))
     c.print(grid)
     if history.next_due:
         due = RichTable("vaccine", "dose", "earliest", "recommended by", "status", title="Next doses")
@@ -236,6 +341,7 @@ def catalogue_command(ctx: Context) -> None:
         ],
         "tests": sorted(cat.tests),
         "results": sorted(cat.results),
+        "test_results": {t.key: list(t.results) for t in cat.tests.values()},
     }
 
     def human(c: Console) -> None:

@@ -1,6 +1,7 @@
 """Aggregate counts for reports, taken at write time.
 
-Each entry adds one to a counter keyed by ``(week, kind, code, detail,
+Each vaccination, test, treatment, consultation and adverse event following
+immunization (AEFI) adds one to a counter keyed by ``(week, kind, code, detail,
 age_band)``: small integers only (no catalogue string, no date), no locator, no
 record id, so the table counts activity and links nothing to anyone. Entries
 imported from another issuer's certificate are not this site's activity and are
@@ -22,18 +23,20 @@ from typing import Any, NamedTuple
 import cbor2
 
 from haven.core.catalogue import catalogue
-from haven.core.entries import AGE_BANDS, SEVERITIES, Test, Treatment, Vaccination, Visit
+from haven.core.entries import AEFI_CATEGORIES, AGE_BANDS, SEVERITIES, Aefi, Test, Treatment, Vaccination, Visit
 
-KIND_VACCINATION, KIND_TEST, KIND_TREATMENT, KIND_CONSULTATION = 1, 2, 3, 4
+KIND_VACCINATION, KIND_TEST, KIND_TREATMENT, KIND_CONSULTATION, KIND_AEFI = 1, 2, 3, 4, 5
 # Doses given per lot of the site's lot register (haven/core/lots.py): ``code`` is the lot's register
 # number, ``detail`` the product id. Not a kind of care: reports leave these counters out.
-KIND_LOT = 5
+KIND_LOT = 6
 KINDS = {
     KIND_VACCINATION: "vaccination",
     KIND_TEST: "test",
     KIND_TREATMENT: "treatment",
     KIND_CONSULTATION: "consultation",
+    KIND_AEFI: "aefi",
 }
+UNCLASSIFIED = "unclassified"  # an AEFI whose category is not (yet) known: detail 0
 
 
 class AggregateKey(NamedTuple):
@@ -41,8 +44,8 @@ class AggregateKey(NamedTuple):
 
     week: int  # ISO year * 100 + ISO week number
     kind: int
-    code: int  # product id, test id or severity (1-4, 0 unknown)
-    detail: int  # dose number, result id, or referral (0/1)
+    code: int  # product id (vaccination, AEFI), test id or severity (1-4, 0 unknown)
+    detail: int  # dose number, result id, referral (0/1) or AEFI category (1 + index, 0 unclassified)
     age_band: int  # 1 + index in AGE_BANDS, 0 unknown
 
 
@@ -67,7 +70,15 @@ def aggregate_keys(visit: Visit) -> list[AggregateKey]:
             kind = KIND_CONSULTATION if entry.kind == "consultation" else KIND_TREATMENT
             severity = SEVERITIES.index(entry.severity) + 1 if entry.severity else 0
             keys.append(AggregateKey(week, kind, severity, 1 if entry.referral else 0, band_no))
+        elif isinstance(entry, Aefi):
+            category = AEFI_CATEGORIES.index(entry.category) + 1 if entry.category else 0
+            keys.append(AggregateKey(week, KIND_AEFI, catalogue().product(entry.product).id, category, band_no))
     return keys
+
+
+def aefi_category(detail: int) -> str:
+    """An AEFI counter's category in words."""
+    return AEFI_CATEGORIES[detail - 1] if detail else UNCLASSIFIED
 
 
 def describe(key: AggregateKey) -> dict[str, Any]:
@@ -88,6 +99,9 @@ def describe(key: AggregateKey) -> dict[str, Any]:
     elif key.kind in (KIND_TREATMENT, KIND_CONSULTATION):
         out["severity"] = SEVERITIES[key.code - 1] if key.code else "unknown"
         out["referral"] = bool(key.detail)
+    elif key.kind == KIND_AEFI:
+        out["product"] = cat.product_by_id(key.code).key
+        out["category"] = aefi_category(key.detail)
     return out
 
 

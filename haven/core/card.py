@@ -52,6 +52,10 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 # What people, keyboards and input methods put between words or groups of the code: white space, hyphens and
 # dashes, commas and semicolons (ASCII, full-width, the ideographic comma) and the invisible characters.
 _SEPARATORS = re.compile(f"[\\s,;\\-\u2010\u2011\u2013\u2014\uff0c\uff1b\u3001{_INVISIBLE}]+")
+# A card word is a run of letters (no word on any list holds anything else): between words, whatever is not a
+# letter is read as a separator, so words copied with their printed numbers ("1. rice 2. ..."), punctuation of any
+# width or line breaks are read, while a word with a character changed is still a different word, and refused.
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ def parse_card(text: str) -> Card:
     text = unicodedata.normalize("NFC", text)
     invisible = sorted({f"U+{ord(ch):04X}" for ch in text if ch in _INVISIBLE})
     try:
-        return _parse_parts(typed_parts(text))
+        return _parse_parts(text)
     except CardError as exc:
         if not invisible or exc.details.get("problem") == "checksum":
             raise
@@ -107,31 +111,47 @@ def parse_card(text: str) -> Card:
 
 
 def typed_parts(text: str) -> list[str]:
-    """The words (or groups of the code) of typed card text, split as :func:`parse_card` splits them;
-    Chinese words typed without separators are one part here."""
-    return [part for part in _SEPARATORS.split(unicodedata.normalize("NFC", text)) if part]
+    """The words (or groups of the code) of typed card text, split as :func:`parse_card` splits them."""
+    text = unicodedata.normalize("NFC", text)
+    parts = [part for part in _SEPARATORS.split(text) if part]
+    return parts if _is_code(parts) else _words_in(text)
 
 
-def _parse_parts(parts: list[str]) -> Card:
+def _words_in(text: str) -> list[str]:
+    """The letter runs of ``text``; a run of Chinese characters (typed without spaces) is one word each."""
+    words: list[str] = []
+    for run in _WORD.findall(text):
+        words.extend(run if all(_is_han(ch) for ch in run) else [run])
+    return words
+
+
+def _is_code(parts: list[str]) -> bool:
+    """Whether the separated parts are a card code, whole or in groups ("ABCD EFGH ..." or "ABCD-EFGH-...")."""
+    joined = "".join(parts)
+    if len(joined) == CODE_LENGTH and _CODE_CHARS.issuperset(joined):
+        return True  # 13 words are longer than a code, even in capitals
+    words = _words_in(" ".join(parts))
+    if not parts or (len(words) > 1 and all(_language_of(w.lower()) for w in words)):
+        return False  # words, perhaps in capitals or numbered ("2 RICE 3 ...")
+    if len(parts) == 1:
+        return bool(_LOOKS_LIKE_CODE.match(parts[0]))
+    return _CODE_CHARS.issuperset(joined) and (len(joined) == CODE_LENGTH or any(ch.isdigit() for ch in joined))
+
+
+def _parse_parts(text: str) -> Card:
+    parts = [part for part in _SEPARATORS.split(text) if part]
     if not parts:
         raise CardError("Enter the card's 13 words or its card code.")
-    if len(parts) == 1:
-        if _LOOKS_LIKE_CODE.match(parts[0]):
-            return parse_code(parts[0])
-        if all(_is_han(ch) for ch in parts[0]):
-            return parse_words(list(parts[0]))
-    elif all(_CODE_CHARS.issuperset(p) for p in parts) and not all(_language_of(p.lower()) for p in parts):
-        # A code written in groups ("ABCD EFGH ..." or "ABCD-EFGH-..."): the groups, joined.
-        joined = "".join(parts)
-        if len(joined) == CODE_LENGTH or any(ch.isdigit() for ch in joined):
-            if len(joined) != CODE_LENGTH:
-                raise CardError(
-                    f"A card code has {CODE_LENGTH} characters; this one has {len(joined)} "
-                    "(not counting the spaces or hyphens between groups).",
-                    problem="length",
-                )
-            return parse_code(joined)
-    return parse_words(parts)
+    if not _is_code(parts):
+        return parse_words(_words_in(text))
+    joined = "".join(parts)
+    if len(parts) > 1 and len(joined) != CODE_LENGTH:
+        raise CardError(
+            f"A card code has {CODE_LENGTH} characters; this one has {len(joined)} "
+            "(not counting the spaces or hyphens between groups).",
+            problem="length",
+        )
+    return parse_code(joined)
 
 
 def parse_code(code: str) -> Card:

@@ -1,8 +1,10 @@
 """The shipped catalogue of vaccines, tests and results (``haven/data/catalogue.json``).
 
-Products carry their codes (ICD-11, CVX, ATC, EU DCC value sets) and their
-schedule. Each product, test type and result has a stable small ``id`` used in
-the counters (sealed tallies), so no catalogue string is stored there.
+Products carry their codes (ICD-11, CVX, ATC, EU DCC value sets), their
+schedule and their names in English, Korean and Chinese. A test names the
+disease it looks for and the results it can give. Each product, test type and
+result has a stable small ``id`` used in the counters (sealed tallies), so no
+catalogue string is stored there. docs/catalogue.md gives the sources.
 """
 
 from __future__ import annotations
@@ -31,12 +33,21 @@ class Booster:
 
 
 @dataclass(frozen=True)
+class AgeWindow:
+    """The ages (in days) at which the series may start: WHO's earliest age and, where it sets one, the latest."""
+
+    min_days: int
+    max_days: int | None
+
+
+@dataclass(frozen=True)
 class Schedule:
     doses: int
     intervals: tuple[Interval, ...]
     booster: Booster | None
     confidence: str
     notes: str
+    age_window: AgeWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -50,16 +61,23 @@ class Product:
     live: bool
     codes: dict[str, str] = field(hash=False)
     schedule: Schedule = field(hash=False)
+    names: dict[str, str] = field(hash=False, default_factory=dict)  # "en", "ko", "zh"
 
 
 @dataclass(frozen=True)
 class Coded:
-    """A test type or a result: key, stable id, display name and standard codes."""
+    """A test type or a result: key, stable id, display name and standard codes.
+
+    A test type also names its ``disease`` and the ``results`` it can give.
+    """
 
     key: str
     id: int
     name: str
     codes: dict[str, str] = field(hash=False)
+    names: dict[str, str] = field(hash=False, default_factory=dict)
+    disease: str | None = None
+    results: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,7 @@ def _interval(doc: dict[str, Any]) -> Interval:
 def _product(doc: dict[str, Any]) -> Product:
     sched = doc["schedule"]
     booster = sched.get("booster")
+    window = sched.get("age_window")
     return Product(
         key=doc["key"],
         id=doc["id"],
@@ -105,13 +124,16 @@ def _product(doc: dict[str, Any]) -> Product:
             ),
             confidence=sched["confidence"],
             notes=sched["notes"],
+            age_window=AgeWindow(window["min_days"], window["max_days"]) if window else None,
         ),
+        names=dict(doc["names"]),
     )
 
 
 def _coded(key: str, doc: dict[str, Any]) -> Coded:
-    codes = {k: v for k, v in doc.items() if k not in {"id", "name"}}
-    return Coded(key, doc["id"], doc["name"], codes)
+    codes = {k: v for k, v in doc.items() if k not in {"id", "name", "names", "disease", "results"}}
+    results = tuple(doc.get("results", ()))
+    return Coded(key, doc["id"], doc["name"], codes, dict(doc["names"]), doc.get("disease"), results)
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,9 @@
 
 A visit document is either a list of entries or an object
 ``{"holder": {...}, "entries": [...]}``. Entry types: ``vaccination``, ``test``,
-``treatment`` (or ``consultation``) and ``note``; docs/entries.md lists every
-field. Validation is strict: an unknown field is an error (it is usually a
+``treatment`` (or ``consultation``), ``note``, ``vitals``, ``weight``,
+``allergy`` and ``aefi`` (an adverse event following immunization);
+docs/entries.md lists every field. Validation is strict: an unknown field is an error (it is usually a
 typo), and every error names the field (``entries[1].result``) and the reason.
 
 >>> import datetime
@@ -55,6 +56,50 @@ MAX_DOSE = 10
 MAX_TEXT = 2000
 MAX_SHORT = 80
 EXTERNAL_FORMATS = ("haven", "eu-dcc", "shc")
+# Plausible bounds of each measurement (low, high, decimal places): outside them it is a typing slip.
+VITALS = {
+    "temperature_c": (30, 45, 1),
+    "pulse_per_min": (20, 250, 0),
+    "respiratory_rate_per_min": (4, 100, 0),
+    "systolic_mmhg": (50, 280, 0),
+    "diastolic_mmhg": (20, 180, 0),
+    "spo2_percent": (50, 100, 0),
+}
+GROWTH = {"weight_kg": (0.3, 350, 2), "height_cm": (20, 250, 1), "muac_mm": (50, 500, 0)}
+# Common allergens with their SNOMED CT substance codes; anything else is written in words.
+ALLERGENS = {
+    "penicillin": "764146007",
+    "sulfonamide": "387406002",
+    "nsaid": "372665008",
+    "egg": "102263004",
+    "peanut": "256349002",
+    "latex": "111088007",
+}
+# Reactions (allergy and AEFI) with their SNOMED CT codes; None: Haven's word only.
+REACTIONS = {
+    "rash": "271807003",
+    "urticaria": "126485001",
+    "angioedema": "41291007",
+    "anaphylaxis": "39579001",
+    "breathing-difficulty": "267036007",
+    "vomiting": "422400008",
+    "diarrhoea": "62315008",
+    "fever": "386661006",
+    "seizure": "91175000",
+    "fainting": "271594007",
+    "injection-site-reaction": None,
+    "other": None,
+}
+ALLERGY_SEVERITIES = ("mild", "moderate", "severe")  # FHIR AllergyIntolerance.reaction.severity
+# WHO cause-specific AEFI categories (WHO AEFI causality assessment manual, 2nd edition, 2018).
+AEFI_CATEGORIES = (
+    "product-related",
+    "quality-defect",
+    "immunization-error",
+    "anxiety-related",
+    "coincidental",
+)
+AEFI_OUTCOMES = ("recovered", "recovering", "not-recovered", "recovered-with-sequelae", "died", "unknown")
 
 
 @dataclass(frozen=True)
@@ -98,7 +143,63 @@ class Note:
     type: str = field(default="note", init=False)
 
 
-Entry = Vaccination | Test | Treatment | Note
+@dataclass(frozen=True)
+class Vitals:
+    """Vital signs taken at the visit; at least one measurement."""
+
+    date: dt.date
+    temperature_c: float | None = None
+    pulse_per_min: int | None = None
+    respiratory_rate_per_min: int | None = None
+    systolic_mmhg: int | None = None
+    diastolic_mmhg: int | None = None
+    spo2_percent: int | None = None
+    note: str | None = None
+    type: str = field(default="vitals", init=False)
+
+
+@dataclass(frozen=True)
+class Weight:
+    """Weight, and for children height and mid-upper arm circumference (MUAC); at least one."""
+
+    date: dt.date
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    muac_mm: int | None = None
+    note: str | None = None
+    type: str = field(default="weight", init=False)
+
+
+@dataclass(frozen=True)
+class Allergy:
+    """An allergy or intolerance: a listed substance or one in words, and what it does."""
+
+    date: dt.date
+    substance: str | None = None
+    substance_text: str | None = None
+    reactions: tuple[str, ...] = ()
+    severity: str | None = None
+    note: str | None = None
+    type: str = field(default="allergy", init=False)
+
+
+@dataclass(frozen=True)
+class Aefi:
+    """An adverse event following immunization: the dose it follows, WHO's category, seriousness, outcome."""
+
+    date: dt.date  # the event's onset
+    product: str
+    dose: int
+    vaccination_date: dt.date
+    serious: bool
+    category: str | None = None  # None: not yet classified
+    reactions: tuple[str, ...] = ()
+    outcome: str | None = None
+    note: str | None = None
+    type: str = field(default="aefi", init=False)
+
+
+Entry = Vaccination | Test | Treatment | Note | Vitals | Weight | Allergy | Aefi
 
 
 @dataclass(frozen=True)
@@ -196,8 +297,8 @@ class _Fields:
         return self.problems is not None and any(p.field == self.at(name) for p in self.problems[self.first :])
 
     @_collecting
-    def refuse(self, name: str, problem: str) -> None:
-        raise EntryError(self.at(name), problem)
+    def refuse(self, /, name: str, problem: str, **limits: Any) -> None:
+        raise EntryError(self.at(name), problem, **limits)
 
     def at(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -249,6 +350,22 @@ class _Fields:
         if not low <= value <= high:
             raise EntryError(self.at(name), "range", low=low, high=high)
         return value
+
+    @_collecting
+    def number(self, name: str, low: float, high: float, places: int) -> float | int | None:
+        """A measurement within ``[low, high]`` with at most ``places`` decimals (a whole number when 0)."""
+        value = self.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise EntryError(self.at(name), "whole-number" if places == 0 else "number")
+        if places == 0 and not float(value).is_integer():
+            raise EntryError(self.at(name), "whole-number")
+        if not low <= value <= high:
+            raise EntryError(self.at(name), "range", low=low, high=high)
+        if round(value, places) != value:
+            raise EntryError(self.at(name), "decimals", places=places)
+        return int(value) if places == 0 else float(value)
 
     @_collecting
     def date(self, name: str, today: dt.date) -> dt.date:
@@ -315,7 +432,8 @@ def _vaccination(f: _Fields, today: dt.date) -> Vaccination:
 
 def _test(f: _Fields, today: dt.date) -> Test:
     test = f.choice("test", catalogue().tests, required=True)
-    result = f.choice("result", catalogue().results, required=True)
+    allowed = catalogue().tests[test].results if test is not None else catalogue().results
+    result = f.choice("result", allowed, required=True)
     date, sample, note = f.date("date", today), f.choice("sample", SAMPLES), f.text("note", MAX_TEXT)
     external = f.external()
     f.finish()
@@ -344,12 +462,82 @@ def _note(f: _Fields, today: dt.date) -> Note:
     return Note(date=date, text=text)
 
 
+def _measures(f: _Fields, bounds: Mapping[str, tuple[float, float, int]]) -> dict[str, Any]:
+    """Each measurement of ``bounds`` read; none given is refused at the first."""
+    values = {name: f.number(name, *limits) for name, limits in bounds.items()}
+    if all(v is None for v in values.values()) and not any(f.refused(name) for name in bounds):
+        f.refuse(next(iter(bounds)), "no-measurement", options=tuple(bounds))
+    return values
+
+
+def _vitals(f: _Fields, today: dt.date) -> Vitals:
+    date = f.date("date", today)
+    values = _measures(f, VITALS)
+    systolic, diastolic = values["systolic_mmhg"], values["diastolic_mmhg"]
+    if (systolic is None) != (diastolic is None) and not f.refused("systolic_mmhg") and not f.refused("diastolic_mmhg"):
+        given, other = (
+            ("systolic_mmhg", "diastolic_mmhg") if systolic is not None else ("diastolic_mmhg", "systolic_mmhg")
+        )
+        f.refuse(given, "pair", other=other)
+    elif systolic is not None and diastolic is not None and diastolic >= systolic:
+        f.refuse("diastolic_mmhg", "diastolic-high")
+    note = f.text("note", MAX_TEXT)
+    f.finish()
+    assert date is not None
+    return Vitals(date=date, note=note, **values)
+
+
+def _weight(f: _Fields, today: dt.date) -> Weight:
+    date = f.date("date", today)
+    values = _measures(f, GROWTH)
+    note = f.text("note", MAX_TEXT)
+    f.finish()
+    assert date is not None
+    return Weight(date=date, note=note, **values)
+
+
+def _allergy(f: _Fields, today: dt.date) -> Allergy:
+    date = f.date("date", today)
+    substance, substance_text = f.choice("substance", ALLERGENS), f.text("substance_text")
+    if substance is not None and substance_text is not None:
+        f.refuse("substance_text", "substance")
+    elif substance is None and substance_text is None and not f.refused("substance"):
+        f.refuse("substance", "required")
+    reactions, severity = f.text_list("reactions", tuple(REACTIONS)), f.choice("severity", ALLERGY_SEVERITIES)
+    note = f.text("note", MAX_TEXT)
+    f.finish()
+    assert date is not None and reactions is not None
+    return Allergy(date, substance, substance_text, reactions, severity, note)
+
+
+def _aefi(f: _Fields, today: dt.date) -> Aefi:
+    date = f.date("date", today)
+    product = f.choice("product", catalogue().products, required=True)
+    dose = f.integer("dose", 1, MAX_DOSE, required=True)
+    given = f.date("vaccination_date", today)
+    if given is not None and date is not None and given > date:
+        f.refuse("vaccination_date", "after-entry", date=date.isoformat())
+    serious = f.boolean("serious")
+    if serious is None and not f.refused("serious"):
+        f.refuse("serious", "required")
+    category, outcome = f.choice("category", AEFI_CATEGORIES), f.choice("outcome", AEFI_OUTCOMES)
+    reactions, note = f.text_list("reactions", tuple(REACTIONS)), f.text("note", MAX_TEXT)
+    f.finish()
+    assert date is not None and product is not None and dose is not None and given is not None
+    assert serious is not None and reactions is not None
+    return Aefi(date, product, dose, given, serious, category, reactions, outcome, note)
+
+
 _PARSERS: dict[str, Callable[[_Fields, dt.date], Entry]] = {
     "vaccination": _vaccination,
     "test": _test,
     "treatment": lambda f, today: _treatment(f, today, "treatment"),
     "consultation": lambda f, today: _treatment(f, today, "consultation"),
     "note": _note,
+    "vitals": _vitals,
+    "weight": _weight,
+    "allergy": _allergy,
+    "aefi": _aefi,
 }
 
 

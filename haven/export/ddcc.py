@@ -132,7 +132,7 @@ def ddcc_bundle(history: History, now: dt.datetime, new_id: NewId) -> dict[str, 
             if isinstance(entry, Vaccination) and COVID_19 in cat.product(entry.product).diseases:
                 event = _immunization(entry, patient_url, org_url)
                 documents.append(_document("vs", event, history, stamp, new_id, patient_url, org_url))
-            elif isinstance(entry, Test):  # every test in the catalogue is a SARS-CoV-2 test
+            elif isinstance(entry, Test) and cat.tests[entry.test].disease == COVID_19:
                 found = observation(entry, patient_url)[0]
                 event = {"resourceType": "Observation", "meta": _meta("DDCCObservation"), **found}
                 documents.append(_document("tr", event, history, stamp, new_id, patient_url, org_url))

@@ -20,13 +20,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from haven.core.aggregates import UNCLASSIFIED
 from haven.core.catalogue import catalogue
-from haven.core.entries import SEVERITIES
+from haven.core.entries import AEFI_CATEGORIES, SEVERITIES
 from haven.errors import InputError
 from haven.reports.tables import BANDS, Report
 
 UID = re.compile(r"^[A-Za-z][A-Za-z0-9]{10}$")
-SECTIONS = ("vaccinations", "tests", "care")
+SECTIONS = ("vaccinations", "tests", "care", "aefi")
 CellKey = tuple[str, str, str, str]  # section, item, detail, age band
 
 
@@ -127,6 +128,9 @@ def _item(section: str, name: Any, where: str) -> tuple[str, str]:
     if section == "tests":
         if item not in cat.tests or detail not in cat.results:
             raise _bad(where, f"{where}: a test key is <test>/<result>, like antigen/positive.")
+    elif section == "aefi":
+        if item not in cat.products or detail not in (UNCLASSIFIED, *AEFI_CATEGORIES):
+            raise _bad(where, f"{where}: an AEFI key is <product>/<category>, like penta/product-related.")
     elif item not in ("treatment", "consultation") or detail not in (*SEVERITIES, "unknown"):
         raise _bad(where, f"{where}: a care key is <treatment|consultation>/<severity>, like treatment/mild.")
     return item, detail

@@ -4,7 +4,8 @@ Pure: counter totals in (:meth:`haven.site.site.UnlockedSite.counts`), a :class:
 which holds only what may be shown: a hidden entry is ``None``, whatever it was. What the counters
 record, and so what a report can hold, is in :mod:`haven.core.aggregates`: per ISO week, each
 vaccination by product and dose, each test by test and result, each treatment or consultation by
-severity, all by age band. They record no sex, place or clinic, so no report has them.
+severity, each adverse event following immunization by product and WHO category, all by age band.
+They record no sex, place or clinic, so no report has them.
 
 >>> import datetime as dt
 >>> from haven.core.aggregates import AggregateKey
@@ -22,15 +23,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from haven.core.aggregates import (
+    KIND_AEFI,
     KIND_CONSULTATION,
     KIND_TEST,
     KIND_TREATMENT,
     KIND_VACCINATION,
     KINDS,
+    UNCLASSIFIED,
     AggregateKey,
+    aefi_category,
 )
 from haven.core.catalogue import catalogue
-from haven.core.entries import AGE_BANDS, SEVERITIES
+from haven.core.entries import AEFI_CATEGORIES, AGE_BANDS, SEVERITIES
 from haven.errors import InputError
 from haven.reports.periods import Period, periods
 from haven.reports.suppression import grid_of, suppress
@@ -44,6 +48,7 @@ SECTIONS = (
     ("vaccinations", ("product", "dose"), (KIND_VACCINATION,)),
     ("tests", ("test", "result"), (KIND_TEST,)),
     ("care", ("kind", "severity"), (KIND_TREATMENT, KIND_CONSULTATION)),
+    ("aefi", ("product", "category"), (KIND_AEFI,)),
 )
 
 Shown = int | None  # None: suppressed
@@ -97,6 +102,8 @@ def row_of(key: AggregateKey) -> tuple[str, str]:
     if key.kind == KIND_TEST:
         test = next(t.key for t in cat.tests.values() if t.id == key.code)
         return test, next(r.key for r in cat.results.values() if r.id == key.detail)
+    if key.kind == KIND_AEFI:
+        return cat.product_by_id(key.code).key, aefi_category(key.detail)
     return KINDS[key.kind], SEVERITIES[key.code - 1] if key.code else UNKNOWN_BAND
 
 
@@ -137,6 +144,9 @@ def _row_order(section: str) -> Callable[[tuple[str, str]], tuple[int, int]]:
         return lambda row: (cat.product(row[0]).id, int(row[1]))
     if section == "tests":
         return lambda row: (cat.tests[row[0]].id, cat.results[row[1]].id)
+    if section == "aefi":
+        categories = (UNCLASSIFIED, *AEFI_CATEGORIES)
+        return lambda row: (cat.product(row[0]).id, categories.index(row[1]))
     order = {name: i for i, name in enumerate((*SEVERITIES, UNKNOWN_BAND))}
     return lambda row: (list(KINDS.values()).index(row[0]), order[row[1]])
 

@@ -50,6 +50,7 @@ class Permission(enum.StrEnum):
     CARD_NEW = "card.new"
     VISIT_ADD = "visit.add"
     VISIT_IMPORT = "visit.import"
+    VISIT_CORRECT = "visit.correct"
     HISTORY_VIEW = "history.view"
     SCHEDULE_VIEW = "schedule.view"
     CERTIFICATE_ISSUE = "certificate.issue"
@@ -73,6 +74,8 @@ MATRIX: dict[Permission, Role] = {
     Permission.VISIT_ADD: Role.REGISTRAR | Role.CLINICIAN,
     Permission.VISIT_IMPORT: Role.REGISTRAR | Role.CLINICIAN,
     Permission.HISTORY_VIEW: Role.CLINICIAN,
+    # Correcting an entry means reading it: those who record entries and may read the history.
+    Permission.VISIT_CORRECT: Role.CLINICIAN,
     # Whoever records a dose needs to know which one is due; the doses due are not the history.
     Permission.SCHEDULE_VIEW: Role.REGISTRAR | Role.CLINICIAN,
     Permission.CERTIFICATE_ISSUE: Role.CLINICIAN,

@@ -26,7 +26,7 @@ from haven.web.hosts import HostRule, TrustedHosts
 from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
-from haven.web.routes import admin_pages, api, lots, staff_pages, verifier
+from haven.web.routes import admin_pages, api, corrections, day_pages, lots, staff_pages, verifier
 from haven.web.sessions import BrowserSessions
 from haven.web.settings import WebSettings
 from haven.web.site import WebSite
@@ -109,6 +109,8 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.include_router(api.router)
     app.include_router(staff_pages.router)
     app.include_router(lots.router)
+    app.include_router(corrections.router)
+    app.include_router(day_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(verifier.router)
     verifier.keep_foreign_trust(app, site)

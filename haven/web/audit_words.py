@@ -19,6 +19,8 @@ ACTION_NAMES: dict[Action, str] = {
     Action.STAFF_PASSWD: N_("Passphrase changed"),
     Action.VISIT_ADD: N_("Visit recorded"),
     Action.VISIT_IMPORT: N_("Visits imported"),
+    Action.VISIT_CORRECT: N_("Entry corrected"),
+    Action.VISIT_VOID: N_("Entry voided"),
     Action.HISTORY_VIEW: N_("History read"),
     Action.SCHEDULE_VIEW: N_("Doses due read"),
     Action.HISTORY_EXPORT: N_("History exported"),

@@ -21,9 +21,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from haven.errors import EntryError
+from haven.web import clinical_forms
 from haven.web.i18n import N_
 
-SECTION_KEYS = {"vac": "vac_product", "test": "test_test", "care": "care_kind", "note": "note_text"}
+SECTION_KEYS = {
+    "vac": "vac_product",
+    "test": "test_test",
+    "care": "care_kind",
+    "note": "note_text",
+    **clinical_forms.SECTION_KEYS,
+}
 FIELD_NAMES = {
     "vac": {"product": "vac_product", "dose": "vac_dose", "lot": "vac_lot", "note": "vac_note", "date": "date"},
     "test": {
@@ -43,6 +50,7 @@ FIELD_NAMES = {
         "date": "date",
     },
     "note": {"text": "note_text", "date": "date"},
+    **clinical_forms.FIELD_NAMES,
 }
 # Every field of each section, in the form's order: any one filled makes the section count.
 SECTION_FIELDS = {section: [n for n in names.values() if n != "date"] for section, names in FIELD_NAMES.items()}
@@ -64,6 +72,7 @@ LABELS = {
     "care_referral": N_("Referred to"),
     "care_note": N_("Clinical note"),
     "note_text": N_("Note"),
+    **clinical_forms.LABELS,
     "holder_birth_year": N_("Birth year"),
     "holder_age_band": N_("Age band"),
     "holder_sex": N_("Sex"),
@@ -149,6 +158,8 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
         )
     if used(form, "note"):
         add("note", {"type": "note", "date": date, "text": _text(form, "note_text")})
+    for section, entry in clinical_forms.entries(form, date):
+        add(section, entry)
     holder: dict[str, Any] = {}
     birth_year = _number(form, "holder_birth_year")
     if birth_year is not None:

@@ -56,6 +56,13 @@ ENTRY_PROBLEMS = {
     "text": N_("Enter text."),
     "no-entries": N_("Fill in at least one section: a vaccination, a test, care given or a note."),
     "birth-year-and-age-band": N_("Give a birth year or an age band, not both."),
+    "number": N_("Enter a number."),
+    "decimals": N_("Use at most %(places)s decimals."),
+    "no-measurement": N_("Fill in at least one measurement of this section, or clear it."),
+    "pair": N_("Give both blood pressures, systolic and diastolic."),
+    "diastolic-high": N_("The diastolic pressure must be lower than the systolic."),
+    "after-entry": N_("The vaccine was given after this date: check both dates."),
+    "substance": N_("Choose a substance from the list or write one in words, not both."),
 }
 
 BY_CODE = {
@@ -83,6 +90,7 @@ UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
 LOT_EXPIRED = N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired.")
+NO_PHOTO = N_("Choose a photo of the QR code first, then read it.")
 
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
@@ -122,6 +130,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return card_error(exc, typed, _)
     if exc.problem == "image":
         return _(BAD_IMAGE)
+    if exc.problem == "no-photo":
+        return _(NO_PHOTO)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
     if isinstance(exc, ExpiredLotError):

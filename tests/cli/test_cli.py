@@ -89,6 +89,14 @@ def test_card_from_stdin(site) -> None:  # type: ignore[no-untyped-def]
     assert site("history", "--card", "-", "--json", stdin=" ".join(card["words"]) + "\n").code == 0
 
 
+def test_card_words_copied_with_numbers_and_commas(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site, "--words-language", "ko")
+    site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=VAX1)
+    numbered = "，".join(f"{n}. {w}" for n, w in enumerate(card["words"], start=1))
+    assert site("history", "--card", numbered, "--json").code == 0
+    assert site("history", "--card", "-", "--json", stdin="\u3000" + numbered + "。\n").code == 0
+
+
 def test_card_new_can_record_the_first_visit_with_a_pin(site, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "pin").write_text("4829\n")
     (tmp_path / "v.json").write_text(VAX1)

@@ -233,3 +233,53 @@ def test_a_changed_character_in_typed_words_is_still_refused(secret: bytes, lang
                 continue
             # Only a separator swapped for another, or a letter's case, may still open the card: the same one.
             assert opened == card and (old == " " or new.lower() == old.lower()), repr(changed)
+
+
+# How words come back when copied from the printed card, a chat or a note: numbered, comma'd, on several lines,
+# with full-width punctuation and spaces from Korean and Chinese keyboards.
+NUMBERINGS = ["{n}. {w}", "{n}.{w}", "{n}) {w}", "({n}) {w}", "{n}：{w}", "{n}、{w}", "{n}．{w}", "{w}"]
+JOINERS = [" ", ", ", "\n", "\r\n", "\u3000", "，", "。", " ; ", "  \n  "]
+
+
+@settings(max_examples=60, deadline=None)
+@given(secrets16, languages, st.sampled_from(NUMBERINGS), st.sampled_from(JOINERS), st.booleans())
+def test_numbered_and_punctuated_words_read_back_to_the_same_card(
+    secret: bytes, language: str, numbering: str, joiner: str, trailing: bool
+) -> None:
+    card = Card(secret, language)
+    typed = joiner.join(numbering.format(n=n, w=w) for n, w in enumerate(card.words(), start=1))
+    assert parse_card(typed + ("." if trailing else "")) == card
+    assert parse_card("\u3000 " + typed.upper() + " \n") == card
+
+
+@settings(max_examples=20, deadline=None)
+@given(secrets16, languages, st.sampled_from(NUMBERINGS), st.integers(0, WORD_COUNT - 1))
+def test_numbering_never_hides_a_wrong_word(secret: bytes, language: str, numbering: str, position: int) -> None:
+    """Lenient in what is stripped, strict in what is a word: a changed word is still refused."""
+    words = Card(secret, language).words()
+    wordlist = _wordlist(language)
+    words[position] = wordlist[(wordlist.index(words[position]) + 1) % len(wordlist)]
+    with pytest.raises(CardError) as err:
+        parse_card(" ".join(numbering.format(n=n, w=w) for n, w in enumerate(words, start=1)))
+    assert err.value.details["problem"] == "checksum"
+
+
+def test_a_digit_or_mark_inside_a_word_is_not_stripped() -> None:
+    words = Card(bytes(range(16))).words()
+    for glued in (words[0][:2] + "1" + words[0][2:], words[0][:2] + "." + words[0][2:]):
+        with pytest.raises(CardError) as err:
+            parse_card(" ".join([glued, *words[1:]]))
+        assert err.value.details["problem"] in {"count", "unknown-word"}
+
+
+def test_numbered_words_in_capitals_are_words_not_a_code() -> None:
+    card = Card(bytes(range(16)))
+    assert parse_card(" ".join(f"{n} {w.upper()}" for n, w in enumerate(card.words(), start=2))) == card
+    grouped = " ".join(card.code[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+    assert parse_card(grouped) == card == parse_card(card.code)
+
+
+def test_chinese_words_numbered_without_spaces() -> None:
+    card = Card(bytes(range(16)), "zh")
+    assert parse_card("".join(f"{n}.{w}" for n, w in enumerate(card.words(), start=1))) == card
+    assert parse_card("、".join(card.words()) + "。") == card

@@ -158,7 +158,7 @@ def test_a_state_file_lets_a_peer_send_only_the_buckets_that_differ(net: Network
 
 
 def test_the_same_index_written_at_two_sites_offline_keeps_both_visits(net: Network) -> None:
-    from haven.cert_services import entry_id
+    from haven.core.history import entry_id
 
     card = Card.generate(os.urandom)
     assert net.add_visit("a", card, VAX1, first=True) == 0
@@ -242,3 +242,27 @@ def test_rows_from_a_transport_are_checked_then_merged_with_their_audit_entry(ne
         assert sync.accept_rows(pack_rows(rows)).new == 1
         entries = [entry.action for entry, _ in session.audit.rows()]
     assert entries[-1] == "sync.pull"
+
+
+def test_a_correction_made_at_one_site_shows_at_another_after_a_bundle(net: Network) -> None:
+    """A correction travels as any row: sealed, unlinked, and read the same at every site."""
+    from haven.core.history import entry_id
+    from tests.helpers_site import ADMIN
+
+    card = Card.generate(os.urandom)
+    net.add_visit("a", card, VAX1 + TEST, first=True)
+    net.import_("b", net.export("a"))
+    first = entry_id(net.history("b", card).visits[0], 0)
+    with net.sites["b"].unlock(ADMIN) as session:
+        session.clinic().correct(card, first, "amend", {**VAX1[0], "lot": "B-7"}, "lot misread")
+        session.clinic().correct(card, entry_id(session.clinic().history(card).visits[0], 1), "void", None, "no test")
+        # b counted none of these entries: the void's minus one is not shown as a count below zero.
+        counts = session.counts()
+        assert counts.totals == {} and list(counts.below_zero.values()) == [-1]
+    assert net.import_("a", net.export("b")).new == 2
+    for name in ("a", "b"):
+        history = net.history(name, card)
+        assert [e.type for e in history.visits[0].visit.entries] == ["vaccination"]
+        shown = history.to_doc()["visits"][0]["entries"]
+        assert shown[0]["lot"] == "B-7" and "voided" in shown[1] and len(history.visits) == 1
+    assert net.rows("a") == net.rows("b")

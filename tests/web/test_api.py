@@ -73,7 +73,10 @@ def test_errors_are_typed(client: TestClient) -> None:
 def test_public_operations(client: TestClient) -> None:
     assert client.get("/api/health").json()["status"] == "ok"
     cat = client.get("/api/catalogue").json()
-    assert "comirnaty" in {p["key"] for p in cat["products"]} and cat["tests"] == ["antigen", "pcr"]
+    assert "comirnaty" in {p["key"] for p in cat["products"]}
+    assert cat["tests"] == ["antigen", "pcr", "hiv-rdt", "syphilis-rdt", "hbsag-rdt", "malaria-rdt", "tb-xpert"]
+    assert cat["test_results"]["antigen"] == ["positive", "negative", "invalid"]
+    assert cat["test_results"]["hiv-rdt"] == ["reactive", "non-reactive", "invalid"]
 
 
 def test_trust_list_is_the_sites_signed_list_and_is_served_alike_while_locked(

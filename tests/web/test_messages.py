@@ -32,6 +32,22 @@ REFUSED = {
     "text": [{**VAX, "dose": 1, "lot": 7}],
     "no-entries": [],
     "birth-year-and-age-band": {"entries": [{**VAX, "dose": 1}], "holder": {"birth_year": 1990, "age_band": "18-29"}},
+    "number": [{"type": "vitals", "date": "2026-10-01", "temperature_c": "warm"}],
+    "decimals": [{"type": "weight", "date": "2026-10-01", "weight_kg": 60.125}],
+    "no-measurement": [{"type": "vitals", "date": "2026-10-01"}],
+    "pair": [{"type": "vitals", "date": "2026-10-01", "systolic_mmhg": 120}],
+    "diastolic-high": [{"type": "vitals", "date": "2026-10-01", "systolic_mmhg": 80, "diastolic_mmhg": 90}],
+    "after-entry": [
+        {
+            "type": "aefi",
+            "date": "2026-10-01",
+            "product": "td",
+            "dose": 1,
+            "vaccination_date": "2026-10-02",
+            "serious": False,
+        }
+    ],
+    "substance": [{"type": "allergy", "date": "2026-10-01", "substance": "egg", "substance_text": "eggs"}],
 }
 LOCALES = ("en", "ko", "zh_Hans")
 
@@ -117,3 +133,27 @@ def test_the_entry_problems_table_in_the_docs_is_the_code() -> None:
         names = {name for _, name, _, _ in string.Formatter().parse(ENTRY_REASONS[problem]) if name}
         assert set(re.findall(r"`(\w+)`", limits)) == names, problem
         assert (page == "✓") is (problem in ENTRY_PROBLEMS), problem
+
+
+def test_a_wrong_word_among_numbered_words_is_named_as_typed() -> None:
+    words = [
+        "abandon",
+        "ability",
+        "able",
+        "about",
+        "above",
+        "absent",
+        "absorb",
+        "abstract",
+        "absurd",
+        "abusee",
+        "access",
+        "accident",
+        "account",
+    ]
+    typed = "\n".join(f"{n}. {w}," for n, w in enumerate(words, start=1))
+    with pytest.raises(CardError) as caught:
+        parse_card(typed)
+    assert caught.value.details["position"] == 10
+    text = error_message(caught.value, gettext_for("en"), typed)
+    assert text.startswith("Word 10 (“abusee”) is not a card word.")

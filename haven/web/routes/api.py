@@ -24,6 +24,7 @@ from haven.web import cards
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
+    CorrectStaff,
     HistoryStaff,
     NewCardStaff,
     ReportStaff,
@@ -181,6 +182,7 @@ def catalogue_doc() -> dict[str, Any]:
         ],
         "tests": list(cat.tests),
         "results": list(cat.results),
+        "test_results": {t.key: list(t.results) for t in cat.tests.values()},  # what each test may give
         "card_languages": list(LANGUAGES),
     }
 
@@ -302,6 +304,33 @@ def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd
 def history(state: State, staff: HistoryStaff, card: TheOpenCard) -> dict[str, Any]:
     """The open card's history and next doses due (the shape of ``haven history --json``)."""
     return state.site.app(staff).visits.history(card.card, card.pin).to_doc()
+
+
+class CorrectionWanted(BaseModel):
+    entry: str = Field(max_length=80, description='The entry\'s id "<visit index>.<record>.<entry number>".')
+    kind: Literal["amend", "void"]
+    replacement: dict[str, Any] | None = Field(
+        None, description="amend: the entry as it should be, whole, of the same type (docs/entries.md)."
+    )
+    reason: str | None = Field(None, max_length=400, description="Why (required to void).")
+
+
+class CorrectionMade(BaseModel):
+    entry: str
+    kind: str
+    index: int = Field(description="The correction's own record index.")
+    stored: bool
+
+
+@router.post("/corrections", tags=[STAFF])
+def correct_entry(state: State, staff: CorrectStaff, card: TheOpenCard, body: CorrectionWanted) -> CorrectionMade:
+    """Amend or void an entry of the open card's history, as a new record (docs/entries.md, "Corrections")."""
+    visits = state.site.app(staff).visits
+    if body.kind == "amend":
+        done = visits.correct(card.card, body.entry, body.replacement, body.reason, card.pin)
+    else:
+        done = visits.void(card.card, body.entry, body.reason or "", card.pin)
+    return CorrectionMade(**done.to_doc())
 
 
 class CertificatesWanted(BaseModel):

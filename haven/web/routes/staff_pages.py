@@ -33,7 +33,7 @@ from haven.errors import (
 )
 from haven.hub.pull import Pulled
 from haven.site.roles import Permission, allowed
-from haven.web import cards, check_warnings, forms, sheet
+from haven.web import cards, check_warnings, clinical_forms, forms, sheet
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -54,10 +54,11 @@ from haven.web.deps import (
     start_staff_session,
 )
 from haven.web.handlers import http_status, retry_headers
-from haven.web.i18n import LANG_COOKIE, LOCALES, N_
+from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, N_
 from haven.web.lot_choices import lot_choices
 from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
+from haven.web.routes import day_pages
 from haven.web.vocab import product_name, word
 
 router = APIRouter(include_in_schema=False)
@@ -203,12 +204,14 @@ async def open_card_photo(
     request: Request,
     state: State,
     staff: VisitStaff,
-    photo: Annotated[UploadFile, File()],
+    photo: Annotated[UploadFile | None, File()] = None,
     pin: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    data = await photo.read(state.settings.upload_max_bytes + 1)
+    data = b"" if photo is None else await photo.read(state.settings.upload_max_bytes + 1)
     session = staff_session(request)
     try:
+        if not data:  # "Read the photo" with no file chosen (or an empty one): said, not a silent reload
+            raise InputError("Choose a photo of the QR code first.", problem="no-photo")
         address = client_address(request)
         cards.count_attempt(state, session, address, bool(pin.strip()))  # before the (costly) decoding
         if len(data) > state.settings.upload_max_bytes:
@@ -274,6 +277,7 @@ def card_page(request: Request, state: State, staff: VisitStaff, card: TheOpenCa
         may_read=may_read,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
         may_print=allowed(staff.roles, Permission.CARD_NEW),
+        may_slip=allowed(staff.roles, Permission.SCHEDULE_VIEW),
     )
 
 
@@ -310,11 +314,15 @@ def close_card(request: Request, state: State, staff: VisitStaff) -> Response:
 
 
 @router.get("/card/print")
-def print_card(request: Request, staff: NewCardStaff, card: TheOpenCard, words: str | None = None) -> Response:
+def print_card(
+    request: Request, staff: NewCardStaff, card: TheOpenCard, words: str | None = None, paper: str | None = None
+) -> Response:
     language = words if words in LANGUAGES else card.card.language
     return render(
         request,
         "card_print.html",
+        paper=day_pages.paper_of(paper),
+        papers=day_pages.PAPERS,
         card=card,
         words=card.card.words(language),
         words_language=language,
@@ -335,10 +343,12 @@ def qr_markup(text: str) -> str:
 # ---------------------------------------------------------------- visits
 
 
-def visit_context(state: State, staff: Any) -> dict[str, Any]:
+def visit_context(state: State, staff: Any = None) -> dict[str, Any]:
+    """What the visit form shows; ``staff``: whose register the lot field offers (none: typed freely)."""
     cat = catalogue()
+    register = state.site.app(staff).lots.register() if staff is not None else None
     return {
-        "lots": lot_choices(state.site.app(staff).lots.register(), state.site.date_today()),
+        "lots": lot_choices(register, state.site.date_today()) if register is not None else {},
         "products": [(p.key, product_name(p.key)) for p in cat.products.values()],
         "tests": list(cat.tests),
         "results": list(cat.results),
@@ -349,6 +359,7 @@ def visit_context(state: State, staff: Any) -> dict[str, Any]:
         "age_bands": AGE_BANDS,
         "today": state.site.date_today().isoformat(),
         "word": word,
+        **clinical_forms.context(),
     }
 
 
@@ -412,6 +423,8 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
     form = {k: v for k, v in submitted.items() if isinstance(v, str) and k != "csrf_token"}
     symptoms = [v for v in submitted.getlist("care_symptoms") if isinstance(v, str)]
     form["care_symptoms"] = ",".join(symptoms)
+    for name in clinical_forms.LIST_FIELDS:
+        form[name] = ",".join(v for v in submitted.getlist(name) if isinstance(v, str))
     reopen, reopen_pin = form.pop("reopen_card", "").strip(), form.pop("reopen_pin", "")
     session = staff_session(request)
     card = state.sessions.card(session)
@@ -500,8 +513,16 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
 
 
 def _certificates_page(
-    request: Request, choices: Any, status: int = 200, error: str | None = None, chosen: Any = ()
+    request: Request,
+    state: State,
+    staff: Any,
+    choices: Any,
+    status: int = 200,
+    error: str | None = None,
+    chosen: Any = (),
+    holder_language: str | None = None,
 ) -> Response:
+    year, tests = sheet.expiries(choices, state.site.app(staff).now())
     return render(
         request,
         "certificates.html",
@@ -510,6 +531,13 @@ def _certificates_page(
         chosen=set(chosen),
         error=error,
         max_count=MAX_PER_SHEET,
+        vaccination_expiry=year,
+        test_expiry=tests,
+        cut=max((tests[key] for key in chosen if key in tests), default=None),
+        holder_language=holder_language or request_locale(request),
+        papers=day_pages.PAPERS,
+        sheet_valid=sheet.SHEET_VALID,
+        test_cuts=sheet.TEST_CUTS,
     )
 
 
@@ -518,7 +546,7 @@ def certificates_page(request: Request, state: State, staff: CertificateStaff, c
     history = _viewed_history(state, staff, card)
     if history is None:
         return see_other("/card")
-    return _certificates_page(request, certifiable(history))
+    return _certificates_page(request, state, staff, certifiable(history))
 
 
 @router.post("/card/certificates")
@@ -527,6 +555,8 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
     chosen = [v for v in submitted.getlist("entry") if isinstance(v, str)]
     raw_count = submitted.get("count")
     count = int(raw_count) if isinstance(raw_count, str) and raw_count.isdigit() and len(raw_count) < 4 else 0
+    language, paper = submitted.get("language"), submitted.get("paper")
+    holder_language = language if isinstance(language, str) and language in LOCALES else request_locale(request)
     app = state.site.app(staff)
     try:
         choices = await run_in_threadpool(app.certificates.choices, card.card, card.pin)
@@ -542,16 +572,19 @@ async def issue_certificates(request: Request, state: State, staff: CertificateS
             if exc.details.get("problem") == "selection"
             else message(request, exc)
         )
-        return _certificates_page(request, choices, 400, error, chosen)
+        return _certificates_page(request, state, staff, choices, 400, error, chosen, holder_language)
     except TrustError as exc:
-        return _certificates_page(request, choices, http_status(exc), message(request, exc), chosen)
+        error = message(request, exc)
+        return _certificates_page(request, state, staff, choices, http_status(exc), error, chosen, holder_language)
+    # The sheet's own words in the holder's language; the page around it stays in the worker's.
     return render(
         request,
         "sheet_print.html",
         sheet=issued,
         stubs=[(text, qr_markup(text)) for text in issued.texts],
-        texts=sheet.texts(gettext_for(request_locale(request))),
-        expires=issued.expires.strftime("%Y-%m-%d %H:%M UTC"),
+        texts=sheet.texts(gettext_for(holder_language), issued.expires.strftime("%Y-%m-%d %H:%M UTC")),
+        sheet_lang=HTML_LANG[holder_language],
+        paper=day_pages.paper_of(paper if isinstance(paper, str) else None),
     )
 
 

@@ -54,6 +54,32 @@
       form.addEventListener("input", touch);
       form.addEventListener("change", touch);
     });
+    // Enter in the words box opens the card (Shift+Enter still makes a new line; Enter that ends an input
+    // method's composition, as Korean and Chinese keyboards use it, does not submit).
+    document.querySelectorAll("textarea[enterkeyhint='go']").forEach(function (box) {
+      box.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+        event.preventDefault();
+        box.form.requestSubmit();
+      });
+    });
+    // The certificate form says, before issuing, how long the sheet will be valid: a chosen test cuts the
+    // whole sheet's validity (the latest test chosen is the one stated).
+    var validity = document.getElementById("sheet-validity");
+    if (validity) {
+      var sheetForm = validity.closest("form");
+      var updateValidity = function () {
+        var cut = "";
+        sheetForm.querySelectorAll("input[data-expires]:checked").forEach(function (box) {
+          if (box.dataset.expires > cut) cut = box.dataset.expires;
+        });
+        var template = cut ? validity.dataset.msgTest : validity.dataset.msgValid;
+        validity.textContent = template.replace("{date}", cut || validity.dataset.year);
+        validity.classList.toggle("warn", cut !== "");
+      };
+      sheetForm.addEventListener("change", updateValidity);
+      updateValidity();
+    }
     document.querySelectorAll(".js-hide").forEach(function (el) {
       el.hidden = true;
     });
@@ -61,6 +87,21 @@
       select.addEventListener("change", function () {
         select.form.submit();
       });
+    });
+    // A result list whose options name their tests (data-tests) offers only the chosen test's results.
+    document.querySelectorAll("select[data-results-of]").forEach(function (result) {
+      var test = document.getElementById(result.dataset.resultsOf);
+      function offer() {
+        Array.prototype.forEach.call(result.options, function (option) {
+          if (!option.value) return;
+          var fits = !test.value || option.dataset.tests.split(" ").indexOf(test.value) >= 0;
+          option.hidden = !fits;
+          option.disabled = !fits;
+          if (!fits && option.selected) result.value = "";
+        });
+      }
+      test.addEventListener("change", offer);
+      offer();
     });
     document.querySelectorAll(".print-button").forEach(function (button) {
       button.addEventListener("click", function () {

@@ -18,6 +18,7 @@ const V = document.documentElement.dataset.v || "";
 let verifier = null;
 let formats = null;
 let foreignTrust = null;
+let seenCodes = null;
 
 const LANGS = ["en", "ko", "zh"];
 const HTML_LANG = { en: "en", ko: "ko", zh: "zh-Hans" };
@@ -62,6 +63,7 @@ function applyLanguage(next) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const b of document.querySelectorAll(".lang-button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   showTrust();
+  if (seenCodes) showSeenCount();
   const result = document.getElementById("result");
   if (!result.hidden && result.dataset.verdict) showVerdict(JSON.parse(result.dataset.verdict));
 }
@@ -234,6 +236,17 @@ function isoTime(seconds) {
   return new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
+function localTime(ms) {
+  return new Intl.DateTimeFormat(HTML_LANG[lang], { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms));
+}
+
+function showSeenCount() {
+  const n = seenCodes ? seenCodes.countSeen() : 0;
+  const box = document.getElementById("seen-store");
+  box.hidden = n === 0;
+  document.getElementById("seen-count").textContent = t("seen-count", { n });
+}
+
 function coded(system, table, code) {
   const id = names.codes && names.codes[system] && names.codes[system][code];
   return id ? name(table, id) : code || "?";
@@ -300,6 +313,10 @@ function showVerdict(verdict) {
   const who = verdict.holder && (verdict.holder.name || verdict.holder.born) ? verdict.holder : null;
   holder.hidden = !who;
   holder.textContent = who ? t("holder", { name: who.name || "?", born: who.born || "?" }) : "";
+  const again = document.getElementById("seen-before");
+  again.hidden = !verdict.seenBefore;
+  again.textContent = again.hidden ? "" : t("seen-before", { when: localTime(verdict.seenBefore) });
+  result.dataset.seenBefore = again.hidden ? "" : String(verdict.seenBefore);
   const facts = document.getElementById("facts");
   facts.replaceChildren();
   const details = document.getElementById("details");
@@ -369,7 +386,10 @@ async function check(text, decodedAt, scanner) {
   document.getElementById("chunks").hidden = true;
   document.getElementById("scanned").textContent = whole;
   const verdict = await formats.verifyAny(whole, trust, foreign, new Date());
+  // A valid code seen before on this phone: said, with when (a one-time code shown again may be a copy).
+  verdict.seenBefore = verdict.valid ? await seenCodes.markSeen(whole) : null;
   showVerdict(verdict);
+  showSeenCount();
   document.body.dataset.verdictMs = String(performance.now() - started);
   document.getElementById("result").scrollIntoView({ block: "nearest" });
 }
@@ -391,8 +411,8 @@ async function registerWorker() {
 }
 
 async function main() {
-  [verifier, formats, foreignTrust] = await Promise.all(
-    ["verify", "formats", "foreign-trust"].map((name) => import("./" + name + ".js?v=" + V))
+  [verifier, formats, foreignTrust, seenCodes] = await Promise.all(
+    ["verify", "formats", "foreign-trust", "seen"].map((name) => import("./" + name + ".js?v=" + V))
   );
   [strings, names] = await Promise.all(
     ["strings", "catalogue"].map(async (file) => (await fetch("/static/verifier/" + file + ".json?v=" + V)).json())
@@ -437,6 +457,12 @@ async function main() {
     chunks = new Map();
     document.getElementById("paste").value = "";
   });
+  document.getElementById("seen-clear").addEventListener("click", () => {
+    seenCodes.clearSeen();
+    showSeenCount();
+    document.getElementById("seen-before").hidden = true;
+  });
+  showSeenCount();
   document.body.dataset.ready = "true";
   registerWorker();
 }

@@ -20,6 +20,7 @@ const ASSETS = [
   "/static/verifier/shc.js",
   "/static/verifier/foreign-trust.js",
   "/static/verifier/formats.js",
+  "/static/verifier/seen.js",
   "/static/verifier/strings.json",
   "/static/verifier/catalogue.json",
 ].map((path) => path + "?v=" + VERSION);
