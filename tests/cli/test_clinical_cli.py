@@ -8,7 +8,8 @@ from typing import Any
 from tests.core.test_clinical_entries import FULL
 
 
-def test_clinical_entries_are_added_and_shown_in_words_and_in_json(run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_clinical_entries_are_added_and_shown_in_words_and_in_json(run_cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "200")  # a table's cells wrap at 80 columns, splitting the phrases looked for
     assert run_cli("init", "--admin", "Ana").code == 0
     qr: str = run_cli("card", "new", "--json", "--no-show-qr").json()["qr"]
     visit: dict[str, Any] = {"holder": {"age_band": "0-4"}, "entries": FULL}
