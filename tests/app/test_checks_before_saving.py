@@ -96,3 +96,20 @@ def test_a_registrar_is_warned_from_the_doses_due_but_not_from_the_history_facts
         with pytest.raises(ChecksNeedConfirmationError) as refused:
             app.visits.add(card, [{"type": "vaccination", "product": "mmr", "dose": 2, "date": "2026-11-30"}])
         assert [w["code"] for w in refused.value.warnings] == ["live-in-pregnancy"]
+
+
+def test_a_confirmation_stays_with_its_visit_once_an_entry_of_it_is_corrected(tmp_path: Path) -> None:
+    from haven.core.history import entry_id
+
+    site = new_site(tmp_path / "s")
+    card = Card(bytes(range(16)))
+    with site.unlock(CLINICIAN) as session:
+        app = app_of(session)
+        app.visits.add(card, DOSE_1, first_visit=True)
+        app.visits.add(card, [*DOSE_2_EARLY, {"type": "note", "date": "2026-10-07", "text": "x"}], confirm="travels")
+        second = app.visits.history(card).visits[1]
+        app.visits.void(card, entry_id(second, 1), "typed by mistake")
+        history = app.visits.history(card)
+        assert [e.type for e in history.visits[1].visit.entries] == ["vaccination"]  # the note is voided
+        assert history.visits[1].visit.confirmed == history.recorded[1].visit.confirmed is not None
+        assert history.to_doc()["visits"][1]["confirmed"] == {"reason": "travels", "warnings": ["interval-too-short"]}
