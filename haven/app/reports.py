@@ -143,9 +143,18 @@ class Reports(Area):
         if private is None:
             raise RosterError(
                 "This site does not hold the network counts key: network totals are read at the root's site, "
-                "after 'haven network counts-key' (docs/sync.md)."
+                "after 'haven network counts-key' (docs/sync.md).",
+                problem="no-counts-key",
             )
         return read(self.site.store, private).totals
+
+    @use_case(Permission.REPORT_VIEW, None)
+    def network_readable(self) -> bool:
+        """Whether this site holds the network counts key (the root's site, after ``haven network
+        counts-key``): the report page offers network totals only then. Reads no count: nothing to audit."""
+        from haven.sync.network_tallies import COUNTS_KEY
+
+        return self.site.store.get_setting(COUNTS_KEY) is not None
 
     @use_case(Permission.REPORT_VIEW, Action.COUNTS_FOLD)
     def week(self, week: int | str | None = None) -> WeekCounts:

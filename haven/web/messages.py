@@ -91,6 +91,10 @@ BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
 LOT_EXPIRED = N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired.")
 NO_PHOTO = N_("Choose a photo of the QR code first, then read it.")
+NO_COUNTS_KEY = N_(
+    "This site cannot read network totals: they are read at the root's site, whose coordinators hold the "
+    "network counts key."
+)
 
 
 def card_error(exc: CardError, typed: str, _: Gettext) -> str:
@@ -132,6 +136,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BAD_IMAGE)
     if exc.problem == "no-photo":
         return _(NO_PHOTO)
+    if exc.problem == "no-counts-key":
+        return _(NO_COUNTS_KEY)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
     if isinstance(exc, ExpiredLotError):

@@ -131,6 +131,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
             lambda app, _: app.reports.report(dt.date(2026, 10, 1), dt.date(2026, 10, 31), "month", 5),
             1,
         ),
+        ("reports.network_readable", lambda app, _: app.reports.network_readable(), 0),
         ("seizure.tables", lambda app, _: app.seizure.tables(), 1),
         ("export.fhir", lambda app, _: app.export.fhir(card), 1),
         ("audit.show", lambda app, _: app.audit.show(), 1),

@@ -2,7 +2,10 @@
 
 The page, the CSV and the DHIS2 file all come from the one report use case (``app.reports.report``,
 one ``report.view`` audit entry each), with the same suppression as ``haven report``; the files are the
-same bytes the command line writes for the same options, sent without being written anywhere.
+same bytes the command line writes for the same options, sent without being written anywhere. At the
+root's site, whose coordinators hold the network counts key, the page also offers the whole network's
+totals (``haven report --network``); elsewhere it offers only the site's own, and refuses a request for
+the network's with the use case's one-line refusal.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from haven.reports.dhis2 import Mapping as Dhis2Mapping
 from haven.reports.dhis2 import dhis2_json
 from haven.reports.periods import BY, periods
 from haven.reports.tables import DEFAULT_THRESHOLD, MAX_THRESHOLD, Report, Table
+from haven.site.staff import StaffMember
 from haven.web.deps import ReportStaff, State
 from haven.web.i18n import N_, PUNCTUATION
 from haven.web.render import gettext_for, render, request_locale
+from haven.web.state import AppState
 from haven.web.vocab import product_name, word
 
 router = APIRouter(include_in_schema=False)
@@ -41,6 +46,7 @@ ROW_NAMES = {
     "care": (N_("Kind"), N_("Severity")),
 }
 BY_NAMES = {"week": N_("By week"), "month": N_("By month")}
+SCOPE_NAMES = {"site": N_("This site"), "network": N_("The whole network")}
 PROBLEMS = {
     "date": N_("Enter a date as YYYY-MM-DD."),
     "order": N_("The last day is before the first day."),
@@ -49,27 +55,30 @@ PROBLEMS = {
     "threshold": N_("Hide counts below a whole number from 1 to %(n)s."),
     "mapping": N_("This is not a DHIS2 mapping file Haven can read: see the example in the documentation."),
     "no-mapping": N_("Choose the DHIS2 mapping file first."),
+    "scope": N_("Choose this site or the whole network."),
 }
 HIDDEN = "x"
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The options of one report, as ``haven report --from --to --by --suppress-below`` takes them."""
+    """The options of one report, as ``haven report --from --to --by --suppress-below [--network]`` takes them."""
 
     start: dt.date
     end: dt.date
     by: str
     threshold: int
+    network: bool = False
 
     def file_name(self, ending: str) -> str:
-        return f"haven-report-{self.start.isoformat()}-{self.end.isoformat()}-{self.by}.{ending}"
+        scope = "network-" if self.network else ""
+        return f"haven-report-{scope}{self.start.isoformat()}-{self.end.isoformat()}-{self.by}.{ending}"
 
 
 def default_form(today: dt.date) -> dict[str, str]:
     """The last three months by month: enough for a small clinic's counts to say something."""
     first = (today.replace(day=1) - dt.timedelta(days=62)).replace(day=1)
-    return {"from": first.isoformat(), "to": today.isoformat(), "by": "month", "suppress_below": "5"}
+    return {"from": first.isoformat(), "to": today.isoformat(), "by": "month", "suppress_below": "5", "scope": "site"}
 
 
 def parse_choice(form: Mapping[str, str]) -> tuple[Choice | None, dict[str, str]]:
@@ -88,6 +97,9 @@ def parse_choice(form: Mapping[str, str]) -> tuple[Choice | None, dict[str, str]
     threshold = int(text) if text.isdigit() and len(text) < 5 else 0
     if not 1 <= threshold <= MAX_THRESHOLD:
         problems["suppress_below"] = "threshold"
+    scope = form.get("scope") or "site"
+    if scope not in SCOPE_NAMES:
+        problems["scope"] = "scope"
     if problems:
         return None, problems
     if days["to"] < days["from"]:
@@ -96,7 +108,7 @@ def parse_choice(form: Mapping[str, str]) -> tuple[Choice | None, dict[str, str]
         periods(days["from"], days["to"], by)
     except InputError:
         return None, {"to": "span"}
-    return Choice(days["from"], days["to"], by, threshold), {}
+    return Choice(days["from"], days["to"], by, threshold, scope == "network"), {}
 
 
 def chart_words(_: Callable[..., str], locale: str) -> ChartWords:
@@ -141,6 +153,7 @@ def _report_page(
     problems: dict[str, str],
     status: int = 200,
     export_problem: str = "",
+    network_offered: bool = False,
 ) -> Response:
     locale = request_locale(request)
     _ = gettext_for(locale)
@@ -157,6 +170,10 @@ def _report_page(
         export_error=_(PROBLEMS[export_problem]) if export_problem else "",
         report=report,
         by_names=BY_NAMES,
+        scope_names=SCOPE_NAMES,
+        network_offered=network_offered,
+        network=form.get("scope") == "network" and report is not None,
+        fields=FIELDS,
         section_titles=SECTION_TITLES,
         row_names=ROW_NAMES,
         row_label=lambda section, row: row_label(_, locale, section, row),
@@ -165,8 +182,19 @@ def _report_page(
     )
 
 
+FIELDS = ("from", "to", "by", "suppress_below", "scope")
+
+
 def _form_of(params: Mapping[str, Any]) -> dict[str, str]:
-    return {k: v for k, v in params.items() if k in ("from", "to", "by", "suppress_below") and isinstance(v, str)}
+    return {k: v for k, v in params.items() if k in FIELDS and isinstance(v, str)}
+
+
+def _report(staff: StaffMember, state: AppState, choice: Choice) -> tuple[Report, bool]:
+    """The report (the one ``report.view`` entry; network totals refused where this site cannot read
+    them), and whether the page offers the network's totals here."""
+    app = state.site.app(staff)
+    report = app.reports.report(choice.start, choice.end, choice.by, choice.threshold, network=choice.network)
+    return report, app.reports.network_readable()
 
 
 @router.get("/reports")
@@ -174,10 +202,10 @@ async def report_page(request: Request, state: State, staff: ReportStaff) -> Res
     form = _form_of(request.query_params) or default_form(state.site.date_today())
     choice, problems = parse_choice(form)
     if choice is None:
-        return _report_page(request, form, None, problems, 400)
-    app = state.site.app(staff)
-    report = await run_in_threadpool(app.reports.report, choice.start, choice.end, choice.by, choice.threshold)
-    return _report_page(request, form, report, {})
+        offered = await run_in_threadpool(state.site.app(staff).reports.network_readable)
+        return _report_page(request, form, None, problems, 400, network_offered=offered)
+    report, offered = await run_in_threadpool(_report, staff, state, choice)
+    return _report_page(request, form, report, {}, network_offered=offered)
 
 
 @router.post("/reports/export")
@@ -205,13 +233,13 @@ async def export_report(request: Request, state: State, staff: ReportStaff) -> R
         except InputError:
             problem = "mapping"
         if mapping is None:  # the page again, its download section saying what is wrong with the file
-            app = state.site.app(staff)
-            shown = await run_in_threadpool(app.reports.report, choice.start, choice.end, choice.by, choice.threshold)
-            return _report_page(request, form, shown, {}, 400, export_problem=problem or "mapping")
+            shown, offered = await run_in_threadpool(_report, staff, state, choice)
+            return _report_page(
+                request, form, shown, {}, 400, export_problem=problem or "mapping", network_offered=offered
+            )
     elif fmt != "csv":
         return _report_page(request, form, None, {"by": "by"}, 400)
-    app = state.site.app(staff)
-    report = await run_in_threadpool(app.reports.report, choice.start, choice.end, choice.by, choice.threshold)
+    report, _offered = await run_in_threadpool(_report, staff, state, choice)
     if mapping is None:
         body, media, name = to_csv(report).encode("utf-8"), "text/csv; charset=utf-8", choice.file_name("csv")
         unmapped = 0
