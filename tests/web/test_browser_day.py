@@ -175,7 +175,8 @@ def test_the_days_work_counts_without_a_list_of_people(page_in: Any, live: LiveS
     # A clinician may not read it: they see their own day only.
     page.goto("/today")
     assert page.url.endswith("/today") is False or page.locator("#today-table").count() == 0
-    assert page.inner_text("#own-visits td") == "1" and "我的今日" in page.inner_text("#today-own")
+    # (>= 1: the live server is shared by this module's tests, as the coordinator's count above)
+    assert int(page.inner_text("#own-visits td")) >= 1 and "我的今日" in page.inner_text("#today-own")
     assert no_overflow(page) and not broken_words(page)
 
 
