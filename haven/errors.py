@@ -13,8 +13,10 @@ refusal that every JSON output carries::
     ├── InputError                     bad-input        input that Haven cannot accept
     │   ├── CardError                  invalid-card     a card code or word list that does not check out
     │   ├── EntryError                 invalid-entry    a malformed visit entry (field, problem, limits)
+    │   ├── ExpiredLotError            lot-expired      a dose from a registered lot expired on its day
     │   ├── PinError                   invalid-pin      a PIN that breaks the PIN rules
     │   └── WeakPassphraseError        weak-passphrase  a staff passphrase too easy to guess (refused)
+    ├── ChecksNeedConfirmationError    needs-confirmation  a visit with warnings, not confirmed with a reason
     ├── NoRecordsError                 no-records       unknown card, or wrong PIN (indistinguishable)
     ├── SiteError                      site             no site here, or a site already here
     ├── StoreError                     store            the database cannot be read or written
@@ -143,6 +145,7 @@ ENTRY_REASONS: dict[str, str] = {
     "date-too-early": "is before {earliest}",
     "list": "must be a list",
     "import-only": "is set only by importing a verified certificate",
+    "written-by-haven": "is written by Haven when a warning is confirmed, never typed in",
     "unknown-field": "is not a known field (see docs/entries.md)",
     "birth-year-and-age-band": "give a birth year or an age band, not both",
     "not-entries": "must be a list of entries",
@@ -185,10 +188,35 @@ class EntryError(InputError):
         self.limits = limits
 
 
+class ExpiredLotError(InputError):
+    """A dose from a lot of the site's lot register that had expired on the day it was given
+    (docs/cli-lots.md): ``field`` names the entry's lot, ``lot`` and ``expiry`` (also in ``details``) say which."""
+
+    code = "lot-expired"
+
+    def __init__(self, field: str, lot: str, expiry: str) -> None:
+        super().__init__(f"{field}: lot {lot} expired on {expiry}", field=field, lot=lot, expiry=expiry)
+        self.field = field
+        self.lot = lot
+        self.expiry = expiry
+
+
 class PinError(InputError):
     """A holder PIN that breaks the PIN rules (length, characters), or two PINs that differ (``mismatch``)."""
 
     code = "invalid-pin"
+
+
+class ChecksNeedConfirmationError(HavenError):
+    """The checks before saving warn about this visit (haven/core/checks.py) and nobody confirmed it:
+    nothing was stored. ``warnings`` (also in ``details``) are the warnings' documents: ``code``,
+    ``field`` and ``details``; recording the visit again with a reason stores it."""
+
+    code = "needs-confirmation"
+
+    def __init__(self, message: str, warnings: list[dict[str, Any]]) -> None:
+        super().__init__(message, warnings=warnings)
+        self.warnings = warnings
 
 
 class NoRecordsError(HavenError):

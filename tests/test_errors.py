@@ -23,8 +23,12 @@ EXAMPLES: dict[type[e.HavenError], e.HavenError] = {
         "Word 4 ('abandn') is not on the list.", problem="unknown-word", position=4, suggestion="abandon"
     ),
     e.EntryError: e.EntryError("entries[0].dose", "range", low=1, high=9),
+    e.ExpiredLotError: e.ExpiredLotError("entries[0].lot", "T0", "2026-11-19"),
     e.PinError: e.PinError("The two PINs differ.", problem="mismatch"),
     e.WeakPassphraseError: e.WeakPassphraseError("Too easy.", bits=12.5, needed_bits=50.0, reason="a common word"),
+    e.ChecksNeedConfirmationError: e.ChecksNeedConfirmationError(
+        "Confirm.", [{"code": "sex-and-pregnancy", "field": "holder.pregnant", "details": {}}]
+    ),
     e.NoRecordsError: e.NoRecordsError("No records here."),
     e.SiteError: e.SiteError("There is no site in /tmp/x."),
     e.StoreError: e.StoreError("The database is busy."),

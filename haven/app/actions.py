@@ -24,6 +24,8 @@ class Action(enum.StrEnum):
     HISTORY_VIEW = "history.view"
     SCHEDULE_VIEW = "schedule.view"
     HISTORY_EXPORT = "history.export"
+    LOT_ADD = "lot.add"
+    LOT_RETIRE = "lot.retire"
     COUNTS_FOLD = "counts.fold"
     REPORT_VIEW = "report.view"
     CERTIFICATE_ISSUE = "certificate.issue"

@@ -16,6 +16,7 @@ from haven.app.certificates import CertificateUseCases
 from haven.app.clinic import Clinic
 from haven.app.daywork import DayWorkUseCases
 from haven.app.export import Export
+from haven.app.lots import Lots
 from haven.app.reports import Reports
 from haven.app.seizure import Seizure
 from haven.app.staff import AuditUseCases, SettingsUseCases, StaffUseCases
@@ -61,6 +62,7 @@ class App:
         self.day_work = DayWorkUseCases(self)
         self.seizure = Seizure(self)
         self.export = Export(self)
+        self.lots = Lots(self)
 
     AREAS = (
         "cards",
@@ -74,6 +76,7 @@ class App:
         "day_work",
         "seizure",
         "export",
+        "lots",
     )
 
     @property

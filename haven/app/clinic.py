@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from haven.bulk import Job, SealedBatch, seal_batch, seal_batch_in_worker, worker_init
 from haven.core.aggregates import AggregateKey, aggregate_keys, decode_tally, encode_tally
 from haven.core.card import Card
+from haven.core.checks import Prior, check_visit, confirmed
 from haven.core.clock import utc_today
 from haven.core.entries import Visit, parse_visit
 from haven.core.history import History, build_history
 from haven.core.keys import HolderKeys
+from haven.core.lots import Register
 from haven.core.records import Opened, SealedRecord, UnreadableRecord, open_record, seal_correction, seal_visit
 from haven.errors import HavenError, InputError, NoRecordsError, SiteError, StoreError
 from haven.store.base import SealedTally, Store
@@ -148,6 +150,9 @@ class Clinic:
         first_visit: bool = False,
         trusted: bool = False,
         audit: Audit | None = None,
+        checks: Callable[[History, dt.date], Prior] | None = None,
+        confirm: str | None = None,
+        register: Register | None = None,
     ) -> AddedVisit:
         """Validate and record one visit, whole or not at all, with its ``audit`` entry.
 
@@ -157,9 +162,18 @@ class Clinic:
         The index is read, and the record and its audit entry written, in one
         write transaction: two staff adding to one card never get the same index,
         and an error means neither the visit nor its audit entry was stored.
+
+        ``checks`` makes what the checks before saving know of the holder from their history (all of it
+        or only the doses due, as the staff member may see): a visit they warn about is stored only with
+        a ``confirm`` reason, kept in its record (:func:`haven.core.checks.confirmed`). Without ``checks``,
+        nothing is checked (an imported certificate records what another site gave). With the site's lot
+        ``register``, a dose from an expired lot is refused, one from a lot not in it warns, and each
+        dose from a registered lot is counted for its lot.
         """
         today = self.today()
         visit = parse_visit(doc, today, trusted=trusted)
+        register = register or Register()
+        register.refuse_expired(visit)
         keys = HolderKeys.derive(card, pin)
         with self.store.transaction():
             opened, unreadable, last = self._read_all(keys)
@@ -167,8 +181,12 @@ class Clinic:
                 raise NoRecordsError(
                     "No records for this card. If this is the holder's first visit here, record it as a first visit."
                 )
+            if checks is not None:
+                prior = checks(build_history(opened, today, unreadable), today)
+                visit = confirmed(visit, check_visit(visit, prior, register.known()), confirm)
             index = last + 1
             record, counts = self._seal(keys, index, visit, today)
+            counts += register.usage_keys(visit)
             tally = self._tally(counts)  # a tally even for no counts: all look alike
             self.store.add([record, *self._network_rows(counts)], [tally])
             if audit is not None:

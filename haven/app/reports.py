@@ -93,7 +93,7 @@ def week_rows(aggregates: dict[AggregateKey, int], week: int) -> list[Row]:
     """One row per kind and product / test result / severity (doses and age bands summed)."""
     totals: Counter[tuple[str, str]] = Counter()
     for key, n in aggregates.items():
-        if key.week != week:
+        if key.week != week or key.kind not in KINDS:  # doses per lot are inventory, not care
             continue
         words = describe(key)
         kind = KINDS.get(key.kind, "unknown")

@@ -8,23 +8,42 @@ from typing import Any
 
 from haven.app.actions import Action
 from haven.app.clinic import AddedVisit, Corrected
+from haven.app.lots import load_register
 from haven.app.usecase import Area, use_case
 from haven.core.card import Card
+from haven.core.checks import Prior, confirm_reason
 from haven.core.corrections import AMEND, VOID
 from haven.core.history import History
 from haven.core.schedule import DoseDue
 from haven.hub.pull import pull_first
-from haven.site.roles import Permission
+from haven.site.roles import Permission, allowed
 
 
 class Visits(Area):
     @use_case(Permission.VISIT_ADD, Action.VISIT_ADD)
-    def add(self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False) -> AddedVisit:
+    def add(
+        self, card: Card, doc: Any, pin: str | None = None, first_visit: bool = False, confirm: str | None = None
+    ) -> AddedVisit:
         """Record one visit, whole or not at all (see :meth:`haven.app.clinic.Clinic.add_visit`); first,
-        a pull from the site's hub if it remembers one (haven/hub/pull.py), whose outcome the result carries."""
+        a pull from the site's hub if it remembers one (haven/hub/pull.py), whose outcome the result carries.
+
+        The checks before saving (haven/core/checks.py) see the whole history for staff who may read
+        it, only the doses due for the others; a visit they warn about raises
+        :class:`~haven.errors.ChecksNeedConfirmationError` and is stored only with a ``confirm`` reason.
+        """
+        reason = confirm_reason(confirm)
+        reads = allowed(self.app.member.roles, Permission.HISTORY_VIEW)
         pulled = pull_first(self.site)
         with self.change(Action.VISIT_ADD):
-            added = self.app.clinic().add_visit(card, doc, pin=pin, first_visit=first_visit)
+            added = self.app.clinic().add_visit(
+                card,
+                doc,
+                pin=pin,
+                first_visit=first_visit,
+                checks=Prior.of_history if reads else Prior.of_next_due,
+                confirm=reason,
+                register=load_register(self.site.store),
+            )
         return added if pulled is None else dataclasses.replace(added, hub=pulled)
 
     @use_case(Permission.VISIT_IMPORT, Action.VISIT_IMPORT)

@@ -15,6 +15,7 @@ from haven.cli import (
     demo,
     export,
     hub,
+    lot,
     panic,
     report,
     serve,
@@ -57,7 +58,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, passphrase_file: st
 
 
 # Each command module adds its commands; a new one joins this list.
-COMMANDS = (site, cards, visits, export, report, certs, trust, staff, sync, hub, audit, panic, serve, tls, demo)
+COMMANDS = (site, cards, visits, lot, export, report, certs, trust, staff, sync, hub, audit, panic, serve, tls, demo)
 for module in COMMANDS:
     module.register(cli)
 

@@ -20,6 +20,7 @@ from haven.cli.base import (
     pin_arg,
     read_json_arg,
 )
+from haven.cli.visits import confirm_option
 from haven.core.card import LANGUAGES, Card
 from haven.core.keys import normalise_pin
 
@@ -88,6 +89,7 @@ def card() -> None:
     default=None,
     help="Record the holder's first visit now, from this entries file ('-' for standard input).",
 )
+@confirm_option
 @click.option("--show-qr/--no-show-qr", default=True, help="Draw the QR code in the terminal.")
 @image_options[0]
 @image_options[1]
@@ -97,6 +99,7 @@ def card_new(
     words_language: str,
     pin_file: str | None,
     entries: str | None,
+    confirm: str | None,
     show_qr: bool,
     qr_svg: str | None,
     qr_png: str | None,
@@ -123,7 +126,7 @@ def card_new(
         if entries is not None:
             visit_doc = read_json_arg(entries, "entries")
             with ctx.app() as app:
-                doc["visit"] = app.visits.add(new, visit_doc, pin=pin, first_visit=True).to_doc()
+                doc["visit"] = app.visits.add(new, visit_doc, pin=pin, first_visit=True, confirm=confirm).to_doc()
 
     def human(c: Console) -> None:
         _print_card(c, new, words_language, show_qr)

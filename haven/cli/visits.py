@@ -26,6 +26,18 @@ def visit() -> None:
     """Record visits: vaccinations, tests, treatments and notes."""
 
 
+def confirm_option(func: Any) -> Any:
+    """``--confirm REASON``: store a visit the checks before saving warn about (docs/cli.md)."""
+    return click.option(
+        "--confirm",
+        "confirm",
+        default=None,
+        metavar="REASON",
+        help="Save a visit the checks warn about (dose interval, dose order, pregnancy...), with why "
+        "(1 to 80 characters, kept in the sealed record); without it such a visit is refused.",
+    )(func)
+
+
 @visit.command("add")
 @card_options
 @click.option(
@@ -39,19 +51,23 @@ def visit() -> None:
     is_flag=True,
     help="Start this card's history here: without it, a card with no records here is refused.",
 )
+@confirm_option
 @common
-def visit_add(ctx: Context, card_text: str | None, pin_file: str | None, entries: str, first_visit: bool) -> None:
+def visit_add(
+    ctx: Context, card_text: str | None, pin_file: str | None, entries: str, first_visit: bool, confirm: str | None
+) -> None:
     """Record one visit for the card's holder, whole or not at all.
 
     \b
     Example:
       haven visit add --entries visit.json    # asks for the card, hidden
+      haven visit add --entries visit.json --confirm "dose 1 card seen, given abroad"
     """
     card = card_arg(card_text)
     pin = pin_arg(pin_file)
     doc = read_json_arg(entries, "entries")
     with ctx.app() as app:
-        added = app.visits.add(card, doc, pin=pin, first_visit=first_visit)
+        added = app.visits.add(card, doc, pin=pin, first_visit=first_visit, confirm=confirm)
     warning = added.hub.warning() if added.hub is not None else None
     if warning is not None:
         click.echo(warning, err=True)

@@ -26,6 +26,9 @@ from haven.core.catalogue import catalogue
 from haven.core.entries import AEFI_CATEGORIES, AGE_BANDS, SEVERITIES, Aefi, Test, Treatment, Vaccination, Visit
 
 KIND_VACCINATION, KIND_TEST, KIND_TREATMENT, KIND_CONSULTATION, KIND_AEFI = 1, 2, 3, 4, 5
+# Doses given per lot of the site's lot register (haven/core/lots.py): ``code`` is the lot's register
+# number, ``detail`` the product id. Not a kind of care: reports leave these counters out.
+KIND_LOT = 6
 KINDS = {
     KIND_VACCINATION: "vaccination",
     KIND_TEST: "test",

@@ -220,9 +220,18 @@ class HolderFacts:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """The warnings of the checks before saving (core/checks.py) that staff confirmed, and why."""
+
+    reason: str
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Visit:
     entries: tuple[Entry, ...]
     holder: HolderFacts = HolderFacts()
+    confirmed: Confirmation | None = None  # set by the application when warnings were confirmed
 
     @property
     def day(self) -> dt.date:
@@ -592,11 +601,26 @@ def _note_problem(problems: list[EntryError], exc: EntryError) -> None:
         problems.append(exc)
 
 
+def _confirmation(doc: Any, trusted: bool) -> Confirmation | None:
+    """``confirmed`` is written by the application into the record it seals, never typed in."""
+    if doc is None:
+        return None
+    if not trusted:
+        raise EntryError("confirmed", "written-by-haven")
+    f = _Fields(doc, "confirmed")
+    reason, warnings = f.text("reason"), f.text_list("warnings")
+    f.finish()
+    if reason is None:
+        raise EntryError("confirmed.reason", "required")
+    return Confirmation(reason, warnings or ())
+
+
 def _visit(doc: Any, today: dt.date, trusted: bool, problems: list[EntryError] | None) -> Visit:
-    holder_doc = None
+    holder_doc = confirmed = None
     if isinstance(doc, Mapping):
         top = _Fields(doc, "")
         holder_doc = top.get("holder")
+        confirmed = _confirmation(top.get("confirmed"), trusted)
         doc = top.get("entries", required=True)
         top.done()
     if not isinstance(doc, list):
@@ -619,7 +643,7 @@ def _visit(doc: Any, today: dt.date, trusted: bool, problems: list[EntryError] |
             _note_problem(problems, exc)
     if problems:
         raise problems[0]
-    return Visit(entries=tuple(read[:-1]), holder=read[-1])
+    return Visit(entries=tuple(read[:-1]), holder=read[-1], confirmed=confirmed)
 
 
 # ---------------------------------------------------------------- documents
@@ -651,4 +675,10 @@ def visit_to_doc(visit: Visit) -> dict[str, Any]:
     holder = holder_to_doc(visit.holder)
     if holder:
         doc["holder"] = holder
+    if visit.confirmed is not None:
+        doc["confirmed"] = confirmation_to_doc(visit.confirmed)
     return doc
+
+
+def confirmation_to_doc(confirmed: Confirmation) -> dict[str, Any]:
+    return {"reason": confirmed.reason, "warnings": list(confirmed.warnings)}

@@ -26,7 +26,16 @@ from haven.core.corrections import (
     parse_reason,
     resolve_all,
 )
-from haven.core.entries import Aefi, Entry, HolderFacts, Vaccination, Visit, entry_to_doc, holder_to_doc
+from haven.core.entries import (
+    Aefi,
+    Entry,
+    HolderFacts,
+    Vaccination,
+    Visit,
+    confirmation_to_doc,
+    entry_to_doc,
+    holder_to_doc,
+)
 from haven.core.records import Opened, OpenedCorrection, OpenedRecord
 from haven.core.schedule import DoseDue, next_due
 from haven.errors import EntryError
@@ -117,6 +126,7 @@ class History:
                     "recorded_on": v.recorded_on.isoformat(),
                     "entries": [self._entry_doc(v, n, e) for n, e in enumerate(v.visit.entries)],
                     **({"holder": holder_to_doc(v.visit.holder)} if holder_to_doc(v.visit.holder) else {}),
+                    **({"confirmed": confirmation_to_doc(v.visit.confirmed)} if v.visit.confirmed else {}),
                 }
                 for v in self.recorded or self.visits
             ],
@@ -168,7 +178,7 @@ def build_history(opened: Sequence[Opened], today: dt.date, unreadable: int = 0)
         return History(recorded, tuple(next_due(vaccinations, today, facts)), facts, unreadable, last_index=last_index)
     states = resolve_all({(v.id, n): e for v in recorded for n, e in enumerate(v.visit.entries)}, made)
     corrected = {key: state for key, state in states.items() if state.last is not None}
-    visits = tuple(replace(v, visit=Visit(_current(v, states), v.visit.holder)) for v in recorded)
+    visits = tuple(replace(v, visit=replace(v.visit, entries=_current(v, states))) for v in recorded)  # confirmed kept
     vaccinations = [e for v in visits for e in v.visit.entries if isinstance(e, Vaccination)]
     due = tuple(next_due(vaccinations, today, facts))
     return History(visits, due, facts, unreadable, recorded, corrected, last_index)

@@ -138,7 +138,7 @@ def open_record(keys: HolderKeys, record: SealedRecord, index: int) -> Opened:
             return OpenedCorrection(index=index, id=record.id, recorded_on=on, correction=correction)
         # Records are re-validated on the way out: a future format change fails loudly here.
         visit = parse_visit(
-            {k: v for k, v in doc.items() if k in ("entries", "holder")}, today=dt.date.max, trusted=True
+            {k: v for k, v in doc.items() if k in ("entries", "holder", "confirmed")}, today=dt.date.max, trusted=True
         )
     except InvalidTag:
         raise UnreadableRecord("does not open under this card's key") from None

@@ -65,6 +65,8 @@ class Permission(enum.StrEnum):
     SEIZURE_VIEW = "seizure.view"
     OWN_PASSPHRASE = "passphrase.change"
     SYNC = "sync"
+    LOT_VIEW = "lot.view"
+    LOT_MANAGE = "lot.manage"
 
 
 MATRIX: dict[Permission, Role] = {
@@ -93,6 +95,9 @@ MATRIX: dict[Permission, Role] = {
     # Bundles carry every row of the network and are signed with the site's sync key, which is
     # wrapped under the admin key: a seized clinician's passphrase can neither forge nor read one.
     Permission.SYNC: Role.COORDINATOR,
+    # The lot register is site inventory (docs/lots.md): whoever records doses picks from it.
+    Permission.LOT_VIEW: ALL_ROLES,
+    Permission.LOT_MANAGE: Role.COORDINATOR,
 }
 
 

@@ -33,6 +33,7 @@ from haven.web.routes import (
     corrections,
     day_pages,
     history_export,
+    lots,
     reports,
     staff_pages,
     verifier,
@@ -118,6 +119,7 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.state.haven = state
     app.include_router(api.router)
     app.include_router(staff_pages.router)
+    app.include_router(lots.router)
     app.include_router(corrections.router)
     app.include_router(day_pages.router)
     app.include_router(reports.router)

@@ -24,6 +24,8 @@ ACTION_NAMES: dict[Action, str] = {
     Action.HISTORY_VIEW: N_("History read"),
     Action.SCHEDULE_VIEW: N_("Doses due read"),
     Action.HISTORY_EXPORT: N_("History exported"),
+    Action.LOT_ADD: N_("Vaccine lot added"),
+    Action.LOT_RETIRE: N_("Vaccine lot retired"),
     Action.COUNTS_FOLD: N_("Counts gathered"),
     Action.REPORT_VIEW: N_("Report read"),
     Action.CERTIFICATE_ISSUE: N_("Certificates issued"),

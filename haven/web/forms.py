@@ -77,6 +77,7 @@ LABELS = {
     "holder_age_band": N_("Age band"),
     "holder_sex": N_("Sex"),
     "holder_pregnant": N_("Pregnant"),
+    "confirm_reason": N_("Why it is right to save it"),
 }
 CHOOSE_ONE = N_("Choose one, or clear the other fields of this section.")
 _ENTRY_FIELD = re.compile(r"^entries\[(\d+)\]\.(\w+)")
@@ -178,6 +179,8 @@ def visit_doc(form: Mapping[str, Any], symptoms: Sequence[str] = ()) -> tuple[di
 
 def field_name(sections: Sequence[str], field: str) -> str:
     """The form field an :class:`~haven.errors.EntryError` field path points at."""
+    if field == "confirm":  # the reason that confirms the checks' warnings
+        return "confirm_reason"
     if field.startswith("holder."):
         return "holder_" + field.split(".", 1)[1]
     match = _ENTRY_FIELD.match(field)

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from haven.core.card import typed_parts
-from haven.errors import CardError, EntryError, HavenError, LockedOutError, PinError, RateLimitError
+from haven.errors import (
+    CardError,
+    EntryError,
+    ExpiredLotError,
+    HavenError,
+    LockedOutError,
+    PinError,
+    RateLimitError,
+)
 from haven.web.i18n import N_
 
 Gettext = Callable[[str], str]
@@ -81,6 +89,7 @@ NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
+LOT_EXPIRED = N_("Lot %(lot)s expired on %(expiry)s: use a lot that has not expired.")
 NO_PHOTO = N_("Choose a photo of the QR code first, then read it.")
 
 
@@ -125,6 +134,8 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(NO_PHOTO)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
+    if isinstance(exc, ExpiredLotError):
+        return _(LOT_EXPIRED) % {"lot": exc.lot, "expiry": exc.expiry}
     if isinstance(exc, LockedOutError):
         return _(BY_CODE["locked-out"]) % {"wait": round(exc.wait_seconds)}
     if isinstance(exc, RateLimitError):

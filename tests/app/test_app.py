@@ -72,6 +72,10 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("visits.void", lambda app, _: app.visits.void(card, first_entry(app, card, 1), "recorded twice"), 1),
         ("visits.history", lambda app, _: app.visits.history(card), 1),
         ("visits.next_due", lambda app, _: app.visits.next_due(card), 1),
+        ("lots.add", lambda app, _: app.lots.add("td", "T1", "2027-01-31", 100), 1),
+        ("lots.register", lambda app, _: app.lots.register(), 0),
+        ("lots.list", lambda app, _: app.lots.list(), 1),  # a coordinator's doses per lot: two tallies fold
+        ("lots.retire", lambda app, _: app.lots.retire("td", "T1"), 1),
         ("trust.standalone", lambda app, _: app.trust.standalone(), 1),
         ("trust.show", lambda app, _: app.trust.show(), 0),
         ("certificates.issue", lambda app, _: app.certificates.issue(card, count=3), 1),

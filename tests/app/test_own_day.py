@@ -23,6 +23,7 @@ from tests.helpers_site import ADMIN, CLINICIAN, WRONG, new_site
 
 TODAY = NOW.date().isoformat()
 VAX = {"type": "vaccination", "product": "comirnaty", "dose": 1, "date": TODAY}
+TEST = {"type": "test", "test": "antigen", "result": "negative", "date": TODAY}  # no schedule to check
 REGISTRAR = "velvet orbit lunar cactus dwarf"
 SECOND_CLINICIAN = "quantum maple ivory thunder salad"
 
@@ -72,7 +73,7 @@ def test_corrections_and_certificates_count_and_a_new_day_starts_from_zero(tmp_p
         assert app.day_work.mine().own == {"visit.add": 1, "visit.correct": 1, "certificate.issue": 3}
         clock["now"] = NOW + dt.timedelta(days=1)
         assert app.day_work.mine().own == {}
-        app.visits.add(card, [{**VAX, "dose": 3, "date": clock["now"].date().isoformat()}])
+        app.visits.add(card, [{**TEST, "date": clock["now"].date().isoformat()}])
         assert app.day_work.mine().own == {"visit.add": 1}
 
 
@@ -112,7 +113,7 @@ def test_refused_work_is_not_counted(tmp_path: Path, monkeypatch: Any) -> None:
 
         monkeypatch.setattr(AuditLog, "append", full)  # the audit entry cannot be written: nothing is
         with pytest.raises(StoreFullError):
-            app.visits.add(card, [VAX])
+            app.visits.add(card, [TEST])
         monkeypatch.undo()
         store_put = reg.store.put_setting
 
@@ -123,7 +124,7 @@ def test_refused_work_is_not_counted(tmp_path: Path, monkeypatch: Any) -> None:
 
         monkeypatch.setattr(reg.store, "put_setting", own_row_full)  # the count cannot be written: nor the visit
         with pytest.raises(StoreFullError):
-            app.visits.add(card, [VAX])
+            app.visits.add(card, [TEST])
         monkeypatch.undo()
         assert app.day_work.mine().own == {"visit.add": 1}
     with site.unlock(ADMIN) as ana:

@@ -56,9 +56,8 @@ def test_full_flow_with_words_and_code(site) -> None:  # type: ignore[no-untyped
     words = " ".join(card["words"])
     added = site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", "--json", stdin=MIXED)
     assert added.code == 0 and added.json() == {"index": 0, "entries": 2, "first_visit": True, "stored": True}
-    again = site(
-        "visit", "add", "--card", words, "--entries", "-", "--json", stdin=VAX1.replace('"dose": 1', '"dose": 2')
-    )
+    dose_2 = VAX1.replace('"dose": 1', '"dose": 2').replace("2026-10-01", "2026-10-22")  # on its earliest day
+    again = site("visit", "add", "--card", words, "--entries", "-", "--json", stdin=dose_2)
     assert again.json()["index"] == 1
     hist = site("history", "--card", words, "--json").json()
     assert set(hist) == {"visits", "next_due", "holder", "unreadable"}
@@ -66,6 +65,22 @@ def test_full_flow_with_words_and_code(site) -> None:  # type: ignore[no-untyped
     assert hist["next_due"][0]["kind"] == "booster"
     human = site("history", "--card", card["qr"])
     assert human.code == 0 and "History" in human.out
+
+
+def test_visit_add_prints_the_warnings_and_refuses_until_confirmed(site) -> None:  # type: ignore[no-untyped-def]
+    card = new_card(site)
+    site("visit", "add", "--card", card["qr"], "--first-visit", "--entries", "-", stdin=VAX1)
+    early = VAX1.replace('"dose": 1', '"dose": 2').replace("2026-10-01", "2026-10-07")
+    refused = error_case(site, "visit", "add", "--card", card["qr"], "--entries", "-", "--json", stdin=early)
+    assert refused.code == exit_code(errors.ChecksNeedConfirmationError) == 14
+    assert "entries[0].date: dose 2 of Comirnaty" in refused.err and "2026-10-22" in refused.err
+    (warning,) = refused.json()["error"]["details"]["warnings"]
+    assert (refused.json()["error"]["code"], warning["code"]) == ("needs-confirmation", "interval-too-short")
+    assert len(site("history", "--card", card["qr"], "--json").json()["visits"]) == 1  # nothing stored
+    args = ("visit", "add", "--card", card["qr"], "--entries", "-", "--json", "--confirm", "leaves the region today")
+    assert site(*args, stdin=early).json()["stored"] is True
+    (_, second) = site("history", "--card", card["qr"], "--json").json()["visits"]
+    assert second["confirmed"] == {"reason": "leaves the region today", "warnings": ["interval-too-short"]}
 
 
 def test_card_from_stdin(site) -> None:  # type: ignore[no-untyped-def]

@@ -103,7 +103,8 @@ def test_roles_are_enforced_with_exit_10(site, monkeypatch: pytest.MonkeyPatch) 
     bo = site("staff", "passwd", "Bo", "--generate-passphrase", "--json").json()["passphrase"]
     monkeypatch.setenv("HAVEN_PASSPHRASE", bo)
     assert site("history", "--card", qr).code == 10  # a registrar records visits but does not read histories
-    assert site("visit", "add", "--card", qr, "--entries", "-", stdin=VISIT).code == 0
+    dose_2 = VISIT.replace('"dose": 1', '"dose": 2').replace("2026-10-01", "2026-10-22")  # dose 1 is recorded
+    assert site("visit", "add", "--card", qr, "--entries", "-", stdin=dose_2).code == 0
 
 
 def test_commands_write_who_did_what_to_the_audit_log(site, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,8 @@ def test_no_command_lists_searches_or_exports_people() -> None:
     exports_of_keys = {"trust export", "trust export-key", "export fhir", "export", "sync export", "sync roster export"}
     words = {word for path in paths if path not in exports_of_keys for word in path.split()}
     assert not words & {"search", "find", "export", "dump", "lookup", "holders", "people", "patients"}
-    assert [p for p in paths if p.endswith(" list") or p == "list"] == ["staff list"]  # staff, not holders
+    # Staff and the lot register (site inventory: product, lot, expiry), never holders.
+    assert sorted(p for p in paths if p.endswith(" list") or p == "list") == ["lot list", "staff list"]
     # Without a card, a record is a random locator, a random id and ciphertext.
     store = SQLiteStore(Path(":memory:"))
     try:

@@ -343,3 +343,21 @@ def test_bulk_merges_keep_digests_and_sync_rows_picks_exactly_the_buckets_asked(
     expected = sorted((r.locator, r.id) for r in rows if bucket_of(r.locator) in set(asked))
     assert sorted((r.locator, r.id) for r in store.sync_rows(asked)) == expected
     assert store.sync_rows([]) == []
+
+
+def test_the_lot_register_is_kept_as_settings_in_register_order(store: Store) -> None:
+    from haven.app.lots import load_register, setting_name
+    from haven.core.lots import lot_to_bytes, parse_lot, retired
+
+    lots = [parse_lot("td", f"T{n}", "2027-01-31", n * 10, number=n) for n in (10, 2, 1)]
+    with store.transaction():
+        for lot in lots:
+            store.put_setting(setting_name(lot.number), lot_to_bytes(lot))
+    store.put_setting(setting_name(2), lot_to_bytes(retired(lots[1])))  # retiring replaces the row in place
+    register = load_register(store)
+    assert [(x.number, x.lot, x.retired) for x in register.lots] == [
+        (1, "T1", False),
+        (2, "T2", True),
+        (10, "T10", False),
+    ]
+    assert register.next_number() == 11

@@ -125,3 +125,26 @@ def test_openapi_tags_public_and_staff_and_describes_auth(client: TestClient) ->
     # Pages are not API operations; nothing in the description loads from elsewhere.
     assert not any(p in doc["paths"] for p in ("/", "/card", "/verify"))
     assert client.get("/docs").status_code == 404
+
+
+def test_a_visit_the_checks_warn_about_needs_confirm_and_keeps_it(client: TestClient) -> None:
+    token = sign_in(client, "clinician")
+    h = {"X-CSRF-Token": token}
+    client.post("/api/cards", json={}, headers=h)
+    dose_1 = [{"type": "vaccination", "product": "comirnaty", "dose": 1, "date": "2026-11-01"}]
+    assert client.post("/api/visits", json={"visit": dose_1}, headers=h).status_code == 200
+    again = [{**dose_1[0], "date": "2026-11-02"}]
+    r = client.post("/api/visits", json={"visit": again}, headers=h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "needs-confirmation"
+    assert r.json()["error"]["details"]["warnings"] == [
+        {
+            "code": "dose-already-given",
+            "field": "entries[0].dose",
+            "details": {"product": "comirnaty", "dose": 1, "recorded": 1},
+        }
+    ]
+    assert len(client.get("/api/history").json()["visits"]) == 1
+    r = client.post("/api/visits", json={"visit": again, "confirm": "first dose record was a mistake"}, headers=h)
+    assert r.status_code == 200
+    (_, second) = client.get("/api/history").json()["visits"]
+    assert second["confirmed"] == {"reason": "first dose record was a mistake", "warnings": ["dose-already-given"]}

@@ -118,6 +118,12 @@ class NewCard(BaseModel):
 class VisitAdd(BaseModel):
     visit: list[Any] | dict[str, Any] = Field(description="A visit document (docs/entries.md).")
     first_visit: bool = Field(default=False, description="Start this card's history here if it has none.")
+    confirm: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Why a visit the checks before saving warn about is right (1 to 80 characters, kept in its "
+        "record): without it such a visit is refused (409 needs-confirmation, the warnings in details).",
+    )
 
 
 class HubPull(BaseModel):
@@ -270,12 +276,22 @@ def new_card(request: Request, state: State, staff: NewCardStaff, body: CardNew)
 # ---------------------------------------------------------------- visits, history, counts
 
 
-@router.post("/visits", tags=[STAFF], response_model_exclude_none=True)
+@router.post(
+    "/visits",
+    tags=[STAFF],
+    response_model_exclude_none=True,
+    responses={
+        409: {
+            "model": ErrorDoc,
+            "description": "No card is open, or the checks before saving warn (`needs-confirmation`): send `confirm`.",
+        }
+    },
+)
 def add_visit(state: State, staff: VisitStaff, card: TheOpenCard, body: VisitAdd) -> VisitAdded:
     """Record one visit for the open card, whole or not at all (docs/entries.md)."""
     try:
         added = state.site.app(staff).visits.add(
-            card.card, body.visit, card.pin, first_visit=card.new or body.first_visit
+            card.card, body.visit, card.pin, first_visit=card.new or body.first_visit, confirm=body.confirm
         )
     except NoRecordsError:
         card.has_records = False

@@ -21,7 +21,9 @@ from haven.core.catalogue import catalogue
 from haven.core.entries import AGE_BANDS, SAMPLES, SEVERITIES, SEXES, SYMPTOMS, visit_problems
 from haven.errors import (
     CardError,
+    ChecksNeedConfirmationError,
     EntryError,
+    ExpiredLotError,
     HavenError,
     InputError,
     NoRecordsError,
@@ -32,7 +34,7 @@ from haven.errors import (
 from haven.export.ddcc import has_ddcc_content
 from haven.hub.pull import Pulled
 from haven.site.roles import Permission, allowed
-from haven.web import cards, clinical_forms, forms, sheet
+from haven.web import cards, check_warnings, clinical_forms, forms, sheet
 from haven.web.deps import (
     AnyStaff,
     CertificateStaff,
@@ -54,6 +56,7 @@ from haven.web.deps import (
 )
 from haven.web.handlers import http_status, retry_headers
 from haven.web.i18n import HTML_LANG, LANG_COOKIE, LOCALES, N_
+from haven.web.lot_choices import lot_choices
 from haven.web.messages import BY_CODE, error_message
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.routes import day_pages
@@ -341,9 +344,12 @@ def qr_markup(text: str) -> str:
 # ---------------------------------------------------------------- visits
 
 
-def visit_context(state: State) -> dict[str, Any]:
+def visit_context(state: State, staff: Any = None) -> dict[str, Any]:
+    """What the visit form shows; ``staff``: whose register the lot field offers (none: typed freely)."""
     cat = catalogue()
+    register = state.site.app(staff).lots.register() if staff is not None else None
     return {
+        "lots": lot_choices(register, state.site.date_today()) if register is not None else {},
         "products": [(p.key, product_name(p.key)) for p in cat.products.values()],
         "tests": list(cat.tests),
         "results": list(cat.results),
@@ -371,36 +377,40 @@ def visit_form(request: Request, state: State, staff: VisitStaff, card: TheOpenC
         summary=[],
         new=card.new,
         closed=False,
-        **visit_context(state),
+        **visit_context(state, staff),
     )
 
 
 def visit_refused(
     request: Request,
     state: State,
+    staff: Any,
     form: dict[str, str],
     found: dict[str, EntryError | str],
     new: bool = False,
     closed: bool = False,
     errors: dict[str, str] | None = None,
     typed: str = "",
+    warnings: list[tuple[str, str]] | None = None,
 ) -> Response:
     """The form again with what was typed, every error beside its field and in a summary at the top
-    (``closed``: the card closed meanwhile, and the form asks for it again)."""
+    (``closed``: the card closed meanwhile, and the form asks for it again; ``warnings``: the checks
+    before saving warned, and the form asks for a reason to save anyway)."""
     errors = dict(errors or {})
     errors.update({name: _text(request, p) if isinstance(p, str) else message(request, p) for name, p in found.items()})
     summary = [(name, forms.LABELS.get(name), text) for name, text in errors.items() if name != "reopen_card"]
     return render(
         request,
         "visit.html",
-        status=409 if closed else 422,
+        status=409 if closed or (warnings and not found) else 422,
         form=form,
+        warnings=warnings or [],
         errors=errors,
         summary=summary,
         new=new or form.get("first_visit") == "1",
         closed=closed,
         typed=typed,
-        **visit_context(state),
+        **visit_context(state, staff),
     )
 
 
@@ -423,31 +433,44 @@ async def add_visit(request: Request, state: State, staff: VisitStaff) -> Respon
         # The card closed while the visit was typed: the form comes back whole, to open the card again
         # in it and save (the draft lives in the page only, never on the server).
         if not reopen:
-            return visit_refused(request, state, form, {}, closed=True)
+            return visit_refused(request, state, staff, form, {}, closed=True)
         try:
             address = client_address(request)
             card = await run_in_threadpool(cards.open_card, state, session, address, reopen, reopen_pin)
         except (CardError, PinError, InputError) as exc:
             errors = {"reopen_card": message(request, exc, reopen)}
-            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
+            return visit_refused(request, state, staff, form, {}, closed=True, errors=errors, typed=reopen)
         card.new = not card.has_records and form.get("first_visit") == "1"
         if not card.has_records and not card.new:
             state.sessions.close_card(session)
             errors = {"reopen_card": _text(request, BY_CODE["no-records"])}
-            return visit_refused(request, state, form, {}, closed=True, errors=errors, typed=reopen)
+            return visit_refused(request, state, staff, form, {}, closed=True, errors=errors, typed=reopen)
     doc, sections = forms.visit_doc(form, symptoms)
+    # "Save anyway" sends the reason that confirms the warnings shown; a blank one confirms nothing.
+    pressed = form.pop("confirm", "") == "1"
+    reason = form.get("confirm_reason", "").strip() if pressed else ""
+    warnings: list[tuple[str, str]] = []
     # Every problem at once (the core's checks, before any key is used); then the save checks them again.
     problems = visit_problems(doc, state.site.date_today())
     try:
         if not problems:
-            added = await run_in_threadpool(state.site.app(staff).visits.add, card.card, doc, card.pin, card.new)
+            add = state.site.app(staff).visits.add
+            added = await run_in_threadpool(add, card.card, doc, card.pin, card.new, reason or None)
+    except ChecksNeedConfirmationError as exc:
+        warnings = check_warnings.form_warnings(sections, exc.warnings, gettext_for(request_locale(request)))
+        if pressed and not reason:
+            problems = [EntryError("confirm", "required")]
     except EntryError as exc:
         problems = [exc]
+    except ExpiredLotError as exc:
+        beside = {forms.field_name(sections, exc.field): message(request, exc)}
+        return visit_refused(request, state, staff, form, {}, new=card.new, errors=beside)
     except NoRecordsError:
         card.has_records = False
         return see_other("/card")
-    if problems:
-        return visit_refused(request, state, form, forms.form_errors(sections, problems), new=card.new)
+    if problems or warnings:
+        found = forms.form_errors(sections, problems)
+        return visit_refused(request, state, staff, form, found, new=card.new, warnings=warnings)
     card.has_records, card.new = True, False
     session = staff_session(request)
     session.flash = recorded_flash(added.hub)
@@ -485,6 +508,7 @@ def history_page(request: Request, state: State, staff: HistoryStaff, card: TheO
         flash=staff_session(request).take_flash(),
         word=word,
         product_name=product_name,
+        warning_title=check_warnings.warning_title,
         may_certify=allowed(staff.roles, Permission.CERTIFICATE_ISSUE),
         may_import=allowed(staff.roles, Permission.CERTIFICATE_IMPORT),
         has_ddcc=has_ddcc_content(history),

@@ -9,6 +9,18 @@
   }
 
   ready(function () {
+    // The lot field offers the lots of the vaccine chosen (the site's lot register).
+    var product = document.getElementById("vac_product");
+    var lot = document.getElementById("vac_lot");
+    if (product && lot && lot.hasAttribute("list")) {
+      product.addEventListener("change", function () {
+        var own = document.getElementById("lots-" + product.value);
+        lot.setAttribute("list", own ? own.id : "lots-all");
+      });
+    }
+  });
+
+  ready(function () {
     // A form's summary of errors takes focus (read out first); its links move focus to their field.
     var summary = document.getElementById("error-summary");
     if (summary) {
