@@ -8,6 +8,9 @@ Two sources, both already kept and both sealed to the coordinators (so this is t
   week of the entry's date, and nothing finer: the breakdown is this week's so far, said as such.
 
 Nothing here names a holder or links two entries: neither source holds either.
+
+Every other member reads their own day only (:meth:`DayWorkUseCases.mine`), from the one row of counts that
+their own passphrase opens (:mod:`haven.site.daycount`).
 """
 
 from __future__ import annotations
@@ -62,7 +65,22 @@ def breakdown(totals: dict[AggregateKey, int], week: int) -> list[WorkRow]:
     return [WorkRow(KINDS.get(kind, "unknown"), what, detail, n) for (kind, what, detail), n in sorted(summed.items())]
 
 
+@dataclass(frozen=True)
+class OwnDay:
+    day: dt.date  # the UTC day
+    own: dict[str, int]  # action -> this member's count today (haven.site.daycount.COUNTED)
+
+
 class DayWorkUseCases(Area):
+    @use_case(None, None)
+    def mine(self) -> OwnDay:
+        """Today's counts of the member reading, whatever their roles, from their own sealed row.
+
+        Any member may: the row opens only with their own passphrase and holds their own counts, which are
+        in the audit log already; reading it is not audited (it would add to the log for a look at a number)."""
+        now = self.app.now()
+        return OwnDay(now.astimezone(dt.UTC).date(), self.site.own_day(now))
+
     @use_case(Permission.REPORT_VIEW, Action.COUNTS_FOLD)
     def today(self) -> DayWork:
         """Today's counts for the site and for this member (from the audit), and this week's breakdown.

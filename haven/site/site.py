@@ -46,7 +46,7 @@ from haven.cert_services import Certificates
 from haven.core.clock import utc_now
 from haven.core.keys import hkdf
 from haven.errors import InputError, LockedOutError, SiteError, StoreFullError, WrongPassphraseError
-from haven.site import legacy, tallies
+from haven.site import daycount, legacy, tallies
 from haven.site import passphrase as pp
 from haven.site import staff as staff_rows
 from haven.site.attempts import AttemptCounter, delay_for
@@ -485,6 +485,16 @@ class UnlockedSite:
     keys: RoleKeys = field(default=RoleKeys(), repr=False)  # the role keys this member's slot leads to
     _member_key: bytes = field(default=bytes(MEMBER_KEY_BYTES), repr=False)
     warnings: list[str] = field(default_factory=list)  # for the person at the keyboard (tampering found)
+    _count_key: bytes | None = field(default=None, repr=False)  # None: from the member key (haven/site/daycount.py)
+
+    def __post_init__(self) -> None:
+        if self._count_key is None:
+            self._count_key = daycount.count_key(self._member_key)
+
+    @property
+    def own_count_key(self) -> bytes:
+        """The key of this member's own count of the day (b'': this view has none to update it with)."""
+        return self._count_key or b""
 
     @property
     def weak_kdf(self) -> bool:
@@ -525,11 +535,16 @@ class UnlockedSite:
         return hmac.compare_digest(self._master_key, other._master_key)
 
     def as_staff(
-        self, member: StaffMember, keys: RoleKeys = NO_KEYS, slot: tuple[int, bytes] | None = None
+        self,
+        member: StaffMember,
+        keys: RoleKeys = NO_KEYS,
+        slot: tuple[int, bytes] | None = None,
+        count_key: bytes = b"",
     ) -> UnlockedSite:
         """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
         (``keys``: the role keys their own slot led to; none by default; ``slot``: that slot's index
-        and bytes as their passphrase opened it).
+        and bytes as their passphrase opened it; ``count_key``: their :attr:`own_count_key`, without which
+        their own count of the day is not kept).
 
         The web app keeps one open store for every signed-in staff member: each request
         acts through such a view, so ``require`` and ``record`` name the right person, and a change
@@ -538,13 +553,23 @@ class UnlockedSite:
         The view shares the store: closing it closes the store.
         """
         view = dataclasses.replace(self, staff=member, keys=keys)
+        if member.id != self.staff.id:  # never another member's key
+            view._count_key = count_key
         if slot is not None:
             view.own_slot, view.own_slot_bytes = slot
         return view
 
     def record(self, action: str, count: int = 1) -> None:
-        """Write an audit entry for something this staff member just did (a read: nothing to commit with it)."""
-        AuditLog(self.store).append(self.staff.id, action, count, self.site.now())
+        """Write an audit entry for something this staff member just did (a read: nothing to commit with it),
+        and count it in their own day (:mod:`haven.site.daycount`), in one transaction."""
+        now = self.site.now()
+        with self.store.transaction():
+            AuditLog(self.store).append(self.staff.id, action, count, now)
+            daycount.add(self.store, self.staff.id, self.own_count_key, action, count, now, self.site.random_bytes)
+
+    def own_day(self, now: dt.datetime) -> dict[str, int]:
+        """This member's own counts for the UTC day of ``now`` (:mod:`haven.site.daycount`; none without their key)."""
+        return daycount.today(self.store, self.staff.id, self.own_count_key, now)
 
     def auditor(self, action: str) -> Callable[[int], None]:
         """An audit hook for a change: called inside the change's write transaction, so the change
@@ -586,6 +611,7 @@ class UnlockedSite:
         self.store.close()
         self._master_key = b""
         self._member_key = b""
+        self._count_key = b""
         self.keys = RoleKeys()
 
     def __enter__(self) -> UnlockedSite:
@@ -713,6 +739,7 @@ class UnlockedSite:
                     record = MemberRecord(target.name, target.slots, target.added, keys)
                     sealed_record = record.seal(member_key, target.id, self.site.random_bytes)
                     self.store.put_setting(member_setting(target.id), sealed_record)
+                    self.store.delete_setting(daycount.setting(target.id))  # it no longer opens
                 append_audit(self.store, self.staff.id, Action.STAFF_PASSWD, 1, now)
             content = SlotContent(SlotKind.KEY, target.roles, target.id, self._master_key, member_key=member_key)
             sealed = key.seal(self.header, key_index, content, self.site.random_bytes)

@@ -11,6 +11,7 @@ from typing import Any
 import cbor2
 
 from haven.errors import InputError
+from haven.site import daycount
 from haven.site.keyslots import NAME_MAX_BYTES
 from haven.site.rolekeys import NO_KEYS, RoleKeys, member_setting, unwrap, wrap
 from haven.site.roles import Role
@@ -110,3 +111,4 @@ def remove(store: Store, staff_id: bytes, now: dt.datetime) -> None:
     with store.transaction():
         store.remove_staff(staff_id, day(now))
         store.delete_setting(member_setting(staff_id))
+        store.delete_setting(daycount.setting(staff_id))

@@ -109,6 +109,7 @@ class WebSite:
     _shared: UnlockedSite | None = field(default=None, init=False, repr=False)
     _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _member_slots: dict[bytes, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
+    _count_keys: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)  # haven/site/daycount.py
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
@@ -159,9 +160,11 @@ class WebSite:
             member = session.staff
             slot = (session.own_slot, session.own_slot_bytes)
             keys = session.keys  # what this member's own slot opened, kept for their requests
+            count_key = session.own_count_key
             self._adopt(session)
             self._member_keys[member.id] = keys
             self._member_slots[member.id] = slot
+            self._count_keys[member.id] = count_key
             self.last_active = self.clock()
             shared = self._shared  # set by _adopt just above
             if shared is not None:
@@ -261,6 +264,7 @@ class WebSite:
         self.generation += 1
         self._member_keys.clear()
         self._member_slots.clear()
+        self._count_keys.clear()
         for listener in self._on_lock:
             listener()
 
@@ -293,7 +297,8 @@ class WebSite:
     def as_staff(self, member: StaffMember) -> UnlockedSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
         keys = self._member_keys.get(member.id, RoleKeys())
-        return self._session().as_staff(member, keys, self._member_slots.get(member.id))
+        slot, count_key = self._member_slots.get(member.id), self._count_keys.get(member.id, b"")
+        return self._session().as_staff(member, keys, slot, count_key)
 
     def app(self, member: StaffMember) -> App:
         """The application acting as ``member``, on this server's clock and randomness: every page

@@ -126,6 +126,7 @@ def walk(tmp_path: Path) -> list[tuple[str, Call, int]]:
         ("settings.set_hub", lambda app, _: app.settings.set_hub(""), 1),  # '': later visits pull from nothing
         ("reports.week", lambda app, _: app.reports.week("2026-W40"), 1),  # several tallies: one fold
         ("day_work.today", lambda app, _: app.day_work.today(), 0),  # one tally left: nothing to fold
+        ("day_work.mine", lambda app, _: app.day_work.mine(), 0),  # one's own counts: not audited
         (
             "reports.report",
             lambda app, _: app.reports.report(dt.date(2026, 10, 1), dt.date(2026, 10, 31), "month", 5),

@@ -172,9 +172,12 @@ def test_the_days_work_counts_without_a_list_of_people(page_in: Any, live: LiveS
     # Counts only: no card, no words, no record, no hour.
     main = boss.inner_text("main")
     assert not re.search(r"\d\d:\d\d", main)
-    # A clinician may not read it.
+    # A clinician may not read it: they see their own day only.
     page.goto("/today")
     assert page.url.endswith("/today") is False or page.locator("#today-table").count() == 0
+    # (>= 1: the live server is shared by this module's tests, as the coordinator's count above)
+    assert int(page.inner_text("#own-visits td")) >= 1 and "我的今日" in page.inner_text("#today-own")
+    assert no_overflow(page) and not broken_words(page)
 
 
 @pytest.mark.parametrize("locale", ["en", "ko"])

@@ -72,12 +72,40 @@ def test_the_slip_says_when_to_come_back_and_nothing_else(client: TestClient, si
     assert card.code not in r.text and not any(w in slip for w in card.words())
 
 
+def own_visits(client: TestClient) -> str:
+    r = client.get("/today")
+    assert r.status_code == 200 and "You, today" in r.text and 'id="today-table"' not in r.text
+    return r.text[r.text.index('id="own-visits"') :].split("</tr>")[0]
+
+
+def record_visits(client: TestClient, role: str, n: int) -> str:
+    token = page_sign_in(client, role)
+    for _ in range(n):
+        client.post("/cards/new", data={"language": "en", "csrf_token": token})
+        fields = {"csrf_token": token, "date": "2026-11-29", "vac_product": "td", "vac_dose": "1", "first_visit": "1"}
+        assert client.post("/card/visit", data=fields).status_code == 200
+    return token
+
+
+def test_every_recording_member_sees_their_own_day_only(client: TestClient, site: WebSite) -> None:
+    token = record_visits(client, "clinician", 2)
+    assert 'href="/today"' in client.get("/").text
+    assert ">2</td>" in own_visits(client)
+    client.post("/sign-out", data={"csrf_token": token})
+    token = record_visits(client, "registrar", 1)
+    assert 'href="/today"' in client.get("/").text
+    assert ">1</td>" in own_visits(client)
+    client.cookies.set("haven_lang", "ko")
+    assert "오늘의 나" in client.get("/today").text
+    client.post("/sign-out", data={"csrf_token": token})
+    page_sign_in(client, "ana")  # another clinician: none of theirs
+    client.cookies.set("haven_lang", "zh_Hans")
+    page = client.get("/today").text
+    assert "我的今日" in page and ">0</td>" in page[page.index('id="own-visits"') :].split("</tr>")[0]
+
+
 def test_the_days_work_is_for_coordinators_and_counts_without_people(client: TestClient, site: WebSite) -> None:
-    token = page_sign_in(client, "clinician")
-    assert client.get("/today", follow_redirects=False).status_code in (303, 403)
-    client.post("/cards/new", data={"language": "en", "csrf_token": token})
-    fields = {"csrf_token": token, "date": "2026-11-29", "vac_product": "td", "vac_dose": "1", "first_visit": "1"}
-    assert client.post("/card/visit", data=fields).status_code == 200
+    token = record_visits(client, "clinician", 1)
     client.post("/sign-out", data={"csrf_token": token})
     page_sign_in(client, "coordinator")
     r = client.get("/today")

@@ -1,4 +1,5 @@
-"""The day's work (anonymous counts of today, for coordinators) and the holder's return-date slip.
+"""The day's work (anonymous counts of today: the site's for coordinators, one's own for everyone) and the
+holder's return-date slip.
 
 The slip says only when to come back and for which vaccine: no name, no clinic, no test and no care (a slip
 found on someone must not tell, say, that they are in HIV care; the schedules are vaccinations' only).
@@ -14,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from haven.errors import NoRecordsError, StoreFullError
 from haven.site.roles import Permission, allowed
-from haven.web.deps import ReportStaff, State, TheOpenCard, VisitStaff
+from haven.web.deps import AnyStaff, State, TheOpenCard, VisitStaff
 from haven.web.i18n import HTML_LANG, LOCALES, N_
 from haven.web.render import gettext_for, render, request_locale
 from haven.web.vocab import product_name, word
@@ -34,9 +35,13 @@ def paper_of(value: str | None) -> str:
 
 
 @router.get("/today")
-def day_work_page(request: Request, state: State, staff: ReportStaff) -> Response:
-    day = state.site.app(staff).day_work.today()
-    return render(request, "today.html", day=day, word=word, product_name=product_name)
+def day_work_page(request: Request, state: State, staff: AnyStaff) -> Response:
+    """Coordinators: the site's day and the week (from the audit and the counters they alone open); everyone
+    else: their own day, from the row only their passphrase opens (haven/site/daycount.py)."""
+    work = state.site.app(staff).day_work
+    if not allowed(staff.roles, Permission.REPORT_VIEW):
+        return render(request, "today_own.html", mine=work.mine())
+    return render(request, "today.html", day=work.today(), word=word, product_name=product_name)
 
 
 @router.get("/card/slip")
