@@ -335,6 +335,20 @@ def no_overflow(page: Any) -> bool:
 # it shows. Chinese has no spaces: its runs are checked only where they are Latin (names, dates). A scanned
 # certificate code (.scanned) is a code, not a word: it may break anywhere.
 BROKEN_WORDS = r"""() => {
+  // A line may end after a hyphen ("Pfizer-" / "BioNTech"), as in print; never inside a part of a word.
+  const breaksOnlyAfterHyphens = (node, start, word) => {
+    if (!word.includes("-")) return false;
+    let at = start;
+    for (const part of word.match(/[^-]*-|[^-]+$/g)) {
+      const range = document.createRange();
+      range.setStart(node, at);
+      range.setEnd(node, at + part.length);
+      const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (tops.size > 1) return false;
+      at += part.length;
+    }
+    return true;
+  };
   const broken = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -352,7 +366,7 @@ BROKEN_WORDS = r"""() => {
       const rects = [...range.getClientRects()].filter((r) => r.width > 0);
       const width = rects.reduce((sum, r) => sum + r.width, 0);
       const lines = new Set(rects.map((r) => Math.round(r.top)));
-      if (lines.size > 1 && width < room) broken.push(match[0]);
+      if (lines.size > 1 && width < room && !breaksOnlyAfterHyphens(node, match.index, match[0])) broken.push(match[0]);
     }
   }
   for (const el of document.querySelectorAll("main *, header *")) {
@@ -368,6 +382,20 @@ BROKEN_WORDS = r"""() => {
 
 def broken_words(page: Any) -> list[str]:
     return list(page.evaluate(BROKEN_WORDS))
+
+
+def test_the_broken_word_check_finds_a_break_inside_a_word_and_allows_one_after_a_hyphen(browser: Any) -> None:
+    ctx = browser.new_context(viewport={"width": 360, "height": 740})
+    page = ctx.new_page()
+    cell = '<main><p style="width: {w}; overflow-wrap: break-word; font: 16px sans-serif">{text}</p></main>'
+    page.set_content(cell.format(w="9ch", text="Comirnaty (Pfizer-BioNTech)"))
+    assert broken_words(page) == []  # "(Pfizer-" / "BioNTech)": a line may end after a hyphen
+    broken_anywhere = '<main><p style="width: 14ch; word-break: break-all; font: 16px monospace">{text}</p></main>'
+    page.set_content(broken_anywhere.format(text="ab cd tozinameran"))  # "ab cd tozina" / "meran": it would fit
+    assert broken_words(page) == ["tozinameran"]
+    page.set_content(broken_anywhere.format(text="ab cd Pfizer-BioN"))  # "ab cd Pfizer-B" / "ioN"
+    assert broken_words(page) == ["Pfizer-BioN"]
+    ctx.close()
 
 
 @pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
