@@ -158,3 +158,30 @@ def test_the_weekly_counts_chart_names_each_bar_and_has_an_axis_and_a_legend(
     assert not {"1", "2", "3"} & set(labels)  # named bars, never numbered ones
     assert "Count this week" in labels and {"Vaccination", "Test", "Care"} <= set(labels)
     assert 'href="/reports"' in page
+
+
+def test_adverse_events_have_their_own_table_on_the_report_page_in_every_language(
+    client: TestClient, site: WebSite, coordinator: str
+) -> None:
+    """Five coincidental events and one anxiety-related: the one is hidden, so the five are too (the total shows)."""
+    for n, category in enumerate(["coincidental"] * 5 + ["anxiety-related"]):
+        aefi = {"type": "aefi", "product": "comirnaty", "dose": 1, "vaccination_date": WEEK_45, "date": WEEK_45}
+        visit = {"holder": {"birth_year": 2000}, "entries": [{**aefi, "serious": False, "category": category}]}
+        site.clinic().add_visit(Card(bytes([n + 100]) * 16), visit, first_visit=True)
+    words = {
+        "en": ("Adverse events following immunization", "Vaccine", "Coincidental event"),
+        "ko": ("예방접종 후 이상반응", "백신", "우연히 동반된 사건"),
+        "zh_Hans": ("疑似预防接种异常反应", "疫苗", "偶合事件"),
+    }
+    for lang, (title, vaccine, coincidental) in words.items():
+        client.cookies.set("haven_lang", lang)
+        page = client.get("/reports", params=OPTIONS)
+        assert page.status_code == 200, page.text[:300]
+        head, *rows, totals = rows_of(page.text, "aefi")
+        assert head[0] == vaccine and totals[1:] == ["6", "6"]
+        assert title in page.text
+        assert len(rows) == 2 and all(row[1:] == ["x", "x"] for row in rows)
+        assert any(row[0].endswith(coincidental) for row in rows), rows
+        counts = client.get("/counts", params={"week": "2026-W45"})
+        assert counts.status_code == 200 and coincidental in counts.text, counts.text[:300]
+    client.cookies.delete("haven_lang")

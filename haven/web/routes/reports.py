@@ -39,11 +39,17 @@ from haven.web.vocab import product_name, word
 router = APIRouter(include_in_schema=False)
 
 MAPPING_MAX_BYTES = 1024 * 1024  # a mapping file names a few hundred cells
-SECTION_TITLES = {"vaccinations": N_("Vaccinations"), "tests": N_("Tests"), "care": N_("Care")}
+SECTION_TITLES = {
+    "vaccinations": N_("Vaccinations"),
+    "tests": N_("Tests"),
+    "care": N_("Care"),
+    "aefi": N_("Adverse events following immunization"),
+}
 ROW_NAMES = {
     "vaccinations": (N_("Product"), N_("Dose")),
     "tests": (N_("Test"), N_("Result")),
     "care": (N_("Kind"), N_("Severity")),
+    "aefi": (N_("Vaccine"), N_("Category")),
 }
 BY_NAMES = {"week": N_("By week"), "month": N_("By month")}
 SCOPE_NAMES = {"site": N_("This site"), "network": N_("The whole network")}
@@ -135,11 +141,13 @@ def row_label(_: Callable[..., str], locale: str, section: str, row: tuple[str, 
     (``short``: a product's name without what its brackets add, to fit a chart's line on a phone)."""
     punct = PUNCTUATION[locale]
     item, detail = row
-    if section == "vaccinations":
+    if section in ("vaccinations", "aefi"):
         name = _(product_name(item))
         if short:
             cut = min((i for i in (name.find("("), name.find("（")) if i > 0), default=len(name))
             name = name[:cut].rstrip()
+        if section == "aefi":  # the vaccine it followed, and the WHO cause category
+            return f"{name}{punct.comma}{_(word(detail))}"
         return f"{name}{punct.comma}{_('dose %(n)s', n=detail)}"
     if section == "tests":
         return f"{_(word(item))}{punct.colon}{_(word(detail))}"
