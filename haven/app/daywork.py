@@ -52,10 +52,12 @@ def breakdown(totals: dict[AggregateKey, int], week: int) -> list[WorkRow]:
     """The week's counters by kind, what and dose or result (age bands summed)."""
     summed: Counter[tuple[int, str, str]] = Counter()
     for key, n in totals.items():
-        if key.week != week or n <= 0:
+        if key.week != week or n <= 0 or key.kind not in KINDS:  # doses per lot are inventory, not work
             continue
         words = describe(key)
-        if "product" in words:
+        if "category" in words:  # an adverse event: the vaccine it followed and its WHO cause category
+            what, detail = words["product"], words["category"]
+        elif "product" in words:
             what, detail = words["product"], str(words["dose"])
         elif "test" in words:
             what, detail = words["test"], words["result"]

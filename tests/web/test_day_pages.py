@@ -113,3 +113,12 @@ def test_the_days_work_is_for_coordinators_and_counts_without_people(client: Tes
     row = r.text[r.text.index('id="today-visits"') :].split("</tr>")[0]
     assert ">1</td>" in row and ">0</td>" in row  # the site recorded one visit today; the coordinator none
     assert "dose 1" in r.text and "2026-W48" in r.text
+
+
+def test_the_days_work_names_an_adverse_event_in_the_pages_language(client: TestClient, site: WebSite) -> None:
+    aefi = {"type": "aefi", "product": "td", "dose": 1, "vaccination_date": "2026-11-29", "date": "2026-11-29"}
+    record(site, Card(bytes(range(7, 23))), [{**aefi, "serious": False, "category": "coincidental"}], first=True)
+    page_sign_in(client, "coordinator")
+    client.cookies.set("haven_lang", "ko")
+    page = client.get("/today")
+    assert page.status_code == 200 and "우연히 동반된 사건" in page.text, page.text[:300]
