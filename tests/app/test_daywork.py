@@ -64,11 +64,14 @@ def test_only_coordinators_see_the_day(tmp_path: Path) -> None:
 def test_the_week_breaks_down_adverse_events_and_leaves_out_doses_per_lot(tmp_path: Path) -> None:
     site = new_site(tmp_path / "s", now=lambda: NOW)
     aefi = {"type": "aefi", "product": "comirnaty", "dose": 2, "vaccination_date": TODAY, "date": TODAY}
+    aefi |= {"serious": False, "category": "coincidental"}
     with site.unlock(ADMIN) as ana:
         app = App(ana)
         app.lots.add("comirnaty", "FK1234", "2099-01-31", 100)
         app.visits.add(Card(bytes([1]) * 16), [{**VAX, "dose": 1, "lot": "FK1234"}], first_visit=True)
-        app.visits.add(Card(bytes([2]) * 16), [{**aefi, "serious": False, "category": "coincidental"}], first_visit=True)
+        app.visits.add(
+            Card(bytes([2]) * 16), [{**aefi, "serious": False, "category": "coincidental"}], first_visit=True
+        )
         day = app.day_work.today()
     rows = {(r.kind, r.what, r.detail): r.count for r in day.rows}
     assert rows == {("vaccination", "comirnaty", "1"): 1, ("aefi", "comirnaty", "coincidental"): 1}
