@@ -248,6 +248,7 @@ class Site:
         wait: bool = True,
         on_wait: Callable[[float, int], None] | None = None,
         counted: bool = True,
+        before_erase: Callable[[], None] | None = None,
     ) -> UnlockedSite:
         """Open the site with a staff passphrase (see the module docstring for every path).
 
@@ -256,6 +257,10 @@ class Site:
         no erase-after, so strangers on the network can neither wipe the site nor make the keyboard
         wait (a duress passphrase still leaves the counter at 0, as on any new site). The endings
         are padded alike all the same.
+
+        ``before_erase`` runs just before a duress passphrase erases the site (holding the key slot
+        lock): a server closes its open store there, so none of its readers touches the files of
+        the site built in its place.
         """
         self.check_present()
         secret = pp.to_bytes(passphrase)
@@ -282,7 +287,7 @@ class Site:
                 if found is not None:
                     return self._open(header, found[0], slots[found[0]], found[1], key, counted)
                 if duress is not None:
-                    return self._duress(header, duress[1], secret)
+                    return self._duress(header, duress[1], secret, before_erase)
                 if counted:
                     self._wrong(header, failures + 1)
                 raise WrongPassphraseError()
@@ -340,7 +345,9 @@ class Site:
                 tallies.seal_legacy(store, self.random_bytes)
         return UnlockedSite(self, store, member, header, index, sealed, content.master_key, keys, member_key)
 
-    def _duress(self, header: Header, content: SlotContent, secret: bytes) -> UnlockedSite:
+    def _duress(
+        self, header: Header, content: SlotContent, secret: bytes, before_erase: Callable[[], None] | None = None
+    ) -> UnlockedSite:
         """Erase everything, then build the site a fresh ``haven init`` by this person would make.
 
         Its one account holds every role, as ``init --admin`` gives (a lone registrar is a
@@ -349,6 +356,8 @@ class Site:
         runs no second derivation and takes the time any attempt takes.
         """
         with self._slots_lock():
+            if before_erase is not None:
+                before_erase()
             self._wipe(header)
             if any(content.master_key):
                 salt, key = DuressKey.next_salt(content.staff_id), SlotKey(content.master_key)

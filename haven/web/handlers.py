@@ -94,7 +94,11 @@ def ended_meanwhile(request: Request) -> bool:
     from haven.web.deps import app_state
 
     generation = request.scope.get("state", {}).get("staff_generation")
-    return generation is not None and generation != app_state(request).site.generation
+    if generation is None:
+        return False
+    site = app_state(request).site
+    site.lock_if_erased()  # (from a terminal: nothing here has noticed yet)
+    return bool(generation != site.generation)
 
 
 async def haven_error(request: Request, exc: Exception) -> Response:

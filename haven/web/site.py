@@ -44,7 +44,6 @@ own trust list and epoch keys by default: :class:`haven.app.certificates.SiteIss
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hmac
 import os
@@ -60,7 +59,7 @@ from haven.app.certificates import CertificateIssuer, SiteIssuer
 from haven.app.clinic import Clinic
 from haven.cert_services import TRUST_LIST
 from haven.core.clock import utc_now
-from haven.errors import AuthError, StoreClosedError, WrongPassphraseError
+from haven.errors import AuthError, StoreClosedError, StoreError, WrongPassphraseError
 from haven.site.keyslots import BOUND_HEADER_BYTES
 from haven.site.rolekeys import RoleKeys
 from haven.site.site import Site, UnlockedSite
@@ -111,6 +110,7 @@ class WebSite:
     _member_slots: dict[bytes, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
     _count_keys: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)  # haven/site/daycount.py
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
+    _open_site: bytes | None = field(default=None, init=False, repr=False)  # the open site's _site_id()
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
     _on_lock: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
     _on_sign_in: list[Callable[[UnlockedSite, RoleKeys], None]] = field(default_factory=list, init=False, repr=False)
@@ -148,7 +148,7 @@ class WebSite:
         ``credentials``) and leave the server as it was: still locked, or with the store it had.
         """
         try:
-            session = self.keys.unlock(passphrase, counted=False)
+            session = self.keys.unlock(passphrase, counted=False, before_erase=self._before_erase)
         except WrongPassphraseError:
             raise credentials_refused() from None
         if not same_name(name, session.staff.name):
@@ -172,6 +172,19 @@ class WebSite:
                     listener(shared, keys)
             return SignedIn(member, self.generation, slot)
 
+    def _before_erase(self) -> None:
+        """A duress passphrase is about to erase the site: lock now and let the reads in flight end (as
+        :meth:`panic` does), so none of them reads, or plays back a journal into, the files of the
+        site built in its place."""
+        with self._lock:
+            shared = self._shared
+            try:
+                self._close()
+                if shared is not None:
+                    shared.store.wait_closed(DRAIN_S)
+            finally:
+                self._public_trust = None
+
     def _adopt(self, session: UnlockedSite) -> None:
         """Keep ``session``'s store as the shared one, or close it; switch if the site was rebuilt."""
         shared = self._shared
@@ -183,6 +196,7 @@ class WebSite:
             shared.close()
         self._shared = session
         self._db_id = self._file_id()
+        self._open_site = self._site_id()
         self._keep_trust_list(session.store.get_setting(TRUST_LIST))
 
     def _keep_trust_list(self, body: bytes | None) -> None:
@@ -275,6 +289,15 @@ class WebSite:
             return None
         return (st.st_dev, st.st_ino)
 
+    def lock_if_erased(self) -> bool:
+        """After a store error: lock if the site was erased from a terminal (panic, duress) while the
+        request ran, its files gone from under it; whether the server is locked now."""
+        with self._lock:
+            self._check_files()
+            if self._shared is not None and self._site_id() != self._open_site:
+                self._close()
+            return self._shared is None
+
     def _check_files(self) -> None:
         """Lock if the database this server has open was removed or replaced by another process."""
         if self._shared is not None and self._file_id() != self._db_id:
@@ -317,9 +340,14 @@ class WebSite:
         with self._lock:
             self._check_files()
             if self._shared is not None:
-                with contextlib.suppress(StoreClosedError):  # locked while this request ran: the kept list
+                try:
                     self._keep_trust_list(self._shared.store.get_setting(TRUST_LIST))
-            elif self._public_trust is not None and self._public_trust[1] != self._site_id():
+                except StoreClosedError:  # locked while this request ran: the kept list
+                    pass
+                except StoreError:
+                    if not self.lock_if_erased():
+                        raise  # still the same site: a real fault of its database
+            if self._shared is None and self._public_trust is not None and self._public_trust[1] != self._site_id():
                 self._public_trust = None
             return None if self._public_trust is None else self._public_trust[0]
 

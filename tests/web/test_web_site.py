@@ -254,3 +254,67 @@ def test_an_erased_site_no_longer_serves_its_old_trust_list(locked: WebSite, how
     else:
         Site(locked.keys.folder, locked.keys.settings).unlock(DURESS["clinician"]).close()
     assert c.get("/api/trust-list").json()["error"]["code"] == "not-found"
+
+
+def test_a_duress_sign_in_closes_the_open_store_before_it_erases_the_site(
+    locked: WebSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers of the old store (verifiers, other tabs) must be done before its files go: one still
+    reading would open, or play back the rollback journal of, the database built in its place (once
+    answered 503 in tests/web/test_lock_in_flight.py)."""
+    app = create_app(WebSettings(), locked)
+    sign_in(client_of(app), "registrar")
+    old = locked.store
+    closed_at_wipe: list[bool] = []
+    wipe = Site._wipe
+
+    def watched(self: Site, header: object) -> None:
+        closed_at_wipe.append(old.wait_closed(0) and locked._shared is None)
+        wipe(self, header)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Site, "_wipe", watched)
+    assert api_sign_in(client_of(app), "clinician", DURESS["clinician"]) == 200
+    assert closed_at_wipe == [True]
+    assert not locked.locked and locked.store is not old
+
+
+@pytest.mark.parametrize("how", ["panic in a terminal", "duress in a terminal"])
+def test_a_trust_list_read_caught_by_an_erase_from_a_terminal_answers_as_after_it(
+    locked: WebSite, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The erase lands between the server's check of its files and its read: the read's store error
+    means only that the site is gone, so the verifier gets "no list", not 503."""
+    from haven.errors import StoreError
+
+    app = create_app(WebSettings(), locked)
+    c = client_of(app)
+    sign_in(c, "clinician")
+    store = locked.store
+
+    def erased_meanwhile(name: str) -> bytes | None:
+        terminal = Site(locked.keys.folder, locked.keys.settings)
+        terminal.panic() if how == "panic in a terminal" else terminal.unlock(DURESS["clinician"]).close()
+        raise StoreError("The site database could not be used: disk I/O error.")
+
+    monkeypatch.setattr(store, "get_setting", erased_meanwhile)
+    r = client_of(app).get("/api/trust-list")
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "not-found")
+    assert locked.locked
+    assert c.get("/api/session").json()["signed_in"] is False
+
+
+def test_a_store_error_on_the_same_site_is_still_a_store_error(
+    locked: WebSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haven.errors import StoreError
+
+    app = create_app(WebSettings(), locked)
+    sign_in(client_of(app), "clinician")
+
+    def failing(name: str) -> bytes | None:
+        raise StoreError("The site database could not be used: disk I/O error.")
+
+    monkeypatch.setattr(locked.store, "get_setting", failing)
+    r = client_of(app).get("/api/trust-list")
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "store")
+    assert not locked.locked
