@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from haven.core.card import typed_parts
 from haven.errors import (
+    AuditTamperedError,
     CardError,
     EntryError,
     ExpiredLotError,
@@ -63,6 +64,25 @@ ENTRY_PROBLEMS = {
     "diastolic-high": N_("The diastolic pressure must be lower than the systolic."),
     "after-entry": N_("The vaccine was given after this date: check both dates."),
     "substance": N_("Choose a substance from the list or write one in words, not both."),
+}
+
+# The audit log's check (haven.errors.AUDIT_FAULTS) as the audit page says it: the English is the command line's.
+AUDIT_PROBLEMS = {
+    "unopenable": N_("Audit entry %(seq)s cannot be opened: it was changed."),
+    "moved": N_("Audit entry %(seq)s was moved from place %(found)s."),
+    "out-of-place": N_("Audit entry %(seq)s is missing or out of place (found %(found)s there)."),
+    "chain": N_("Audit entry %(seq)s does not match the chain: it, or one before it, was changed or moved."),
+    "no-head": N_("The audit log's head record is missing."),
+    "cut": N_("The audit log ends at entry %(last)s but its head says %(head)s: entries were cut from the end."),
+    "head": N_("The audit log's head does not match its last entry."),
+    "witness": N_(
+        "The audit log no longer passes through the head witnessed at entry %(seq)s: it was rewritten since."
+    ),
+}
+# A witnessed head that does not parse (haven.site.audit.Head.parse).
+WITNESS_PROBLEMS = {
+    "witness-form": N_("A head written down earlier looks like 42:9f3a… (sequence, colon, hash)."),
+    "witness-hash": N_("A head's hash has 64 hex digits."),
 }
 
 BY_CODE = {
@@ -140,6 +160,10 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(NO_COUNTS_KEY)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
+    if isinstance(exc, AuditTamperedError) and exc.problem in AUDIT_PROBLEMS:
+        return _(AUDIT_PROBLEMS[exc.problem]) % {"seq": exc.seq, **exc.values}
+    if exc.problem in WITNESS_PROBLEMS:
+        return _(WITNESS_PROBLEMS[exc.problem])
     if isinstance(exc, ExpiredLotError):
         return _(LOT_EXPIRED) % {"lot": exc.lot, "expiry": exc.expiry}
     if isinstance(exc, LockedOutError):

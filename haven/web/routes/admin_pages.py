@@ -301,7 +301,7 @@ def audit_page(request: Request, state: State, staff: AuditViewer, witness: str 
         "admin_audit.html",
         status=409 if fault else (400 if error else 200),
         head=head,
-        fault=fault,
+        fault=None if fault is None else message(request, fault),
         error=error,
         witness=witness,
         entries=entries,
