@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from haven.app.actions import Action
-from haven.errors import AuthError
 from haven.site import passphrase as pp
 from haven.web import WebSite
 from haven.web.i18n import translations
 from haven.web.routes.admin_pages import WEAK, WRONG_CONFIRMATION
 from tests.web.conftest import DURESS, PASSPHRASES, ROLES, csrf_of, sign_in
+from tests.web.test_admin_pages import can_sign_in
 
 NEW = "velvet orchard humble rescue galaxy"
 NEW_DURESS = "ripple mango voyage clever timber"
@@ -34,14 +34,6 @@ def change(client: TestClient, current: str, new: str = NEW, again: str | None =
     data = {"csrf_token": csrf_of(page.text), "your_passphrase": current, "passphrase": new}
     data["passphrase_again"] = new if again is None else again
     return client.post("/account/passphrase", data=data | form, follow_redirects=False)
-
-
-def can_sign_in(site: WebSite, name: str, passphrase: str) -> bool:
-    try:
-        site.sign_in(name, passphrase)
-    except AuthError:
-        return False
-    return True
 
 
 def slot_bytes(site: WebSite) -> bytes:
@@ -205,7 +197,9 @@ def test_reauthentication_counts_against_the_sign_in_limit(client: TestClient, s
 
 def test_a_suggestion_is_shown_once_and_is_accepted(client: TestClient, site: WebSite) -> None:
     sign_in(client, "registrar")
-    page = client.get("/account?suggest=1").text
+    shown = client.get("/account?suggest=1")
+    assert shown.headers["cache-control"] == "no-store"
+    page = shown.text
     start = page.index('id="suggestion" lang="en">') + len('id="suggestion" lang="en">')
     suggestion = page[start : page.index("<", start)]
     assert len(suggestion.split()) == pp.SUGGESTED_WORDS

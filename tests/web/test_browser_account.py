@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSPHRASES, LiveServer, RequestLog, screenshot_dir
-from tests.web.test_browser import broken_words, no_overflow, sign_in
-from tests.web.test_browser_admin import UNLABELLED
+from tests.web.conftest import PASSPHRASES, LiveServer
+from tests.web.test_browser import sign_in
+from tests.web.test_browser_admin import phone_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -24,22 +24,7 @@ NEW = {"en": "velvet orchard humble rescue galaxy", "ko": "ripple mango voyage c
 def test_a_member_changes_their_passphrase_and_signs_in_with_the_new_one_at_360px(
     browser: Any, live: LiveServer, locale: str
 ) -> None:
-    log = RequestLog()
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, device_scale_factor=1)
-    ctx.on("request", log.record)
-    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
-    out = screenshot_dir()
-    page = ctx.new_page()
-    shots = 0
-
-    def shot(name: str) -> None:
-        nonlocal shots
-        assert no_overflow(page), f"{name} is wider than 360 px in {locale}"
-        assert not broken_words(page), f"{name} breaks words in {locale}: {broken_words(page)}"
-        assert not page.evaluate(UNLABELLED), f"{name} has fields without a label"
-        shots += 1
-        page.screenshot(path=str(out / f"account-{locale}-{shots:02d}-{name}.png"), full_page=True)
-
+    ctx, page, shot, log = phone_page(browser, live, locale, "account")
     name, new = MEMBER[locale], NEW[locale]
     sign_in(page, name)
     page.click("nav[aria-label] a[href='/account']")
