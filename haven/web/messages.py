@@ -19,6 +19,7 @@ from haven.errors import (
     EntryError,
     ExpiredLotError,
     HavenError,
+    InputError,
     LockedOutError,
     PinError,
     RateLimitError,
@@ -104,6 +105,11 @@ BY_CODE = {
     "store-corrupt": N_("The site database is damaged. Tell the site's coordinator."),
     "error": N_("Something went wrong. Nothing was saved."),
 }
+# Input problems other than entries' and cards' (``InputError.problem``).
+INPUT_PROBLEMS = {
+    "duress-same": N_("The duress passphrase must differ from the passphrase."),
+    "passphrase-taken": N_("This passphrase cannot be used here; choose another."),
+}
 NOT_FOUND = N_("There is no such page.")
 NOT_THIS_WAY = N_("This page cannot be used that way.")
 UNEXPECTED = BY_CODE["error"]
@@ -174,5 +180,7 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BAD_CREDENTIALS)
     if isinstance(exc, PinError):
         return _(BY_CODE["invalid-pin"])
+    if isinstance(exc, InputError) and exc.problem in INPUT_PROBLEMS:
+        return _(INPUT_PROBLEMS[exc.problem])
     template = BY_CODE.get(exc.code)
     return _(template) if template else exc.message

@@ -204,7 +204,7 @@ def test_the_web_resets_others_passphrases_not_ones_own(client: TestClient, site
         passphrase=CHOSEN,
         passphrase_again=CHOSEN,
     )
-    assert r.status_code == 400 and "change your own at the site&#39;s computer" in r.text
+    assert r.status_code == 400 and "change your own on “Your account”" in r.text
     assert can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
 
 
