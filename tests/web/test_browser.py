@@ -147,6 +147,7 @@ def test_clinic_flow_then_the_certificate_verified_offline_through_the_camera(
     assert stubs.count() == 3
     texts = [stubs.nth(i).get_attribute("data-code") for i in range(3)]
     assert len(set(texts)) == 3
+    assert page.is_visible("#print-sheet")  # shown by the script that makes it work
     page.emulate_media(media="print")
     assert not page.is_visible("#print-sheet") and page.is_visible("#sheet")
     page.pdf(path=str(ARTIFACTS / "certificate-sheet.pdf"), format="A4")

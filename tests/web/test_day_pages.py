@@ -1,7 +1,9 @@
 """Pages of the day (server side, no browser): the photo form's errors, the sheet's validity said before issuing
-and its words in the holder's language, the return-date slip, the day's work."""
+and its words in the holder's language, the return-date slip, the day's work, buttons that need the script."""
 
 from __future__ import annotations
+
+from html.parser import HTMLParser
 
 from fastapi.testclient import TestClient
 
@@ -122,3 +124,51 @@ def test_the_days_work_names_an_adverse_event_in_the_pages_language(client: Test
     client.cookies.set("haven_lang", "ko")
     page = client.get("/today")
     assert page.status_code == 200 and "우연히 동반된 사건" in page.text, page.text[:300]
+
+
+class ScriptButtons(HTMLParser):
+    """The ``type="button"`` buttons of a page (they act only by script) that show without it: not hidden
+    themselves nor inside a hidden element."""
+
+    VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[bool] = []  # for each open element: whether it or one around it is hidden
+        self.shown: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        hidden = (self.open[-1] if self.open else False) or any(name == "hidden" for name, _ in attrs)
+        if tag == "button" and ("type", "button") in attrs and not hidden:
+            self.shown.append(dict(attrs).get("class") or "")
+        if tag not in self.VOID:
+            self.open.append(hidden)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self.open:
+            self.open.pop()
+
+
+def script_buttons_shown(html: str) -> list[str]:
+    parser = ScriptButtons()
+    parser.feed(html)
+    return parser.shown
+
+
+def test_buttons_that_need_the_script_are_hidden_until_it_runs(client: TestClient, site: WebSite) -> None:
+    site.certificates = RecordingIssuer()
+    card = Card(bytes(range(4, 20)))
+    record(site, card, [VACCINATION], first=True)
+    token = page_sign_in(client, "clinician")
+    home = client.get("/").text
+    assert 'class="scanner-start' in home and script_buttons_shown(home) == []  # the camera, with its panel
+    open_typed(client, token, card.code)
+    [vaccination] = ids(site, card)
+    sheet = client.post("/card/certificates", data={"csrf_token": token, "entry": [vaccination], "count": "1"})
+    pages = {path: client.get(path).text for path in ("/card/print", "/card/slip", "/card/history/summary")}
+    pages |= {"/card/history/import": client.get("/card/history/import").text, "sheet": sheet.text}
+    for path, html in pages.items():
+        assert "<button" in html and script_buttons_shown(html) == [], path
+    assert 'id="import-scan" hidden' in pages["/card/history/import"] and 'id="open-camera" hidden' in home

@@ -103,7 +103,9 @@
       test.addEventListener("change", offer);
       offer();
     });
+    // Print buttons and the camera come hidden: without this script they would do nothing.
     document.querySelectorAll(".print-button").forEach(function (button) {
+      button.hidden = false;
       button.addEventListener("click", function () {
         window.print();
       });
@@ -112,10 +114,9 @@
       var start = box.querySelector(".scanner-start");
       var status = box.querySelector(".scanner-status");
       var video = box.querySelector(".scanner-video");
-      if (!window.HavenScanner || !window.jsQR) {
-        box.hidden = true;
-        return;
-      }
+      if (!window.HavenScanner || !window.jsQR) return;
+      box.hidden = false;
+      if (box.closest(".panel")) box.closest(".panel").hidden = false;
       var target = document.getElementById(box.dataset.target);
       var form = document.getElementById(box.dataset.submit);
       var chunks = {}; // a SMART Health Card in several QR codes: index -> the chunk read, until all are in
