@@ -126,6 +126,26 @@ def test_a_chosen_passphrase_follows_the_clis_strength_rules(client: TestClient,
     assert can_sign_in(site, "Eun", CHOSEN)
 
 
+def test_a_refused_staff_form_comes_back_with_what_was_typed_but_no_passphrase(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    form = {"name": "Eun", "role": ["registrar", "clinician"], "how": "choose", "passphrase": CHOSEN}
+    r = confirmed(client, "/admin/staff/add", passphrase_again="x", **form)
+    assert r.status_code == 400 and "not the same" in r.text
+    assert (
+        'id="add-name" name="name" required maxlength="96" autocapitalize="none" spellcheck="false" value="Eun">'
+        in r.text
+    )
+    assert 'value="registrar" checked>' in r.text and 'value="clinician" checked>' in r.text
+    assert 'value="coordinator">' in r.text and 'value="choose" checked>' in r.text and CHOSEN not in r.text
+    # Only the refused form keeps its choices: the reset form below still offers a made passphrase first.
+    assert r.text.count('value="generate" checked>') == 1 and r.text.count('value="choose" checked>') == 1
+    r = post(client, "/admin/staff/remove", csrf_token=page_csrf(client), name="registrar", your_passphrase="no")
+    assert r.status_code == 400 and "Tick the box" in r.text
+    remove = r.text.split('id="remove-form"', 1)[1]
+    reset = r.text.split('id="reset-form"', 1)[1].split('id="remove-form"', 1)[0]
+    assert '<option value="registrar" selected>' in remove and " selected>" not in reset
+
+
 def test_removing_a_member_ends_their_session_and_their_passphrase(client: TestClient, app: Any, site: WebSite) -> None:
     with TestClient(app, base_url="http://127.0.0.1") as registrar:
         sign_in(registrar, "registrar")

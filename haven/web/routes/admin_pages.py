@@ -112,8 +112,14 @@ def new_passphrase(request: Request, how: str, typed: str, again: str) -> tuple[
 
 
 def _staff_page(
-    request: Request, state: State, staff: StaffMember, status: int = 200, errors: dict[str, str] | None = None
+    request: Request,
+    state: State,
+    staff: StaffMember,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
+    """The staff page; after a refusal, the refused form shows again with what was typed (passphrases aside)."""
     members = state.site.app(staff).staff.list()
     return render(
         request,
@@ -124,6 +130,7 @@ def _staff_page(
         me=staff,
         roles=ROLES,
         errors=errors or {},
+        typed=typed or {},
         flash=staff_session(request).take_flash(),
     )
 
@@ -157,7 +164,8 @@ async def add_staff(
             request, state, staff, your_passphrase, lambda: app.staff.add(clean_name, roles, secret)
         )
     except Refused as refused:
-        return _staff_page(request, state, staff, refused.status, {"add": refused.text})
+        typed = {"form": "add", "name": name, "roles": chosen_roles, "how": how}
+        return _staff_page(request, state, staff, refused.status, {"add": refused.text}, typed)
     if not made:
         staff_session(request).flash = ADDED
         return see_other("/admin/staff")
@@ -190,7 +198,8 @@ async def reset_passphrase(
             request, state, staff, your_passphrase, lambda: app.staff.change_passphrase(secret, name=target)
         )
     except Refused as refused:
-        return _staff_page(request, state, staff, refused.status, {"reset": refused.text})
+        typed = {"form": "reset", "name": name, "how": how}
+        return _staff_page(request, state, staff, refused.status, {"reset": refused.text}, typed)
     return render(request, "admin_passphrase.html", member=member, secret=secret if made else None, added=False)
 
 
@@ -207,7 +216,8 @@ async def remove_staff(
     try:
         await confirmed(request, state, staff, your_passphrase, lambda: app.staff.remove(name), confirm)
     except Refused as refused:
-        return _staff_page(request, state, staff, refused.status, {"remove": refused.text})
+        typed = {"form": "remove", "name": name}
+        return _staff_page(request, state, staff, refused.status, {"remove": refused.text}, typed)
     staff_session(request).flash = REMOVED
     return see_other("/admin/staff")
 
