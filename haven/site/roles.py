@@ -36,7 +36,7 @@ class Role(enum.IntFlag):
             except KeyError:
                 raise InputError(f"Unknown role {name!r}; roles are registrar, clinician and coordinator.") from None
         if not roles:
-            raise InputError("A staff member needs at least one role.")
+            raise InputError("A staff member needs at least one role.", problem="no-role")
         return roles
 
     def names(self) -> list[str]:

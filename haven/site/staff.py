@@ -34,11 +34,13 @@ def check_name(name: str) -> str:
     """A staff name (a pseudonym is best): 1 to 96 UTF-8 bytes, printable, no surrounding spaces."""
     text = unicodedata.normalize("NFC", name).strip()
     if not text:
-        raise InputError("A staff name cannot be empty.")
+        raise InputError("A staff name cannot be empty.", problem="name-empty")
     if len(text.encode("utf-8")) > NAME_MAX_BYTES:
-        raise InputError(f"A staff name has at most {NAME_MAX_BYTES} bytes in UTF-8.")
+        raise InputError(
+            f"A staff name has at most {NAME_MAX_BYTES} bytes in UTF-8.", problem="name-long", max=NAME_MAX_BYTES
+        )
     if any(not ch.isprintable() for ch in text):
-        raise InputError("A staff name has printable characters only.")
+        raise InputError("A staff name has printable characters only.", problem="name-unprintable")
     return text
 
 
@@ -79,7 +81,7 @@ class StaffTable:
         text = check_name(name)
         found = next((m for m in self.active() if m.name == text), None)
         if found is None:
-            raise InputError(f"No staff member here is called {text!r}.")
+            raise InputError(f"No staff member here is called {text!r}.", problem="no-staff", name=text)
         return found
 
     def names(self) -> dict[bytes, str | None]:
@@ -102,7 +104,9 @@ def insert(store: Store, member: StaffMember, admin: bytes, random_bytes: Callab
     check and the insert see one state)."""
     with store.transaction():
         if any(m.name == member.name for m in active_members(store, admin)):
-            raise InputError(f"There is already a staff member called {member.name!r}.")
+            raise InputError(
+                f"There is already a staff member called {member.name!r}.", problem="staff-taken", name=member.name
+            )
         store.add_staff(StaffRow(member.id, seal_member(member, admin, random_bytes)))
 
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from haven import errors as e
 from haven.errors import AuthError, HavenError, InputError, LockedOutError, RateLimitError, StoreError, WebError
-from haven.web.messages import NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
+from haven.web.messages import BAD_FORM, NOT_FOUND, NOT_THIS_WAY, UNEXPECTED, error_message
 from haven.web.render import gettext_for, render, request_locale
 
 log = logging.getLogger("haven.web")
@@ -138,15 +138,8 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     problems = [
         {"where": ".".join(str(p) for p in e.get("loc", ())), "reason": str(e.get("msg", ""))} for e in exc.errors()
     ]
-    return error_response(
-        request,
-        {
-            "code": "bad-input",
-            "message": "The request does not have the expected form.",
-            "details": {"problems": problems},
-        },
-        422,
-    )
+    message = BAD_FORM if wants_json(request) else gettext_for(request_locale(request))(BAD_FORM)
+    return error_response(request, {"code": "bad-input", "message": message, "details": {"problems": problems}}, 422)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:

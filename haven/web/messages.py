@@ -109,9 +109,16 @@ BY_CODE = {
 INPUT_PROBLEMS = {
     "duress-same": N_("The duress passphrase must differ from the passphrase."),
     "passphrase-taken": N_("This passphrase cannot be used here; choose another."),
+    "name-empty": N_("A staff name cannot be empty."),
+    "name-long": N_("A staff name has at most %(max)s bytes in UTF-8."),
+    "name-unprintable": N_("A staff name has printable characters only."),
+    "no-staff": N_("No staff member here is called “%(name)s”."),
+    "staff-taken": N_("There is already a staff member called “%(name)s”."),
+    "no-role": N_("A staff member needs at least one role."),
 }
 NOT_FOUND = N_("There is no such page.")
 NOT_THIS_WAY = N_("This page cannot be used that way.")
+BAD_FORM = N_("The request does not have the expected form.")  # a field missing, or longer than its form allows
 UNEXPECTED = BY_CODE["error"]
 BAD_CREDENTIALS = N_("That staff name and passphrase do not match.")
 BAD_IMAGE = N_("This file is not a photo that can be read.")
@@ -181,6 +188,6 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
     if isinstance(exc, PinError):
         return _(BY_CODE["invalid-pin"])
     if isinstance(exc, InputError) and exc.problem in INPUT_PROBLEMS:
-        return _(INPUT_PROBLEMS[exc.problem])
+        return _(INPUT_PROBLEMS[exc.problem]) % exc.details
     template = BY_CODE.get(exc.code)
     return _(template) if template else exc.message

@@ -146,6 +146,22 @@ def test_a_refused_staff_form_comes_back_with_what_was_typed_but_no_passphrase(c
     assert '<option value="registrar" selected>' in remove and " selected>" not in reset
 
 
+def test_staff_refusals_and_a_malformed_form_are_said_in_the_pages_language(client: TestClient) -> None:
+    sign_in(client, "coordinator")
+    client.cookies.set("haven_lang", "ko")
+    taken = confirmed(client, "/admin/staff/add", name="clinician", role="clinician", how="generate")
+    assert taken.status_code == 400 and "“clinician”라는 이름의 직원이 이미 있습니다." in taken.text
+    unknown = confirmed(client, "/admin/staff/reset", name="ghost", how="generate")
+    assert unknown.status_code == 400 and "이곳에는 “ghost”라는 이름의 직원이 없습니다." in unknown.text
+    none = confirmed(client, "/admin/staff/add", name="Eun", how="generate")
+    assert none.status_code == 400 and "직원에게는 역할이 하나 이상 있어야 합니다." in none.text
+    client.cookies.set("haven_lang", "zh_Hans")
+    malformed = confirmed(client, "/admin/staff/add", name="x" * 201, role="clinician")
+    assert malformed.status_code == 422 and "请求的格式不符合要求。" in malformed.text
+    api = client.post("/api/cards/open", json={}, headers={"X-CSRF-Token": sign_in(client, "clinician")})
+    assert api.status_code == 422 and api.json()["error"]["message"] == "The request does not have the expected form."
+
+
 def test_removing_a_member_ends_their_session_and_their_passphrase(client: TestClient, app: Any, site: WebSite) -> None:
     with TestClient(app, base_url="http://127.0.0.1") as registrar:
         sign_in(registrar, "registrar")

@@ -14,7 +14,9 @@ from haven.core.card import parse_card
 from haven.core.entries import visit_problems
 from haven.errors import ENTRY_REASONS, CardError, EntryError, LockedOutError, RateLimitError
 from haven.site.audit import Head
-from haven.web.messages import AUDIT_PROBLEMS, ENTRY_PROBLEMS, WITNESS_PROBLEMS, error_message
+from haven.site.roles import Role
+from haven.site.staff import check_name
+from haven.web.messages import AUDIT_PROBLEMS, ENTRY_PROBLEMS, INPUT_PROBLEMS, WITNESS_PROBLEMS, error_message
 from haven.web.render import gettext_for
 from tests.helpers_clock import TODAY
 
@@ -192,3 +194,13 @@ def test_a_witnessed_head_that_does_not_parse_is_refused_in_every_language(typed
     assert caught.value.problem in WITNESS_PROBLEMS
     text = error_message(caught.value, gettext_for(locale))
     assert text == gettext_for(locale)(WITNESS_PROBLEMS[str(caught.value.problem)]) and text != caught.value.message
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("typed", [" ", "x" * 97, "a\x07b", None])
+def test_a_refused_staff_name_or_no_role_is_said_in_every_language(typed: str | None, locale: str) -> None:
+    with pytest.raises(errors.InputError) as caught:
+        check_name(typed) if typed is not None else Role.parse([])
+    assert caught.value.problem in INPUT_PROBLEMS
+    text = error_message(caught.value, gettext_for(locale))
+    assert text and "%(" not in text and (text == caught.value.message) is (locale == "en"), text
