@@ -198,6 +198,19 @@ def test_every_error_at_once_with_a_summary_that_links_to_each_field(client: Tes
     assert "저장되지 않았습니다" in r.text and '<a href="#vac_product">백신:' in r.text
 
 
+def test_a_refused_new_card_keeps_the_language_chosen_for_its_words(client: TestClient, site: WebSite) -> None:
+    token = page_sign_in(client, "registrar")
+    client.cookies.set("haven_lang", "ko")
+    home = client.get("/").text
+    assert '<option value="ko" selected>한국어</option>' in home  # by default, the page's language
+    for pins in (("1234", "1235"), ("12", "12")):
+        data = {"language": "en", "pin": pins[0], "pin_again": pins[1], "csrf_token": token}
+        r = client.post("/cards/new", data=data)
+        assert r.status_code == 400 and 'role="alert"' in r.text and site.store.count() == 0
+        words_in = r.text.split('id="language"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="en" selected>English</option>' in words_in and words_in.count(" selected") == 1
+
+
 def test_new_card_print_then_first_visit_and_history(client: TestClient, site: WebSite) -> None:
     token = page_sign_in(client, "clinician")
     r = client.post("/cards/new", data={"language": "zh", "pin": "2468", "pin_again": "2468", "csrf_token": token})

@@ -250,6 +250,7 @@ def new_card(
             status=400,
             error=None,
             new_error=error,
+            new_language=language if language in LANGUAGES else None,  # the choice made stays chosen
             typed="",
             tab="new",
             flash=None,
