@@ -88,3 +88,38 @@ def test_the_staff_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveS
     shot("audit")
     ctx.close()
     assert not log.foreign(live.url), log.foreign(live.url)
+
+
+def test_the_longest_lot_number_and_staff_name_scroll_inside_their_tables_at_360px(
+    browser: Any, live: LiveServer
+) -> None:
+    ctx, page, shot, log = phone_page(browser, live, "ko", "admin-longest")
+    sign_in(page, "coordinator")
+    page.wait_for_url("**/counts")
+    page.goto("/lots")
+    page.select_option("#product", "comirnaty")
+    page.fill("#lot", "L" * 40)  # core/lots.py MAX_LOT
+    page.fill("#expiry", "2027-06-01")
+    page.click("form[action='/lots'] button[type=submit]")
+    page.wait_for_selector("#lots-table")
+    assert "L" * 40 in page.inner_text("#lots-table")
+    shot("lots")  # the page stays 360 px wide: the table scrolls in its box, its hidden header text included
+    assert page.evaluate(
+        "(() => { const box = document.querySelector('#lots-table').parentElement; "
+        "return box.scrollWidth > box.clientWidth; })()"
+    )
+    page.goto("/admin/staff")
+    member = "n" * 96  # site/staff.py NAME_MAX_BYTES
+    page.fill("#add-name", member)
+    page.check("input[name=role][value=registrar]")
+    page.fill("#add-your-passphrase", PASSPHRASES["coordinator"])
+    page.click("#add-form button[type=submit]")
+    page.wait_for_selector("#new-passphrase")
+    page.goto("/admin/staff")
+    assert member in page.inner_text("#staff-table")
+    shot("staff")
+    page.goto("/admin/audit")
+    page.wait_for_selector("#audit-verdict[data-ok=true]")
+    shot("audit")
+    ctx.close()
+    assert not log.foreign(live.url), log.foreign(live.url)
