@@ -274,3 +274,22 @@ def test_card_slip_and_sheet_print_on_a4_and_thermal_rolls(
     assert pages == [size] * (1 if paper == "a4" else 13), pages
     page.set_viewport_size({"width": int(printable), "height": 800})
     assert inside(page, ".stub svg.qr")
+
+
+def test_the_health_summary_with_the_longest_lot_number_stays_360px_wide(page_in: Any, live: LiveServer) -> None:
+    page = page_in("ko")
+    sign_in(page, "clinician")
+    new_card_with_a_visit(page, live, test=False)
+    page.goto("/card/visit")
+    page.select_option("#vac_product", "hepb")
+    page.fill("#vac_dose", "1")
+    page.fill("#vac_lot", "Q" * 40)  # core/lots.py MAX_LOT
+    page.click("#save-visit")
+    page.wait_for_url("**/card/history")
+    page.goto("/card/history/summary")
+    assert "Q" * 40 in page.inner_text("#summary-vaccinations")
+    assert no_overflow(page) and not broken_words(page), broken_words(page)
+    page.emulate_media(media="print")  # on paper nothing scrolls: the whole table is printed
+    box = "document.querySelector('#summary-vaccinations').parentElement"
+    assert page.evaluate(f"getComputedStyle({box}).overflowX") == "visible"
+    close_card(page)
