@@ -22,6 +22,7 @@ from haven.core.aggregates import AggregateKey
 from haven.core.card import Card
 from haven.core.history import entry_id
 from haven.core.records import SealedRecord
+from haven.errors import InputError
 from haven.store.memory import MemoryStore
 from haven.sync import network_fold, network_tallies
 from haven.sync.bundle import padme
@@ -213,6 +214,17 @@ def test_the_fold_is_local_sealed_for_the_counts_key_and_holds_only_ended_weeks(
     with net.sites["a"].unlock(ADMIN) as session:
         assert session.store.get_setting(FOLD) is None
     assert net.rows("a") == net.rows("root")
+
+
+def test_a_refused_network_report_keeps_no_fold(tmp_path: Path) -> None:
+    net = _counting_network(tmp_path)
+    _visits(net, "a", VAX1, 3, 8)
+    net.import_("root", net.export("a"))
+    with net.sites["root"].unlock(ADMIN) as session:
+        audited = len(session.store.audit_rows())
+        with pytest.raises(InputError, match="suppression threshold"):
+            App(session).reports.report(*NOVEMBER, "week", 0, network=True)
+        assert session.store.get_setting(FOLD) is None and len(session.store.audit_rows()) == audited
 
 
 def test_a_damaged_or_mismatched_fold_is_ignored_for_a_full_pass(tmp_path: Path) -> None:
