@@ -116,7 +116,8 @@ def read(
         if all(k.week < this_week for k in counts):  # an ended week's: never dates a visit finer
             folded.update(counts)
             rows.add(digest)
-    if found != len(old):  # a folded tally is gone: this fold is not of these rows
-        return read(store, private, this_week, None)
+    if found != len(old):  # a folded tally is gone: this fold is not of these rows, so it is replaced
+        full, kept = read(store, private, this_week, None)
+        return full, kept if kept is not None else Fold({}, frozenset())
     kept = None if len(rows) == len(old) else Fold({k: n for k, n in folded.items() if n}, frozenset(rows))
     return Counts({k: n for k, n in totals.items() if n}, unreadable), kept
