@@ -379,14 +379,38 @@ class PermissionDeniedError(AuthError):
         super().__init__(message, **details)
 
 
+# The English sentence of each way the audit log fails its check (``AuditTamperedError.problem``).
+AUDIT_FAULTS: dict[str, str] = {
+    "unopenable": "Audit entry {seq} cannot be opened: it was changed.",
+    "moved": "Audit entry {seq} was moved from place {found}.",
+    "out-of-place": "Audit entry {seq} is missing or out of place (found {found} there).",
+    "chain": "Audit entry {seq} does not match the chain: it, or one before it, was changed or moved.",
+    "no-head": "The audit log's head record is missing.",
+    "cut": "The audit log ends at entry {last} but its head says {head}: entries were cut from the end.",
+    "head": "The audit log's head does not match its last entry.",
+    "witness": "The audit log no longer passes through the head witnessed at entry {seq}: it was rewritten since.",
+}
+
+
 class AuditTamperedError(HavenError):
-    """The audit log does not check out: an entry was edited, removed, inserted or moved."""
+    """The audit log does not check out: an entry was edited, removed, inserted or moved.
+
+    Made by :meth:`fault` from a ``problem`` (a key of :data:`AUDIT_FAULTS`) and the numbers its sentence
+    names (``values``); ``seq`` names where (also in ``details``); the problem and values are attributes
+    only, so the JSON a command prints stays the message and ``seq``.
+    """
 
     code = "audit-tampered"
 
-    def __init__(self, message: str, seq: int | None = None) -> None:
+    def __init__(self, message: str, seq: int | None = None, *, problem: str | None = None, **values: int) -> None:
         super().__init__(message, **({} if seq is None else {"seq": seq}))
         self.seq = seq
+        self.problem = problem
+        self.values = values
+
+    @classmethod
+    def fault(cls, problem: str, seq: int | None = None, **values: int) -> AuditTamperedError:
+        return cls(AUDIT_FAULTS[problem].format(seq=seq, **values), seq, problem=problem, **values)
 
 
 # ---------------------------------------------------------------- web

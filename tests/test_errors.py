@@ -47,7 +47,7 @@ EXAMPLES: dict[type[e.HavenError], e.HavenError] = {
     e.StoreClosedError: e.StoreClosedError("Locked meanwhile."),
     e.LockedOutError: e.LockedOutError(2.5, 4),
     e.PermissionDeniedError: e.PermissionDeniedError("No.", permission="staff.manage"),
-    e.AuditTamperedError: e.AuditTamperedError("Audit entry 3 was changed.", seq=3),
+    e.AuditTamperedError: e.AuditTamperedError.fault("moved", 3, found=4),
     e.WebError: e.WebError("Refused.", reason="host"),
     e.CsrfError: e.CsrfError("Expired form."),
     e.RateLimitError: e.RateLimitError(17, "PIN attempts"),

@@ -79,9 +79,9 @@ class AuditEntry:
             value = cbor2.loads(SUITE.decrypt(sealed, private, INFO))
             entry = cls(int(value[0]), str(value[1]), bytes(value[2]), str(value[3]), int(value[4]))
         except Exception:  # any failure to open is the same finding: not an entry sealed here
-            raise AuditTamperedError(f"Audit entry {seq} cannot be opened: it was changed.", seq=seq) from None
+            raise AuditTamperedError.fault("unopenable", seq) from None
         if entry.seq != seq:
-            raise AuditTamperedError(f"Audit entry {seq} was moved from place {entry.seq}.", seq=seq)
+            raise AuditTamperedError.fault("moved", seq, found=entry.seq)
         return entry
 
 
@@ -115,9 +115,11 @@ class Head:
             seq, _, digest = text.strip().partition(":")
             head = cls(int(seq), bytes.fromhex(digest))
         except ValueError:
-            raise InputError(f"A witnessed head looks like 42:9f3a… (sequence, colon, hash), not {text!r}.") from None
+            raise InputError(
+                f"A witnessed head looks like 42:9f3a… (sequence, colon, hash), not {text!r}.", problem="witness-form"
+            ) from None
         if len(head.hash) != 32 or head.seq < 0:
-            raise InputError("A witnessed head's hash has 64 hex digits.")
+            raise InputError("A witnessed head's hash has 64 hex digits.", problem="witness-hash")
         return head
 
 
@@ -174,32 +176,21 @@ def verify_rows(rows: list[Row], head: Head | None, witnesses: tuple[Head, ...] 
     seen: dict[int, bytes] = {0: GENESIS}
     for position, (seq, sealed, stored) in enumerate(rows, start=1):
         if seq != position:
-            raise AuditTamperedError(
-                f"Audit entry {position} is missing or out of place (found {seq} there).", seq=position
-            )
+            raise AuditTamperedError.fault("out-of-place", position, found=seq)
         digest = chain(previous, seq, sealed)
         if digest != stored:
-            raise AuditTamperedError(
-                f"Audit entry {seq} does not match the chain: it, or one before it, was changed or moved.", seq=seq
-            )
+            raise AuditTamperedError.fault("chain", seq)
         seen[seq] = digest
         previous = digest
     last = Head(len(rows), previous)
     if head is None:
         if rows:
-            raise AuditTamperedError("The audit log's head record is missing.")
+            raise AuditTamperedError.fault("no-head")
     elif head != last:
         if head.seq > last.seq:
-            raise AuditTamperedError(
-                f"The audit log ends at entry {last.seq} but its head says {head.seq}: entries were cut from the end.",
-                seq=last.seq + 1,
-            )
-        raise AuditTamperedError("The audit log's head does not match its last entry.", seq=last.seq)
+            raise AuditTamperedError.fault("cut", last.seq + 1, last=last.seq, head=head.seq)
+        raise AuditTamperedError.fault("head", last.seq)
     for witness in witnesses:
         if seen.get(witness.seq) != witness.hash:
-            raise AuditTamperedError(
-                f"The audit log no longer passes through the head witnessed at entry {witness.seq}: "
-                "it was rewritten since.",
-                seq=witness.seq,
-            )
+            raise AuditTamperedError.fault("witness", witness.seq)
     return last

@@ -182,7 +182,7 @@ class Site:
         text = pp.check(passphrase, (name,))
         duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
-            raise InputError("The duress passphrase must differ from the passphrase.")
+            raise InputError("The duress passphrase must differ from the passphrase.", problem="duress-same")
         if not 0 <= erase_after <= MAX_ERASE_AFTER:
             raise InputError("--erase-after is a number of wrong passphrases from 3 to 10000, or 0 for never.")
         calibration = calibration or params_for_new_site(self.settings.kdf_profile)
@@ -501,6 +501,11 @@ class UnlockedSite:
             self._count_key = daycount.count_key(self._member_key)
 
     @property
+    def member_key(self) -> bytes:
+        """The member key this member's own slot holds (the web keeps it to let them change their passphrase)."""
+        return self._member_key
+
+    @property
     def own_count_key(self) -> bytes:
         """The key of this member's own count of the day (b'': this view has none to update it with)."""
         return self._count_key or b""
@@ -548,12 +553,12 @@ class UnlockedSite:
         member: StaffMember,
         keys: RoleKeys = NO_KEYS,
         slot: tuple[int, bytes] | None = None,
-        count_key: bytes = b"",
+        member_key: bytes = b"",
     ) -> UnlockedSite:
         """This unlocked site acting as ``member``, who proved their own passphrase elsewhere
         (``keys``: the role keys their own slot led to; none by default; ``slot``: that slot's index
-        and bytes as their passphrase opened it; ``count_key``: their :attr:`own_count_key`, without which
-        their own count of the day is not kept).
+        and bytes as their passphrase opened it; ``member_key``: their :attr:`member_key`, without which
+        their own count of the day is not kept and their own passphrase cannot be changed).
 
         The web app keeps one open store for every signed-in staff member: each request
         acts through such a view, so ``require`` and ``record`` name the right person, and a change
@@ -563,7 +568,7 @@ class UnlockedSite:
         """
         view = dataclasses.replace(self, staff=member, keys=keys)
         if member.id != self.staff.id:  # never another member's key
-            view._count_key = count_key
+            view._member_key, view._count_key = member_key, daycount.count_key(member_key)
         if slot is not None:
             view.own_slot, view.own_slot_bytes = slot
         return view
@@ -646,7 +651,7 @@ class UnlockedSite:
         text = pp.check(passphrase, (name,))
         duress_text = None if duress is None else pp.check(duress, (name,))
         if duress_text is not None and duress_text == text:
-            raise InputError("The duress passphrase must differ from the passphrase.")
+            raise InputError("The duress passphrase must differ from the passphrase.", problem="duress-same")
         key = SlotKey(self.header.params.derive(text.encode(), self.header.salt))
         duress_key = None if duress_text is None else DuressKey.derive(self.header, duress_text, self.site.random_bytes)
         return text, key, duress_key
@@ -657,7 +662,8 @@ class UnlockedSite:
         for candidate in (key, None if duress is None else duress.slot_key):
             if candidate is not None and any(i not in allowed for i, _ in candidate.open_all(self.header, slots)):
                 raise InputError(
-                    "This passphrase cannot be used here; choose another (haven staff passphrase-suggest)."
+                    "This passphrase cannot be used here; choose another (haven staff passphrase-suggest).",
+                    problem="passphrase-taken",
                 )
 
     def _all_keys(self) -> RoleKeys:
@@ -730,6 +736,8 @@ class UnlockedSite:
         passphrase is replaced by ``duress`` or dropped.
         """
         own = name is None or check_name(name) == self.staff.name
+        if own and len(self._member_key) != MEMBER_KEY_BYTES:  # a view without it would seal the wrong one
+            raise SiteError("This session cannot change its own passphrase; sign in again.")
         target = self.staff if own else self.staff_table().by_name(name or "")
         _, key, duress_key = self._new_keys(new, duress, target.name)
         now = self.site.now()

@@ -27,6 +27,7 @@ from haven.web.middleware import SecurityHeaders, SessionCookie
 from haven.web.ratelimit import RateLimiter
 from haven.web.render import environment, static_version
 from haven.web.routes import (
+    account,
     admin_pages,
     api,
     cert_import,
@@ -126,6 +127,7 @@ def create_app(settings: WebSettings, site: WebSite) -> FastAPI:
     app.include_router(history_export.router)
     app.include_router(cert_import.router)
     app.include_router(admin_pages.router)
+    app.include_router(account.router)
     app.include_router(verifier.router)
     verifier.keep_foreign_trust(app, site)
     static = StaticAssets(directory=str(resources.files("haven.web").joinpath("static")))

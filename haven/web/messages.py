@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from haven.core.card import typed_parts
 from haven.errors import (
+    AuditTamperedError,
     CardError,
     EntryError,
     ExpiredLotError,
     HavenError,
+    InputError,
     LockedOutError,
     PinError,
     RateLimitError,
@@ -65,6 +67,25 @@ ENTRY_PROBLEMS = {
     "substance": N_("Choose a substance from the list or write one in words, not both."),
 }
 
+# The audit log's check (haven.errors.AUDIT_FAULTS) as the audit page says it: the English is the command line's.
+AUDIT_PROBLEMS = {
+    "unopenable": N_("Audit entry %(seq)s cannot be opened: it was changed."),
+    "moved": N_("Audit entry %(seq)s was moved from place %(found)s."),
+    "out-of-place": N_("Audit entry %(seq)s is missing or out of place (found %(found)s there)."),
+    "chain": N_("Audit entry %(seq)s does not match the chain: it, or one before it, was changed or moved."),
+    "no-head": N_("The audit log's head record is missing."),
+    "cut": N_("The audit log ends at entry %(last)s but its head says %(head)s: entries were cut from the end."),
+    "head": N_("The audit log's head does not match its last entry."),
+    "witness": N_(
+        "The audit log no longer passes through the head witnessed at entry %(seq)s: it was rewritten since."
+    ),
+}
+# A witnessed head that does not parse (haven.site.audit.Head.parse).
+WITNESS_PROBLEMS = {
+    "witness-form": N_("A head written down earlier looks like 42:9f3a… (sequence, colon, hash)."),
+    "witness-hash": N_("A head's hash has 64 hex digits."),
+}
+
 BY_CODE = {
     "no-records": N_("No records for this card at this site (or the PIN is wrong)."),
     "invalid-pin": N_("A PIN has 4 to 64 characters."),
@@ -83,6 +104,11 @@ BY_CODE = {
     "store-full": N_("The disk is full: nothing was saved. Tell the site's coordinator."),
     "store-corrupt": N_("The site database is damaged. Tell the site's coordinator."),
     "error": N_("Something went wrong. Nothing was saved."),
+}
+# Input problems other than entries' and cards' (``InputError.problem``).
+INPUT_PROBLEMS = {
+    "duress-same": N_("The duress passphrase must differ from the passphrase."),
+    "passphrase-taken": N_("This passphrase cannot be used here; choose another."),
 }
 NOT_FOUND = N_("There is no such page.")
 NOT_THIS_WAY = N_("This page cannot be used that way.")
@@ -140,6 +166,10 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(NO_COUNTS_KEY)
     if isinstance(exc, EntryError):
         return entry_reason(exc, _)
+    if isinstance(exc, AuditTamperedError) and exc.problem in AUDIT_PROBLEMS:
+        return _(AUDIT_PROBLEMS[exc.problem]) % {"seq": exc.seq, **exc.values}
+    if exc.problem in WITNESS_PROBLEMS:
+        return _(WITNESS_PROBLEMS[exc.problem])
     if isinstance(exc, ExpiredLotError):
         return _(LOT_EXPIRED) % {"lot": exc.lot, "expiry": exc.expiry}
     if isinstance(exc, LockedOutError):
@@ -150,5 +180,7 @@ def error_message(exc: HavenError, _: Gettext, typed: str = "") -> str:
         return _(BAD_CREDENTIALS)
     if isinstance(exc, PinError):
         return _(BY_CODE["invalid-pin"])
+    if isinstance(exc, InputError) and exc.problem in INPUT_PROBLEMS:
+        return _(INPUT_PROBLEMS[exc.problem])
     template = BY_CODE.get(exc.code)
     return _(template) if template else exc.message

@@ -14,6 +14,9 @@ it was.
   process, rewrites it and ends their session. Each member's own changes to the key slots are
   checked against their own slot (:meth:`as_staff`), so removing whoever signed in first leaves
   the others able to manage staff.
+* **Own passphrase.** A member who changes their own passphrase on the web keeps the session
+  that changed it (it takes the new slot bytes, :meth:`change_own_passphrase`); their other
+  sessions still hold the old bytes and end, as after a reset.
 
 * **Duress.** A duress passphrase erases the site and opens a new empty one
   (:mod:`haven.site.site`). The server sees the new session's master key differ
@@ -108,7 +111,7 @@ class WebSite:
     _shared: UnlockedSite | None = field(default=None, init=False, repr=False)
     _member_keys: dict[bytes, RoleKeys] = field(default_factory=dict, init=False, repr=False)
     _member_slots: dict[bytes, tuple[int, bytes]] = field(default_factory=dict, init=False, repr=False)
-    _count_keys: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)  # haven/site/daycount.py
+    _member_secrets: dict[bytes, bytes] = field(default_factory=dict, init=False, repr=False)  # their member keys
     _db_id: tuple[int, int] | None = field(default=None, init=False, repr=False)
     _open_site: bytes | None = field(default=None, init=False, repr=False)  # the open site's _site_id()
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
@@ -160,11 +163,11 @@ class WebSite:
             member = session.staff
             slot = (session.own_slot, session.own_slot_bytes)
             keys = session.keys  # what this member's own slot opened, kept for their requests
-            count_key = session.own_count_key
+            member_key = session.member_key  # their own day's key, and what their slot holds
             self._adopt(session)
             self._member_keys[member.id] = keys
             self._member_slots[member.id] = slot
-            self._count_keys[member.id] = count_key
+            self._member_secrets[member.id] = member_key
             self.last_active = self.clock()
             shared = self._shared  # set by _adopt just above
             if shared is not None:
@@ -278,7 +281,7 @@ class WebSite:
         self.generation += 1
         self._member_keys.clear()
         self._member_slots.clear()
-        self._count_keys.clear()
+        self._member_secrets.clear()
         for listener in self._on_lock:
             listener()
 
@@ -320,13 +323,27 @@ class WebSite:
     def as_staff(self, member: StaffMember) -> UnlockedSite:
         """The unlocked site acting as ``member`` (for ``require``, the audit log and their role keys)."""
         keys = self._member_keys.get(member.id, RoleKeys())
-        slot, count_key = self._member_slots.get(member.id), self._count_keys.get(member.id, b"")
-        return self._session().as_staff(member, keys, slot, count_key)
+        slot, member_key = self._member_slots.get(member.id), self._member_secrets.get(member.id, b"")
+        return self._session().as_staff(member, keys, slot, member_key)
 
     def app(self, member: StaffMember) -> App:
         """The application acting as ``member``, on this server's clock and randomness: every page
         and API call goes through it, so each checks its permission and writes its audit entry."""
         return App(self.as_staff(member), now=self.now, today=self.date_today, random_bytes=self.random_bytes)
+
+    def change_own_passphrase(
+        self, member: StaffMember, new: str, *, duress: str | None = None, clear_duress: bool = False
+    ) -> tuple[int, bytes]:
+        """``member``'s own passphrase (and duress passphrase), through the use case ``haven staff passwd``
+        runs; their key slot as it is now, for the session that changed it to keep. Every other session
+        of theirs holds the old bytes, so it ends at its next request (:meth:`check`)."""
+        app = self.app(member)
+        app.staff.change_passphrase(new, duress=duress, clear_duress=clear_duress)
+        slot = (app.site.own_slot, app.site.own_slot_bytes)
+        with self._lock:
+            if member.id in self._member_slots:  # not if the site locked meanwhile
+                self._member_slots[member.id] = slot
+        return slot
 
     def clinic(self) -> Clinic:
         """Visits: their counters sealed to the coordinators (haven/site/tallies.py)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from haven.errors import AuditTamperedError
+from haven.errors import AUDIT_FAULTS, AuditTamperedError
 from haven.site.audit import GENESIS, HEAD_SETTING, AuditEntry, Head, chain, hour
 from haven.site.rolekeys import AUDIT_PUBLIC
 from haven.site.site import UnlockedSite
@@ -178,3 +178,77 @@ def test_cli_audit_verify_fails_with_exit_12_after_tampering(run_cli, tmp_path: 
     result = run_cli("audit", "verify", "--witness", head)
     assert result.code == 12
     assert result.err.startswith("haven: Audit entry 1") and "Traceback" not in result.err
+
+
+def _rechain(session: UnlockedSite) -> None:
+    """Recompute every chain hash and the head, as someone holding the passphrase could after an edit."""
+    previous = GENESIS
+    rows = session.audit.sealed_rows()
+    for seq, sealed, _ in rows:
+        previous = chain(previous, seq, sealed)
+        _sql(session, "UPDATE audit SET hash = ? WHERE seq = ?", previous, seq)
+    _sql(session, "UPDATE settings SET value = ? WHERE name = ?", Head(len(rows), previous).pack(), HEAD_SETTING)
+
+
+def _reseal(session: UnlockedSite, seq: int, sealed: bytes) -> None:
+    _sql(session, "UPDATE audit SET sealed = ? WHERE seq = ?", sealed, seq)
+    _rechain(session)
+
+
+def _tamper(session: UnlockedSite, problem: str) -> tuple[Head, ...]:
+    """Tamper with the log so that its check fails for ``problem``; the witnessed heads to check it with."""
+    entry = session.audit.rows()[2][0]
+    if problem == "unopenable":
+        _reseal(session, 3, b"\0" * 80)
+    elif problem == "moved":
+        _reseal(session, 3, AuditEntry(4, entry.at, entry.staff, entry.action, entry.count).seal(_public(session)))
+    elif problem == "out-of-place":
+        _sql(session, "DELETE FROM audit WHERE seq = 3")
+    elif problem == "chain":
+        _sql(session, "UPDATE audit SET sealed = x'00' WHERE seq = 3")
+    elif problem == "no-head":
+        _sql(session, "DELETE FROM settings WHERE name = ?", HEAD_SETTING)
+    elif problem == "cut":
+        _sql(session, "DELETE FROM audit WHERE seq >= 5")
+    elif problem == "head":
+        last, digest = session.audit.rows()[-1]
+        extra = AuditEntry(last.seq + 1, last.at, last.staff, "visit.add", 1).seal(_public(session))
+        _sql(session, "INSERT INTO audit VALUES (?, ?, ?)", last.seq + 1, extra, chain(digest, last.seq + 1, extra))
+    elif problem == "witness":
+        witness = Head(3, session.audit.rows()[2][1])
+        _reseal(session, 3, AuditEntry(3, entry.at, entry.staff, "history.view", 9).seal(_public(session)))
+        return (witness,)
+    return ()
+
+
+# Each way the check fails, made by real tampering: (seq, the numbers its sentence names).
+FAULTS: dict[str, tuple[int | None, dict[str, int]]] = {
+    "unopenable": (3, {}),
+    "moved": (3, {"found": 4}),
+    "out-of-place": (3, {"found": 4}),
+    "chain": (3, {}),
+    "no-head": (None, {}),
+    "cut": (5, {"last": 4, "head": 6}),
+    "head": (7, {}),
+    "witness": (3, {}),
+}
+
+
+def test_every_audit_fault_has_a_real_case() -> None:
+    assert set(FAULTS) == set(AUDIT_FAULTS)
+
+
+@pytest.mark.parametrize("problem", sorted(FAULTS))
+def test_each_audit_fault_names_its_problem_and_where(session: UnlockedSite, problem: str) -> None:
+    witnesses = _tamper(session, problem)
+    with pytest.raises(AuditTamperedError) as caught:
+        session.audit.verify(witnesses)
+    seq, values = FAULTS[problem]
+    fault = caught.value
+    assert (fault.problem, fault.seq, fault.values) == (problem, seq, values)
+    assert fault.message == AUDIT_FAULTS[problem].format(seq=seq, **values)
+    assert fault.to_dict() == {
+        "code": "audit-tampered",
+        "message": fault.message,
+        **({} if seq is None else {"details": {"seq": seq}}),
+    }

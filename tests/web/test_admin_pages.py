@@ -204,7 +204,7 @@ def test_the_web_resets_others_passphrases_not_ones_own(client: TestClient, site
         passphrase=CHOSEN,
         passphrase_again=CHOSEN,
     )
-    assert r.status_code == 400 and "change your own at the site&#39;s computer" in r.text
+    assert r.status_code == 400 and "change your own on “Your account”" in r.text
     assert can_sign_in(site, "coordinator", PASSPHRASES["coordinator"])
 
 
@@ -357,6 +357,24 @@ def test_the_audit_page_names_the_cli_reason_when_the_chain_is_broken(client: Te
         conn.execute("UPDATE audit SET sealed = x'00' WHERE seq = 1")
     r = client.get("/admin/audit")
     assert r.status_code == 409 and "Audit entry 1" in r.text
+
+
+def test_the_korean_audit_page_says_why_a_tampered_log_fails_in_korean(client: TestClient, site: WebSite) -> None:
+    sign_in(client, "coordinator")
+    client.cookies.set("haven_lang", "ko")
+    r = client.get("/admin/audit", params={"witness": "7"})
+    assert r.status_code == 400 and "헤드의 해시는 16진수 64자리입니다." in r.text and "hex digits" not in r.text
+    with raw_write(site.store) as conn:  # type: ignore[arg-type]
+        conn.execute("UPDATE audit SET sealed = x'00' WHERE seq = 2")
+    r = client.get("/admin/audit")
+    assert r.status_code == 409 and 'data-ok="false"' in r.text
+    shown = re.search(r'<p id="audit-fault">([^<]*)</p>', r.text)
+    assert shown and shown[1] == (
+        "감사 항목 2번이 체인과 맞지 않습니다: 이 항목 또는 그 앞의 항목이 변경되거나 옮겨졌습니다."
+    )
+    client.cookies.set("haven_lang", "zh_Hans")
+    shown = re.search(r'<p id="audit-fault">([^<]*)</p>', client.get("/admin/audit").text)
+    assert shown and shown[1] == "审计条目 2 与链不符：它或它之前的条目被改动或移动过。"
 
 
 def test_every_audit_action_has_a_name_on_the_page() -> None:

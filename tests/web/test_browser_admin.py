@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/screenshots/ (admin-<locale>-*.png).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,8 +19,12 @@ UNLABELLED = """() => [...document.querySelectorAll("main input:not([type=hidden
   .filter((el) => el.labels.length === 0).map((el) => el.id || el.name)"""
 
 
-@pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
-def test_the_staff_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServer, locale: str) -> None:
+def phone_page(
+    browser: Any, live: LiveServer, locale: str, prefix: str
+) -> tuple[Any, Any, Callable[[str], None], RequestLog]:
+    """A 360 px wide browser context in ``locale`` that records its requests, its page, and ``shot(name)``:
+    checks the page (nothing wider than the screen, no word broken, every field labelled) and saves a
+    screenshot as ``<prefix>-<locale>-NN-<name>.png``."""
     log = RequestLog()
     ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740}, device_scale_factor=1)
     ctx.on("request", log.record)
@@ -34,8 +39,14 @@ def test_the_staff_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveS
         assert not broken_words(page), f"{name} breaks words in {locale}: {broken_words(page)}"
         assert not page.evaluate(UNLABELLED), f"{name} has fields without a label"
         shots += 1
-        page.screenshot(path=str(out / f"admin-{locale}-{shots:02d}-{name}.png"), full_page=True)
+        page.screenshot(path=str(out / f"{prefix}-{locale}-{shots:02d}-{name}.png"), full_page=True)
 
+    return ctx, page, shot, log
+
+
+@pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
+def test_the_staff_page_at_360px_in_korean_and_chinese(browser: Any, live: LiveServer, locale: str) -> None:
+    ctx, page, shot, log = phone_page(browser, live, locale, "admin")
     sign_in(page, "coordinator")
     page.wait_for_url("**/counts")
     page.click("nav[aria-label] a[href='/admin/staff']")

@@ -13,7 +13,8 @@ from haven import errors
 from haven.core.card import parse_card
 from haven.core.entries import visit_problems
 from haven.errors import ENTRY_REASONS, CardError, EntryError, LockedOutError, RateLimitError
-from haven.web.messages import ENTRY_PROBLEMS, error_message
+from haven.site.audit import Head
+from haven.web.messages import AUDIT_PROBLEMS, ENTRY_PROBLEMS, WITNESS_PROBLEMS, error_message
 from haven.web.render import gettext_for
 from tests.helpers_clock import TODAY
 
@@ -157,3 +158,37 @@ def test_a_wrong_word_among_numbered_words_is_named_as_typed() -> None:
     assert caught.value.details["position"] == 10
     text = error_message(caught.value, gettext_for("en"), typed)
     assert text.startswith("Word 10 (“abusee”) is not a card word.")
+
+
+HAVEN = Path(__file__).resolve().parents[2] / "haven"
+
+
+def test_every_audit_fault_and_witness_problem_the_code_raises_has_a_page_message() -> None:
+    assert set(AUDIT_PROBLEMS) == set(errors.AUDIT_FAULTS)
+    raised = set(re.findall(r'problem="([a-z-]+)"', (HAVEN / "site" / "audit.py").read_text("utf-8")))
+    assert set(WITNESS_PROBLEMS) == raised
+    # Every fault is made from its problem (AuditTamperedError.fault), never from a sentence of its own.
+    for path in HAVEN.rglob("*.py"):
+        if path.name != "errors.py":
+            assert "AuditTamperedError(" not in path.read_text("utf-8"), path
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("problem", sorted(errors.AUDIT_FAULTS))
+def test_every_audit_fault_has_a_message_in_every_language(problem: str, locale: str) -> None:
+    names = [name for _, name, _, _ in string.Formatter().parse(errors.AUDIT_FAULTS[problem]) if name]
+    fault = errors.AuditTamperedError.fault(problem, 17, **{name: 23 for name in names if name != "seq"})
+    text = error_message(fault, gettext_for(locale))
+    assert text and "%(" not in text and all(("17" if n == "seq" else "23") in text for n in names)
+    # English is the command line's sentence; Korean and Chinese are their own.
+    assert (text == fault.message) is (locale == "en"), text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("typed", ["7", "x:00", "7:abcd"])
+def test_a_witnessed_head_that_does_not_parse_is_refused_in_every_language(typed: str, locale: str) -> None:
+    with pytest.raises(errors.InputError) as caught:
+        Head.parse(typed)
+    assert caught.value.problem in WITNESS_PROBLEMS
+    text = error_message(caught.value, gettext_for(locale))
+    assert text == gettext_for(locale)(WITNESS_PROBLEMS[str(caught.value.problem)]) and text != caught.value.message

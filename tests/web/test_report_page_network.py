@@ -31,8 +31,7 @@ UNKNOWN_BAND = {
 }
 
 
-@pytest.fixture
-def net(tmp_path: Path) -> Network:
+def counted_network(tmp_path: Path) -> Network:
     """Root, a and b: six doses at a and three at b in October (nine in the network), two tests at b."""
     net = _counting_network(tmp_path)
     _visits(net, "a", VAX1, 6, 1)
@@ -43,8 +42,18 @@ def net(tmp_path: Path) -> Network:
     return net
 
 
+@pytest.fixture
+def net(tmp_path: Path) -> Network:
+    return counted_network(tmp_path)
+
+
+def web_site(site: Site) -> WebSite:
+    """The web app's site over ``site``, on the tests' clock."""
+    return WebSite(keys=site, today=lambda: TODAY, now=lambda: NOW, clock=MonotonicClock(), random_bytes=seeded(7))
+
+
 def _client(site: Site) -> Iterator[tuple[TestClient, WebSite, str]]:
-    web = WebSite(keys=site, today=lambda: TODAY, now=lambda: NOW, clock=MonotonicClock(), random_bytes=seeded(7))
+    web = web_site(site)
     with TestClient(create_app(WebSettings(), web), base_url="http://127.0.0.1") as client:
         token = client.get("/api/session").json()["csrf_token"]
         signed = client.post("/api/session", json={"name": "Ana", "passphrase": ADMIN}, headers={"X-CSRF-Token": token})

@@ -45,7 +45,7 @@ WEAK = N_(
     "This passphrase is too easy to guess (about %(bits)s bits; at least %(needed)s are needed). "
     "Use five or more words picked at random, or let Haven make one."
 )
-OWN_ACCOUNT = N_("Here you reset other members' passphrases; change your own at the site's computer.")
+OWN_ACCOUNT = N_("Here you reset other members' passphrases; change your own on “Your account”.")
 KEY_STATUS = {"signing": N_("Signing now"), "future": N_("Next"), "retired": N_("Retired"), "revoked": N_("Revoked")}
 ADDED = N_("Staff member added.")
 REMOVED = N_("Staff member removed: their passphrases no longer open the site.")
@@ -301,7 +301,7 @@ def audit_page(request: Request, state: State, staff: AuditViewer, witness: str 
         "admin_audit.html",
         status=409 if fault else (400 if error else 200),
         head=head,
-        fault=fault,
+        fault=None if fault is None else message(request, fault),
         error=error,
         witness=witness,
         entries=entries,

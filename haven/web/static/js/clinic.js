@@ -118,15 +118,35 @@
       }
       var target = document.getElementById(box.dataset.target);
       var form = document.getElementById(box.dataset.submit);
+      var chunks = {}; // a SMART Health Card in several QR codes: index -> the chunk read, until all are in
+      var progress = ""; // how many of them are read, said while looking for the next
       var scanner = new window.HavenScanner(
         video,
         function (text) {
+          var chunk = /^shc:\/(\d+)\/(\d+)\//.exec(text);
+          var total = chunk ? Number(chunk[2]) : 0;
+          if (chunk && total > 1 && Number(chunk[1]) >= 1 && Number(chunk[1]) <= total) {
+            if (Object.keys(chunks).some(function (i) { return chunks[i].total !== total; })) chunks = {};
+            chunks[chunk[1]] = { text: text, total: total };
+            var read = Object.keys(chunks).length;
+            if (read < total) {
+              progress = box.dataset.msgChunks.replace("{read}", read).replace("{total}", total);
+              scanner.start(); // the next QR code of the card
+              return;
+            }
+            text = Object.keys(chunks)
+              .sort(function (a, b) { return a - b; })
+              .map(function (i) { return chunks[i].text; })
+              .join(" ");
+            chunks = {};
+            progress = "";
+          }
           target.value = text;
           form.submit();
         },
         function (state) {
-          var message = box.dataset["msg" + state.charAt(0).toUpperCase() + state.slice(1)];
-          status.textContent = message || "";
+          var message = box.dataset["msg" + state.charAt(0).toUpperCase() + state.slice(1)] || "";
+          status.textContent = progress && state === "looking" ? progress + " " + message : message;
           start.hidden = state === "looking" || state === "starting";
         }
       );
