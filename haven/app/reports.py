@@ -26,6 +26,7 @@ from haven.core.aggregates import KINDS, AggregateKey, describe, iso_week
 from haven.errors import InputError, RosterError
 from haven.reports.tables import Report, build_report
 from haven.site.roles import Permission
+from haven.sync.network_fold import FOLD
 
 SUPPRESS_BELOW = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -128,15 +129,23 @@ class Reports(Area):
         """Report tables over the counters (small cells hidden: haven/reports/tables.py). ``keep`` gets
         the report before its audit entry commits (to write its file aside). ``network``: over every
         site's network tallies this site holds (haven/sync/network_tallies.py), at the root's site."""
-        totals = self._network_totals() if network else self.site.counts().totals
+        fold: bytes | None = None
+        if network:
+            totals, fold = self._network_totals()
+        else:
+            totals = self.site.counts().totals
         with self.change(Action.REPORT_VIEW):
+            if fold is not None:  # what the next network report need not open again
+                self.site.store.put_setting(FOLD, fold)
             result = build_report(totals, first, last, by, suppress_below, on_period=on_period)
             if keep is not None:
                 keep(result)
         return result
 
-    def _network_totals(self) -> dict[AggregateKey, int]:
-        from haven.sync.network_tallies import read
+    def _network_totals(self) -> tuple[dict[AggregateKey, int], bytes | None]:
+        """The network totals, through the fold of the last network report (haven/sync/network_fold.py),
+        and the new fold, sealed (None: unchanged)."""
+        from haven.sync import network_fold
         from haven.sync.service import Sync
 
         private = Sync(self.site).counts_private()
@@ -146,7 +155,10 @@ class Reports(Area):
                 "after 'haven network counts-key' (docs/sync.md).",
                 problem="no-counts-key",
             )
-        return read(self.site.store, private).totals
+        store = self.site.store
+        fold = network_fold.open_fold(private, store.get_setting(FOLD))
+        counts, kept = network_fold.read(store, private, iso_week(self.app.today()), fold)
+        return counts.totals, None if kept is None else network_fold.seal(private, kept, self.app.random_bytes(12))
 
     @use_case(Permission.REPORT_VIEW, None)
     def network_readable(self) -> bool:

@@ -21,7 +21,8 @@ The **tag key** is derived from the counts public key, which a member site keeps
 writes these rows) and a roster carries only sealed to the network key: a member site, with any
 passphrase, can tell these rows from visits (so count them: about one per visit in the network), a hub or
 a found bundle cannot. Only the counts private key opens them; a report sums them all, so totals come
-without a per-site breakdown (a site's own report has that, from its own tallies).
+without a per-site breakdown (a site's own report has that, from its own tallies). The sum of those a
+report opened is kept for the next (haven/sync/network_fold.py), which opens only the others.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ Each checks its permission, acts and writes its audit entry in one transaction. 
 * ``sync/counts-public`` the network counts public key the roster carries, in the clear: every role seals
                          each visit's network tally to it (haven/sync/network_tallies.py)
 * ``sync/counts-key``    at the root's site only: its private half, wrapped under the admin key
+* ``sync/counts-fold``   at the root's site only: the network report's sum of the tallies it opened, sealed
+                         under a key derived from that private half (haven/sync/network_fold.py)
 
 Only coordinators hold the admin key, so only they sync (:data:`Permission.SYNC`).
 """
