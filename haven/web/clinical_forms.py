@@ -71,7 +71,7 @@ LABELS = {
     "aefi_reactions": N_("What happened"),
     "aefi_outcome": N_("Outcome"),
 }
-_DECIMAL = re.compile(r"^[0-9]{1,4}([.,][0-9]{1,3})?$")
+_DECIMAL = re.compile(r"^-?[0-9]{1,4}([.,][0-9]{1,3})?$")  # a minus too: "-3" is out of range, not text
 
 
 def _text(form: Mapping[str, Any], name: str) -> str | None:

@@ -93,3 +93,10 @@ def test_each_result_option_names_the_tests_that_give_it(client: TestClient) -> 
 
 def test_the_form_offers_only_reactions_the_entries_accept() -> None:
     assert set(clinical_forms.ALLERGY_REACTIONS) | set(clinical_forms.AEFI_REACTIONS) <= set(REACTIONS)
+
+
+def test_a_negative_measurement_is_refused_for_its_range_as_the_command_line_says(client: TestClient) -> None:
+    fields = {"date": DAY, "wt_weight": "-3", "vit_temperature": "-1,5"}
+    _, html = post_visit(client, "clinician", fields)
+    assert 'id="wt_weight-error">Enter a number from 0.3 to 350.' in html and 'value="-3"' in html
+    assert 'id="vit_temperature-error">Enter a number from 30 to 45.' in html
