@@ -162,6 +162,7 @@ ENTRY_REASONS: dict[str, str] = {
     "other-type": "must be a {type} entry, as the entry it corrects",
     "from-certificate": "came from a verified certificate: void it instead",
     "already-voided": "is voided already",
+    "unchanged": "is the same as the entry it corrects: change something, or leave it as it is",
 }
 
 

@@ -173,6 +173,8 @@ def check_amend(state: EntryState, doc: Any, today: dt.date) -> Entry:
         raise EntryError("replacement.type", "other-type", type=was)
     if getattr(state.original, "verified_external", None):
         raise EntryError("replacement", "from-certificate")
+    if not state.voided and entry_to_doc(replacement) == entry_to_doc(state.current or state.original):
+        raise EntryError("replacement", "unchanged")  # a correction must correct: no record of nothing
     return replacement
 
 

@@ -66,6 +66,10 @@ ENTRY_PROBLEMS = {
     "after-entry": N_("The vaccine was given after this date: check both dates."),
     "substance": N_("Choose a substance from the list or write one in words, not both."),
 }
+# A correction's own problems (haven/core/corrections.py), said the same way.
+CORRECTION_PROBLEMS = {
+    "unchanged": N_("Nothing is changed: correct a field, or go back and leave the entry as it is."),
+}
 
 # The audit log's check (haven.errors.AUDIT_FAULTS) as the audit page says it: the English is the command line's.
 AUDIT_PROBLEMS = {
@@ -157,7 +161,7 @@ def card_error(exc: CardError, typed: str, _: Gettext) -> str:
 
 def entry_reason(exc: EntryError, _: Gettext) -> str:
     """An entry problem in the page's language, from its problem and limits (never from the English)."""
-    template = ENTRY_PROBLEMS.get(exc.problem)
+    template = ENTRY_PROBLEMS.get(exc.problem) or CORRECTION_PROBLEMS.get(exc.problem)
     return _(template) % exc.limits if template else exc.message
 
 

@@ -152,3 +152,14 @@ def test_which_version_wins_does_not_depend_on_the_order_records_arrive_in(made:
     fresh = next(bytes([n]) * 16 for n in range(9) if bytes([n]) * 16 not in {m.id for m in made})
     later = Made(fresh, DAY - dt.timedelta(days=9), Correction(bytes(16), 0, AMEND, DOSE2, None, state.head))
     assert resolve(DOSE1, [*shuffled, later]).current == DOSE2
+
+
+def test_an_amend_that_changes_nothing_is_refused() -> None:
+    """Submitting the correct form as it came would store a correction of nothing, counted and audited."""
+    history = build_history(opened_history(Visit((DOSE1, TEST))), DAY)  # type: ignore[arg-type]
+    first = entry_id(history.visits[0], 0)
+    with pytest.raises(EntryError, match="replacement: is the same as the entry it corrects") as caught:
+        history.correction(first, AMEND, {**_doc(DOSE1), "lot": "FJ8529"}, None, DAY)
+    assert caught.value.problem == "unchanged"
+    correction, _ = history.correction(first, AMEND, {**_doc(DOSE1), "dose": 2}, None, DAY)
+    assert correction.entry == 0

@@ -62,6 +62,30 @@ def test_a_refused_correction_comes_back_with_its_error_and_stores_nothing(clien
     assert site.store.count() == before
 
 
+def test_a_correction_that_changes_nothing_is_refused_in_the_pages_language(client: TestClient, site: WebSite) -> None:
+    token, (dose, _) = opened(client, site)
+    before = site.store.count()
+    fields = {"csrf_token": token, "entry": dose, "date": "2026-11-01", "vac_product": "comirnaty", "vac_dose": "1"}
+    r = client.post("/card/correct", data={**fields, "vac_lot": "FJ8529", "reason": "checked"})
+    assert r.status_code == 422 and "Nothing is changed: correct a field" in r.text
+    assert 'value="checked"' in r.text  # what was typed comes back
+    client.cookies.set("haven_lang", "ko")
+    r = client.post("/card/correct", data={**fields, "vac_lot": "FJ8529", "reason": "checked"})
+    assert r.status_code == 422 and "바뀐 것이 없습니다" in r.text
+    client.cookies.set("haven_lang", "zh_Hans")
+    r = client.post("/card/correct", data={**fields, "vac_lot": "FJ8529", "reason": "checked"})
+    assert r.status_code == 422 and "没有任何改动" in r.text
+    r = client.post(
+        "/api/corrections",
+        json={"entry": dose, "kind": "amend", "replacement": DOSE, "reason": "checked"},
+        headers={"X-CSRF-Token": token},
+    )
+    details = r.json()["error"]["details"]
+    assert r.status_code == 422 and details["field"] == "replacement" and details["reason"].startswith("is the same")
+    assert site.store.count() == before
+    assert "corrected" not in client.get("/api/history").json()["visits"][0]["entries"][0]
+
+
 def test_the_api_corrects_and_voids(client: TestClient, site: WebSite) -> None:
     token, (dose, test) = opened(client, site)
     headers = {"X-CSRF-Token": token}

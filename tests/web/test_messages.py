@@ -16,7 +16,14 @@ from haven.errors import ENTRY_REASONS, CardError, EntryError, LockedOutError, R
 from haven.site.audit import Head
 from haven.site.roles import Role
 from haven.site.staff import check_name
-from haven.web.messages import AUDIT_PROBLEMS, ENTRY_PROBLEMS, INPUT_PROBLEMS, WITNESS_PROBLEMS, error_message
+from haven.web.messages import (
+    AUDIT_PROBLEMS,
+    CORRECTION_PROBLEMS,
+    ENTRY_PROBLEMS,
+    INPUT_PROBLEMS,
+    WITNESS_PROBLEMS,
+    error_message,
+)
 from haven.web.render import gettext_for
 from tests.helpers_clock import TODAY
 
@@ -53,6 +60,7 @@ REFUSED = {
     "substance": [{"type": "allergy", "date": "2026-10-01", "substance": "egg", "substance_text": "eggs"}],
 }
 LOCALES = ("en", "ko", "zh_Hans")
+TRANSLATED = {**ENTRY_PROBLEMS, **CORRECTION_PROBLEMS}  # a correction's problems are said as a visit's are
 
 
 def refusal(problem: str) -> EntryError:
@@ -103,7 +111,7 @@ def test_every_entry_problem_has_a_message_in_every_language(problem: str, local
     error = EntryError("entries[0].x", problem, **limits)
     text = error_message(error, gettext_for(locale))
     assert text and "%(" not in text
-    assert (problem in ENTRY_PROBLEMS) is (text != error.message)  # untranslated problems keep the English
+    assert (problem in TRANSLATED) is (text != error.message)  # untranslated problems keep the English
 
 
 @pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
@@ -135,7 +143,7 @@ def test_the_entry_problems_table_in_the_docs_is_the_code() -> None:
     for problem, limits, _reason, page in rows:
         names = {name for _, name, _, _ in string.Formatter().parse(ENTRY_REASONS[problem]) if name}
         assert set(re.findall(r"`(\w+)`", limits)) == names, problem
-        assert (page == "✓") is (problem in ENTRY_PROBLEMS), problem
+        assert (page == "✓") is (problem in TRANSLATED), problem
 
 
 def test_a_wrong_word_among_numbered_words_is_named_as_typed() -> None:
