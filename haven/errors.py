@@ -141,6 +141,7 @@ ENTRY_REASONS: dict[str, str] = {
     "whole-number": "must be a whole number",
     "range": "must be between {low} and {high}",
     "date-format": "must be a date written YYYY-MM-DD",
+    "date-invalid": "is no day of the calendar (check the month and the day)",
     "date-future": "is in the future (today is {today})",
     "date-too-early": "is before {earliest}",
     "list": "must be a list",

@@ -377,8 +377,8 @@ class _Fields:
             raise EntryError(self.at(name), "date-format")
         try:
             day = dt.date.fromisoformat(value)
-        except ValueError:
-            raise EntryError(self.at(name), "date-format") from None
+        except ValueError:  # written right, but no such day: 2026-02-30, 2026-13-01
+            raise EntryError(self.at(name), "date-invalid") from None
         if day > today:
             raise EntryError(self.at(name), "date-future", today=today.isoformat())
         if day.year < 1900:

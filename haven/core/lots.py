@@ -70,8 +70,12 @@ def parse_lot(product: str, lot: str, expiry: str, received: int | None, number:
         raise InputError("An expiry date is written YYYY-MM-DD.", field="expiry")
     try:
         day = dt.date.fromisoformat(expiry.strip())
-    except ValueError:
-        raise InputError("An expiry date is written YYYY-MM-DD.", field="expiry") from None
+    except ValueError:  # written right, but no such day: 2026-02-30
+        raise InputError(
+            f"There is no day {expiry.strip()}: check the expiry date's month and day.",
+            field="expiry",
+            problem="no-day",
+        ) from None
     if received is not None and not 1 <= received <= MAX_RECEIVED:
         raise InputError(f"Doses received are 1 to {MAX_RECEIVED}.", field="received")
     return Lot(number, product, text, day, received)

@@ -52,6 +52,7 @@ ENTRY_PROBLEMS = {
     "whole-number": N_("Enter a whole number."),
     "range": N_("Enter a number from %(low)s to %(high)s."),
     "date-format": N_("Enter a date as YYYY-MM-DD."),
+    "date-invalid": N_("There is no such day: check the month and the day."),
     "date-future": N_("This date is in the future (today is %(today)s)."),
     "date-too-early": N_("This date is before 1900."),
     "too-long": N_("Write at most %(limit)s characters."),

@@ -71,7 +71,7 @@ def entry(**fields: Any) -> list[dict[str, Any]]:
         (entry(dose="1"), "entries[0].dose", "whole number"),
         (entry(dose=True), "entries[0].dose", "whole number"),
         (entry(date="01/10/2026"), "entries[0].date", "YYYY-MM-DD"),
-        (entry(date="2026-02-30"), "entries[0].date", "YYYY-MM-DD"),
+        (entry(date="2026-02-30"), "entries[0].date", "is no day of the calendar"),
         (entry(date="2027-01-01"), "entries[0].date", "future"),
         (entry(date="1850-01-01"), "entries[0].date", "before 1900"),
         (entry(lot="x" * 41), "entries[0].lot", "at most 40"),

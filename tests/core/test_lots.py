@@ -44,6 +44,15 @@ def test_a_bad_lot_is_refused_naming_its_field(
     assert refused.value.details["field"] == field
 
 
+def test_an_expiry_written_right_but_no_day_says_so() -> None:
+    """2027-02-30 is written YYYY-MM-DD: telling staff to write it that way would not help them."""
+    with pytest.raises(InputError, match="There is no day 2027-02-30") as refused:
+        parse_lot("td", "A", "2027-02-30", None, number=1)
+    assert refused.value.problem == "no-day"
+    with pytest.raises(InputError, match="YYYY-MM-DD"):
+        parse_lot("td", "A", "30.02.2027", None, number=1)
+
+
 def test_a_dose_from_a_lot_expired_on_its_day_is_refused_and_the_expiry_day_is_still_good() -> None:
     reg = register()
     with pytest.raises(ExpiredLotError) as refused:

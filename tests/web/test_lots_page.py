@@ -64,3 +64,14 @@ def test_the_visit_form_offers_lots_in_use_and_refuses_an_expired_one(client: Te
     assert "批号TD-OLD已于2020-01-31过期：请使用未过期的批号。" in r.text and 'id="vac_lot-error"' in r.text
     assert 'value="TD-OLD"' in r.text and 'list="lots-td"' in r.text
     assert client.get("/api/cards/open").json()["has_records"] is False  # nothing stored
+
+
+def test_an_expiry_that_is_no_day_is_said_so_in_the_pages_language(client: TestClient, site: WebSite) -> None:
+    token = page_sign_in(client, "coordinator")
+    code, text = add(client, token, product="td", lot="TD-3", expiry="2099-02-30")
+    assert code == 422 and "There is no such day: check the expiry date" in text and 'value="2099-02-30"' in text
+    client.cookies.set("haven_lang", "ko")
+    code, text = add(client, token, product="td", lot="TD-3", expiry="2099-02-30")
+    assert code == 422 and "없는 날짜입니다" in text
+    client.cookies.set("haven_lang", "en")
+    assert "No lot is registered yet" in client.get("/lots").text  # nothing was stored

@@ -36,6 +36,7 @@ REFUSED = {
     "whole-number": [{**VAX, "dose": "one"}],
     "range": [{**VAX, "dose": 0}],
     "date-format": [{**VAX, "dose": 1, "date": "01/10/2026"}],
+    "date-invalid": [{**VAX, "dose": 1, "date": "2026-02-30"}],
     "date-future": [{**VAX, "dose": 1, "date": "2026-12-01"}],
     "date-too-early": [{**VAX, "dose": 1, "date": "1899-12-31"}],
     "too-long": [{**VAX, "dose": 1, "lot": "L" * 41}],

@@ -26,6 +26,7 @@ REFUSALS = {
     ("lot", "duplicate"): N_("This lot of this vaccine is already in the register."),
     ("lot", "unknown"): N_("There is no such lot in the register."),
     ("expiry", None): N_("Enter the expiry date as YYYY-MM-DD."),
+    ("expiry", "no-day"): N_("There is no such day: check the expiry date's month and day."),
     ("received", None): N_("Doses received are a whole number from 1 to 1000000."),
 }
 
