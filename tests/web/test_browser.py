@@ -509,6 +509,7 @@ def test_verifier_keeps_its_pinned_trust_list_offline_and_explains_in_the_chosen
     page.wait_for_selector("body[data-ready=true]")
     assert "Ready: this page now works without a connection." in page.inner_text("#offline-state")
     assert "list version" in page.inner_text("#trust-state")
+    assert "Trusted keys: this site alone," in page.inner_text("#trust-state")  # the lone site's network, in words
     page.fill("#paste", "hello, world")
     page.click("#paste-form button")
     page.wait_for_selector("#result:not([hidden])")
@@ -519,6 +520,7 @@ def test_verifier_keeps_its_pinned_trust_list_offline_and_explains_in_the_chosen
     assert page.inner_text("#verdict") == "유효하지 않음"
     page.click(".lang-button[data-lang=zh]")
     assert page.inner_text("#reason") == "这不是证明的代码，或者代码已损坏。"
+    assert page.inner_text("#trust-state").startswith("受信任的密钥：仅本站点，")
     # Well-formed Base45 that is not a certificate is malformed too, never valid.
     page.fill("#paste", "%69 VD92EX0")  # RFC 9285: Base45 of "Hello!!"
     page.click("#paste-form button")

@@ -177,13 +177,18 @@ function ago(when) {
   return format.format(0, "minute");
 }
 
+/** A network's name as signed; a lone site's ("standalone", haven trust standalone) in the page's language. */
+function networkName(name) {
+  return name === "standalone" ? t("network-standalone") : name;
+}
+
 function showTrust() {
   const el = document.getElementById("trust-state");
   if (!el) return;
   if (!trust) {
     el.textContent = t("trust-none");
   } else {
-    el.textContent = t("trust-state", { network: trust.network, version: trust.sequence, fingerprint });
+    el.textContent = t("trust-state", { network: networkName(trust.network), version: trust.sequence, fingerprint });
   }
   document.body.dataset.trust = trust ? String(trust.sequence) : "none";
   const age = document.getElementById("trust-age");
@@ -346,7 +351,7 @@ function showVerdict(verdict) {
     for (const text of [
       t("expires", { when: isoTime(f.exp) }),
       t("issued-week", { day: isoTime(f.iat).slice(0, 10) }),
-      t("signed-by", { label: f.issuer.label, network: f.issuer.network }),
+      t("signed-by", { label: f.issuer.label, network: networkName(f.issuer.network) }),
     ]) {
       const p = document.createElement("p");
       p.textContent = text;
