@@ -262,11 +262,8 @@ class WebSite:
         for the operations already running on it: none of them then writes into the fresh site's files.
         """
         with self._lock:
-            shared = self._shared
             try:
-                self._close()
-                if shared is not None:
-                    shared.store.wait_closed(DRAIN_S)
+                self._before_erase()
                 self.keys.panic()
             finally:
                 self._public_trust = None
