@@ -35,7 +35,10 @@ from haven.store.base import Table
     "--passphrase-file",
     type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help="File holding the admin's passphrase (default: $HAVEN_PASSPHRASE, else asked twice).",
+    help=(
+        "File holding the admin's passphrase "
+        "(default: haven --passphrase-file, then $HAVEN_PASSPHRASE, else asked twice)."
+    ),
 )
 @click.option(
     "--duress-passphrase-file",
@@ -77,7 +80,8 @@ def init(
         secret = pp.suggest()
     else:
         env = site.settings.passphrase.reveal() if site.settings.passphrase else None
-        secret = read_new_passphrase(passphrase_file, admin, env)
+        # init's own --passphrase-file, else haven --passphrase-file (what a script gives every command)
+        secret = read_new_passphrase(passphrase_file or ctx.passphrase_file, admin, env)
     pp.check(secret)
     duress = read_secret_file(duress_passphrase_file, "duress passphrase") if duress_passphrase_file else None
     if duress is not None:

@@ -115,6 +115,22 @@ def test_home_option_env_and_group_level(run_cli, tmp_path: Path) -> None:  # ty
     assert run_cli("--json", "--home", str(other), "catalogue").json()["products"]
 
 
+def test_init_takes_the_passphrase_file_given_to_every_command(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`haven --passphrase-file F init` sets F's passphrase, as `haven --passphrase-file F card new` then
+    unlocks with it: a script gives it once, before the command (it was ignored and asked for)."""
+    monkeypatch.delenv("HAVEN_PASSPHRASE")
+    secret = tmp_path / "secret"
+    secret.write_text("dawn harbour quiet lantern velvet orchard\n")
+    home = str(tmp_path / "scripted")
+    assert run_cli("--passphrase-file", str(secret), "--home", home, "init", "--admin", "amal", stdin="").code == 0
+    assert run_cli("--passphrase-file", str(secret), "--home", home, "staff", "list", "--json").code == 0
+    wrong = tmp_path / "wrong"
+    wrong.write_text("another passphrase entirely here\n")
+    assert run_cli("--passphrase-file", str(wrong), "--home", home, "staff", "list").code != 0
+
+
 def error_case(run, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
     result = run(*args, stdin=stdin)
     assert "Traceback" not in result.err
