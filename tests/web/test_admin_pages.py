@@ -288,6 +288,27 @@ def test_rotation_changes_the_signing_key_and_the_trust_list_downloads(client: T
     assert download.content == client.get("/api/trust-list").content
 
 
+def test_a_refused_rotation_keeps_the_programme_chosen(client: TestClient, site: WebSite) -> None:
+    """With several programmes' keys, a wrong passphrase must not put the form back on the first one."""
+    coordinator = site.sign_in("coordinator", PASSPHRASES["coordinator"]).staff
+    site.app(coordinator).trust.new_key("zz-malaria")
+    before = trust_doc(site)
+    sign_in(client, "coordinator")
+    page = client.get("/admin/trust").text
+    assert '<option value="zz-malaria">' in page  # not chosen until someone chooses it
+    r = post(
+        client,
+        "/admin/trust/rotate",
+        csrf_token=csrf_of(page),
+        label="zz-malaria",
+        confirm="yes",
+        your_passphrase="not the passphrase at all",
+    )
+    assert r.status_code == 403 and '<option value="zz-malaria" selected>' in r.text
+    assert f'<option value="{DEFAULT_LABEL}">' in r.text
+    assert trust_doc(site) == before
+
+
 def test_trust_status_counts_foreign_issuers(site: WebSite) -> None:
     assert trust_doc(site)["foreign_issuers"] == {"eu-dcc": 0, "shc": 0}
 

@@ -231,8 +231,14 @@ def _age_days(issued_at: str, now: dt.datetime) -> int:
 
 
 def _trust_page(
-    request: Request, state: State, staff: StaffMember, status: int = 200, error: str | None = None
+    request: Request,
+    state: State,
+    staff: StaffMember,
+    status: int = 200,
+    error: str | None = None,
+    chosen: str | None = None,
 ) -> Response:
+    """The trust page; after a refusal, ``chosen`` is the label the rotation form had (kept chosen)."""
     try:
         doc: dict[str, Any] | None = state.site.app(staff).trust.show()
     except TrustError as exc:
@@ -246,6 +252,7 @@ def _trust_page(
         age_days=_age_days(doc["issued_at"], state.site.now()) if doc else None,
         signing=signing,
         labels=sorted({k["label"] for k in signing}),
+        chosen=chosen,
         key_status=KEY_STATUS,
         error=error,
         flash=staff_session(request).take_flash(),
@@ -281,7 +288,7 @@ async def rotate_key(
     try:
         await confirmed(request, state, staff, your_passphrase, lambda: app.trust.rotate(label), confirm)
     except Refused as refused:
-        return _trust_page(request, state, staff, refused.status, refused.text)
+        return _trust_page(request, state, staff, refused.status, refused.text, chosen=label)
     staff_session(request).flash = ROTATED
     return see_other("/admin/trust")
 
