@@ -62,6 +62,18 @@ def sign_in(page: Any, name: str, passphrase: str | None = None) -> None:
     page.wait_for_load_state()
 
 
+def first_visit_form(browser: Any, live: LiveServer, locale: str) -> tuple[Any, Any]:
+    """A clinician at 360 px in ``locale`` on a new card's first-visit form; the context and the page."""
+    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
+    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
+    page = ctx.new_page()
+    sign_in(page, "clinician")
+    page.click("#new-card button[type=submit]")
+    page.wait_for_url("**/card/print")
+    page.click("#first-visit-link")
+    return ctx, page
+
+
 def camera_browser(playwright: Any, text: str, folder: Path) -> Any:
     """A Chromium whose camera shows the QR code of ``text`` (Chromium's fake capture from a Y4M file)."""
     video = y4m_from_png(qr.png(text), folder / f"qr-{secrets.token_hex(4)}.y4m")
@@ -205,13 +217,7 @@ def test_clinic_flow_then_the_certificate_verified_offline_through_the_camera(
 
 @pytest.mark.parametrize("locale", ["en", "zh_Hans"])
 def test_every_visit_error_at_once_in_a_summary_that_takes_focus(browser: Any, live: LiveServer, locale: str) -> None:
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
-    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
-    page = ctx.new_page()
-    sign_in(page, "clinician")
-    page.click("#new-card button[type=submit]")
-    page.wait_for_url("**/card/print")
-    page.click("#first-visit-link")
+    ctx, page = first_visit_form(browser, live, locale)
     page.fill("#date", "2099-01-01")  # in the future
     page.fill("#vac_dose", "1")  # a dose without a vaccine
     page.fill("#vac_lot", "FJ8529")

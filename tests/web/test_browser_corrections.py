@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import LiveServer, screenshot_dir
-from tests.web.test_browser import sign_in
+from tests.web.test_browser import first_visit_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -19,13 +19,7 @@ WORDS = {
 
 @pytest.mark.parametrize("locale", ["en", "ko"])
 def test_correct_then_void_from_the_history_page(browser: Any, live: LiveServer, locale: str) -> None:
-    ctx = browser.new_context(base_url=live.url, viewport={"width": 360, "height": 740})
-    ctx.add_cookies([{"name": "haven_lang", "value": locale, "url": live.url}])
-    page = ctx.new_page()
-    sign_in(page, "clinician")
-    page.click("#new-card button[type=submit]")
-    page.wait_for_url("**/card/print")
-    page.click("#first-visit-link")
+    ctx, page = first_visit_form(browser, live, locale)
     today = live.site.date_today().isoformat()
     page.fill("#date", today)
     page.select_option("#vac_product", "td")
